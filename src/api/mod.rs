@@ -1,0 +1,6 @@
+//! Wire types we serve: the OpenAI Chat Completions request (with OpenRouter extensions),
+//! usage accounting fields, and the `/v1/models` listing. Types and pure conversions only.
+
+pub mod chat;
+pub mod models;
+pub mod usage;

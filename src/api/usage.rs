@@ -1,0 +1,98 @@
+//! Token usage as reported to clients (`usage` with `cost` and token details), and its
+//! pricing against an endpoint's integer nano-USD price table.
+
+use crate::config::Price;
+use serde_json::{json, Value};
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Usage {
+    /// Includes cached tokens.
+    pub prompt_tokens: u64,
+    /// Includes reasoning tokens.
+    pub completion_tokens: u64,
+    pub cached_tokens: u64,
+    pub reasoning_tokens: u64,
+}
+
+impl Usage {
+    /// Reads an OpenAI-shaped `usage` object; missing fields count as zero.
+    pub fn from_openai(v: &Value) -> Usage {
+        let n = |v: &Value| v.as_u64().unwrap_or(0);
+        Usage {
+            prompt_tokens: n(&v["prompt_tokens"]),
+            completion_tokens: n(&v["completion_tokens"]),
+            cached_tokens: n(&v["prompt_tokens_details"]["cached_tokens"]),
+            reasoning_tokens: n(&v["completion_tokens_details"]["reasoning_tokens"]),
+        }
+    }
+
+    /// Cost in nano-USD: cached prompt tokens and reasoning tokens at their own rates.
+    pub fn cost_nano(&self, price: &Price) -> u64 {
+        let cached = self.cached_tokens.min(self.prompt_tokens);
+        let reasoning = self.reasoning_tokens.min(self.completion_tokens);
+        let per_million = (self.prompt_tokens - cached) as u128 * price.prompt as u128
+            + cached as u128 * price.cached_prompt as u128
+            + (self.completion_tokens - reasoning) as u128 * price.completion as u128
+            + reasoning as u128 * price.reasoning as u128;
+        // Round half up to the nano-dollar.
+        ((per_million + 500_000) / 1_000_000) as u64 + price.request_nano
+    }
+
+    /// The `usage` object clients see, with `cost` in USD.
+    pub fn to_json(&self, cost_nano: u64) -> Value {
+        json!({
+            "prompt_tokens": self.prompt_tokens,
+            "completion_tokens": self.completion_tokens,
+            "total_tokens": self.prompt_tokens + self.completion_tokens,
+            "prompt_tokens_details": { "cached_tokens": self.cached_tokens },
+            "completion_tokens_details": { "reasoning_tokens": self.reasoning_tokens },
+            "cost": nano_to_usd(cost_nano),
+        })
+    }
+}
+
+pub fn nano_to_usd(nano: u64) -> f64 {
+    nano as f64 / 1e9
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn price() -> Price {
+        Price {
+            prompt: 150_000_000,
+            completion: 600_000_000,
+            cached_prompt: 75_000_000,
+            reasoning: 600_000_000,
+            request_nano: 0,
+            unpriced: false,
+        }
+    }
+
+    #[test]
+    fn cost_uses_separate_cached_rate() {
+        let u = Usage {
+            prompt_tokens: 1000,
+            completion_tokens: 100,
+            cached_tokens: 400,
+            reasoning_tokens: 0,
+        };
+        // 600 * 0.15/1M + 400 * 0.075/1M + 100 * 0.60/1M USD = 90_000 + 30_000 + 60_000 nano.
+        assert_eq!(u.cost_nano(&price()), 180_000);
+    }
+
+    #[test]
+    fn reads_openai_usage_details() {
+        let v = json!({"prompt_tokens": 10, "completion_tokens": 5, "prompt_tokens_details": {"cached_tokens": 3}, "completion_tokens_details": {"reasoning_tokens": 2}});
+        assert_eq!(
+            Usage::from_openai(&v),
+            Usage {
+                prompt_tokens: 10,
+                completion_tokens: 5,
+                cached_tokens: 3,
+                reasoning_tokens: 2
+            }
+        );
+    }
+}

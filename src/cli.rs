@@ -1,0 +1,60 @@
+//! Command-line surface (clap derive): `serve` (default), `check`, `keys new`.
+
+use clap::{Parser, Subcommand, ValueEnum};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "switchboard",
+    version,
+    about = "A self-hosted LLM gateway: one binary, one YAML file, OpenAI- and OpenRouter-compatible."
+)]
+pub struct Cli {
+    /// Config file [default: $SWITCHBOARD_CONFIG, else ./switchboard.yaml]
+    #[arg(
+        long,
+        global = true,
+        env = "SWITCHBOARD_CONFIG",
+        default_value = "switchboard.yaml"
+    )]
+    pub config: PathBuf,
+    /// Log format; the level comes from RUST_LOG (default: info).
+    #[arg(long, global = true, value_enum, default_value_t = LogFormat::Pretty)]
+    pub log_format: LogFormat,
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    Pretty,
+    Json,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the gateway (the default when no subcommand is given).
+    Serve {
+        /// Listen address, overriding server.listen.
+        #[arg(long)]
+        listen: Option<SocketAddr>,
+    },
+    /// Validate the config and print the resolved routing table; exit 0 if valid, 2 if not.
+    Check,
+    /// Manage client API keys.
+    Keys {
+        #[command(subcommand)]
+        command: KeysCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum KeysCommand {
+    /// Print a fresh key and the YAML lines that add it.
+    New {
+        /// The key's name in the config and the usage log.
+        #[arg(long, default_value = "new-key")]
+        name: String,
+    },
+}

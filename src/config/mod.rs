@@ -1,0 +1,104 @@
+//! YAML -> validated configuration. A leaf module: imports nothing from the rest of the
+//! crate. `load` reads a file, interpolates the environment, validates and either returns
+//! a `Config` or every problem found, each as `file:line:col: path: message`.
+
+mod interpolate;
+mod model;
+mod positions;
+mod raw;
+mod units;
+mod validate;
+
+pub use model::*;
+pub use units::parse_duration;
+pub use validate::decode_sha256_hex;
+
+use positions::Positions;
+use std::fmt;
+use std::path::Path;
+
+/// Every problem in a config file, formatted for people.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigErrors(pub Vec<String>);
+
+impl fmt::Display for ConfigErrors {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0.join("\n"))
+    }
+}
+
+impl std::error::Error for ConfigErrors {}
+
+/// Reads and validates the file at `path`, taking `${VAR}`s from the process environment.
+pub fn load(path: &Path) -> Result<Config, ConfigErrors> {
+    let name = path.display().to_string();
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| ConfigErrors(vec![format!("{name}: cannot read the config file: {e}")]))?;
+    parse(&text, &name, &|var| std::env::var(var).ok())
+}
+
+/// Validates `text` as if read from `name`; `env` resolves `${VAR}`s.
+pub fn parse(
+    text: &str,
+    name: &str,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<Config, ConfigErrors> {
+    let mut tree: serde_yaml::Value = serde_yaml::from_str(text).map_err(|e| {
+        let at = e
+            .location()
+            .map(|l| format!("{}:{}:", l.line(), l.column()))
+            .unwrap_or_default();
+        ConfigErrors(vec![format!("{name}:{at} syntax error: {e}")])
+    })?;
+    if tree.is_null() {
+        tree = serde_yaml::Value::Mapping(Default::default());
+    }
+    let mut unset = Vec::new();
+    interpolate::interpolate_tree(&mut tree, "", env, &mut unset);
+    let positions = Positions::index(text);
+    let mut validator = validate::Validator {
+        unset: &unset,
+        problems: Vec::new(),
+        warnings: Vec::new(),
+    };
+    let raw = match serde_path_to_error::deserialize::<_, raw::RawFile>(tree) {
+        Ok(raw) => raw,
+        Err(e) => {
+            let path = e.path().to_string();
+            let message = e.into_inner().to_string();
+            validator.problems.push(validate::Problem { path, message, hint: Some("top-level sections: server, database, cache, providers, models, aliases, guardrails, teams, keys".into()) });
+            return Err(format_problems(name, &positions, validator.problems));
+        }
+    };
+    match validator.validate(raw, name) {
+        Some(config) => Ok(config),
+        None => Err(format_problems(name, &positions, validator.problems)),
+    }
+}
+
+fn format_problems(
+    name: &str,
+    positions: &Positions,
+    problems: Vec<validate::Problem>,
+) -> ConfigErrors {
+    let mut lines: Vec<(positions::Position, String)> = problems
+        .into_iter()
+        .map(|p| {
+            let field = p
+                .message
+                .strip_prefix("unknown field `")
+                .and_then(|r| r.split('`').next());
+            let at = positions.find(&match field {
+                Some(f) => positions::join(&p.path, f),
+                None => p.path.clone(),
+            });
+            let mut line = format!("{name}:{}:{}: {}: {}", at.line, at.col, p.path, p.message);
+            if let Some(hint) = p.hint {
+                line.push_str(&format!("\n  hint: {hint}"));
+            }
+            (at, line)
+        })
+        .collect();
+    lines.sort_by_key(|(at, _)| (at.line, at.col));
+    ConfigErrors(lines.into_iter().map(|(_, l)| l).collect())
+}

@@ -1,0 +1,151 @@
+//! Validated, immutable runtime configuration. Built once per load by `validate`, shared
+//! behind `Arc`; nothing here parses text or touches the environment.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// A secret string: never printed by `Debug` or `Display`.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(value: String) -> Self {
+        Secret(value)
+    }
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("***")
+    }
+}
+
+impl fmt::Display for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("***")
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub source: String,
+    pub server: ServerConfig,
+    pub database: DatabaseConfig,
+    /// Keyed by the provider's name in the YAML.
+    pub providers: HashMap<String, Arc<ProviderConfig>>,
+    /// Keyed by model slug.
+    pub models: HashMap<String, Arc<ModelConfig>>,
+    /// Slugs in file order, for listings.
+    pub model_order: Vec<String>,
+    pub aliases: HashMap<String, String>,
+    pub keys: Vec<Arc<KeyConfig>>,
+    /// Non-fatal findings (disabled providers and keys), shown at start and by `check`.
+    pub warnings: Vec<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct ServerConfig {
+    pub listen: SocketAddr,
+    pub max_body_bytes: usize,
+    pub admin_key: Option<Secret>,
+    pub allow_unauthenticated: bool,
+    pub metrics_public: bool,
+    /// Overall deadline for one client request, all attempts included.
+    pub request_timeout: Duration,
+    pub shutdown_grace: Duration,
+    pub workers: Option<usize>,
+}
+
+#[derive(Debug, Clone)]
+pub struct DatabaseConfig {
+    pub path: String,
+    pub log_bodies: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ProviderKind {
+    OpenAi,
+    Anthropic,
+    Gemini,
+    Mock,
+}
+
+impl ProviderKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ProviderKind::OpenAi => "openai",
+            ProviderKind::Anthropic => "anthropic",
+            ProviderKind::Gemini => "gemini",
+            ProviderKind::Mock => "mock",
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct ProviderConfig {
+    pub name: String,
+    pub kind: ProviderKind,
+    /// Without a trailing slash, e.g. `https://api.openai.com/v1`.
+    pub base_url: String,
+    pub api_key: Option<Secret>,
+    /// Why the provider cannot be used (its key variable is unset), if it cannot.
+    pub disabled: Option<String>,
+    pub timeout: Duration,
+    pub headers: Vec<(String, String)>,
+    pub data_collection_allowed: bool,
+    pub zdr: bool,
+    pub mock: MockSettings,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct MockSettings {
+    pub reply: Option<String>,
+    pub latency: Duration,
+    pub chunk_delay: Duration,
+}
+
+#[derive(Debug, Clone)]
+pub struct ModelConfig {
+    pub slug: String,
+    pub name: Option<String>,
+    pub description: Option<String>,
+    pub context_length: Option<u64>,
+    pub max_output_tokens: Option<u64>,
+    pub endpoints: Vec<Endpoint>,
+    pub fallbacks: Vec<String>,
+    pub cache_ttl: Option<Duration>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Endpoint {
+    pub provider: Arc<ProviderConfig>,
+    pub upstream_model: String,
+    pub price: Price,
+}
+
+/// Prices in integer nano-USD per 1M tokens (per request for `request_nano`), so that
+/// accounting never touches floating point.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Price {
+    pub prompt: u64,
+    pub completion: u64,
+    pub cached_prompt: u64,
+    pub reasoning: u64,
+    pub request_nano: u64,
+    /// True when the YAML gave no price at all for this endpoint.
+    pub unpriced: bool,
+}
+
+#[derive(Debug, Clone)]
+pub struct KeyConfig {
+    pub name: String,
+    /// SHA-256 of the key.
+    pub key_sha256: [u8; 32],
+    pub team: Option<String>,
+}

@@ -1,0 +1,105 @@
+//! Serde mirror of the YAML file: field names are the contract, `deny_unknown_fields`
+//! everywhere, no logic. Validation turns these into `config::model` types.
+
+use serde::Deserialize;
+use serde_yaml::Value;
+use std::collections::BTreeMap;
+
+/// Top-level sections. Each section is kept as raw YAML and deserialized entry by entry,
+/// so one bad provider does not hide the problems of the next one.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawFile {
+    pub server: Option<Value>,
+    pub database: Option<Value>,
+    pub cache: Option<Value>,
+    pub providers: Option<Value>,
+    pub models: Option<Value>,
+    pub aliases: Option<Value>,
+    pub guardrails: Option<Value>,
+    pub teams: Option<Value>,
+    pub keys: Option<Value>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawServer {
+    pub listen: Option<String>,
+    pub max_body_bytes: Option<Value>,
+    pub admin_key: Option<String>,
+    pub allow_unauthenticated: Option<bool>,
+    pub metrics_public: Option<bool>,
+    pub request_timeout: Option<String>,
+    pub shutdown_grace: Option<String>,
+    pub workers: Option<usize>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawDatabase {
+    pub path: Option<String>,
+    pub log_bodies: Option<bool>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawProvider {
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub base_url: Option<String>,
+    pub api_key: Option<String>,
+    pub timeout: Option<String>,
+    pub headers: Option<BTreeMap<String, String>>,
+    pub data_collection: Option<String>,
+    pub zdr: Option<bool>,
+    /// mock only: fixed reply instead of echoing the last user message.
+    pub reply: Option<String>,
+    /// mock only: delay before the first byte, e.g. `50ms`.
+    pub latency: Option<String>,
+    /// mock only: delay between streamed chunks, e.g. `5ms`.
+    pub chunk_delay: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawModel {
+    pub endpoints: Vec<RawEndpoint>,
+    pub context_length: Option<u64>,
+    pub max_output_tokens: Option<u64>,
+    pub fallbacks: Option<Vec<String>>,
+    pub cache_ttl: Option<String>,
+    pub name: Option<String>,
+    pub description: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawEndpoint {
+    pub provider: String,
+    pub model: String,
+    pub price: Option<RawPrice>,
+}
+
+/// USD per 1M tokens (and per request for `request`).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawPrice {
+    pub prompt: Option<f64>,
+    pub completion: Option<f64>,
+    pub cached_prompt: Option<f64>,
+    pub reasoning: Option<f64>,
+    pub request: Option<f64>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawKey {
+    pub name: String,
+    pub key: Option<String>,
+    pub key_sha256: Option<String>,
+    pub team: Option<String>,
+    pub budget: Option<Value>,
+    pub rate_limit: Option<Value>,
+    pub guardrails: Option<Value>,
+    pub allowed_ips: Option<Value>,
+}

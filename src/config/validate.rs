@@ -1,0 +1,593 @@
+//! Raw YAML sections -> validated `Config`: cross-references, units, defaults. Collects
+//! every problem (never stops at the first) with the dotted path it belongs to.
+
+use super::interpolate::UnsetVar;
+use super::model::*;
+use super::positions::{join, join_index};
+use super::raw::*;
+use super::units::{parse_bytes, parse_duration, usd_to_nano};
+use serde::de::DeserializeOwned;
+use serde_yaml::Value;
+use sha2::{Digest, Sha256};
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// One problem: where (a dotted path), what, and optionally how to fix it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problem {
+    pub path: String,
+    pub message: String,
+    pub hint: Option<String>,
+}
+
+pub struct Validator<'a> {
+    pub unset: &'a [UnsetVar],
+    pub problems: Vec<Problem>,
+    pub warnings: Vec<String>,
+}
+
+impl Validator<'_> {
+    fn problem(&mut self, path: &str, message: impl Into<String>, hint: Option<String>) {
+        self.problems.push(Problem {
+            path: path.to_string(),
+            message: message.into(),
+            hint,
+        });
+    }
+
+    fn unset_var(&self, path: &str) -> Option<&str> {
+        self.unset
+            .iter()
+            .find(|u| u.path == path)
+            .map(|u| u.var.as_str())
+    }
+
+    /// Deserializes one entry; a failure becomes a problem at the innermost path.
+    fn entry<T: DeserializeOwned>(&mut self, path: &str, value: Value) -> Option<T> {
+        match serde_path_to_error::deserialize::<_, T>(value) {
+            Ok(v) => Some(v),
+            Err(e) => {
+                let inner = e.path().to_string();
+                let full = if inner == "." {
+                    path.to_string()
+                } else {
+                    join(path, &inner)
+                };
+                let message = e.into_inner().to_string();
+                let hint = unknown_field_hint(&message);
+                self.problem(&full, message, hint);
+                None
+            }
+        }
+    }
+
+    fn not_yet(&mut self, path: &str) {
+        self.problem(
+            path,
+            "not supported yet by this version of switchboard",
+            Some("remove it for now; it is parsed, never silently ignored".into()),
+        );
+    }
+
+    fn duration(&mut self, path: &str, text: Option<&str>, default: Duration) -> Duration {
+        match text.map(parse_duration) {
+            None => default,
+            Some(Ok(d)) => d,
+            Some(Err(e)) => {
+                self.problem(path, e, None);
+                default
+            }
+        }
+    }
+
+    pub fn validate(&mut self, raw: RawFile, source: &str) -> Option<Config> {
+        for (section, present) in [
+            ("cache", &raw.cache),
+            ("guardrails", &raw.guardrails),
+            ("teams", &raw.teams),
+        ] {
+            if present.is_some() {
+                self.not_yet(section);
+            }
+        }
+        let server = self.server(raw.server);
+        let database = self.database(raw.database);
+        let providers = self.providers(raw.providers);
+        let (models, model_order) = self.models(raw.models, &providers);
+        let aliases = self.aliases(raw.aliases, &models);
+        let keys = self.keys(raw.keys);
+        if keys.is_empty() && !server.allow_unauthenticated {
+            self.problem(
+                "keys",
+                "no keys configured: the gateway would serve anyone who can reach it, on your provider keys",
+                Some("add a key (run `switchboard keys new`) or set server.allow_unauthenticated: true".into()),
+            );
+        }
+        if !self.problems.is_empty() {
+            return None;
+        }
+        Some(Config {
+            source: source.to_string(),
+            server,
+            database,
+            providers,
+            models,
+            model_order,
+            aliases,
+            keys,
+            warnings: std::mem::take(&mut self.warnings),
+        })
+    }
+
+    fn server(&mut self, value: Option<Value>) -> ServerConfig {
+        let raw: RawServer = value
+            .and_then(|v| self.entry("server", v))
+            .unwrap_or_default();
+        let listen_text = raw.listen.as_deref().unwrap_or("0.0.0.0:8080");
+        let listen = listen_text.parse().unwrap_or_else(|_| {
+            self.problem(
+                "server.listen",
+                format!("`{listen_text}` is not an address"),
+                Some("write IP:PORT, e.g. 0.0.0.0:8080".into()),
+            );
+            ([0, 0, 0, 0], 8080).into()
+        });
+        let max_body_bytes = match raw.max_body_bytes {
+            None => 20_000_000,
+            Some(Value::Number(n)) if n.as_u64().is_some() => n.as_u64().unwrap_or_default(),
+            Some(Value::String(s)) => parse_bytes(&s).unwrap_or_else(|e| {
+                self.problem("server.max_body_bytes", e, None);
+                0
+            }),
+            Some(_) => {
+                self.problem(
+                    "server.max_body_bytes",
+                    "expected a size such as 20000000 or 20MB",
+                    None,
+                );
+                0
+            }
+        } as usize;
+        ServerConfig {
+            listen,
+            max_body_bytes,
+            admin_key: raw.admin_key.filter(|k| !k.is_empty()).map(Secret::new),
+            allow_unauthenticated: raw.allow_unauthenticated.unwrap_or(false),
+            metrics_public: raw.metrics_public.unwrap_or(false),
+            request_timeout: self.duration(
+                "server.request_timeout",
+                raw.request_timeout.as_deref(),
+                Duration::from_secs(600),
+            ),
+            shutdown_grace: self.duration(
+                "server.shutdown_grace",
+                raw.shutdown_grace.as_deref(),
+                Duration::from_secs(30),
+            ),
+            workers: raw.workers,
+        }
+    }
+
+    fn database(&mut self, value: Option<Value>) -> DatabaseConfig {
+        let raw: RawDatabase = value
+            .and_then(|v| self.entry("database", v))
+            .unwrap_or_default();
+        DatabaseConfig {
+            path: raw.path.unwrap_or_else(|| "./switchboard.db".into()),
+            log_bodies: raw.log_bodies.unwrap_or(false),
+        }
+    }
+
+    fn providers(&mut self, value: Option<Value>) -> HashMap<String, Arc<ProviderConfig>> {
+        let mut out = HashMap::new();
+        for (name, value) in self.named_entries("providers", value) {
+            let path = join("providers", &name);
+            let Some(raw) = self.entry::<RawProvider>(&path, value) else {
+                continue;
+            };
+            if let Some(p) = self.provider(&path, name.clone(), raw) {
+                out.insert(name, Arc::new(p));
+            }
+        }
+        out
+    }
+
+    fn provider(&mut self, path: &str, name: String, raw: RawProvider) -> Option<ProviderConfig> {
+        let kind = match raw.kind.as_str() {
+            "openai" => ProviderKind::OpenAi,
+            "mock" => ProviderKind::Mock,
+            "anthropic" | "gemini" => {
+                self.not_yet(&join(path, "type"));
+                return None;
+            }
+            other => {
+                self.problem(
+                    &join(path, "type"),
+                    format!("unknown provider type `{other}`"),
+                    Some("expected one of openai, anthropic, gemini, mock".into()),
+                );
+                return None;
+            }
+        };
+        if kind != ProviderKind::Mock {
+            for (field, set) in [
+                ("reply", raw.reply.is_some()),
+                ("latency", raw.latency.is_some()),
+                ("chunk_delay", raw.chunk_delay.is_some()),
+            ] {
+                if set {
+                    self.problem(
+                        &join(path, field),
+                        "only valid for providers of type: mock",
+                        None,
+                    );
+                }
+            }
+        }
+        let default_url = match kind {
+            ProviderKind::OpenAi => "https://api.openai.com/v1",
+            ProviderKind::Anthropic => "https://api.anthropic.com/v1",
+            ProviderKind::Gemini => "https://generativelanguage.googleapis.com/v1beta",
+            ProviderKind::Mock => "",
+        };
+        let base_url = raw
+            .base_url
+            .unwrap_or_else(|| default_url.into())
+            .trim_end_matches('/')
+            .to_string();
+        if kind != ProviderKind::Mock
+            && !(base_url.starts_with("http://") || base_url.starts_with("https://"))
+        {
+            self.problem(
+                &join(path, "base_url"),
+                format!("`{base_url}` is not an http(s) URL"),
+                None,
+            );
+        }
+        let key_path = join(path, "api_key");
+        let disabled = self
+            .unset_var(&key_path)
+            .map(|var| format!("environment variable `{var}` is not set"));
+        if let Some(reason) = &disabled {
+            self.warnings.push(format!(
+                "{path}: disabled: {reason}; requests routed only to it get 503"
+            ));
+        }
+        let data_collection_allowed = match raw.data_collection.as_deref() {
+            None | Some("allow") => true,
+            Some("deny") => false,
+            Some(other) => {
+                self.problem(
+                    &join(path, "data_collection"),
+                    format!("`{other}` is not allow or deny"),
+                    None,
+                );
+                true
+            }
+        };
+        Some(ProviderConfig {
+            timeout: self.duration(
+                &join(path, "timeout"),
+                raw.timeout.as_deref(),
+                Duration::from_secs(120),
+            ),
+            mock: MockSettings {
+                reply: raw.reply,
+                latency: self.duration(
+                    &join(path, "latency"),
+                    raw.latency.as_deref(),
+                    Duration::ZERO,
+                ),
+                chunk_delay: self.duration(
+                    &join(path, "chunk_delay"),
+                    raw.chunk_delay.as_deref(),
+                    Duration::ZERO,
+                ),
+            },
+            name,
+            kind,
+            base_url,
+            api_key: raw.api_key.filter(|k| !k.is_empty()).map(Secret::new),
+            disabled,
+            headers: raw.headers.unwrap_or_default().into_iter().collect(),
+            data_collection_allowed,
+            zdr: raw.zdr.unwrap_or(false),
+        })
+    }
+
+    fn models(
+        &mut self,
+        value: Option<Value>,
+        providers: &HashMap<String, Arc<ProviderConfig>>,
+    ) -> (HashMap<String, Arc<ModelConfig>>, Vec<String>) {
+        let entries = self.named_entries("models", value);
+        let slugs: HashSet<String> = entries.iter().map(|(s, _)| s.clone()).collect();
+        let (mut out, mut order) = (HashMap::new(), Vec::new());
+        for (slug, value) in entries {
+            let path = join("models", &slug);
+            let Some(raw) = self.entry::<RawModel>(&path, value) else {
+                continue;
+            };
+            if raw.cache_ttl.is_some() {
+                self.not_yet(&join(&path, "cache_ttl"));
+            }
+            if raw.endpoints.is_empty() {
+                self.problem(
+                    &join(&path, "endpoints"),
+                    "a model needs at least one endpoint",
+                    None,
+                );
+            }
+            let mut endpoints = Vec::new();
+            for (i, ep) in raw.endpoints.into_iter().enumerate() {
+                let ep_path = join_index(&join(&path, "endpoints"), i);
+                let Some(provider) = providers.get(&ep.provider) else {
+                    let mut known: Vec<&str> = providers.keys().map(String::as_str).collect();
+                    known.sort_unstable();
+                    self.problem(
+                        &join(&ep_path, "provider"),
+                        format!("unknown provider `{}`", ep.provider),
+                        Some(format!("known providers: {}", known.join(", "))),
+                    );
+                    continue;
+                };
+                let price = self.price(&join(&ep_path, "price"), ep.price);
+                endpoints.push(Endpoint {
+                    provider: provider.clone(),
+                    upstream_model: ep.model,
+                    price,
+                });
+            }
+            let fallbacks = raw.fallbacks.unwrap_or_default();
+            if !endpoints.is_empty() && endpoints.iter().all(|e| e.provider.disabled.is_some()) {
+                let outcome = if fallbacks.is_empty() {
+                    "requests get 503"
+                } else {
+                    "requests go to its fallbacks"
+                };
+                self.warnings.push(format!(
+                    "{path}: every endpoint's provider is disabled; {outcome}"
+                ));
+            }
+            for (i, fb) in fallbacks.iter().enumerate() {
+                if !slugs.contains(fb) {
+                    self.problem(
+                        &join_index(&join(&path, "fallbacks"), i),
+                        format!("unknown model `{fb}`"),
+                        Some("fallbacks name model slugs defined under models".into()),
+                    );
+                } else if *fb == slug {
+                    self.problem(
+                        &join_index(&join(&path, "fallbacks"), i),
+                        "a model cannot fall back to itself",
+                        None,
+                    );
+                }
+            }
+            order.push(slug.clone());
+            out.insert(
+                slug.clone(),
+                Arc::new(ModelConfig {
+                    slug,
+                    name: raw.name,
+                    description: raw.description,
+                    context_length: raw.context_length,
+                    max_output_tokens: raw.max_output_tokens,
+                    endpoints,
+                    fallbacks,
+                    cache_ttl: None,
+                }),
+            );
+        }
+        (out, order)
+    }
+
+    fn price(&mut self, path: &str, raw: Option<RawPrice>) -> Price {
+        let Some(raw) = raw else {
+            return Price {
+                unpriced: true,
+                ..Price::default()
+            };
+        };
+        let mut nano = |field: &str, usd: Option<f64>| match usd.map(usd_to_nano) {
+            None => None,
+            Some(Ok(n)) => Some(n),
+            Some(Err(e)) => {
+                self.problems.push(Problem {
+                    path: join(path, field),
+                    message: e,
+                    hint: None,
+                });
+                None
+            }
+        };
+        let prompt = nano("prompt", raw.prompt).unwrap_or(0);
+        let completion = nano("completion", raw.completion).unwrap_or(0);
+        Price {
+            prompt,
+            completion,
+            cached_prompt: nano("cached_prompt", raw.cached_prompt).unwrap_or(prompt),
+            reasoning: nano("reasoning", raw.reasoning).unwrap_or(completion),
+            request_nano: nano("request", raw.request).unwrap_or(0),
+            unpriced: false,
+        }
+    }
+
+    fn aliases(
+        &mut self,
+        value: Option<Value>,
+        models: &HashMap<String, Arc<ModelConfig>>,
+    ) -> HashMap<String, String> {
+        let mut out = HashMap::new();
+        for (alias, target) in self.named_entries("aliases", value) {
+            let path = join("aliases", &alias);
+            let Some(target) = self.entry::<String>(&path, target) else {
+                continue;
+            };
+            if models.contains_key(&alias) {
+                self.problem(
+                    &path,
+                    format!("alias `{alias}` hides the model of the same slug"),
+                    None,
+                );
+            } else if !models.contains_key(&target) {
+                self.problem(
+                    &path,
+                    format!("unknown model `{target}`"),
+                    Some("an alias names a model slug defined under models".into()),
+                );
+            } else {
+                out.insert(alias, target);
+            }
+        }
+        out
+    }
+
+    fn keys(&mut self, value: Option<Value>) -> Vec<Arc<KeyConfig>> {
+        let items = match value {
+            None | Some(Value::Null) => return Vec::new(),
+            Some(Value::Sequence(items)) => items,
+            Some(_) => {
+                self.problem(
+                    "keys",
+                    "expected a list of keys",
+                    Some("each item: { name: alice, key_sha256: ... }".into()),
+                );
+                return Vec::new();
+            }
+        };
+        let (mut out, mut names, mut hashes) = (Vec::new(), HashSet::new(), HashSet::new());
+        for (i, item) in items.into_iter().enumerate() {
+            let path = join_index("keys", i);
+            let Some(raw) = self.entry::<RawKey>(&path, item) else {
+                continue;
+            };
+            for (field, set) in [
+                ("budget", raw.budget.is_some()),
+                ("rate_limit", raw.rate_limit.is_some()),
+                ("guardrails", raw.guardrails.is_some()),
+                ("allowed_ips", raw.allowed_ips.is_some()),
+            ] {
+                if set {
+                    self.not_yet(&join(&path, field));
+                }
+            }
+            if !names.insert(raw.name.clone()) {
+                self.problem(
+                    &join(&path, "name"),
+                    format!("duplicate key name `{}`", raw.name),
+                    None,
+                );
+            }
+            let hash = match (raw.key, raw.key_sha256) {
+                (Some(_), Some(_)) | (None, None) => {
+                    self.problem(
+                        &path,
+                        "give exactly one of `key` or `key_sha256`",
+                        Some("`switchboard keys new` prints both forms".into()),
+                    );
+                    continue;
+                }
+                (Some(key), None) if key.is_empty() => {
+                    let var = self.unset_var(&join(&path, "key")).unwrap_or("?");
+                    self.warnings.push(format!(
+                        "{path} ({}): disabled: environment variable `{var}` is not set",
+                        raw.name
+                    ));
+                    continue;
+                }
+                (Some(key), None) => Sha256::digest(key.as_bytes()).into(),
+                (None, Some(hex)) => match decode_sha256_hex(&hex) {
+                    Some(h) => h,
+                    None => {
+                        self.problem(
+                            &join(&path, "key_sha256"),
+                            "expected 64 hex characters (the SHA-256 of the key)",
+                            Some("`switchboard keys new` prints it".into()),
+                        );
+                        continue;
+                    }
+                },
+            };
+            if !hashes.insert(hash) {
+                self.problem(
+                    &path,
+                    format!("key `{}` has the same secret as an earlier key", raw.name),
+                    None,
+                );
+            }
+            out.push(Arc::new(KeyConfig {
+                name: raw.name,
+                key_sha256: hash,
+                team: raw.team,
+            }));
+        }
+        out
+    }
+
+    /// A mapping section as (name, value) pairs in file order.
+    fn named_entries(&mut self, section: &str, value: Option<Value>) -> Vec<(String, Value)> {
+        match value {
+            None | Some(Value::Null) => Vec::new(),
+            Some(Value::Mapping(map)) => map
+                .into_iter()
+                .filter_map(|(k, v)| match k {
+                    Value::String(s) => Some((s, v)),
+                    _ => {
+                        self.problem(section, "names must be strings", None);
+                        None
+                    }
+                })
+                .collect(),
+            Some(_) => {
+                self.problem(section, "expected a mapping of names to entries", None);
+                Vec::new()
+            }
+        }
+    }
+}
+
+pub fn decode_sha256_hex(hex: &str) -> Option<[u8; 32]> {
+    let bytes = hex.as_bytes();
+    if bytes.len() != 64 {
+        return None;
+    }
+    let mut out = [0u8; 32];
+    for (i, pair) in bytes.chunks(2).enumerate() {
+        let s = std::str::from_utf8(pair).ok()?;
+        out[i] = u8::from_str_radix(s, 16).ok()?;
+    }
+    Some(out)
+}
+
+/// "did you mean" for serde's `unknown field `x`, expected one of `a`, `b``.
+fn unknown_field_hint(message: &str) -> Option<String> {
+    let rest = message.strip_prefix("unknown field `")?;
+    let (field, expected) = rest.split_once('`')?;
+    expected
+        .split('`')
+        .skip(1)
+        .step_by(2)
+        .map(|cand| (edit_distance(field, cand), cand))
+        .filter(|(d, _)| *d <= 2)
+        .min()
+        .map(|(_, cand)| format!("did you mean `{cand}`?"))
+}
+
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut cur = vec![i + 1];
+        for (j, cb) in b.iter().enumerate() {
+            cur.push(
+                (prev[j] + usize::from(ca != *cb))
+                    .min(prev[j + 1] + 1)
+                    .min(cur[j] + 1),
+            );
+        }
+        prev = cur;
+    }
+    prev[b.len()]
+}

@@ -1,0 +1,176 @@
+//! `GatewayError`, and the ONE exhaustive table mapping each error to its HTTP status, OpenAI
+//! `type` and `metadata.error_type`. Builds the wire body; knows nothing of actix.
+
+use serde_json::{json, Value};
+
+/// One upstream attempt, as listed in a 502's `metadata.attempts`.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct AttemptRecord {
+    pub provider: String,
+    pub model: String,
+    pub status: Option<u16>,
+    pub reason: String,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum GatewayError {
+    #[error("{message}")]
+    InvalidRequest {
+        message: String,
+        param: Option<&'static str>,
+    },
+    #[error("{0}")]
+    Unauthenticated(String),
+    #[error("{0}")]
+    ModelNotFound(String),
+    #[error("{0}")]
+    NoEndpoints(String),
+    #[error(
+        "request body is {size} bytes, over the limit of {limit} bytes (server.max_body_bytes)"
+    )]
+    PayloadTooLarge { size: usize, limit: usize },
+    /// Every upstream was rate-limited.
+    #[error("{message}")]
+    RateLimited {
+        message: String,
+        retry_after_secs: Option<u64>,
+    },
+    /// The upstream said the request itself is wrong (400/413/422-class): passed back as is.
+    #[error("{message}")]
+    UpstreamRejected { status: u16, message: String },
+    #[error("every endpoint failed for model `{model}`")]
+    ProviderUnavailable {
+        model: String,
+        attempts: Vec<AttemptRecord>,
+    },
+    #[error("{message}")]
+    TemporarilyUnavailable {
+        message: String,
+        retry_after_secs: u64,
+    },
+    /// A bug or an environment failure; the detail goes to the log, never to the client.
+    #[error("internal error")]
+    Internal(String),
+}
+
+/// How one error looks on the wire.
+pub struct WireError {
+    pub status: u16,
+    pub body: Value,
+    /// `x-should-retry: false` where a client retry cannot help.
+    pub should_retry: Option<bool>,
+    pub retry_after_secs: Option<u64>,
+}
+
+impl GatewayError {
+    /// The table: (status, OpenAI `type`, `metadata.error_type`, should_retry).
+    fn row(&self) -> (u16, &'static str, &'static str, Option<bool>) {
+        match self {
+            GatewayError::InvalidRequest { .. } => {
+                (400, "invalid_request_error", "invalid_request", Some(false))
+            }
+            GatewayError::Unauthenticated(_) => {
+                (401, "authentication_error", "authentication", Some(false))
+            }
+            GatewayError::ModelNotFound(_) => {
+                (404, "not_found_error", "model_not_found", Some(false))
+            }
+            GatewayError::NoEndpoints(_) => (404, "not_found_error", "no_endpoints", Some(false)),
+            GatewayError::PayloadTooLarge { .. } => (
+                413,
+                "invalid_request_error",
+                "payload_too_large",
+                Some(false),
+            ),
+            GatewayError::RateLimited { .. } => (429, "rate_limit_error", "rate_limited", None),
+            GatewayError::UpstreamRejected { status, .. } => (
+                *status,
+                "invalid_request_error",
+                "invalid_request",
+                Some(false),
+            ),
+            GatewayError::ProviderUnavailable { .. } => {
+                (502, "server_error", "provider_unavailable", Some(false))
+            }
+            GatewayError::TemporarilyUnavailable { .. } => {
+                (503, "server_error", "temporarily_unavailable", None)
+            }
+            GatewayError::Internal(_) => (500, "server_error", "internal", None),
+        }
+    }
+
+    pub fn status(&self) -> u16 {
+        self.row().0
+    }
+
+    pub fn error_type(&self) -> &'static str {
+        self.row().2
+    }
+
+    pub fn to_wire(&self) -> WireError {
+        let (status, kind, error_type, should_retry) = self.row();
+        let mut metadata = json!({ "error_type": error_type });
+        let mut retry_after_secs = None;
+        let mut param = Value::Null;
+        match self {
+            GatewayError::ProviderUnavailable { attempts, .. } => {
+                metadata["attempts"] = json!(attempts)
+            }
+            GatewayError::RateLimited {
+                retry_after_secs: r,
+                ..
+            } => retry_after_secs = *r,
+            GatewayError::TemporarilyUnavailable {
+                retry_after_secs: r,
+                ..
+            } => retry_after_secs = Some(*r),
+            GatewayError::InvalidRequest { param: Some(p), .. } => param = json!(p),
+            _ => {}
+        }
+        let message = match self {
+            GatewayError::Internal(_) => {
+                "internal error in the gateway; the details are in its log".to_string()
+            }
+            other => other.to_string(),
+        };
+        WireError {
+            status,
+            body: json!({ "error": { "code": status, "type": kind, "message": message, "param": param, "metadata": metadata } }),
+            should_retry,
+            retry_after_secs,
+        }
+    }
+
+    pub fn invalid(message: impl Into<String>) -> Self {
+        GatewayError::InvalidRequest {
+            message: message.into(),
+            param: None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn internal_errors_never_leak_detail() {
+        let wire =
+            GatewayError::Internal("sqlite: disk I/O error at /secret/path".into()).to_wire();
+        assert_eq!(wire.status, 500);
+        assert!(!wire.body.to_string().contains("secret"));
+    }
+
+    #[test]
+    fn body_has_openai_and_openrouter_fields() {
+        let wire = GatewayError::ModelNotFound("unknown model `x`".into()).to_wire();
+        assert_eq!(wire.body["error"]["code"], 404);
+        assert_eq!(wire.body["error"]["type"], "not_found_error");
+        assert_eq!(
+            wire.body["error"]["metadata"]["error_type"],
+            "model_not_found"
+        );
+        assert_eq!(wire.body["error"]["param"], Value::Null);
+        assert_eq!(wire.should_retry, Some(false));
+    }
+}

@@ -1,0 +1,30 @@
+//! switchboard: a self-hosted LLM gateway. Module list and `start`, used by `main` and by
+//! the integration tests alike.
+
+pub mod api;
+pub mod auth;
+pub mod cli;
+pub mod commands;
+pub mod config;
+pub mod error;
+pub mod http;
+pub mod ids;
+pub mod pipeline;
+pub mod providers;
+pub mod state;
+pub mod telemetry;
+
+pub use http::RunningServer;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+/// Builds the shared state once and binds the HTTP server (`listen` overrides
+/// `server.listen`). Await `RunningServer::server` to run it.
+pub fn start(config: config::Config, listen: Option<SocketAddr>) -> std::io::Result<RunningServer> {
+    let listen = listen.unwrap_or(config.server.listen);
+    let workers = config.server.workers;
+    let grace = config.server.shutdown_grace.as_secs();
+    let state = Arc::new(state::AppState::new(config)?);
+    http::bind(state, listen, workers, grace)
+}

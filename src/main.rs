@@ -1,0 +1,23 @@
+//! Entry point: parse the command line, set up logging, run the subcommand.
+
+use clap::Parser;
+use std::process::ExitCode;
+use switchboard::cli::{Cli, Command, KeysCommand};
+use switchboard::{commands, telemetry};
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    telemetry::init(cli.log_format);
+    match cli.command {
+        None => run_serve(&cli.config, None),
+        Some(Command::Serve { listen }) => run_serve(&cli.config, listen),
+        Some(Command::Check) => commands::check(&cli.config),
+        Some(Command::Keys {
+            command: KeysCommand::New { name },
+        }) => commands::keys_new(&name),
+    }
+}
+
+fn run_serve(config: &std::path::Path, listen: Option<std::net::SocketAddr>) -> ExitCode {
+    actix_web::rt::System::new().block_on(commands::serve(config, listen))
+}

@@ -1,0 +1,150 @@
+//! The client-facing SSE stream: stamps each upstream chunk, adds the usage chunk and
+//! `[DONE]`, sends `: keep-alive` comments while the upstream is quiet, and turns a
+//! failure after the first byte into one error chunk. SSE framing lives here only.
+
+use super::stamp::{ensure_role, Stamp};
+use crate::api::usage::Usage;
+use crate::config::Price;
+use crate::providers::{ChunkStream, StreamItem};
+use bytes::Bytes;
+use futures_util::{Stream, StreamExt};
+use serde_json::{Map, Value};
+use std::convert::Infallible;
+use std::time::Duration;
+
+const KEEP_ALIVE: Duration = Duration::from_secs(15);
+
+pub fn frame_json(value: &Map<String, Value>) -> Bytes {
+    let mut out = Vec::with_capacity(256);
+    out.extend_from_slice(b"data: ");
+    serde_json::to_writer(&mut out, value).expect("a JSON map always serializes");
+    out.extend_from_slice(b"\n\n");
+    out.into()
+}
+
+const DONE: &[u8] = b"data: [DONE]\n\n";
+const KEEP_ALIVE_COMMENT: &[u8] = b": keep-alive\n\n";
+
+pub struct StreamSpec {
+    pub stamp: Stamp,
+    pub price: Price,
+    pub estimated_prompt_tokens: u64,
+    /// Longest silence allowed between upstream chunks.
+    pub idle_timeout: Duration,
+}
+
+struct State {
+    spec: StreamSpec,
+    first: Option<StreamItem>,
+    upstream: ChunkStream,
+    usage: Option<Usage>,
+    completion_chars: u64,
+    role_sent: bool,
+    finished: bool,
+}
+
+pub fn client_stream(
+    spec: StreamSpec,
+    first: StreamItem,
+    upstream: ChunkStream,
+) -> impl Stream<Item = Result<Bytes, Infallible>> {
+    let state = State {
+        spec,
+        first: Some(first),
+        upstream,
+        usage: None,
+        completion_chars: 0,
+        role_sent: false,
+        finished: false,
+    };
+    futures_util::stream::unfold(state, |mut st| async move {
+        if st.finished {
+            return None;
+        }
+        let mut waited = Duration::ZERO;
+        loop {
+            let item = match st.first.take() {
+                Some(item) => Some(Ok(item)),
+                None => match tokio::time::timeout(
+                    KEEP_ALIVE.min(st.spec.idle_timeout),
+                    st.upstream.next(),
+                )
+                .await
+                {
+                    Ok(item) => item,
+                    Err(_) => {
+                        waited += KEEP_ALIVE.min(st.spec.idle_timeout);
+                        if waited >= st.spec.idle_timeout {
+                            let msg =
+                                format!("the provider sent nothing for {:?}", st.spec.idle_timeout);
+                            return Some((Ok(st.fail(&msg)), st));
+                        }
+                        return Some((Ok(Bytes::from_static(KEEP_ALIVE_COMMENT)), st));
+                    }
+                },
+            };
+            match item {
+                Some(Ok(StreamItem::Usage(u))) => st.usage = Some(u),
+                Some(Ok(StreamItem::Chunk(mut chunk))) => {
+                    if !st.role_sent {
+                        ensure_role(&mut chunk);
+                        st.role_sent = true;
+                    }
+                    st.completion_chars += delta_chars(&chunk);
+                    st.spec.stamp.apply(&mut chunk, "chat.completion.chunk");
+                    return Some((Ok(frame_json(&chunk)), st));
+                }
+                Some(Err(e)) => {
+                    tracing::warn!(provider = %st.spec.stamp.provider, "stream failed after the first byte: {e}");
+                    return Some((
+                        Ok(st.fail("the provider's stream failed before it finished")),
+                        st,
+                    ));
+                }
+                None => {
+                    st.finished = true;
+                    let usage = st.final_usage();
+                    let cost = usage.cost_nano(&st.spec.price);
+                    let mut tail = frame_json(&st.spec.stamp.usage_chunk(&usage, cost)).to_vec();
+                    tail.extend_from_slice(DONE);
+                    return Some((Ok(tail.into()), st));
+                }
+            }
+        }
+    })
+}
+
+impl State {
+    fn fail(&mut self, message: &str) -> Bytes {
+        self.finished = true;
+        frame_json(
+            &self
+                .spec
+                .stamp
+                .error_chunk(502, message, "provider_unavailable"),
+        )
+    }
+
+    /// Upstream usage if it sent any; else an estimate, so `usage` is always present.
+    fn final_usage(&self) -> Usage {
+        self.usage.unwrap_or(Usage {
+            prompt_tokens: self.spec.estimated_prompt_tokens,
+            completion_tokens: self.completion_chars.div_ceil(4),
+            ..Usage::default()
+        })
+    }
+}
+
+fn delta_chars(chunk: &Map<String, Value>) -> u64 {
+    let Some(Value::Array(choices)) = chunk.get("choices") else {
+        return 0;
+    };
+    choices
+        .iter()
+        .map(|c| {
+            c.pointer("/delta/content")
+                .and_then(Value::as_str)
+                .map_or(0, str::len) as u64
+        })
+        .sum()
+}

@@ -1,0 +1,133 @@
+//! Everything that talks to upstreams: a closed set of adapters selected by provider kind,
+//! the normalized outcome they return (an OpenAI-shaped completion or chunk stream), and
+//! `UpstreamError` with the one retry classification the pipeline relies on.
+
+mod mock;
+mod openai;
+pub mod sse;
+
+use crate::api::chat::ChatRequest;
+use crate::api::usage::Usage;
+use crate::config::{Endpoint, ProviderKind};
+use futures_util::Stream;
+use serde_json::{Map, Value};
+use std::pin::Pin;
+use std::time::Duration;
+
+/// One item of a normalized stream.
+#[derive(Debug)]
+pub enum StreamItem {
+    /// An OpenAI `chat.completion.chunk` with non-empty `choices`; identity fields
+    /// (`id`, `created`, `model`) are stamped by the pipeline.
+    Chunk(Map<String, Value>),
+    /// Usage for the whole request (the last report wins).
+    Usage(Usage),
+}
+
+pub type ChunkStream = Pin<Box<dyn Stream<Item = Result<StreamItem, UpstreamError>> + Send>>;
+
+/// A finished non-streaming answer: an OpenAI `chat.completion` object.
+#[derive(Debug)]
+pub struct Completion {
+    pub body: Map<String, Value>,
+    pub usage: Option<Usage>,
+}
+
+pub enum Outcome {
+    Complete(Completion),
+    Stream(ChunkStream),
+}
+
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum UpstreamError {
+    #[error("connection failed: {0}")]
+    Connect(String),
+    #[error("no answer within {0:?}")]
+    Timeout(Duration),
+    #[error("HTTP {status}: {message}")]
+    Status {
+        status: u16,
+        message: String,
+        retry_after_secs: Option<u64>,
+    },
+    #[error("invalid response: {0}")]
+    Protocol(String),
+    #[error("stream failed: {0}")]
+    MidStream(String),
+}
+
+impl UpstreamError {
+    /// Whether another endpoint may succeed where this one failed. 4xx errors that blame
+    /// the request itself are not retried; auth failures are (the fault is our key there).
+    pub fn is_retryable(&self) -> bool {
+        match self {
+            UpstreamError::Status { status, .. } => !matches!(status, 400 | 413 | 422),
+            UpstreamError::Connect(_)
+            | UpstreamError::Timeout(_)
+            | UpstreamError::Protocol(_)
+            | UpstreamError::MidStream(_) => true,
+        }
+    }
+
+    pub fn status(&self) -> Option<u16> {
+        match self {
+            UpstreamError::Status { status, .. } => Some(*status),
+            _ => None,
+        }
+    }
+
+    pub fn is_rate_limit(&self) -> bool {
+        self.status() == Some(429)
+    }
+
+    pub fn retry_after_secs(&self) -> Option<u64> {
+        match self {
+            UpstreamError::Status {
+                retry_after_secs, ..
+            } => *retry_after_secs,
+            _ => None,
+        }
+    }
+}
+
+/// Sends one chat request to one endpoint.
+pub async fn chat(
+    client: &reqwest::Client,
+    endpoint: &Endpoint,
+    request: &ChatRequest,
+) -> Result<Outcome, UpstreamError> {
+    match endpoint.provider.kind {
+        ProviderKind::OpenAi => openai::chat(client, endpoint, request).await,
+        ProviderKind::Mock => Ok(mock::chat(endpoint, request).await),
+        // Rejected by config validation until their adapters exist.
+        ProviderKind::Anthropic | ProviderKind::Gemini => Err(UpstreamError::Protocol(format!(
+            "provider type {} is not available in this build",
+            endpoint.provider.kind.as_str()
+        ))),
+    }
+}
+
+/// Short text for logs and `metadata.attempts`, from an error body (JSON `error.message`
+/// when present, else the start of the body).
+pub fn error_message(body: &[u8]) -> String {
+    let parsed: Option<Value> = serde_json::from_slice(body).ok();
+    let from_json = parsed.as_ref().and_then(|v| {
+        v["error"]["message"]
+            .as_str()
+            .or_else(|| v["message"].as_str())
+            .or_else(|| v["error"].as_str())
+            .map(str::to_string)
+    });
+    let text = from_json.unwrap_or_else(|| String::from_utf8_lossy(body).trim().to_string());
+    text.chars().take(300).collect()
+}
+
+/// `Retry-After` in whole seconds (numeric form only).
+pub fn retry_after_secs(headers: &reqwest::header::HeaderMap) -> Option<u64> {
+    let v = headers.get(reqwest::header::RETRY_AFTER)?.to_str().ok()?;
+    v.trim()
+        .parse::<f64>()
+        .ok()
+        .filter(|s| s.is_finite() && *s >= 0.0)
+        .map(|s| s.ceil() as u64)
+}
