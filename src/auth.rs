@@ -27,6 +27,7 @@ impl KeyTable {
                     name: "anonymous".into(),
                     key_sha256: [0; 32],
                     team: None,
+                    guardrails: Vec::new(),
                 })
             }),
         }
@@ -59,6 +60,7 @@ mod tests {
             name: "alice".into(),
             key_sha256: Sha256::digest(b"sk-a").into(),
             team: None,
+            guardrails: Vec::new(),
         });
         KeyTable::new(&[key], anon)
     }

@@ -7,6 +7,7 @@ pub mod cli;
 pub mod commands;
 pub mod config;
 pub mod error;
+pub mod guardrails;
 pub mod http;
 pub mod ids;
 pub mod pipeline;

@@ -2,16 +2,20 @@
 //! crate. `load` reads a file, interpolates the environment, validates and either returns
 //! a `Config` or every problem found, each as `file:line:col: path: message`.
 
+mod guardrail_sets;
 mod interpolate;
 mod model;
 mod positions;
 mod raw;
 mod units;
 mod validate;
+mod validate_guardrails;
 
+pub use guardrail_sets::*;
 pub use model::*;
 pub use units::parse_duration;
 pub use validate::decode_sha256_hex;
+pub use validate_guardrails::glob_matches;
 
 use positions::Positions;
 use std::fmt;

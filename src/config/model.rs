@@ -44,6 +44,8 @@ pub struct Config {
     /// Slugs in file order, for listings.
     pub model_order: Vec<String>,
     pub aliases: HashMap<String, String>,
+    /// Guardrail sets by name (`default` included when declared).
+    pub guardrails: HashMap<String, Arc<super::GuardrailSet>>,
     pub keys: Vec<Arc<KeyConfig>>,
     /// Non-fatal findings (disabled providers and keys), shown at start and by `check`.
     pub warnings: Vec<String>,
@@ -148,4 +150,6 @@ pub struct KeyConfig {
     /// SHA-256 of the key.
     pub key_sha256: [u8; 32],
     pub team: Option<String>,
+    /// Names of the guardrail sets layered on top of `default`, in YAML order.
+    pub guardrails: Vec<String>,
 }

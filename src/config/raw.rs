@@ -103,3 +103,34 @@ pub struct RawKey {
     pub guardrails: Option<Value>,
     pub allowed_ips: Option<Value>,
 }
+
+/// One entry under `guardrails:`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawGuardrailSet {
+    pub prompt_injection: Option<String>,
+    pub pii: Option<RawPii>,
+    pub custom: Option<Vec<RawCustomPattern>>,
+    pub allowed_models: Option<Vec<String>>,
+    pub blocked_providers: Option<Vec<String>>,
+    pub data_collection: Option<String>,
+    pub zdr: Option<bool>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawPii {
+    pub email: Option<String>,
+    pub phone: Option<String>,
+    pub ssn: Option<String>,
+    pub credit_card: Option<String>,
+    pub ip_address: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawCustomPattern {
+    pub name: String,
+    pub pattern: String,
+    pub action: String,
+}

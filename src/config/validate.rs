@@ -6,6 +6,7 @@ use super::model::*;
 use super::positions::{join, join_index};
 use super::raw::*;
 use super::units::{parse_bytes, parse_duration, usd_to_nano};
+use super::validate_guardrails::GuardrailSets;
 use serde::de::DeserializeOwned;
 use serde_yaml::Value;
 use sha2::{Digest, Sha256};
@@ -28,7 +29,7 @@ pub struct Validator<'a> {
 }
 
 impl Validator<'_> {
-    fn problem(&mut self, path: &str, message: impl Into<String>, hint: Option<String>) {
+    pub(super) fn problem(&mut self, path: &str, message: impl Into<String>, hint: Option<String>) {
         self.problems.push(Problem {
             path: path.to_string(),
             message: message.into(),
@@ -44,7 +45,7 @@ impl Validator<'_> {
     }
 
     /// Deserializes one entry; a failure becomes a problem at the innermost path.
-    fn entry<T: DeserializeOwned>(&mut self, path: &str, value: Value) -> Option<T> {
+    pub(super) fn entry<T: DeserializeOwned>(&mut self, path: &str, value: Value) -> Option<T> {
         match serde_path_to_error::deserialize::<_, T>(value) {
             Ok(v) => Some(v),
             Err(e) => {
@@ -82,11 +83,7 @@ impl Validator<'_> {
     }
 
     pub fn validate(&mut self, raw: RawFile, source: &str) -> Option<Config> {
-        for (section, present) in [
-            ("cache", &raw.cache),
-            ("guardrails", &raw.guardrails),
-            ("teams", &raw.teams),
-        ] {
+        for (section, present) in [("cache", &raw.cache), ("teams", &raw.teams)] {
             if present.is_some() {
                 self.not_yet(section);
             }
@@ -96,7 +93,8 @@ impl Validator<'_> {
         let providers = self.providers(raw.providers);
         let (models, model_order) = self.models(raw.models, &providers);
         let aliases = self.aliases(raw.aliases, &models);
-        let keys = self.keys(raw.keys);
+        let guardrails = self.guardrail_sets(raw.guardrails, &providers, &models);
+        let keys = self.keys(raw.keys, &guardrails);
         if keys.is_empty() && !server.allow_unauthenticated {
             self.problem(
                 "keys",
@@ -115,6 +113,7 @@ impl Validator<'_> {
             models,
             model_order,
             aliases,
+            guardrails,
             keys,
             warnings: std::mem::take(&mut self.warnings),
         })
@@ -444,7 +443,7 @@ impl Validator<'_> {
         out
     }
 
-    fn keys(&mut self, value: Option<Value>) -> Vec<Arc<KeyConfig>> {
+    fn keys(&mut self, value: Option<Value>, sets: &GuardrailSets) -> Vec<Arc<KeyConfig>> {
         let items = match value {
             None | Some(Value::Null) => return Vec::new(),
             Some(Value::Sequence(items)) => items,
@@ -466,7 +465,6 @@ impl Validator<'_> {
             for (field, set) in [
                 ("budget", raw.budget.is_some()),
                 ("rate_limit", raw.rate_limit.is_some()),
-                ("guardrails", raw.guardrails.is_some()),
                 ("allowed_ips", raw.allowed_ips.is_some()),
             ] {
                 if set {
@@ -517,17 +515,23 @@ impl Validator<'_> {
                     None,
                 );
             }
+            let guardrails = self.key_guardrails(&join(&path, "guardrails"), raw.guardrails, sets);
             out.push(Arc::new(KeyConfig {
                 name: raw.name,
                 key_sha256: hash,
                 team: raw.team,
+                guardrails,
             }));
         }
         out
     }
 
     /// A mapping section as (name, value) pairs in file order.
-    fn named_entries(&mut self, section: &str, value: Option<Value>) -> Vec<(String, Value)> {
+    pub(super) fn named_entries(
+        &mut self,
+        section: &str,
+        value: Option<Value>,
+    ) -> Vec<(String, Value)> {
         match value {
             None | Some(Value::Null) => Vec::new(),
             Some(Value::Mapping(map)) => map

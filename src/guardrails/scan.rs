@@ -1,0 +1,199 @@
+//! Applying a policy to a request's texts: find which rules fire in every text the model
+//! will read, refuse the request if a `block` rule fired, otherwise replace the matches of
+//! `redact` rules with their labels in place, and report what fired.
+
+use super::injection;
+use super::pii;
+use super::policy::{Policy, FIRST_CUSTOM_RULE, INJECTION_RULE};
+use crate::config::{GuardAction, PiiKind};
+use serde_json::{Map, Value};
+use std::ops::Range;
+
+/// One text the model will read, and whether it is the application's own instructions
+/// (a `system` or `developer` message).
+pub struct Slot<'a> {
+    pub text: &'a mut String,
+    pub system: bool,
+}
+
+/// The texts of an OpenAI chat body: each message's string content or the `text` of its
+/// content parts (system, developer, user, assistant and tool messages alike) and the
+/// arguments of earlier tool calls. Never field names, tool schemas or other parameters.
+pub fn chat_slots(body: &mut Map<String, Value>) -> Vec<Slot<'_>> {
+    let mut slots = Vec::new();
+    let Some(Value::Array(messages)) = body.get_mut("messages") else {
+        return slots;
+    };
+    for message in messages.iter_mut() {
+        let Value::Object(m) = message else { continue };
+        let system = matches!(
+            m.get("role").and_then(Value::as_str),
+            Some("system" | "developer")
+        );
+        for (field, value) in m.iter_mut() {
+            match (field.as_str(), value) {
+                ("content", Value::String(text)) => slots.push(Slot { text, system }),
+                ("content", Value::Array(parts)) => {
+                    for part in parts.iter_mut() {
+                        if let Some(Value::String(text)) = part.get_mut("text") {
+                            slots.push(Slot { text, system });
+                        }
+                    }
+                }
+                ("tool_calls", Value::Array(calls)) => {
+                    for call in calls.iter_mut() {
+                        if let Some(Value::String(text)) = call.pointer_mut("/function/arguments") {
+                            slots.push(Slot { text, system });
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+    slots
+}
+
+/// What fired on a request that was let through; handed to the usage log and metrics.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Findings {
+    /// Rules with action `flag` that matched (the request went on unchanged).
+    pub flagged: Vec<String>,
+    /// Rules with action `redact` that matched (their matches were replaced).
+    pub redacted: Vec<String>,
+    /// Catalogue ids of the prompt-injection patterns that matched.
+    pub patterns: Vec<&'static str>,
+}
+
+impl Findings {
+    pub fn is_empty(&self) -> bool {
+        self.flagged.is_empty() && self.redacted.is_empty()
+    }
+}
+
+/// A refused request: the `block` rules that fired (never the matched text).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Blocked {
+    pub rules: Vec<String>,
+    pub patterns: Vec<&'static str>,
+}
+
+impl Policy {
+    /// Scans every slot; on a `block` rule returns `Blocked` and leaves the texts alone,
+    /// otherwise redacts in place and returns what fired.
+    pub fn inspect(&self, slots: &mut [Slot<'_>]) -> Result<Findings, Blocked> {
+        if self.scans_nothing() {
+            return Ok(Findings::default());
+        }
+        let mut fired = vec![false; self.rule_count()];
+        let mut patterns = 0u64;
+        let mut to_redact = Vec::new();
+        let pii_enabled = PiiKind::ALL
+            .iter()
+            .filter(|k| self.pii[k.index()] != GuardAction::Off)
+            .fold(0u8, |m, k| m | (1 << k.index()));
+        let mut scratch = String::new();
+        for (i, slot) in slots.iter().enumerate() {
+            let text = slot.text.as_str();
+            let mut hits: Vec<usize> = Vec::new();
+            let pii_hits = pii::detect(text, pii_enabled);
+            hits.extend((0..PiiKind::ALL.len()).filter(|k| pii_hits & (1 << k) != 0));
+            if self.prompt_injection != GuardAction::Off {
+                let found = injection::detect(text, slot.system, &mut scratch);
+                if found != 0 {
+                    patterns |= found;
+                    hits.push(INJECTION_RULE);
+                }
+            }
+            if let Some(set) = &self.custom_set {
+                hits.extend(
+                    set.matches(text)
+                        .iter()
+                        .map(|m| FIRST_CUSTOM_RULE + self.custom_active[m]),
+                );
+            }
+            if hits
+                .iter()
+                .any(|&r| self.rule_action(r) == GuardAction::Redact)
+            {
+                to_redact.push(i);
+            }
+            for r in hits {
+                fired[r] = true;
+            }
+        }
+        let names = |action: GuardAction| -> Vec<String> {
+            (0..fired.len())
+                .filter(|&r| fired[r] && self.rule_action(r) == action)
+                .map(|r| self.rule_name(r).to_string())
+                .collect()
+        };
+        let patterns: Vec<&'static str> = (0..64)
+            .filter(|i| patterns & (1u64 << i) != 0)
+            .map(injection::pattern_id)
+            .collect();
+        let blocking = names(GuardAction::Block);
+        if !blocking.is_empty() {
+            return Err(Blocked {
+                rules: blocking,
+                patterns,
+            });
+        }
+        for i in to_redact {
+            let slot = &mut slots[i];
+            let redacted = self.redact(slot.text, slot.system);
+            *slot.text = redacted;
+        }
+        Ok(Findings {
+            flagged: names(GuardAction::Flag),
+            redacted: names(GuardAction::Redact),
+            patterns,
+        })
+    }
+
+    /// `text` with every match of a `redact` rule replaced by the rule's label.
+    fn redact(&self, text: &str, system: bool) -> String {
+        let mut spans: Vec<(Range<usize>, usize)> = Vec::new();
+        for kind in PiiKind::ALL {
+            if self.pii[kind.index()] == GuardAction::Redact {
+                spans.extend(pii::find(text, kind).map(|r| (r, kind.index())));
+            }
+        }
+        if self.prompt_injection == GuardAction::Redact {
+            spans.extend(
+                injection::spans(text, system)
+                    .into_iter()
+                    .map(|r| (r, INJECTION_RULE)),
+            );
+        }
+        for (i, rule) in self.custom.iter().enumerate() {
+            if rule.action == GuardAction::Redact {
+                spans.extend(
+                    rule.regex
+                        .find_iter(text)
+                        .filter(|m| !m.is_empty())
+                        .map(|m| (m.range(), FIRST_CUSTOM_RULE + i)),
+                );
+            }
+        }
+        spans.sort_by_key(|(r, _)| (r.start, std::cmp::Reverse(r.end)));
+        let mut out = String::with_capacity(text.len());
+        let mut at = 0;
+        for (range, rule) in spans {
+            if range.start < at {
+                // Overlaps a span already replaced: extend that replacement.
+                at = at.max(range.end);
+                continue;
+            }
+            out.push_str(&text[at..range.start]);
+            out.push_str(self.rule_label(rule));
+            at = range.end;
+        }
+        out.push_str(&text[at..]);
+        out
+    }
+}
+
+#[cfg(test)]
+#[path = "scan_tests.rs"]
+mod tests;
