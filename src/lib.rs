@@ -11,7 +11,9 @@ pub mod guardrails;
 pub mod http;
 pub mod ids;
 pub mod pipeline;
+pub mod probe;
 pub mod providers;
+pub mod routing;
 pub mod state;
 pub mod telemetry;
 

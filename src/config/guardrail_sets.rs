@@ -56,13 +56,7 @@ pub enum PiiKind {
 }
 
 impl PiiKind {
-    pub const ALL: [PiiKind; 5] = [
-        PiiKind::Email,
-        PiiKind::Phone,
-        PiiKind::Ssn,
-        PiiKind::CreditCard,
-        PiiKind::IpAddress,
-    ];
+    pub const ALL: [PiiKind; 5] = [PiiKind::Email, PiiKind::Phone, PiiKind::Ssn, PiiKind::CreditCard, PiiKind::IpAddress];
 
     /// The rule name, as written under `pii:` and reported in `metadata.rules`.
     pub fn name(self) -> &'static str {

@@ -32,6 +32,16 @@ pub struct RawServer {
     pub request_timeout: Option<String>,
     pub shutdown_grace: Option<String>,
     pub workers: Option<usize>,
+    pub circuit_breaker: Option<RawCircuitBreaker>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawCircuitBreaker {
+    /// Consecutive failures that open an endpoint's circuit.
+    pub failures: Option<u32>,
+    /// How long an open circuit skips the endpoint before one probe request.
+    pub cooldown: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -109,7 +119,8 @@ pub struct RawKey {
 #[serde(deny_unknown_fields)]
 pub struct RawGuardrailSet {
     pub prompt_injection: Option<String>,
-    pub pii: Option<RawPii>,
+    /// Deserialized on its own (as `RawPii`), so its problems do not hide the set's others.
+    pub pii: Option<Value>,
     pub custom: Option<Vec<RawCustomPattern>>,
     pub allowed_models: Option<Vec<String>>,
     pub blocked_providers: Option<Vec<String>>,

@@ -5,21 +5,14 @@
 use super::guardrail_sets::*;
 use super::model::{ModelConfig, ProviderConfig};
 use super::positions::{join, join_index};
-use super::raw::{RawCustomPattern, RawGuardrailSet};
+use super::raw::{RawCustomPattern, RawGuardrailSet, RawPii};
 use super::validate::Validator;
 use serde_yaml::Value;
 use std::collections::HashMap;
 use std::sync::Arc;
 
 /// Rule names reserved by the built-ins; custom rules may not reuse them.
-const BUILT_IN_RULES: &[&str] = &[
-    "email",
-    "phone",
-    "ssn",
-    "credit_card",
-    "ip_address",
-    "prompt_injection",
-];
+const BUILT_IN_RULES: &[&str] = &["email", "phone", "ssn", "credit_card", "ip_address", "prompt_injection"];
 
 pub type GuardrailSets = HashMap<String, Arc<GuardrailSet>>;
 
@@ -45,7 +38,10 @@ impl Validator<'_> {
                     Some((first, p)) if p != pattern => self.problem(
                         &format!("{path}.custom"),
                         format!("custom rule `{}` is already defined in set `{first}` with a different pattern", rule.name),
-                        Some("a set may reuse a rule name only with the same pattern (to tighten its action); otherwise pick a new name".into()),
+                        Some(
+                            "a set may reuse a rule name only with the same pattern (to tighten its action); otherwise pick a new name"
+                                .into(),
+                        ),
                     ),
                     Some(_) => {}
                     None => {
@@ -75,15 +71,9 @@ impl Validator<'_> {
             prompt_injection: self.action(&join(path, "prompt_injection"), raw.prompt_injection),
             ..GuardrailSet::default()
         };
-        if let Some(pii) = raw.pii {
-            let pii_path = join(path, "pii");
-            let given = [
-                pii.email,
-                pii.phone,
-                pii.ssn,
-                pii.credit_card,
-                pii.ip_address,
-            ];
+        let pii_path = join(path, "pii");
+        if let Some(pii) = raw.pii.and_then(|v| self.entry::<RawPii>(&pii_path, v)) {
+            let given = [pii.email, pii.phone, pii.ssn, pii.credit_card, pii.ip_address];
             for (kind, text) in PiiKind::ALL.into_iter().zip(given) {
                 set.pii[kind.index()] = self.action(&join(&pii_path, kind.name()), text);
             }
@@ -91,11 +81,7 @@ impl Validator<'_> {
         for (i, rule) in raw.custom.unwrap_or_default().into_iter().enumerate() {
             let rule_path = join_index(&join(path, "custom"), i);
             if set.custom.iter().any(|c| c.name == rule.name) {
-                self.problem(
-                    &join(&rule_path, "name"),
-                    format!("duplicate custom rule `{}` in this set", rule.name),
-                    None,
-                );
+                self.problem(&join(&rule_path, "name"), format!("duplicate custom rule `{}` in this set", rule.name), None);
                 continue;
             }
             if let Some(rule) = self.custom_pattern(&rule_path, rule) {
@@ -106,24 +92,14 @@ impl Validator<'_> {
             for (i, glob) in globs.iter().enumerate() {
                 let glob_path = join_index(&join(path, "allowed_models"), i);
                 if glob.is_empty() {
-                    self.problem(
-                        &glob_path,
-                        "empty glob",
-                        Some("`*` allows every model".into()),
-                    );
+                    self.problem(&glob_path, "empty glob", Some("`*` allows every model".into()));
                 } else if !models.keys().any(|slug| glob_matches(glob, slug)) {
-                    self.warnings
-                        .push(format!("{glob_path}: `{glob}` matches no configured model"));
+                    self.warnings.push(format!("{glob_path}: `{glob}` matches no configured model"));
                 }
             }
             set.allowed_models = Some(globs);
         }
-        for (i, provider) in raw
-            .blocked_providers
-            .unwrap_or_default()
-            .into_iter()
-            .enumerate()
-        {
+        for (i, provider) in raw.blocked_providers.unwrap_or_default().into_iter().enumerate() {
             if !providers.contains_key(&provider) {
                 let mut known: Vec<&str> = providers.keys().map(String::as_str).collect();
                 known.sort_unstable();
@@ -156,21 +132,14 @@ impl Validator<'_> {
         let text = text?;
         let action = GuardAction::parse(&text);
         if action.is_none() {
-            self.problem(
-                path,
-                format!("unknown action `{text}`"),
-                Some(format!("expected one of {}", GuardAction::NAMES)),
-            );
+            self.problem(path, format!("unknown action `{text}`"), Some(format!("expected one of {}", GuardAction::NAMES)));
         }
         action
     }
 
     fn custom_pattern(&mut self, path: &str, raw: RawCustomPattern) -> Option<CustomPattern> {
-        let name_ok = !raw.name.is_empty()
-            && raw
-                .name
-                .bytes()
-                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-');
+        let name_ok =
+            !raw.name.is_empty() && raw.name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-');
         if !name_ok {
             self.problem(
                 &join(path, "name"),
@@ -181,47 +150,28 @@ impl Validator<'_> {
             self.problem(
                 &join(path, "name"),
                 format!("`{}` is a built-in rule", raw.name),
-                Some(
-                    "configure built-ins under `pii:` / `prompt_injection:`; pick another name"
-                        .into(),
-                ),
+                Some("configure built-ins under `pii:` / `prompt_injection:`; pick another name".into()),
             );
         }
         let action = self.action(&join(path, "action"), Some(raw.action));
         let pattern = match regex::Regex::new(&raw.pattern) {
             Ok(re) if re.is_match("") => {
-                self.problem(
-                    &join(path, "pattern"),
-                    "the pattern matches the empty string, so it would fire on every message",
-                    None,
-                );
+                self.problem(&join(path, "pattern"), "the pattern matches the empty string, so it would fire on every message", None);
                 None
             }
             Ok(re) => Some(re),
             Err(e) => {
                 let reason = e.to_string();
-                let reason = reason
-                    .lines()
-                    .last()
-                    .unwrap_or("")
-                    .trim_start_matches("error: ");
+                let reason = reason.lines().last().unwrap_or("").trim_start_matches("error: ");
                 self.problem(
                     &join(path, "pattern"),
                     format!("invalid regex: {reason}"),
-                    Some(
-                        "the syntax is Rust's `regex` crate (no look-around or backreferences)"
-                            .into(),
-                    ),
+                    Some("the syntax is Rust's `regex` crate (no look-around or backreferences)".into()),
                 );
                 None
             }
         };
-        Some(CustomPattern {
-            name: raw.name,
-            pattern: pattern?,
-            action: action?,
-        })
-        .filter(|_| name_ok)
+        Some(CustomPattern { name: raw.name, pattern: pattern?, action: action? }).filter(|_| name_ok)
     }
 
     /// A named set can only tighten the default; say so where it tries to loosen it.
@@ -241,19 +191,13 @@ impl Validator<'_> {
             }
         }
         for (field, s, d) in loosened {
-            self.warnings.push(format!(
-                "{base}.{field}: `{s}` is looser than the default set's `{d}`; sets only tighten, so `{d}` applies"
-            ));
+            self.warnings
+                .push(format!("{base}.{field}: `{s}` is looser than the default set's `{d}`; sets only tighten, so `{d}` applies"));
         }
     }
 
     /// A key's `guardrails: [names]`, each naming a set under `guardrails:`.
-    pub(super) fn key_guardrails(
-        &mut self,
-        path: &str,
-        value: Option<Value>,
-        sets: &GuardrailSets,
-    ) -> Vec<String> {
+    pub(super) fn key_guardrails(&mut self, path: &str, value: Option<Value>, sets: &GuardrailSets) -> Vec<String> {
         let Some(names) = value.and_then(|v| self.entry::<Vec<String>>(path, v)) else {
             return Vec::new();
         };
@@ -266,11 +210,7 @@ impl Validator<'_> {
                 } else {
                     format!("defined sets: {}", known.join(", "))
                 };
-                self.problem(
-                    &join_index(path, i),
-                    format!("unknown guardrail set `{name}`"),
-                    Some(hint),
-                );
+                self.problem(&join_index(path, i), format!("unknown guardrail set `{name}`"), Some(hint));
             }
         }
         names
@@ -315,10 +255,7 @@ mod tests {
         assert!(glob_matches("openai/*", "openai/gpt-4o"));
         assert!(!glob_matches("openai/*", "anthropic/claude"));
         assert!(glob_matches("*/gpt-4o*", "openai/gpt-4o-mini"));
-        assert!(glob_matches(
-            "meta-llama/llama-3.?-70b*",
-            "meta-llama/llama-3.3-70b-instruct"
-        ));
+        assert!(glob_matches("meta-llama/llama-3.?-70b*", "meta-llama/llama-3.3-70b-instruct"));
         assert!(!glob_matches("openai/gpt-4o", "openai/gpt-4o-mini"));
         assert!(glob_matches("a*b*c", "a/x/b/y/c"));
         assert!(!glob_matches("a*b*c", "a/x/b/y/d"));

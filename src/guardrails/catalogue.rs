@@ -31,21 +31,11 @@ pub struct Entry {
 }
 
 const fn words(id: &'static str, pattern: &'static str, example: &'static str) -> Entry {
-    Entry {
-        id,
-        view: View::Words,
-        pattern,
-        example,
-    }
+    Entry { id, view: View::Words, pattern, example }
 }
 
 const fn raw(id: &'static str, pattern: &'static str, example: &'static str) -> Entry {
-    Entry {
-        id,
-        view: View::Raw,
-        pattern,
-        example,
-    }
+    Entry { id, view: View::Raw, pattern, example }
 }
 
 /// Things instructions are called, for the override and extraction families.

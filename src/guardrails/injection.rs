@@ -1,72 +1,55 @@
-//! Prompt-injection detection: the catalogue compiled once per process into two
-//! `RegexSet`s (one over the normalised words view, one over the original text), so the
-//! cost of a scan does not grow with the number of patterns; base64-looking spans are
-//! decoded and scanned as well. Also finds match spans for redaction.
+//! Prompt-injection detection: the catalogue compiled once per process into a `RegexSet`
+//! over the normalised words view (the cost of a scan does not grow with the number of
+//! patterns); the raw patterns join each policy's combined set over the original text;
+//! base64-looking spans are decoded and scanned with everything. Also finds match spans
+//! for redaction.
 
 use super::catalogue::{View, CATALOGUE};
-use super::normalize::{base64_spans, decode_hidden_text, words_view};
-use regex::{Regex, RegexBuilder, RegexSet, RegexSetBuilder};
+use super::normalize::{decode_hidden_text, Normalized};
+use regex::{bytes, Regex, RegexBuilder, RegexSet, RegexSetBuilder};
 use std::ops::Range;
 use std::sync::LazyLock;
 
 const _: () = assert!(CATALOGUE.len() <= 64, "pattern hits are a u64 bitmask");
 
 /// Lazy-DFA cache per set: large enough that a long prompt never thrashes it.
-const DFA_CACHE_BYTES: usize = 8 << 20;
+pub(super) const DFA_CACHE_BYTES: usize = 8 << 20;
 
 struct Compiled {
-    words: RegexSet,
+    words: bytes::RegexSet,
     /// Catalogue index of each `words` member.
     words_entries: Vec<usize>,
+    words_each: Vec<bytes::Regex>,
+    /// The raw patterns, for text found inside base64 (the original text's raw matches
+    /// come from the policy's combined set).
     raw: RegexSet,
     raw_entries: Vec<usize>,
-    /// One regex per catalogue entry, for spans and negation checks.
-    each: Vec<Regex>,
+    raw_each: Vec<Regex>,
 }
 
 static COMPILED: LazyLock<Compiled> = LazyLock::new(|| {
-    let sources: Vec<String> = CATALOGUE
-        .iter()
-        .map(|e| match e.view {
-            View::Words => expand(e.pattern),
-            View::Raw => format!("(?i){}", e.pattern),
-        })
-        .collect();
-    let pick = |view: View| -> (Vec<usize>, Vec<&str>) {
-        CATALOGUE
-            .iter()
-            .enumerate()
-            .filter(|(_, e)| e.view == view)
-            .map(|(i, _)| (i, sources[i].as_str()))
-            .unzip()
-    };
-    let set = |patterns: &[&str]| {
-        RegexSetBuilder::new(patterns)
-            .dfa_size_limit(DFA_CACHE_BYTES)
-            .build()
-            .expect("the injection catalogue compiles")
-    };
-    let (words_entries, words_sources) = pick(View::Words);
-    let (raw_entries, raw_sources) = pick(View::Raw);
+    let words: Vec<(usize, String)> =
+        CATALOGUE.iter().enumerate().filter(|(_, e)| e.view == View::Words).map(|(i, e)| (i, expand(e.pattern))).collect();
+    let raw: Vec<(usize, String)> = raw_patterns().collect();
+    let sources = |list: &[(usize, String)]| list.iter().map(|(_, s)| s.clone()).collect::<Vec<_>>();
     Compiled {
-        words: set(&words_sources),
-        words_entries,
-        raw: set(&raw_sources),
-        raw_entries,
-        each: sources
-            .iter()
-            .map(|s| {
-                RegexBuilder::new(s)
-                    .build()
-                    .expect("catalogue entry compiles")
-            })
-            .collect(),
+        words: bytes::RegexSetBuilder::new(sources(&words)).dfa_size_limit(DFA_CACHE_BYTES).build().expect("catalogue compiles"),
+        words_entries: words.iter().map(|(i, _)| *i).collect(),
+        words_each: words.iter().map(|(_, s)| bytes::Regex::new(s).expect("catalogue entry compiles")).collect(),
+        raw: RegexSetBuilder::new(sources(&raw)).dfa_size_limit(DFA_CACHE_BYTES).build().expect("catalogue compiles"),
+        raw_entries: raw.iter().map(|(i, _)| *i).collect(),
+        raw_each: raw.iter().map(|(_, s)| RegexBuilder::new(s).build().expect("catalogue entry compiles")).collect(),
     }
 });
 
 /// Compiles the catalogue now rather than on the first request.
 pub fn warm_up() {
     LazyLock::force(&COMPILED);
+}
+
+/// The raw-view patterns as (catalogue index, regex), for a policy's combined set.
+pub fn raw_patterns() -> impl Iterator<Item = (usize, String)> {
+    CATALOGUE.iter().enumerate().filter(|(_, e)| e.view == View::Raw).map(|(i, e)| (i, format!("(?i){}", e.pattern)))
 }
 
 /// The catalogue id of bit `i` of a hit mask.
@@ -165,78 +148,88 @@ pub fn expand(pattern: &str) -> String {
 
 /// Words that, shortly before a match in a system prompt, make it a defensive rule
 /// ("never reveal your system prompt") rather than an attack.
-const NEGATIONS: &[&str] = &[
-    "not", "never", "no", "nor", "dont", "cannot", "avoid", "refuse",
-];
+const NEGATIONS: &[&[u8]] = &[b"not", b"never", b"no", b"nor", b"dont", b"cannot", b"avoid", b"refuse"];
 
-fn negated(view: &str, start: usize) -> bool {
-    let tokens: Vec<&str> = view[..start]
-        .split(' ')
-        .filter(|t| !t.is_empty())
-        .rev()
-        .take(5)
-        .collect();
-    tokens.iter().enumerate().any(|(k, t)| {
-        NEGATIONS.contains(t) || (*t == "t" && tokens.get(k + 1).is_some_and(|p| p.ends_with('n')))
-    })
+fn negated(view: &[u8], start: usize) -> bool {
+    let tokens: Vec<&[u8]> = view[..start].split(|&b| b == b' ').filter(|t| !t.is_empty()).rev().take(5).collect();
+    tokens.iter().enumerate().any(|(k, t)| NEGATIONS.contains(t) || (*t == b"t" && tokens.get(k + 1).is_some_and(|p| p.ends_with(b"n"))))
 }
 
-/// Catalogue hits in `text` as a bitmask (bit i = `CATALOGUE[i]`). In `system` texts a
-/// words-view match right after a negation does not count. `scratch` is reused.
-pub fn detect(text: &str, system: bool, scratch: &mut String) -> u64 {
-    let mut hits = detect_plain(text, system, scratch);
-    for span in base64_spans(text) {
-        if let Some(hidden) = decode_hidden_text(&text[span]) {
-            hits |= detect_plain(&hidden, system, scratch);
+/// Catalogue hits (bit i = `CATALOGUE[i]`) of the words-view patterns in `text`, and of
+/// every pattern inside its base64 spans. The raw patterns over `text` itself are not
+/// run here: they are part of the policy's combined set. In `system` texts a words-view
+/// match right after a negation does not count. `norm` is reused between calls.
+pub fn detect_normalized(text: &str, system: bool, norm: &mut Normalized) -> u64 {
+    norm.build(text, false);
+    let mut hits = words_hits(&norm.words, system);
+    if !norm.base64.is_empty() {
+        let mut inner = Normalized::default();
+        for span in &norm.base64 {
+            if let Some(hidden) = decode_hidden_text(&text[span.clone()]) {
+                hits |= detect_all(&hidden, system, &mut inner);
+            }
         }
     }
     hits
 }
 
-fn detect_plain(text: &str, system: bool, scratch: &mut String) -> u64 {
+/// Every pattern, words and raw, over `text` (base64 spans inside it are not decoded).
+fn detect_all(text: &str, system: bool, norm: &mut Normalized) -> u64 {
+    let c = &*COMPILED;
+    norm.build(text, false);
+    let raw = c.raw.matches(text).iter().fold(0u64, |m, i| m | (1 << c.raw_entries[i]));
+    words_hits(&norm.words, system) | raw
+}
+
+fn words_hits(view: &[u8], system: bool) -> u64 {
     let c = &*COMPILED;
     let mut hits = 0u64;
-    words_view(text, scratch, None);
-    for i in c.words.matches(scratch).iter() {
-        let entry = c.words_entries[i];
-        if system
-            && c.each[entry]
-                .find_iter(scratch)
-                .all(|m| negated(scratch, m.start()))
-        {
+    // `is_match` can stop early and skips the overlapping bookkeeping: the clean case.
+    if !c.words.is_match(view) {
+        return 0;
+    }
+    for i in c.words.matches(view).iter() {
+        if system && c.words_each[i].find_iter(view).all(|m| negated(view, m.start())) {
             continue;
         }
-        hits |= 1 << entry;
-    }
-    for i in c.raw.matches(text).iter() {
-        hits |= 1 << c.raw_entries[i];
+        hits |= 1 << c.words_entries[i];
     }
     hits
+}
+
+/// Every pattern over `text`, base64 spans included (what `detect_normalized` and the
+/// policy's combined set find together).
+#[cfg(test)]
+pub fn detect(text: &str, system: bool) -> u64 {
+    let c = &*COMPILED;
+    let raw = c.raw.matches(text).iter().fold(0u64, |m, i| m | (1 << c.raw_entries[i]));
+    detect_normalized(text, system, &mut Normalized::default()) | raw
 }
 
 /// Byte ranges of `text` to replace with `[PROMPT_INJECTION]`: each match mapped back
 /// from the words view, each raw match, and each base64 span hiding an injection.
 pub fn spans(text: &str, system: bool) -> Vec<Range<usize>> {
     let c = &*COMPILED;
-    let (mut view, mut origin) = (String::new(), Vec::new());
-    words_view(text, &mut view, Some(&mut origin));
+    let mut norm = Normalized::default();
+    norm.build(text, true);
+    let view = &norm.words;
     let mut out = Vec::new();
-    for i in c.words.matches(&view).iter() {
-        for m in c.each[c.words_entries[i]].find_iter(&view) {
-            if m.is_empty() || (system && negated(&view, m.start())) {
+    for i in c.words.matches(view).iter() {
+        for m in c.words_each[i].find_iter(view) {
+            if m.is_empty() || (system && negated(view, m.start())) {
                 continue;
             }
-            out.push(origin[m.start()].start..origin[m.end() - 1].end);
+            out.push(norm.origin[m.start()].start..norm.origin[m.end() - 1].end);
         }
     }
     for i in c.raw.matches(text).iter() {
-        out.extend(c.each[c.raw_entries[i]].find_iter(text).map(|m| m.range()));
+        out.extend(c.raw_each[i].find_iter(text).map(|m| m.range()));
     }
-    let mut scratch = String::new();
-    for span in base64_spans(text) {
+    let mut inner = Normalized::default();
+    for span in &norm.base64 {
         if let Some(hidden) = decode_hidden_text(&text[span.clone()]) {
-            if detect_plain(&hidden, system, &mut scratch) != 0 {
-                out.push(span);
+            if detect_all(&hidden, system, &mut inner) != 0 {
+                out.push(span.clone());
             }
         }
     }

@@ -35,10 +35,7 @@ impl Policies {
             compiled
                 .entry(names.clone())
                 .or_insert_with(|| {
-                    let sets: Vec<_> = names
-                        .iter()
-                        .filter_map(|n| config.guardrails.get(n).map(|s| &**s))
-                        .collect();
+                    let sets: Vec<_> = names.iter().filter_map(|n| config.guardrails.get(n).map(|s| &**s)).collect();
                     Arc::new(Policy::layered(&sets))
                 })
                 .clone()
@@ -72,22 +69,12 @@ pub fn describe(config: &Config, policies: &Policies) -> String {
     if config.guardrails.is_empty() {
         return String::new();
     }
-    let mut out = String::from(
-        "\nguardrails (effective policy per key: `default`, then the key's sets; a set only tightens):\n",
-    );
+    let mut out = String::from("\nguardrails (effective policy per key: `default`, then the key's sets; a set only tightens):\n");
     for key in &config.keys {
-        out.push_str(&format!(
-            "  {:<16} {}\n",
-            key.name,
-            policies.for_key(key).describe()
-        ));
+        out.push_str(&format!("  {:<16} {}\n", key.name, policies.for_key(key).describe()));
     }
     if config.server.allow_unauthenticated {
-        out.push_str(&format!(
-            "  {:<16} {}\n",
-            "(anonymous)",
-            policies.default.describe()
-        ));
+        out.push_str(&format!("  {:<16} {}\n", "(anonymous)", policies.default.describe()));
     }
     out
 }

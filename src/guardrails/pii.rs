@@ -17,12 +17,13 @@
 //!   number (`1.2.3.4.5`) is a version string, not an address.
 
 use crate::config::PiiKind;
-use regex::{Regex, RegexSet};
+use regex::Regex;
 use std::net::{Ipv4Addr, Ipv6Addr};
 use std::ops::Range;
 use std::sync::LazyLock;
 
-const PATTERNS: [&str; 5] = [
+/// One regex per kind, indexed by `PiiKind::index`: candidates, validated by `find`.
+pub const PATTERNS: [&str; 5] = [
     // email
     r"[A-Za-z0-9._%+-]+@(?:[A-Za-z0-9-]+\.)+[A-Za-z]{2,24}",
     // phone: NANP with separators | international with a leading +
@@ -35,42 +36,26 @@ const PATTERNS: [&str; 5] = [
     r"\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}|[0-9A-Fa-f]{0,4}(?::[0-9A-Fa-f]{0,4}){2,7}",
 ];
 
-struct Detectors {
-    set: RegexSet,
-    each: Vec<Regex>,
-}
-
-static DETECTORS: LazyLock<Detectors> = LazyLock::new(|| Detectors {
-    set: RegexSet::new(PATTERNS).expect("PII patterns compile"),
-    each: PATTERNS
-        .iter()
-        .map(|p| Regex::new(p).expect("PII pattern compiles"))
-        .collect(),
-});
+static EACH: LazyLock<Vec<Regex>> = LazyLock::new(|| PATTERNS.iter().map(|p| Regex::new(p).expect("PII pattern compiles")).collect());
 
 pub fn warm_up() {
-    LazyLock::force(&DETECTORS);
+    LazyLock::force(&EACH);
 }
 
-/// Which of the `enabled` kinds (bit = `PiiKind::index`) occur in `text`.
+/// Which of the `enabled` kinds (bit = `PiiKind::index`) occur in `text` (policies run
+/// `PATTERNS` in their combined set, then `find`).
+#[cfg(test)]
 pub fn detect(text: &str, enabled: u8) -> u8 {
-    if enabled == 0 {
-        return 0;
-    }
-    let mut found = 0u8;
-    for i in DETECTORS.set.matches(text).iter() {
-        if enabled & (1 << i) != 0 && find(text, PiiKind::ALL[i]).next().is_some() {
-            found |= 1 << i;
-        }
-    }
-    found
+    let set = regex::RegexSet::new(PATTERNS).unwrap();
+    set.matches(text)
+        .iter()
+        .filter(|&i| enabled & (1 << i) != 0 && find(text, PiiKind::ALL[i]).next().is_some())
+        .fold(0u8, |m, i| m | (1 << i))
 }
 
 /// Every validated match of `kind` in `text`.
 pub fn find(text: &str, kind: PiiKind) -> impl Iterator<Item = Range<usize>> + '_ {
-    DETECTORS.each[kind.index()]
-        .find_iter(text)
-        .filter_map(move |m| validate(kind, text, m.range()))
+    EACH[kind.index()].find_iter(text).filter_map(move |m| validate(kind, text, m.range()))
 }
 
 fn validate(kind: PiiKind, text: &str, range: Range<usize>) -> Option<Range<usize>> {
@@ -96,13 +81,10 @@ fn byte_after(text: &str, at: usize) -> Option<u8> {
 /// `.`/`-` is fine unless a digit follows it, as in `555-123-4567-89`).
 fn bounded(text: &str, range: &Range<usize>) -> bool {
     let glued = |b: u8| b.is_ascii_alphanumeric() || b == b'_';
-    let before_ok = byte_before(text, range)
-        .is_none_or(|b| !glued(b) && !matches!(b, b'-' | b'.' | b'+' | b'/'));
+    let before_ok = byte_before(text, range).is_none_or(|b| !glued(b) && !matches!(b, b'-' | b'.' | b'+' | b'/'));
     let after_ok = match byte_after(text, range.end) {
         None => true,
-        Some(b'-' | b'.' | b'/') => {
-            byte_after(text, range.end + 1).is_none_or(|b| !b.is_ascii_digit())
-        }
+        Some(b'-' | b'.' | b'/') => byte_after(text, range.end + 1).is_none_or(|b| !b.is_ascii_digit()),
         Some(b) => !glued(b),
     };
     before_ok && after_ok
@@ -114,19 +96,13 @@ fn email(text: &str, mut range: Range<usize>) -> Option<Range<usize>> {
     }
     let s = &text[range.clone()];
     let (local, domain) = s.split_once('@')?;
-    let labels_ok = domain
-        .split('.')
-        .all(|l| !l.is_empty() && !l.starts_with('-') && !l.ends_with('-'));
-    let after_ok =
-        byte_after(text, range.end).is_none_or(|b| !b.is_ascii_alphanumeric() && b != b'@');
+    let labels_ok = domain.split('.').all(|l| !l.is_empty() && !l.starts_with('-') && !l.ends_with('-'));
+    let after_ok = byte_after(text, range.end).is_none_or(|b| !b.is_ascii_alphanumeric() && b != b'@');
     (!local.is_empty() && !local.ends_with('.') && labels_ok && after_ok).then_some(range)
 }
 
 fn digits(s: &str) -> Vec<u8> {
-    s.bytes()
-        .filter(u8::is_ascii_digit)
-        .map(|b| b - b'0')
-        .collect()
+    s.bytes().filter(u8::is_ascii_digit).map(|b| b - b'0').collect()
 }
 
 fn phone(s: &str) -> bool {
@@ -151,30 +127,20 @@ fn ssn(s: &str) -> bool {
 /// The card number inside `range`: the whole match, or (for grouped numbers followed by
 /// more digit groups) its longest leading run of groups that is a valid card.
 fn card(text: &str, range: Range<usize>) -> Option<Range<usize>> {
-    if byte_before(text, &range)
-        .is_some_and(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_'))
-    {
+    if byte_before(text, &range).is_some_and(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_')) {
         return None;
     }
     let s = &text[range.clone()];
     let separator = s.bytes().find(|b| !b.is_ascii_digit());
     let mut ends: Vec<usize> = match separator {
         None => vec![s.len()],
-        Some(sep) => s
-            .bytes()
-            .enumerate()
-            .filter(|&(_, b)| b == sep)
-            .map(|(i, _)| i)
-            .chain([s.len()])
-            .collect(),
+        Some(sep) => s.bytes().enumerate().filter(|&(_, b)| b == sep).map(|(i, _)| i).chain([s.len()]).collect(),
     };
     if separator.is_some_and(|sep| s.bytes().any(|b| !b.is_ascii_digit() && b != sep)) {
         return None; // mixed separators
     }
     ends.reverse();
-    ends.into_iter()
-        .map(|end| range.start..range.start + end)
-        .find(|r| bounded(text, r) && valid_card(&digits(&text[r.clone()])))
+    ends.into_iter().map(|end| range.start..range.start + end).find(|r| bounded(text, r) && valid_card(&digits(&text[r.clone()])))
 }
 
 fn valid_card(d: &[u8]) -> bool {
@@ -234,10 +200,8 @@ fn ip(text: &str, range: Range<usize>) -> Option<Range<usize>> {
         .rsplit(|c: char| !c.is_ascii_alphabetic())
         .next()
         .is_some_and(|w| matches!(w.to_ascii_lowercase().as_str(), "v" | "ver" | "version"));
-    let glued_before = byte_before(text, &range)
-        .is_some_and(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'));
-    let longer = matches!(byte_after(text, range.end), Some(b'.'))
-        && byte_after(text, range.end + 1).is_some_and(|b| b.is_ascii_digit())
+    let glued_before = byte_before(text, &range).is_some_and(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'));
+    let longer = matches!(byte_after(text, range.end), Some(b'.')) && byte_after(text, range.end + 1).is_some_and(|b| b.is_ascii_digit())
         || byte_after(text, range.end).is_some_and(|b| b.is_ascii_alphanumeric());
     (!version_word && !glued_before && !longer).then_some(range)
 }
@@ -246,11 +210,10 @@ fn ipv6(text: &str, range: Range<usize>) -> Option<Range<usize>> {
     let s = &text[range.clone()];
     s.parse::<Ipv6Addr>().ok()?;
     let groups = s.split(':').filter(|g| !g.is_empty()).count();
-    let shape_ok =
-        groups == 8 || (s.contains("::") && groups >= 2 && s.bytes().any(|b| b.is_ascii_digit()));
+    let shape_ok = groups == 8 || (s.contains("::") && groups >= 2 && s.bytes().any(|b| b.is_ascii_digit()));
     let hexish = |b: u8| b.is_ascii_alphanumeric() || b == b':' || b == b'_';
-    let edges_ok = byte_before(text, &range).is_none_or(|b| !hexish(b))
-        && byte_after(text, range.end).is_none_or(|b| !hexish(b) && b != b'.');
+    let edges_ok =
+        byte_before(text, &range).is_none_or(|b| !hexish(b)) && byte_after(text, range.end).is_none_or(|b| !hexish(b) && b != b'.');
     (shape_ok && edges_ok).then_some(range)
 }
 

@@ -3,8 +3,9 @@
 //! `redact` rules with their labels in place, and report what fired.
 
 use super::injection;
+use super::normalize::Normalized;
 use super::pii;
-use super::policy::{Policy, FIRST_CUSTOM_RULE, INJECTION_RULE};
+use super::policy::{Member, Policy, FIRST_CUSTOM_RULE, INJECTION_RULE};
 use crate::config::{GuardAction, PiiKind};
 use serde_json::{Map, Value};
 use std::ops::Range;
@@ -26,10 +27,7 @@ pub fn chat_slots(body: &mut Map<String, Value>) -> Vec<Slot<'_>> {
     };
     for message in messages.iter_mut() {
         let Value::Object(m) = message else { continue };
-        let system = matches!(
-            m.get("role").and_then(Value::as_str),
-            Some("system" | "developer")
-        );
+        let system = matches!(m.get("role").and_then(Value::as_str), Some("system" | "developer"));
         for (field, value) in m.iter_mut() {
             match (field.as_str(), value) {
                 ("content", Value::String(text)) => slots.push(Slot { text, system }),
@@ -88,92 +86,65 @@ impl Policy {
         let mut fired = vec![false; self.rule_count()];
         let mut patterns = 0u64;
         let mut to_redact = Vec::new();
-        let pii_enabled = PiiKind::ALL
-            .iter()
-            .filter(|k| self.pii[k.index()] != GuardAction::Off)
-            .fold(0u8, |m, k| m | (1 << k.index()));
-        let mut scratch = String::new();
+        let mut norm = Normalized::default();
+        let mut hits: Vec<usize> = Vec::new();
         for (i, slot) in slots.iter().enumerate() {
             let text = slot.text.as_str();
-            let mut hits: Vec<usize> = Vec::new();
-            let pii_hits = pii::detect(text, pii_enabled);
-            hits.extend((0..PiiKind::ALL.len()).filter(|k| pii_hits & (1 << k) != 0));
+            hits.clear();
+            let mut injection_hits = 0u64;
+            if let Some(matcher) = &self.text_matcher {
+                matcher.for_each_match(text, |m| match self.text_members[m] {
+                    Member::Pii(kind) => {
+                        if pii::find(text, kind).next().is_some() {
+                            hits.push(kind.index());
+                        }
+                    }
+                    Member::Injection(entry) => injection_hits |= 1 << entry,
+                    Member::Custom(c) => hits.push(FIRST_CUSTOM_RULE + c),
+                });
+            }
             if self.prompt_injection != GuardAction::Off {
-                let found = injection::detect(text, slot.system, &mut scratch);
-                if found != 0 {
-                    patterns |= found;
-                    hits.push(INJECTION_RULE);
-                }
+                injection_hits |= injection::detect_normalized(text, slot.system, &mut norm);
             }
-            if let Some(set) = &self.custom_set {
-                hits.extend(
-                    set.matches(text)
-                        .iter()
-                        .map(|m| FIRST_CUSTOM_RULE + self.custom_active[m]),
-                );
+            if injection_hits != 0 {
+                patterns |= injection_hits;
+                hits.push(INJECTION_RULE);
             }
-            if hits
-                .iter()
-                .any(|&r| self.rule_action(r) == GuardAction::Redact)
-            {
-                to_redact.push(i);
+            let redacting: Vec<usize> = hits.iter().copied().filter(|&r| self.rule_action(r) == GuardAction::Redact).collect();
+            if !redacting.is_empty() {
+                to_redact.push((i, redacting));
             }
-            for r in hits {
+            for &r in &hits {
                 fired[r] = true;
             }
         }
         let names = |action: GuardAction| -> Vec<String> {
-            (0..fired.len())
-                .filter(|&r| fired[r] && self.rule_action(r) == action)
-                .map(|r| self.rule_name(r).to_string())
-                .collect()
+            (0..fired.len()).filter(|&r| fired[r] && self.rule_action(r) == action).map(|r| self.rule_name(r).to_string()).collect()
         };
-        let patterns: Vec<&'static str> = (0..64)
-            .filter(|i| patterns & (1u64 << i) != 0)
-            .map(injection::pattern_id)
-            .collect();
+        let patterns: Vec<&'static str> = (0..64).filter(|i| patterns & (1u64 << i) != 0).map(injection::pattern_id).collect();
         let blocking = names(GuardAction::Block);
         if !blocking.is_empty() {
-            return Err(Blocked {
-                rules: blocking,
-                patterns,
-            });
+            return Err(Blocked { rules: blocking, patterns });
         }
-        for i in to_redact {
+        for (i, rules) in to_redact {
             let slot = &mut slots[i];
-            let redacted = self.redact(slot.text, slot.system);
+            let redacted = self.redact(slot.text, slot.system, &rules);
             *slot.text = redacted;
         }
-        Ok(Findings {
-            flagged: names(GuardAction::Flag),
-            redacted: names(GuardAction::Redact),
-            patterns,
-        })
+        Ok(Findings { flagged: names(GuardAction::Flag), redacted: names(GuardAction::Redact), patterns })
     }
 
-    /// `text` with every match of a `redact` rule replaced by the rule's label.
-    fn redact(&self, text: &str, system: bool) -> String {
+    /// `text` with every match of `rules` (the `redact` rules that fired in it) replaced by
+    /// the rule's label.
+    fn redact(&self, text: &str, system: bool, rules: &[usize]) -> String {
         let mut spans: Vec<(Range<usize>, usize)> = Vec::new();
-        for kind in PiiKind::ALL {
-            if self.pii[kind.index()] == GuardAction::Redact {
-                spans.extend(pii::find(text, kind).map(|r| (r, kind.index())));
-            }
-        }
-        if self.prompt_injection == GuardAction::Redact {
-            spans.extend(
-                injection::spans(text, system)
-                    .into_iter()
-                    .map(|r| (r, INJECTION_RULE)),
-            );
-        }
-        for (i, rule) in self.custom.iter().enumerate() {
-            if rule.action == GuardAction::Redact {
-                spans.extend(
-                    rule.regex
-                        .find_iter(text)
-                        .filter(|m| !m.is_empty())
-                        .map(|m| (m.range(), FIRST_CUSTOM_RULE + i)),
-                );
+        for &rule in rules {
+            match rule {
+                r if r < INJECTION_RULE => spans.extend(pii::find(text, PiiKind::ALL[r]).map(|m| (m, r))),
+                INJECTION_RULE => spans.extend(injection::spans(text, system).into_iter().map(|m| (m, rule))),
+                r => {
+                    spans.extend(self.custom[r - FIRST_CUSTOM_RULE].regex.find_iter(text).filter(|m| !m.is_empty()).map(|m| (m.range(), r)))
+                }
             }
         }
         spans.sort_by_key(|(r, _)| (r.start, std::cmp::Reverse(r.end)));
