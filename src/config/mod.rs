@@ -8,6 +8,7 @@ mod positions;
 mod raw;
 mod units;
 mod validate;
+mod validate_provider_keys;
 
 pub use model::*;
 pub use units::parse_duration;

@@ -196,11 +196,9 @@ impl Validator<'_> {
     fn provider(&mut self, path: &str, name: String, raw: RawProvider) -> Option<ProviderConfig> {
         let kind = match raw.kind.as_str() {
             "openai" => ProviderKind::OpenAi,
+            "anthropic" => ProviderKind::Anthropic,
+            "gemini" => ProviderKind::Gemini,
             "mock" => ProviderKind::Mock,
-            "anthropic" | "gemini" => {
-                self.not_yet(&join(path, "type"));
-                return None;
-            }
             other => {
                 self.problem(
                     &join(path, "type"),
@@ -245,6 +243,7 @@ impl Validator<'_> {
                 None,
             );
         }
+        self.require_api_key(path, kind, raw.api_key.as_deref());
         let key_path = join(path, "api_key");
         let disabled = self
             .unset_var(&key_path)
@@ -337,6 +336,7 @@ impl Validator<'_> {
                     provider: provider.clone(),
                     upstream_model: ep.model,
                     price,
+                    max_output_tokens: raw.max_output_tokens,
                 });
             }
             let fallbacks = raw.fallbacks.unwrap_or_default();

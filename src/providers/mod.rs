@@ -2,9 +2,14 @@
 //! the normalized outcome they return (an OpenAI-shaped completion or chunk stream), and
 //! `UpstreamError` with the one retry classification the pipeline relies on.
 
+mod anthropic;
+mod chat_input;
+mod gemini;
 mod mock;
 mod openai;
+mod openai_shape;
 pub mod sse;
+mod upstream_http;
 
 use crate::api::chat::ChatRequest;
 use crate::api::usage::Usage;
@@ -98,12 +103,9 @@ pub async fn chat(
 ) -> Result<Outcome, UpstreamError> {
     match endpoint.provider.kind {
         ProviderKind::OpenAi => openai::chat(client, endpoint, request).await,
+        ProviderKind::Anthropic => anthropic::chat(client, endpoint, request).await,
+        ProviderKind::Gemini => gemini::chat(client, endpoint, request).await,
         ProviderKind::Mock => Ok(mock::chat(endpoint, request).await),
-        // Rejected by config validation until their adapters exist.
-        ProviderKind::Anthropic | ProviderKind::Gemini => Err(UpstreamError::Protocol(format!(
-            "provider type {} is not available in this build",
-            endpoint.provider.kind.as_str()
-        ))),
     }
 }
 
