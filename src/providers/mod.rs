@@ -4,6 +4,8 @@
 
 mod anthropic;
 mod chat_input;
+#[cfg(test)]
+mod fixture_support;
 mod gemini;
 mod mock;
 mod openai;
