@@ -22,7 +22,10 @@ pub fn cases(provider: &str, kind: &str, ext: &str) -> Vec<(String, PathBuf)> {
         .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
         .filter_map(|entry| {
             let path = entry.ok()?.path();
-            let name = path.file_name()?.to_str()?.strip_suffix(&format!(".{ext}"))?;
+            let name = path
+                .file_name()?
+                .to_str()?
+                .strip_suffix(&format!(".{ext}"))?;
             Some((name.to_string(), path.clone()))
         })
         .collect();
