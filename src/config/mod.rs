@@ -57,17 +57,18 @@ pub fn parse(
     let mut unset = Vec::new();
     interpolate::interpolate_tree(&mut tree, "", env, &mut unset);
     let positions = Positions::index(text);
-    let mut validator = validate::Validator {
-        unset: &unset,
-        problems: Vec::new(),
-        warnings: Vec::new(),
-    };
+    let mut validator = validate::Validator::new(&unset);
     let raw = match serde_path_to_error::deserialize::<_, raw::RawFile>(tree) {
         Ok(raw) => raw,
         Err(e) => {
             let path = e.path().to_string();
             let message = e.into_inner().to_string();
-            validator.problems.push(validate::Problem { path, message, hint: Some("top-level sections: server, database, cache, providers, models, aliases, guardrails, teams, keys".into()) });
+            let hint = validate::unknown_field_hint(&message);
+            validator.problems.push(validate::Problem {
+                path,
+                message,
+                hint,
+            });
             return Err(format_problems(name, &positions, validator.problems));
         }
     };

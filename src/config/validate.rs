@@ -23,11 +23,22 @@ pub struct Problem {
 
 pub struct Validator<'a> {
     pub unset: &'a [UnsetVar],
+    /// Providers that are defined but invalid: references to them are not errors again.
+    pub invalid_providers: HashSet<String>,
     pub problems: Vec<Problem>,
     pub warnings: Vec<String>,
 }
 
-impl Validator<'_> {
+impl<'a> Validator<'a> {
+    pub fn new(unset: &'a [UnsetVar]) -> Self {
+        Validator {
+            unset,
+            invalid_providers: HashSet::new(),
+            problems: Vec::new(),
+            warnings: Vec::new(),
+        }
+    }
+
     fn problem(&mut self, path: &str, message: impl Into<String>, hint: Option<String>) {
         self.problems.push(Problem {
             path: path.to_string(),
@@ -96,8 +107,9 @@ impl Validator<'_> {
         let providers = self.providers(raw.providers);
         let (models, model_order) = self.models(raw.models, &providers);
         let aliases = self.aliases(raw.aliases, &models);
+        let keys_given = matches!(&raw.keys, Some(Value::Sequence(items)) if !items.is_empty());
         let keys = self.keys(raw.keys);
-        if keys.is_empty() && !server.allow_unauthenticated {
+        if !keys_given && !server.allow_unauthenticated {
             self.problem(
                 "keys",
                 "no keys configured: the gateway would serve anyone who can reach it, on your provider keys",
@@ -183,11 +195,16 @@ impl Validator<'_> {
         let mut out = HashMap::new();
         for (name, value) in self.named_entries("providers", value) {
             let path = join("providers", &name);
-            let Some(raw) = self.entry::<RawProvider>(&path, value) else {
-                continue;
-            };
-            if let Some(p) = self.provider(&path, name.clone(), raw) {
-                out.insert(name, Arc::new(p));
+            let provider = self
+                .entry::<RawProvider>(&path, value)
+                .and_then(|raw| self.provider(&path, name.clone(), raw));
+            match provider {
+                Some(p) => {
+                    out.insert(name, Arc::new(p));
+                }
+                None => {
+                    self.invalid_providers.insert(name);
+                }
             }
         }
         out
@@ -321,17 +338,24 @@ impl Validator<'_> {
             let mut endpoints = Vec::new();
             for (i, ep) in raw.endpoints.into_iter().enumerate() {
                 let ep_path = join_index(&join(&path, "endpoints"), i);
+                let price = self.price(&join(&ep_path, "price"), ep.price);
                 let Some(provider) = providers.get(&ep.provider) else {
+                    if self.invalid_providers.contains(&ep.provider) {
+                        continue;
+                    }
                     let mut known: Vec<&str> = providers.keys().map(String::as_str).collect();
                     known.sort_unstable();
                     self.problem(
                         &join(&ep_path, "provider"),
                         format!("unknown provider `{}`", ep.provider),
-                        Some(format!("known providers: {}", known.join(", "))),
+                        Some(if known.is_empty() {
+                            "define it under providers".to_string()
+                        } else {
+                            format!("known providers: {}", known.join(", "))
+                        }),
                     );
                     continue;
                 };
-                let price = self.price(&join(&ep_path, "price"), ep.price);
                 endpoints.push(Endpoint {
                     provider: provider.clone(),
                     upstream_model: ep.model,
@@ -562,7 +586,7 @@ pub fn decode_sha256_hex(hex: &str) -> Option<[u8; 32]> {
 }
 
 /// "did you mean" for serde's `unknown field `x`, expected one of `a`, `b``.
-fn unknown_field_hint(message: &str) -> Option<String> {
+pub fn unknown_field_hint(message: &str) -> Option<String> {
     let rest = message.strip_prefix("unknown field `")?;
     let (field, expected) = rest.split_once('`')?;
     expected
