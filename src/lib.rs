@@ -10,7 +10,9 @@ pub mod error;
 pub mod http;
 pub mod ids;
 pub mod pipeline;
+pub mod probe;
 pub mod providers;
+pub mod routing;
 pub mod state;
 pub mod telemetry;
 

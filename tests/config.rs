@@ -9,9 +9,7 @@ fn env(var: &str) -> Option<String> {
 }
 
 fn errors(yaml: &str) -> String {
-    switchboard::config::parse(yaml, "switchboard.yaml", &env)
-        .expect_err("config should be invalid")
-        .to_string()
+    switchboard::config::parse(yaml, "switchboard.yaml", &env).expect_err("config should be invalid").to_string()
 }
 
 #[test]
@@ -67,10 +65,7 @@ fn unknown_sections_and_unbuilt_features_are_never_silently_accepted() {
 fn no_keys_means_no_start_unless_explicitly_open() {
     let text = errors("providers: { demo: { type: mock } }\n");
     assert!(text.contains("keys: no keys configured"), "{text}");
-    assert!(
-        text.contains("server.allow_unauthenticated: true"),
-        "{text}"
-    );
+    assert!(text.contains("server.allow_unauthenticated: true"), "{text}");
     let open = "server: { allow_unauthenticated: true }\nproviders: { demo: { type: mock } }\n";
     assert!(switchboard::config::parse(open, "x.yaml", &env).is_ok());
 }
@@ -88,22 +83,9 @@ keys:
   - { name: k, key: \"${SET_KEY}\" }
 ";
     let config = switchboard::config::parse(yaml, "s.yaml", &env).expect("valid");
-    assert_eq!(
-        config.providers["a"]
-            .api_key
-            .as_ref()
-            .map(|k| k.expose().to_string()),
-        Some("sk-from-env".into())
-    );
-    assert_eq!(
-        format!("{:?}", config.providers["a"].api_key),
-        "Some(***)",
-        "secrets never print"
-    );
-    assert_eq!(
-        config.providers["b"].disabled.as_deref(),
-        Some("environment variable `UNSET_KEY` is not set")
-    );
+    assert_eq!(config.providers["a"].api_key.as_ref().map(|k| k.expose().to_string()), Some("sk-from-env".into()));
+    assert_eq!(format!("{:?}", config.providers["a"].api_key), "Some(***)", "secrets never print");
+    assert_eq!(config.providers["b"].disabled.as_deref(), Some("environment variable `UNSET_KEY` is not set"));
     assert_eq!(config.providers["c"].base_url, "http://127.0.0.1:9/v1");
     assert_eq!(
         config.warnings,
@@ -117,13 +99,9 @@ keys:
 #[test]
 fn config_example_yaml_stays_valid() {
     let path = concat!(env!("CARGO_MANIFEST_DIR"), "/config.example.yaml");
-    let config =
-        switchboard::config::load(std::path::Path::new(path)).unwrap_or_else(|e| panic!("{e}"));
+    let config = switchboard::config::load(std::path::Path::new(path)).unwrap_or_else(|e| panic!("{e}"));
     assert!(config.models.contains_key("demo/echo"));
-    assert_eq!(
-        config.aliases.get("demo").map(String::as_str),
-        Some("demo/echo")
-    );
+    assert_eq!(config.aliases.get("demo").map(String::as_str), Some("demo/echo"));
     assert!(config.keys.iter().any(|k| k.name == "demo"));
 }
 
@@ -137,63 +115,38 @@ fn check_prints_the_routing_table_and_exits_2_when_invalid() {
     std::fs::create_dir_all(&dir).unwrap();
     let good = dir.join("good.yaml");
     std::fs::write(&good, "providers:\n  demo: { type: mock }\nmodels:\n  demo/echo:\n    endpoints: [ { provider: demo, model: echo, price: { prompt: 0.5, completion: 1.5 } } ]\n    fallbacks: []\nkeys:\n  - { name: alice, key: sk-a }\n").unwrap();
-    let out = binary()
-        .args(["check", "--config"])
-        .arg(&good)
-        .env_remove("RUST_LOG")
-        .output()
-        .unwrap();
+    let out = binary().args(["check", "--config"]).arg(&good).env_remove("RUST_LOG").output().unwrap();
     assert_eq!(out.status.code(), Some(0));
     let stdout = String::from_utf8(out.stdout).unwrap();
-    assert!(stdout.contains("  demo/echo\n    1. demo             echo                             $0.5/M prompt, $1.5/M completion\n"), "{stdout}");
+    assert!(
+        stdout.contains("  demo/echo\n    1. demo             echo                             $0.5/M prompt, $1.5/M completion\n"),
+        "{stdout}"
+    );
     assert!(stdout.contains("keys: 1 (alice)"), "{stdout}");
 
     let bad = dir.join("bad.yaml");
     std::fs::write(&bad, "providers:\n  demo: { type: mock, colour: red }\n").unwrap();
-    let out = binary()
-        .args(["check", "--config"])
-        .arg(&bad)
-        .output()
-        .unwrap();
+    let out = binary().args(["check", "--config"]).arg(&bad).output().unwrap();
     assert_eq!(out.status.code(), Some(2));
     let stderr = String::from_utf8(out.stderr).unwrap();
-    assert!(
-        stderr.contains("bad.yaml:2:23: providers.demo.colour: unknown field `colour`"),
-        "{stderr}"
-    );
+    assert!(stderr.contains("bad.yaml:2:23: providers.demo.colour: unknown field `colour`"), "{stderr}");
 
     // `serve` refuses an invalid file with the same messages and exit code 2.
-    let out = binary()
-        .args(["serve", "--config"])
-        .arg(&bad)
-        .output()
-        .unwrap();
+    let out = binary().args(["serve", "--config"]).arg(&bad).output().unwrap();
     assert_eq!(out.status.code(), Some(2));
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
 #[test]
 fn keys_new_prints_a_key_and_its_hash() {
-    let out = binary()
-        .args(["keys", "new", "--name", "bob"])
-        .output()
-        .unwrap();
+    let out = binary().args(["keys", "new", "--name", "bob"]).output().unwrap();
     assert!(out.status.success());
     let text = String::from_utf8(out.stdout).unwrap();
-    let key = text
-        .lines()
-        .find_map(|l| l.strip_prefix("key: "))
-        .expect("key line");
-    let hash = text
-        .lines()
-        .find_map(|l| l.trim().strip_prefix("key_sha256: "))
-        .expect("hash line");
+    let key = text.lines().find_map(|l| l.strip_prefix("key: ")).expect("key line");
+    let hash = text.lines().find_map(|l| l.trim().strip_prefix("key_sha256: ")).expect("hash line");
     assert!(key.starts_with("sk-sb-") && key.len() == 46);
-    let yaml = format!(
-        "providers: {{ d: {{ type: mock }} }}\nkeys:\n  - {{ name: bob, key_sha256: {hash} }}\n"
-    );
-    let config =
-        switchboard::config::parse(&yaml, "k.yaml", &env).expect("printed hash is valid config");
+    let yaml = format!("providers: {{ d: {{ type: mock }} }}\nkeys:\n  - {{ name: bob, key_sha256: {hash} }}\n");
+    let config = switchboard::config::parse(&yaml, "k.yaml", &env).expect("printed hash is valid config");
     assert_eq!(config.keys[0].name, "bob");
     let table = switchboard::auth::KeyTable::new(&config.keys, false);
     assert_eq!(table.authenticate(Some(key)).unwrap().name, "bob");

@@ -33,22 +33,14 @@ impl std::error::Error for ConfigErrors {}
 /// Reads and validates the file at `path`, taking `${VAR}`s from the process environment.
 pub fn load(path: &Path) -> Result<Config, ConfigErrors> {
     let name = path.display().to_string();
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| ConfigErrors(vec![format!("{name}: cannot read the config file: {e}")]))?;
+    let text = std::fs::read_to_string(path).map_err(|e| ConfigErrors(vec![format!("{name}: cannot read the config file: {e}")]))?;
     parse(&text, &name, &|var| std::env::var(var).ok())
 }
 
 /// Validates `text` as if read from `name`; `env` resolves `${VAR}`s.
-pub fn parse(
-    text: &str,
-    name: &str,
-    env: &dyn Fn(&str) -> Option<String>,
-) -> Result<Config, ConfigErrors> {
+pub fn parse(text: &str, name: &str, env: &dyn Fn(&str) -> Option<String>) -> Result<Config, ConfigErrors> {
     let mut tree: serde_yaml::Value = serde_yaml::from_str(text).map_err(|e| {
-        let at = e
-            .location()
-            .map(|l| format!("{}:{}:", l.line(), l.column()))
-            .unwrap_or_default();
+        let at = e.location().map(|l| format!("{}:{}:", l.line(), l.column())).unwrap_or_default();
         ConfigErrors(vec![format!("{name}:{at} syntax error: {e}")])
     })?;
     if tree.is_null() {
@@ -64,11 +56,7 @@ pub fn parse(
             let path = e.path().to_string();
             let message = e.into_inner().to_string();
             let hint = validate::unknown_field_hint(&message);
-            validator.problems.push(validate::Problem {
-                path,
-                message,
-                hint,
-            });
+            validator.problems.push(validate::Problem { path, message, hint });
             return Err(format_problems(name, &positions, validator.problems));
         }
     };
@@ -78,18 +66,11 @@ pub fn parse(
     }
 }
 
-fn format_problems(
-    name: &str,
-    positions: &Positions,
-    problems: Vec<validate::Problem>,
-) -> ConfigErrors {
+fn format_problems(name: &str, positions: &Positions, problems: Vec<validate::Problem>) -> ConfigErrors {
     let mut lines: Vec<(positions::Position, String)> = problems
         .into_iter()
         .map(|p| {
-            let field = p
-                .message
-                .strip_prefix("unknown field `")
-                .and_then(|r| r.split('`').next());
+            let field = p.message.strip_prefix("unknown field `").and_then(|r| r.split('`').next());
             let at = positions.find(&match field {
                 Some(f) => positions::join(&p.path, f),
                 None => p.path.clone(),

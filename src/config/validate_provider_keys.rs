@@ -7,12 +7,7 @@ use super::positions::join;
 use super::validate::{Problem, Validator};
 
 impl Validator<'_> {
-    pub(super) fn require_api_key(
-        &mut self,
-        path: &str,
-        kind: ProviderKind,
-        api_key: Option<&str>,
-    ) {
+    pub(super) fn require_api_key(&mut self, path: &str, kind: ProviderKind, api_key: Option<&str>) {
         let var = match kind {
             ProviderKind::Anthropic => "ANTHROPIC_API_KEY",
             ProviderKind::Gemini => "GEMINI_API_KEY",
@@ -25,11 +20,7 @@ impl Validator<'_> {
             Some("") if !from_unset_var => "must not be empty".to_string(),
             Some(_) => return,
         };
-        self.problems.push(Problem {
-            path: key_path,
-            message,
-            hint: Some(format!("write api_key: ${{{var}}}")),
-        });
+        self.problems.push(Problem { path: key_path, message, hint: Some(format!("write api_key: ${{{var}}}")) });
     }
 }
 
@@ -38,11 +29,7 @@ mod tests {
     use crate::config::{parse, ProviderKind};
 
     fn check(yaml: &str, env: &[(&str, &str)]) -> Result<crate::config::Config, String> {
-        let lookup = |var: &str| {
-            env.iter()
-                .find(|(k, _)| *k == var)
-                .map(|(_, v)| v.to_string())
-        };
+        let lookup = |var: &str| env.iter().find(|(k, _)| *k == var).map(|(_, v)| v.to_string());
         parse(yaml, "sb.yaml", &lookup).map_err(|e| e.to_string())
     }
 
@@ -52,14 +39,8 @@ mod tests {
     fn native_providers_need_a_key() {
         let yaml = format!("{BASE}providers:\n  claude: {{ type: anthropic }}\n  google: {{ type: gemini, api_key: '' }}\n");
         let err = check(&yaml, &[]).unwrap_err();
-        assert!(
-            err.contains("providers.claude.api_key: required for providers of type: anthropic"),
-            "{err}"
-        );
-        assert!(
-            err.contains("providers.google.api_key: must not be empty"),
-            "{err}"
-        );
+        assert!(err.contains("providers.claude.api_key: required for providers of type: anthropic"), "{err}");
+        assert!(err.contains("providers.google.api_key: must not be empty"), "{err}");
     }
 
     #[test]
@@ -69,18 +50,11 @@ mod tests {
         let claude = &config.providers["claude"];
         assert_eq!(claude.kind, ProviderKind::Anthropic);
         assert_eq!(claude.base_url, "https://api.anthropic.com/v1");
-        assert!(claude
-            .disabled
-            .as_deref()
-            .unwrap()
-            .contains("ANTHROPIC_API_KEY"));
+        assert!(claude.disabled.as_deref().unwrap().contains("ANTHROPIC_API_KEY"));
         let google = &config.providers["google"];
         assert_eq!(google.kind, ProviderKind::Gemini);
         assert!(google.disabled.is_none());
         assert_eq!(google.api_key.as_ref().unwrap().expose(), "g-key");
-        assert!(config
-            .warnings
-            .iter()
-            .any(|w| w.starts_with("providers.claude: disabled")));
+        assert!(config.warnings.iter().any(|w| w.starts_with("providers.claude: disabled")));
     }
 }

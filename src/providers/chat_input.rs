@@ -117,10 +117,7 @@ pub fn tool_choice(body: &Map<String, Value>) -> Option<ToolChoice<'_>> {
             "required" | "any" => Some(ToolChoice::Required),
             _ => None,
         },
-        v => v
-            .pointer("/function/name")
-            .and_then(Value::as_str)
-            .map(ToolChoice::Named),
+        v => v.pointer("/function/name").and_then(Value::as_str).map(ToolChoice::Named),
     }
 }
 
@@ -192,9 +189,7 @@ pub fn reasoning(body: &Map<String, Value>) -> Reasoning {
     let r = body.get("reasoning").filter(|r| r.is_object());
     let field = |name: &str| r.and_then(|r| r.get(name));
     let exclude = field("exclude").and_then(Value::as_bool).unwrap_or(false);
-    let effort = field("effort")
-        .or_else(|| body.get("reasoning_effort"))
-        .and_then(Value::as_str);
+    let effort = field("effort").or_else(|| body.get("reasoning_effort")).and_then(Value::as_str);
     let thinking = if field("enabled").and_then(Value::as_bool) == Some(false) {
         Thinking::Off
     } else if let Some(n) = field("max_tokens").and_then(Value::as_u64) {
@@ -207,9 +202,7 @@ pub fn reasoning(body: &Map<String, Value>) -> Reasoning {
             Some("medium") => Thinking::Effort(Effort::Medium),
             Some("high") => Thinking::Effort(Effort::High),
             Some("xhigh") | Some("max") => Thinking::Effort(Effort::XHigh),
-            _ if field("enabled").and_then(Value::as_bool) == Some(true) => {
-                Thinking::Effort(Effort::Medium)
-            }
+            _ if field("enabled").and_then(Value::as_bool) == Some(true) => Thinking::Effort(Effort::Medium),
             _ => Thinking::Default,
         }
     };
@@ -238,13 +231,7 @@ mod tests {
 
     #[test]
     fn parses_data_urls() {
-        assert_eq!(
-            DataUrl::parse("data:image/png;base64,AAAA"),
-            Some(DataUrl {
-                mime: "image/png",
-                data: "AAAA"
-            })
-        );
+        assert_eq!(DataUrl::parse("data:image/png;base64,AAAA"), Some(DataUrl { mime: "image/png", data: "AAAA" }));
         assert_eq!(DataUrl::parse("https://x/y.png"), None);
         assert_eq!(DataUrl::parse("data:text/plain,hello"), None);
     }
@@ -262,13 +249,7 @@ mod tests {
         assert!(matches!(p[0], Part::Text("hi", Some(_))));
         assert_eq!(p[1], Part::Image("https://x/a.png"));
         assert_eq!(p[2], Part::File("data:application/pdf;base64,JVBE"));
-        assert_eq!(
-            p[3],
-            Part::Audio {
-                data: "UklG",
-                format: "wav"
-            }
-        );
+        assert_eq!(p[3], Part::Audio { data: "UklG", format: "wav" });
         assert_eq!(p[4], Part::Unsupported("video".into()));
         assert_eq!(parts(&json!("plain")), vec![Part::Text("plain", None)]);
         assert!(parts(&Value::Null).is_empty());
@@ -278,25 +259,16 @@ mod tests {
     fn tool_choice_and_arguments() {
         let b = map(json!({"tool_choice": {"type": "function", "function": {"name": "f"}}}));
         assert_eq!(tool_choice(&b), Some(ToolChoice::Named("f")));
-        assert_eq!(
-            tool_choice(&map(json!({"tool_choice": "required"}))),
-            Some(ToolChoice::Required)
-        );
+        assert_eq!(tool_choice(&map(json!({"tool_choice": "required"}))), Some(ToolChoice::Required));
         assert_eq!(tool_arguments(&json!("")).unwrap(), json!({}));
-        assert_eq!(
-            tool_arguments(&json!("{\"a\":1}")).unwrap(),
-            json!({"a": 1})
-        );
+        assert_eq!(tool_arguments(&json!("{\"a\":1}")).unwrap(), json!({"a": 1}));
         assert!(tool_arguments(&json!("[1]")).is_err());
         assert!(tool_arguments(&json!("{oops")).is_err());
     }
 
     #[test]
     fn stop_drops_whitespace_only() {
-        assert_eq!(
-            stop_sequences(&map(json!({"stop": ["END", " ", "\n"]}))),
-            vec!["END"]
-        );
+        assert_eq!(stop_sequences(&map(json!({"stop": ["END", " ", "\n"]}))), vec!["END"]);
         assert_eq!(stop_sequences(&map(json!({"stop": "x"}))), vec!["x"]);
     }
 
@@ -304,26 +276,11 @@ mod tests {
     fn reasoning_settings() {
         let r = |v: Value| reasoning(&map(v));
         assert_eq!(r(json!({})).thinking, Thinking::Default);
-        assert_eq!(
-            r(json!({"reasoning": {"effort": "high"}})).thinking,
-            Thinking::Effort(Effort::High)
-        );
-        assert_eq!(
-            r(json!({"reasoning_effort": "low"})).thinking,
-            Thinking::Effort(Effort::Low)
-        );
-        assert_eq!(
-            r(json!({"reasoning": {"max_tokens": 2000, "effort": "low"}})).thinking,
-            Thinking::Budget(2000)
-        );
-        assert_eq!(
-            r(json!({"reasoning": {"effort": "none"}})).thinking,
-            Thinking::Off
-        );
-        assert_eq!(
-            r(json!({"reasoning": {"enabled": true}})).thinking,
-            Thinking::Effort(Effort::Medium)
-        );
+        assert_eq!(r(json!({"reasoning": {"effort": "high"}})).thinking, Thinking::Effort(Effort::High));
+        assert_eq!(r(json!({"reasoning_effort": "low"})).thinking, Thinking::Effort(Effort::Low));
+        assert_eq!(r(json!({"reasoning": {"max_tokens": 2000, "effort": "low"}})).thinking, Thinking::Budget(2000));
+        assert_eq!(r(json!({"reasoning": {"effort": "none"}})).thinking, Thinking::Off);
+        assert_eq!(r(json!({"reasoning": {"enabled": true}})).thinking, Thinking::Effort(Effort::Medium));
         let ex = r(json!({"reasoning": {"exclude": true}}));
         assert_eq!((ex.thinking, ex.exclude), (Thinking::Default, true));
     }

@@ -14,18 +14,12 @@ use std::path::PathBuf;
 
 /// `(case name, path)` of every `*.{ext}` file in `tests/fixtures/<provider>/<kind>/`.
 pub fn cases(provider: &str, kind: &str, ext: &str) -> Vec<(String, PathBuf)> {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/fixtures")
-        .join(provider)
-        .join(kind);
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(provider).join(kind);
     let mut out: Vec<(String, PathBuf)> = std::fs::read_dir(&dir)
         .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
         .filter_map(|entry| {
             let path = entry.ok()?.path();
-            let name = path
-                .file_name()?
-                .to_str()?
-                .strip_suffix(&format!(".{ext}"))?;
+            let name = path.file_name()?.to_str()?.strip_suffix(&format!(".{ext}"))?;
             Some((name.to_string(), path.clone()))
         })
         .collect();
@@ -96,11 +90,7 @@ pub fn replay(sse: &str, translator: &mut dyn EventTranslator) -> Vec<Value> {
             }
         }
     }
-    let end = if translator.is_complete() {
-        "complete"
-    } else {
-        "incomplete"
-    };
+    let end = if translator.is_complete() { "complete" } else { "incomplete" };
     out.push(json!({ "end": end }));
     out
 }

@@ -10,18 +10,12 @@ use crate::config::Endpoint;
 use serde_json::{Map, Value};
 use std::collections::VecDeque;
 
-pub async fn chat(
-    client: &reqwest::Client,
-    endpoint: &Endpoint,
-    request: &ChatRequest,
-) -> Result<Outcome, UpstreamError> {
+pub async fn chat(client: &reqwest::Client, endpoint: &Endpoint, request: &ChatRequest) -> Result<Outcome, UpstreamError> {
     let provider = &endpoint.provider;
     let body = serde_json::to_vec(&request.openai_upstream_body(&endpoint.upstream_model))
         .map_err(|e| UpstreamError::Protocol(format!("could not encode the request: {e}")))?;
-    let mut builder = client
-        .post(format!("{}/chat/completions", provider.base_url))
-        .header(reqwest::header::CONTENT_TYPE, "application/json")
-        .body(body);
+    let mut builder =
+        client.post(format!("{}/chat/completions", provider.base_url)).header(reqwest::header::CONTENT_TYPE, "application/json").body(body);
     if let Some(key) = &provider.api_key {
         builder = builder.bearer_auth(key.expose());
     }
@@ -31,29 +25,18 @@ pub async fn chat(
     let timeout = provider.timeout;
     let response = send(builder, timeout, classify).await?;
     if request.stream {
-        return Ok(Outcome::Stream(translated_stream(
-            response,
-            timeout,
-            OpenAiEvents::default(),
-        )));
+        return Ok(Outcome::Stream(translated_stream(response, timeout, OpenAiEvents::default())));
     }
     let body = read_json(response, timeout).await?;
     if !body.get("choices").is_some_and(Value::is_array) {
         return Err(UpstreamError::Protocol("response has no `choices`".into()));
     }
-    let usage = body
-        .get("usage")
-        .filter(|u| u.is_object())
-        .map(Usage::from_openai);
+    let usage = body.get("usage").filter(|u| u.is_object()).map(Usage::from_openai);
     Ok(Outcome::Complete(Completion { body, usage }))
 }
 
 fn classify(status: u16, headers: &reqwest::header::HeaderMap, body: &[u8]) -> UpstreamError {
-    UpstreamError::Status {
-        status,
-        message: error_message(body),
-        retry_after_secs: retry_after_secs(headers),
-    }
+    UpstreamError::Status { status, message: error_message(body), retry_after_secs: retry_after_secs(headers) }
 }
 
 /// OpenAI SSE chunks, passed through with usage split out. Done at `[DONE]`; complete
@@ -73,23 +56,15 @@ impl EventTranslator for OpenAiEvents {
         self.done
     }
 
-    fn event(
-        &mut self,
-        ev: &SseEvent,
-        out: &mut VecDeque<StreamItem>,
-    ) -> Result<(), UpstreamError> {
+    fn event(&mut self, ev: &SseEvent, out: &mut VecDeque<StreamItem>) -> Result<(), UpstreamError> {
         if ev.data.trim() == "[DONE]" {
             self.done = true;
             return Ok(());
         }
-        let mut chunk: Map<String, Value> = serde_json::from_str(&ev.data).map_err(|e| {
-            UpstreamError::Protocol(format!("stream event is not a JSON object: {e}"))
-        })?;
+        let mut chunk: Map<String, Value> =
+            serde_json::from_str(&ev.data).map_err(|e| UpstreamError::Protocol(format!("stream event is not a JSON object: {e}")))?;
         if let Some(err) = chunk.get("error").filter(|e| !e.is_null()) {
-            let message = err["message"]
-                .as_str()
-                .unwrap_or("upstream reported an error")
-                .to_string();
+            let message = err["message"].as_str().unwrap_or("upstream reported an error").to_string();
             return Err(UpstreamError::MidStream(message));
         }
         if let Some(usage) = chunk.remove("usage").filter(Value::is_object) {

@@ -13,24 +13,13 @@ use std::time::Duration;
 pub type Classify = fn(u16, &reqwest::header::HeaderMap, &[u8]) -> UpstreamError;
 
 /// Runs `fut`, failing with `UpstreamError::Timeout` after `timeout`.
-pub async fn within<T>(
-    timeout: Duration,
-    fut: impl std::future::Future<Output = T>,
-) -> Result<T, UpstreamError> {
-    tokio::time::timeout(timeout, fut)
-        .await
-        .map_err(|_| UpstreamError::Timeout(timeout))
+pub async fn within<T>(timeout: Duration, fut: impl std::future::Future<Output = T>) -> Result<T, UpstreamError> {
+    tokio::time::timeout(timeout, fut).await.map_err(|_| UpstreamError::Timeout(timeout))
 }
 
 /// Sends the request; a non-2xx answer is read and classified.
-pub async fn send(
-    builder: reqwest::RequestBuilder,
-    timeout: Duration,
-    classify: Classify,
-) -> Result<reqwest::Response, UpstreamError> {
-    let response = within(timeout, builder.send())
-        .await?
-        .map_err(|e| UpstreamError::Connect(e.to_string()))?;
+pub async fn send(builder: reqwest::RequestBuilder, timeout: Duration, classify: Classify) -> Result<reqwest::Response, UpstreamError> {
+    let response = within(timeout, builder.send()).await?.map_err(|e| UpstreamError::Connect(e.to_string()))?;
     let status = response.status();
     if status.is_success() {
         return Ok(response);
@@ -41,26 +30,16 @@ pub async fn send(
 }
 
 /// Reads a whole JSON-object body.
-pub async fn read_json(
-    response: reqwest::Response,
-    timeout: Duration,
-) -> Result<Map<String, Value>, UpstreamError> {
-    let bytes = within(timeout, response.bytes())
-        .await?
-        .map_err(|e| UpstreamError::Connect(e.to_string()))?;
-    serde_json::from_slice(&bytes)
-        .map_err(|e| UpstreamError::Protocol(format!("body is not a JSON object: {e}")))
+pub async fn read_json(response: reqwest::Response, timeout: Duration) -> Result<Map<String, Value>, UpstreamError> {
+    let bytes = within(timeout, response.bytes()).await?.map_err(|e| UpstreamError::Connect(e.to_string()))?;
+    serde_json::from_slice(&bytes).map_err(|e| UpstreamError::Protocol(format!("body is not a JSON object: {e}")))
 }
 
 /// A pure translator from one upstream SSE dialect to normalized stream items, fed event
 /// by event. It never does IO, so it is unit-tested against recorded event sequences.
 pub trait EventTranslator: Send + 'static {
     /// Translates one event, appending what it yields to `out`. An `Err` ends the stream.
-    fn event(
-        &mut self,
-        event: &SseEvent,
-        out: &mut VecDeque<StreamItem>,
-    ) -> Result<(), UpstreamError>;
+    fn event(&mut self, event: &SseEvent, out: &mut VecDeque<StreamItem>) -> Result<(), UpstreamError>;
     /// The answer is whole: the upstream closing the connection now is not an error.
     fn is_complete(&self) -> bool;
     /// The upstream signalled its last event; stop reading.
@@ -79,11 +58,7 @@ struct Driver<T> {
 
 /// Upstream SSE -> normalized items. A silence longer than `timeout`, a dropped
 /// connection, or a close before the translator saw the answer complete is an error.
-pub fn translated_stream<T: EventTranslator>(
-    response: reqwest::Response,
-    timeout: Duration,
-    translator: T,
-) -> ChunkStream {
+pub fn translated_stream<T: EventTranslator>(response: reqwest::Response, timeout: Duration, translator: T) -> ChunkStream {
     let driver = Driver {
         body: response.bytes_stream().boxed(),
         decoder: SseDecoder::default(),
@@ -109,9 +84,7 @@ pub fn translated_stream<T: EventTranslator>(
                     d.ended = true;
                     None
                 }
-                Ok(None) => Some(UpstreamError::MidStream(
-                    "upstream closed the stream before it finished".into(),
-                )),
+                Ok(None) => Some(UpstreamError::MidStream("upstream closed the stream before it finished".into())),
             };
             if let Some(err) = failure {
                 d.ended = true;

@@ -28,22 +28,13 @@ impl Gateway {
     }
 
     pub async fn start_with_env(yaml: &str, env: &[(&str, &str)]) -> Gateway {
-        let env: Vec<(String, String)> = env
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect();
+        let env: Vec<(String, String)> = env.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
         let lookup = move |var: &str| env.iter().find(|(k, _)| k == var).map(|(_, v)| v.clone());
-        let config = switchboard::config::parse(yaml, "test.yaml", &lookup)
-            .unwrap_or_else(|e| panic!("test config invalid:\n{e}"));
-        let running = switchboard::start(config, Some("127.0.0.1:0".parse().unwrap()))
-            .expect("gateway binds");
+        let config = switchboard::config::parse(yaml, "test.yaml", &lookup).unwrap_or_else(|e| panic!("test config invalid:\n{e}"));
+        let running = switchboard::start(config, Some("127.0.0.1:0".parse().unwrap())).expect("gateway binds");
         let handle = running.handle.clone();
         tokio::spawn(running.server);
-        Gateway {
-            addr: running.addr,
-            handle,
-            client: reqwest::Client::new(),
-        }
+        Gateway { addr: running.addr, handle, client: reqwest::Client::new() }
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -52,13 +43,7 @@ impl Gateway {
 
     /// POST JSON to `path` with the test key.
     pub async fn post(&self, path: &str, body: &serde_json::Value) -> reqwest::Response {
-        self.client
-            .post(self.url(path))
-            .bearer_auth(KEY)
-            .json(body)
-            .send()
-            .await
-            .expect("gateway answers")
+        self.client.post(self.url(path)).bearer_auth(KEY).json(body).send().await.expect("gateway answers")
     }
 
     pub async fn chat(&self, body: serde_json::Value) -> reqwest::Response {
@@ -91,21 +76,10 @@ pub fn config_for(upstreams: &[&MockUpstream], extra: &str) -> String {
 
 /// The `data:` payloads of an SSE body, in order (comments skipped).
 pub fn sse_data(body: &str) -> Vec<String> {
-    body.split("\n\n")
-        .filter_map(|event| {
-            event
-                .lines()
-                .find_map(|l| l.strip_prefix("data: "))
-                .map(str::to_string)
-        })
-        .collect()
+    body.split("\n\n").filter_map(|event| event.lines().find_map(|l| l.strip_prefix("data: ")).map(str::to_string)).collect()
 }
 
 /// The JSON chunks of an SSE body (everything but `[DONE]`).
 pub fn sse_chunks(body: &str) -> Vec<serde_json::Value> {
-    sse_data(body)
-        .iter()
-        .filter(|d| *d != "[DONE]")
-        .map(|d| serde_json::from_str(d).expect("chunk is JSON"))
-        .collect()
+    sse_data(body).iter().filter(|d| *d != "[DONE]").map(|d| serde_json::from_str(d).expect("chunk is JSON")).collect()
 }

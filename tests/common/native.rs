@@ -13,32 +13,18 @@ pub const UPSTREAM_KEY: &str = "sk-native-upstream";
 /// A config with provider `native` (`type: kind`) and, when given, `backup` (`type:
 /// openai`); model `test/model` uses `native` (upstream model `upstream_model`) then
 /// `backup`. `model_fields` is YAML inserted into the model (e.g. `max_output_tokens`).
-pub fn native_config(
-    kind: &str,
-    native: &MockUpstream,
-    upstream_model: &str,
-    backup: Option<&MockUpstream>,
-    model_fields: &str,
-) -> String {
+pub fn native_config(kind: &str, native: &MockUpstream, upstream_model: &str, backup: Option<&MockUpstream>, model_fields: &str) -> String {
     let mut yaml = String::from("server:\n  workers: 1\nproviders:\n");
-    yaml.push_str(&format!(
-        "  native: {{ type: {kind}, base_url: \"{}\", api_key: {UPSTREAM_KEY}, timeout: 2s }}\n",
-        native.base_url()
-    ));
+    yaml.push_str(&format!("  native: {{ type: {kind}, base_url: \"{}\", api_key: {UPSTREAM_KEY}, timeout: 2s }}\n", native.base_url()));
     if let Some(b) = backup {
-        yaml.push_str(&format!(
-            "  backup: {{ type: openai, base_url: \"{}\", api_key: sk-backup, timeout: 2s }}\n",
-            b.base_url()
-        ));
+        yaml.push_str(&format!("  backup: {{ type: openai, base_url: \"{}\", api_key: sk-backup, timeout: 2s }}\n", b.base_url()));
     }
     yaml.push_str("models:\n  test/model:\n");
     for line in model_fields.lines().filter(|l| !l.trim().is_empty()) {
         yaml.push_str(&format!("    {}\n", line.trim()));
     }
     yaml.push_str("    endpoints:\n");
-    yaml.push_str(&format!(
-        "      - {{ provider: native, model: {upstream_model}, price: {{ prompt: 3.0, completion: 15.0 }} }}\n"
-    ));
+    yaml.push_str(&format!("      - {{ provider: native, model: {upstream_model}, price: {{ prompt: 3.0, completion: 15.0 }} }}\n"));
     if backup.is_some() {
         yaml.push_str("      - { provider: backup, model: backup-model, price: { prompt: 1.0, completion: 2.0 } }\n");
     }
@@ -47,9 +33,7 @@ pub fn native_config(
 }
 
 fn fixture_path(relative: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/fixtures")
-        .join(relative)
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(relative)
 }
 
 /// A recorded JSON fixture, e.g. `anthropic/responses/refusal.json`.
@@ -110,18 +94,13 @@ pub fn accumulate(chunks: &[Value]) -> Accumulated {
             if n == 0 {
                 acc.first_role = delta["role"].as_str().map(str::to_string);
             }
-            acc.content
-                .push_str(delta["content"].as_str().unwrap_or_default());
-            acc.reasoning
-                .push_str(delta["reasoning"].as_str().unwrap_or_default());
+            acc.content.push_str(delta["content"].as_str().unwrap_or_default());
+            acc.reasoning.push_str(delta["reasoning"].as_str().unwrap_or_default());
             if let Some(d) = delta["reasoning_details"].as_array() {
                 acc.reasoning_details.extend(d.iter().cloned());
             }
             for call in delta["tool_calls"].as_array().into_iter().flatten() {
-                let index = call["index"]
-                    .as_u64()
-                    .expect("every tool-call delta has an index")
-                    as usize;
+                let index = call["index"].as_u64().expect("every tool-call delta has an index") as usize;
                 if acc.calls.len() <= index {
                     acc.calls.resize(index + 1, StreamedCall::default());
                 }

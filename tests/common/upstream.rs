@@ -34,20 +34,11 @@ pub enum Reply {
 
 impl Reply {
     pub fn json(status: u16, body: serde_json::Value) -> Reply {
-        Reply::Json {
-            status,
-            body: body.to_string(),
-            headers: Vec::new(),
-        }
+        Reply::Json { status, body: body.to_string(), headers: Vec::new() }
     }
 
     pub fn sse(events: Vec<String>) -> Reply {
-        Reply::Sse {
-            events,
-            delay: Duration::ZERO,
-            first_delay: Duration::ZERO,
-            then_drop: false,
-        }
+        Reply::Sse { events, delay: Duration::ZERO, first_delay: Duration::ZERO, then_drop: false }
     }
 }
 
@@ -62,10 +53,7 @@ pub struct Recorded {
 
 impl Recorded {
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v.as_str())
+        self.headers.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
     }
 
     pub fn json(&self) -> serde_json::Value {
@@ -90,9 +78,7 @@ pub struct MockUpstream {
 
 impl MockUpstream {
     pub async fn start() -> MockUpstream {
-        let listener = TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind mock upstream");
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind mock upstream");
         let addr = listener.local_addr().unwrap();
         let shared = Arc::new(Shared::default());
         let s = shared.clone();
@@ -142,41 +128,20 @@ async fn serve_connection(mut socket: TcpStream, shared: Arc<Shared>) {
             return;
         };
         shared.requests.lock().unwrap().push(request);
-        let reply = shared
-            .script
-            .lock()
-            .unwrap()
-            .pop_front()
-            .or_else(|| shared.fallback.lock().unwrap().clone());
-        let reply = reply.unwrap_or_else(|| {
-            Reply::json(
-                500,
-                serde_json::json!({"error": {"message": "mock has no scripted reply"}}),
-            )
-        });
+        let reply = shared.script.lock().unwrap().pop_front().or_else(|| shared.fallback.lock().unwrap().clone());
+        let reply = reply.unwrap_or_else(|| Reply::json(500, serde_json::json!({"error": {"message": "mock has no scripted reply"}})));
         match reply {
-            Reply::Json {
-                status,
-                body,
-                headers,
-            } => {
+            Reply::Json { status, body, headers } => {
                 let mut head = format!("HTTP/1.1 {status} X\r\ncontent-type: application/json\r\ncontent-length: {}\r\n", body.len());
                 for (k, v) in headers {
                     head.push_str(&format!("{k}: {v}\r\n"));
                 }
                 head.push_str("\r\n");
-                if socket.write_all(head.as_bytes()).await.is_err()
-                    || socket.write_all(body.as_bytes()).await.is_err()
-                {
+                if socket.write_all(head.as_bytes()).await.is_err() || socket.write_all(body.as_bytes()).await.is_err() {
                     return;
                 }
             }
-            Reply::Sse {
-                events,
-                delay,
-                first_delay,
-                then_drop,
-            } => {
+            Reply::Sse { events, delay, first_delay, then_drop } => {
                 tokio::time::sleep(first_delay).await;
                 let head = "HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ntransfer-encoding: chunked\r\n\r\n";
                 if socket.write_all(head.as_bytes()).await.is_err() {
@@ -192,9 +157,7 @@ async fn serve_connection(mut socket: TcpStream, shared: Arc<Shared>) {
                         format!("data: {event}\n\n")
                     };
                     let chunk = format!("{:x}\r\n{text}\r\n", text.len());
-                    if socket.write_all(chunk.as_bytes()).await.is_err()
-                        || socket.flush().await.is_err()
-                    {
+                    if socket.write_all(chunk.as_bytes()).await.is_err() || socket.flush().await.is_err() {
                         shared.disconnects.fetch_add(1, Ordering::SeqCst);
                         return;
                     }
@@ -233,15 +196,9 @@ async fn read_request(socket: &mut TcpStream) -> Option<Recorded> {
     let mut lines = head.split("\r\n");
     let mut first = lines.next()?.split(' ');
     let (method, path) = (first.next()?.to_string(), first.next()?.to_string());
-    let headers: Vec<(String, String)> = lines
-        .filter_map(|l| l.split_once(':'))
-        .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_string()))
-        .collect();
-    let len: usize = headers
-        .iter()
-        .find(|(k, _)| k == "content-length")
-        .and_then(|(_, v)| v.parse().ok())
-        .unwrap_or(0);
+    let headers: Vec<(String, String)> =
+        lines.filter_map(|l| l.split_once(':')).map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_string())).collect();
+    let len: usize = headers.iter().find(|(k, _)| k == "content-length").and_then(|(_, v)| v.parse().ok()).unwrap_or(0);
     let mut body = buf[head_end..].to_vec();
     while body.len() < len {
         let n = socket.read(&mut tmp).await.ok()?;
@@ -250,10 +207,5 @@ async fn read_request(socket: &mut TcpStream) -> Option<Recorded> {
         }
         body.extend_from_slice(&tmp[..n]);
     }
-    Some(Recorded {
-        method,
-        path,
-        headers,
-        body,
-    })
+    Some(Recorded { method, path, headers, body })
 }

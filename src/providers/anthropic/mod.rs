@@ -21,33 +21,17 @@ pub const REASONING_FORMAT: &str = "anthropic-claude-v1";
 /// The Messages API version this adapter speaks (a provider `headers` entry overrides it).
 const API_VERSION: &str = "2023-06-01";
 
-pub async fn chat(
-    client: &reqwest::Client,
-    endpoint: &Endpoint,
-    request: &ChatRequest,
-) -> Result<Outcome, UpstreamError> {
+pub async fn chat(client: &reqwest::Client, endpoint: &Endpoint, request: &ChatRequest) -> Result<Outcome, UpstreamError> {
     let provider = &endpoint.provider;
-    let body = request::request_body(
-        request,
-        &endpoint.upstream_model,
-        endpoint.max_output_tokens,
-    )
-    .map_err(|e| UpstreamError::Status {
+    let body = request::request_body(request, &endpoint.upstream_model, endpoint.max_output_tokens).map_err(|e| UpstreamError::Status {
         status: 400,
         message: format!("the request cannot be expressed for Anthropic: {e}"),
         retry_after_secs: None,
     })?;
-    let body = serde_json::to_vec(&body)
-        .map_err(|e| UpstreamError::Protocol(format!("could not encode the request: {e}")))?;
-    let mut builder = client
-        .post(format!("{}/messages", provider.base_url))
-        .header(reqwest::header::CONTENT_TYPE, "application/json")
-        .body(body);
-    if !provider
-        .headers
-        .iter()
-        .any(|(name, _)| name.eq_ignore_ascii_case("anthropic-version"))
-    {
+    let body = serde_json::to_vec(&body).map_err(|e| UpstreamError::Protocol(format!("could not encode the request: {e}")))?;
+    let mut builder =
+        client.post(format!("{}/messages", provider.base_url)).header(reqwest::header::CONTENT_TYPE, "application/json").body(body);
+    if !provider.headers.iter().any(|(name, _)| name.eq_ignore_ascii_case("anthropic-version")) {
         builder = builder.header("anthropic-version", API_VERSION);
     }
     if let Some(key) = &provider.api_key {
@@ -61,29 +45,20 @@ pub async fn chat(
     let response = send(builder, timeout, classify).await?;
     if request.stream {
         let events = stream::AnthropicEvents::new(include_reasoning);
-        return Ok(Outcome::Stream(translated_stream(
-            response, timeout, events,
-        )));
+        return Ok(Outcome::Stream(translated_stream(response, timeout, events)));
     }
     let body = read_json(response, timeout).await?;
     if body.get("type").and_then(Value::as_str) != Some("message") {
-        return Err(UpstreamError::Protocol(
-            "response is not a Messages API `message`".into(),
-        ));
+        return Err(UpstreamError::Protocol("response is not a Messages API `message`".into()));
     }
-    Ok(Outcome::Complete(response::completion_from(
-        &body,
-        include_reasoning,
-    )))
+    Ok(Outcome::Complete(response::completion_from(&body, include_reasoning)))
 }
 
 /// An error answer: the status decides retrying (429, 5xx and 529 `overloaded_error` move
 /// on to the next endpoint; 400 and 413 are the request's fault); the message keeps
 /// Anthropic's error type.
 fn classify(status: u16, headers: &reqwest::header::HeaderMap, body: &[u8]) -> UpstreamError {
-    let kind = serde_json::from_slice::<Value>(body)
-        .ok()
-        .and_then(|v| v["error"]["type"].as_str().map(str::to_string));
+    let kind = serde_json::from_slice::<Value>(body).ok().and_then(|v| v["error"]["type"].as_str().map(str::to_string));
     let message = error_message(body);
     UpstreamError::Status {
         status,
@@ -102,8 +77,7 @@ mod tests {
     #[test]
     fn classifies_errors_by_status() {
         let h = reqwest::header::HeaderMap::new();
-        let overloaded =
-            br#"{"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}"#;
+        let overloaded = br#"{"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}"#;
         let e = classify(529, &h, overloaded);
         assert!(e.is_retryable());
         assert_eq!(e.to_string(), "HTTP 529: overloaded_error: Overloaded");

@@ -4,8 +4,7 @@
 use super::REASONING_FORMAT;
 use crate::api::chat::ChatRequest;
 use crate::providers::chat_input::{
-    function_tools, parts, reasoning, stop_sequences, tool_arguments, tool_choice, DataUrl, Part,
-    Thinking, ToolChoice,
+    function_tools, parts, reasoning, stop_sequences, tool_arguments, tool_choice, DataUrl, Part, Thinking, ToolChoice,
 };
 use serde_json::{json, Map, Value};
 
@@ -17,22 +16,11 @@ const MIN_THINKING_BUDGET: u64 = 1024;
 
 /// The Messages API body for `request`, sent to `model`. `model_max_output` is the
 /// configured `max_output_tokens` of the model. An error names the offending message.
-pub fn request_body(
-    request: &ChatRequest,
-    model: &str,
-    model_max_output: Option<u64>,
-) -> Result<Value, String> {
+pub fn request_body(request: &ChatRequest, model: &str, model_max_output: Option<u64>) -> Result<Value, String> {
     let body = &request.body;
-    let messages = body
-        .get("messages")
-        .and_then(Value::as_array)
-        .map(Vec::as_slice)
-        .unwrap_or_default();
+    let messages = body.get("messages").and_then(Value::as_array).map(Vec::as_slice).unwrap_or_default();
     let (system, turns) = conversation(messages)?;
-    let max_tokens = request
-        .max_output_tokens()
-        .or(model_max_output)
-        .unwrap_or(DEFAULT_MAX_TOKENS);
+    let max_tokens = request.max_output_tokens().or(model_max_output).unwrap_or(DEFAULT_MAX_TOKENS);
     let mut out = Map::new();
     out.insert("model".into(), json!(model));
     out.insert("max_tokens".into(), json!(max_tokens));
@@ -45,10 +33,7 @@ pub fn request_body(
     let forced = matches!(choice, Some(ToolChoice::Required | ToolChoice::Named(_)));
     let budget = thinking_budget(reasoning(body).thinking, max_tokens, forced);
     if let Some(budget) = budget {
-        out.insert(
-            "thinking".into(),
-            json!({ "type": "enabled", "budget_tokens": budget }),
-        );
+        out.insert("thinking".into(), json!({ "type": "enabled", "budget_tokens": budget }));
     } else {
         // Anthropic rejects temperature, top_p and top_k changes while thinking.
         if let Some(t) = body.get("temperature").and_then(Value::as_f64) {
@@ -65,15 +50,9 @@ pub fn request_body(
         out.insert("stop_sequences".into(), json!(stops));
     }
     tools(body, messages, choice, &mut out);
-    if let Some(schema) = body
-        .get("response_format")
-        .filter(|f| f["type"] == "json_schema")
-        .and_then(|f| f.pointer("/json_schema/schema"))
+    if let Some(schema) = body.get("response_format").filter(|f| f["type"] == "json_schema").and_then(|f| f.pointer("/json_schema/schema"))
     {
-        out.insert(
-            "output_config".into(),
-            json!({ "format": { "type": "json_schema", "schema": schema } }),
-        );
+        out.insert("output_config".into(), json!({ "format": { "type": "json_schema", "schema": schema } }));
     }
     if let Some(user) = body.get("user").and_then(Value::as_str) {
         out.insert("metadata".into(), json!({ "user_id": user }));
@@ -95,18 +74,11 @@ fn thinking_budget(thinking: Thinking, max_tokens: u64, forced_tool: bool) -> Op
         Thinking::Effort(e) => max_tokens * e.budget_share_percent() / 100,
         Thinking::Budget(n) => n,
     };
-    let budget = wanted
-        .max(MIN_THINKING_BUDGET)
-        .min(max_tokens.saturating_sub(1));
+    let budget = wanted.max(MIN_THINKING_BUDGET).min(max_tokens.saturating_sub(1));
     (budget >= MIN_THINKING_BUDGET).then_some(budget)
 }
 
-fn tools(
-    body: &Map<String, Value>,
-    messages: &[Value],
-    choice: Option<ToolChoice>,
-    out: &mut Map<String, Value>,
-) {
+fn tools(body: &Map<String, Value>, messages: &[Value], choice: Option<ToolChoice>, out: &mut Map<String, Value>) {
     let offered = function_tools(body);
     if offered.is_empty() {
         // Anthropic requires `tools` whenever the history holds tool calls: declare the
@@ -120,10 +92,7 @@ fn tools(
         used.sort_unstable();
         used.dedup();
         if !used.is_empty() {
-            let declared: Vec<Value> = used
-                .iter()
-                .map(|name| json!({ "name": name, "input_schema": { "type": "object" } }))
-                .collect();
+            let declared: Vec<Value> = used.iter().map(|name| json!({ "name": name, "input_schema": { "type": "object" } })).collect();
             out.insert("tools".into(), Value::Array(declared));
             out.insert("tool_choice".into(), json!({ "type": "none" }));
         }
@@ -185,10 +154,7 @@ impl Turns {
     fn push_tool_result(&mut self, block: Value) {
         match self.0.last_mut() {
             Some((role, blocks)) if *role == "user" => {
-                let at = blocks
-                    .iter()
-                    .take_while(|b| b["type"] == "tool_result")
-                    .count();
+                let at = blocks.iter().take_while(|b| b["type"] == "tool_result").count();
                 blocks.insert(at, block);
             }
             _ => self.0.push(("user", vec![block])),
@@ -261,11 +227,7 @@ fn content_blocks(content: &Value) -> Result<Vec<Value>, String> {
                 None => return Err("file_data must be a base64 data URL".into()),
             },
             Part::Audio { .. } => return Err("audio input is not supported by Anthropic".into()),
-            Part::Unsupported(kind) => {
-                return Err(format!(
-                    "content part `{kind}` is not supported by Anthropic"
-                ))
-            }
+            Part::Unsupported(kind) => return Err(format!("content part `{kind}` is not supported by Anthropic")),
         }
     }
     Ok(out)
@@ -273,11 +235,7 @@ fn content_blocks(content: &Value) -> Result<Vec<Value>, String> {
 
 fn image_block(url: &str) -> Result<Value, String> {
     if let Some(d) = DataUrl::parse(url) {
-        let kind = if d.mime == "application/pdf" {
-            "document"
-        } else {
-            "image"
-        };
+        let kind = if d.mime == "application/pdf" { "document" } else { "image" };
         return Ok(json!({ "type": kind,
             "source": { "type": "base64", "media_type": d.mime, "data": d.data } }));
     }
@@ -297,17 +255,10 @@ fn assistant_blocks(m: &Value) -> Result<Vec<Value>, String> {
     }
     for (j, call) in m["tool_calls"].as_array().into_iter().flatten().enumerate() {
         let at = |e: String| format!("tool_calls[{j}]: {e}");
-        let id = call["id"]
-            .as_str()
-            .ok_or_else(|| at("missing `id`".into()))?;
-        let name = call
-            .pointer("/function/name")
-            .and_then(Value::as_str)
-            .ok_or_else(|| at("missing `function.name`".into()))?;
+        let id = call["id"].as_str().ok_or_else(|| at("missing `id`".into()))?;
+        let name = call.pointer("/function/name").and_then(Value::as_str).ok_or_else(|| at("missing `function.name`".into()))?;
         let input = tool_arguments(&call["function"]["arguments"]).map_err(at)?;
-        out.push(
-            json!({ "type": "tool_use", "id": tool_use_id(id), "name": name, "input": input }),
-        );
+        out.push(json!({ "type": "tool_use", "id": tool_use_id(id), "name": name, "input": input }));
     }
     Ok(out)
 }
@@ -335,10 +286,7 @@ fn thinking_blocks(details: &Value) -> Vec<Value> {
                             b["signature"] = json!(s);
                         }
                     }
-                    _ => blocks.push((
-                        index,
-                        json!({ "type": "thinking", "thinking": text, "signature": signature }),
-                    )),
+                    _ => blocks.push((index, json!({ "type": "thinking", "thinking": text, "signature": signature }))),
                 }
             }
             Some("reasoning.encrypted") => {
@@ -349,17 +297,11 @@ fn thinking_blocks(details: &Value) -> Vec<Value> {
             _ => {}
         }
     }
-    blocks
-        .into_iter()
-        .map(|(_, b)| b)
-        .filter(|b| b["type"] != "thinking" || b["signature"].is_string())
-        .collect()
+    blocks.into_iter().map(|(_, b)| b).filter(|b| b["type"] != "thinking" || b["signature"].is_string()).collect()
 }
 
 fn tool_result(m: &Value) -> Result<Value, String> {
-    let id = m["tool_call_id"]
-        .as_str()
-        .ok_or("a tool message needs `tool_call_id`")?;
+    let id = m["tool_call_id"].as_str().ok_or("a tool message needs `tool_call_id`")?;
     let mut block = json!({ "type": "tool_result", "tool_use_id": tool_use_id(id) });
     match &m["content"] {
         Value::String(s) if !s.is_empty() => block["content"] = json!(s),
@@ -377,15 +319,7 @@ fn tool_result(m: &Value) -> Result<Value, String> {
 /// Anthropic ids match `^[a-zA-Z0-9_-]+$`; ids minted elsewhere are mapped onto that
 /// alphabet the same way on the tool_use and the tool_result side.
 fn tool_use_id(id: &str) -> String {
-    id.chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || c == '_' || c == '-' {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect()
+    id.chars().map(|c| if c.is_ascii_alphanumeric() || c == '_' || c == '-' { c } else { '_' }).collect()
 }
 
 #[cfg(test)]
@@ -398,10 +332,7 @@ mod tests {
         let e = |x| Thinking::Effort(x);
         assert_eq!(thinking_budget(e(Effort::High), 10_000, false), Some(8000));
         assert_eq!(thinking_budget(e(Effort::Low), 4096, false), Some(1024));
-        assert_eq!(
-            thinking_budget(Thinking::Budget(50_000), 4096, false),
-            Some(4095)
-        );
+        assert_eq!(thinking_budget(Thinking::Budget(50_000), 4096, false), Some(4095));
         assert_eq!(thinking_budget(Thinking::Budget(2000), 1000, false), None);
         assert_eq!(thinking_budget(e(Effort::High), 10_000, true), None);
         assert_eq!(thinking_budget(Thinking::Default, 10_000, false), None);

@@ -74,23 +74,14 @@ pub fn redacted_detail(index: usize, data: &str) -> Value {
 /// The completion for one Messages response body.
 pub fn completion_from(body: &Map<String, Value>, include_reasoning: bool) -> Completion {
     let mut message = AssistantMessage::default();
-    for block in body
-        .get("content")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-    {
+    for block in body.get("content").and_then(Value::as_array).into_iter().flatten() {
         match block["type"].as_str().unwrap_or("") {
             "text" => message.push_text(block["text"].as_str().unwrap_or("")),
             "thinking" => {
                 let text = block["thinking"].as_str().unwrap_or("");
                 message.reasoning.push_str(text);
                 let index = message.reasoning_details.len();
-                message.reasoning_details.push(thinking_detail(
-                    index,
-                    Some(text),
-                    block["signature"].as_str(),
-                ));
+                message.reasoning_details.push(thinking_detail(index, Some(text), block["signature"].as_str()));
             }
             "redacted_thinking" => {
                 let index = message.reasoning_details.len();
@@ -99,11 +90,7 @@ pub fn completion_from(body: &Map<String, Value>, include_reasoning: bool) -> Co
             }
             "tool_use" => {
                 let input = block.get("input").cloned().unwrap_or_else(|| json!({}));
-                message.push_tool_call(
-                    block["id"].as_str().unwrap_or(""),
-                    block["name"].as_str().unwrap_or(""),
-                    input.to_string(),
-                );
+                message.push_tool_call(block["id"].as_str().unwrap_or(""), block["name"].as_str().unwrap_or(""), input.to_string());
             }
             // Server-tool blocks (web search and the like) have no OpenAI equivalent.
             _ => {}
@@ -116,15 +103,7 @@ pub fn completion_from(body: &Map<String, Value>, include_reasoning: bool) -> Co
         totals.assign(u);
         totals.to_usage()
     });
-    completion(
-        vec![choice(
-            0,
-            message.into_json(include_reasoning),
-            finish,
-            native,
-        )],
-        usage,
-    )
+    completion(vec![choice(0, message.into_json(include_reasoning), finish, native)], usage)
 }
 
 #[cfg(test)]
@@ -147,14 +126,6 @@ mod tests {
         let mut u = AnthropicUsage::default();
         u.assign(&json!({"input_tokens": 10, "cache_read_input_tokens": 100, "cache_creation_input_tokens": 5, "output_tokens": 1}));
         u.assign(&json!({"output_tokens": 42}));
-        assert_eq!(
-            u.to_usage(),
-            Usage {
-                prompt_tokens: 115,
-                completion_tokens: 42,
-                cached_tokens: 100,
-                reasoning_tokens: 0
-            }
-        );
+        assert_eq!(u.to_usage(), Usage { prompt_tokens: 115, completion_tokens: 42, cached_tokens: 100, reasoning_tokens: 0 });
     }
 }

@@ -70,17 +70,10 @@ impl AnthropicEvents {
             "tool_use" => {
                 let index = self.next_tool;
                 self.next_tool += 1;
-                let mut call = tool_call(
-                    block["id"].as_str().unwrap_or(""),
-                    block["name"].as_str().unwrap_or(""),
-                    String::new(),
-                );
+                let mut call = tool_call(block["id"].as_str().unwrap_or(""), block["name"].as_str().unwrap_or(""), String::new());
                 call["index"] = json!(index);
                 out.push_back(chunk(0, json!({ "tool_calls": [call] }), None));
-                Block::Tool {
-                    index,
-                    has_arguments: false,
-                }
+                Block::Tool { index, has_arguments: false }
             }
             _ => Block::Ignored,
         };
@@ -113,13 +106,7 @@ impl AnthropicEvents {
                     out.push_back(chunk(0, json!({ "reasoning_details": [d] }), None));
                 }
             }
-            (
-                Block::Tool {
-                    index,
-                    has_arguments,
-                },
-                "input_json_delta",
-            ) => {
+            (Block::Tool { index, has_arguments }, "input_json_delta") => {
                 if let Some(fragment) = text("partial_json") {
                     *has_arguments = true;
                     let call = json!({ "index": *index, "function": { "arguments": fragment } });
@@ -132,11 +119,7 @@ impl AnthropicEvents {
     }
 
     fn block_stop(&mut self, out: &mut VecDeque<StreamItem>) {
-        if let Block::Tool {
-            index,
-            has_arguments: false,
-        } = self.block
-        {
+        if let Block::Tool { index, has_arguments: false } = self.block {
             let call = json!({ "index": index, "function": { "arguments": "{}" } });
             out.push_back(chunk(0, json!({ "tool_calls": [call] }), None));
         }
@@ -145,13 +128,8 @@ impl AnthropicEvents {
 }
 
 impl EventTranslator for AnthropicEvents {
-    fn event(
-        &mut self,
-        ev: &SseEvent,
-        out: &mut VecDeque<StreamItem>,
-    ) -> Result<(), UpstreamError> {
-        let data: Value = serde_json::from_str(&ev.data)
-            .map_err(|e| UpstreamError::Protocol(format!("stream event is not JSON: {e}")))?;
+    fn event(&mut self, ev: &SseEvent, out: &mut VecDeque<StreamItem>) -> Result<(), UpstreamError> {
+        let data: Value = serde_json::from_str(&ev.data).map_err(|e| UpstreamError::Protocol(format!("stream event is not JSON: {e}")))?;
         let kind = data["type"].as_str().or(ev.event.as_deref()).unwrap_or("");
         match kind {
             "message_start" => self.usage.assign(&data["message"]["usage"]),
@@ -175,11 +153,7 @@ impl EventTranslator for AnthropicEvents {
                 self.done = true;
                 if !self.finished {
                     self.finished = true;
-                    let finish = if self.next_tool > 0 {
-                        "tool_calls"
-                    } else {
-                        "stop"
-                    };
+                    let finish = if self.next_tool > 0 { "tool_calls" } else { "stop" };
                     out.push_back(chunk(0, json!({}), Some(finish)));
                 }
             }

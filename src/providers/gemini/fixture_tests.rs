@@ -3,9 +3,7 @@
 //! ids Gemini leaves out are synthesized as `call_1`, `call_2`, ... here.
 
 use super::{request, response, stream};
-use crate::providers::fixture_support::{
-    cases, chat_request, expect, load_json, replay, usage_json,
-};
+use crate::providers::fixture_support::{cases, chat_request, expect, load_json, replay, usage_json};
 use serde_json::{json, Value};
 
 fn counting_ids() -> impl FnMut() -> String + Send {
@@ -34,22 +32,10 @@ fn responses_translate_to_the_recorded_completions() {
     for (_, path) in cases("gemini", "responses", "json") {
         let mut f = load_json(&path);
         let include_reasoning = f["include_reasoning"].as_bool().unwrap_or(true);
-        let body = f["gemini_response"]
-            .as_object()
-            .cloned()
-            .expect("gemini_response");
+        let body = f["gemini_response"].as_object().cloned().expect("gemini_response");
         let completion = response::completion_from(&body, include_reasoning, &mut counting_ids());
-        expect(
-            &path,
-            &mut f,
-            "openai_completion",
-            Value::Object(completion.body),
-        );
-        let usage = completion
-            .usage
-            .as_ref()
-            .map(usage_json)
-            .unwrap_or(Value::Null);
+        expect(&path, &mut f, "openai_completion", Value::Object(completion.body));
+        let usage = completion.usage.as_ref().map(usage_json).unwrap_or(Value::Null);
         expect(&path, &mut f, "usage", usage);
     }
 }
@@ -62,11 +48,6 @@ fn streams_translate_to_the_recorded_chunks() {
         let mut f = load_json(&expected_path);
         let include_reasoning = f["include_reasoning"].as_bool().unwrap_or(true);
         let mut events = stream::GeminiEvents::new(include_reasoning, Box::new(counting_ids()));
-        expect(
-            &expected_path,
-            &mut f,
-            "items",
-            Value::Array(replay(&sse, &mut events)),
-        );
+        expect(&expected_path, &mut f, "items", Value::Array(replay(&sse, &mut events)));
     }
 }

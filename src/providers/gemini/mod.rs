@@ -25,35 +25,21 @@ fn new_call_id() -> String {
     format!("call_{}", crate::ids::random_alphanumeric(24))
 }
 
-pub async fn chat(
-    client: &reqwest::Client,
-    endpoint: &Endpoint,
-    request: &ChatRequest,
-) -> Result<Outcome, UpstreamError> {
+pub async fn chat(client: &reqwest::Client, endpoint: &Endpoint, request: &ChatRequest) -> Result<Outcome, UpstreamError> {
     let provider = &endpoint.provider;
     let body = request::request_body(request).map_err(|e| UpstreamError::Status {
         status: 400,
         message: format!("the request cannot be expressed for Gemini: {e}"),
         retry_after_secs: None,
     })?;
-    let body = serde_json::to_vec(&body)
-        .map_err(|e| UpstreamError::Protocol(format!("could not encode the request: {e}")))?;
-    let model = endpoint
-        .upstream_model
-        .strip_prefix("models/")
-        .unwrap_or(&endpoint.upstream_model);
+    let body = serde_json::to_vec(&body).map_err(|e| UpstreamError::Protocol(format!("could not encode the request: {e}")))?;
+    let model = endpoint.upstream_model.strip_prefix("models/").unwrap_or(&endpoint.upstream_model);
     let url = if request.stream {
-        format!(
-            "{}/models/{model}:streamGenerateContent?alt=sse",
-            provider.base_url
-        )
+        format!("{}/models/{model}:streamGenerateContent?alt=sse", provider.base_url)
     } else {
         format!("{}/models/{model}:generateContent", provider.base_url)
     };
-    let mut builder = client
-        .post(url)
-        .header(reqwest::header::CONTENT_TYPE, "application/json")
-        .body(body);
+    let mut builder = client.post(url).header(reqwest::header::CONTENT_TYPE, "application/json").body(body);
     if let Some(key) = &provider.api_key {
         builder = builder.header("x-goog-api-key", key.expose());
     }
@@ -65,16 +51,10 @@ pub async fn chat(
     let response = send(builder, timeout, classify).await?;
     if request.stream {
         let events = stream::GeminiEvents::new(include_reasoning, Box::new(new_call_id));
-        return Ok(Outcome::Stream(translated_stream(
-            response, timeout, events,
-        )));
+        return Ok(Outcome::Stream(translated_stream(response, timeout, events)));
     }
     let body = read_json(response, timeout).await?;
-    Ok(Outcome::Complete(response::completion_from(
-        &body,
-        include_reasoning,
-        &mut new_call_id,
-    )))
+    Ok(Outcome::Complete(response::completion_from(&body, include_reasoning, &mut new_call_id)))
 }
 
 /// An error answer. Gemini reports a bad API key as 400 `API_KEY_INVALID`: that is our
@@ -84,13 +64,8 @@ pub async fn chat(
 fn classify(status: u16, headers: &reqwest::header::HeaderMap, body: &[u8]) -> UpstreamError {
     let parsed: Value = serde_json::from_slice(body).unwrap_or(Value::Null);
     let error = &parsed["error"];
-    let details = error["details"]
-        .as_array()
-        .map(Vec::as_slice)
-        .unwrap_or_default();
-    let key_invalid = details
-        .iter()
-        .any(|d| d["reason"].as_str() == Some("API_KEY_INVALID"));
+    let details = error["details"].as_array().map(Vec::as_slice).unwrap_or_default();
+    let key_invalid = details.iter().any(|d| d["reason"].as_str() == Some("API_KEY_INVALID"));
     let retry_delay = details
         .iter()
         .find_map(|d| d["retryDelay"].as_str())
@@ -123,9 +98,7 @@ mod tests {
         let invalid = br#"{"error":{"code":400,"message":"Invalid JSON payload received. Unknown name \"additionalProperties\"","status":"INVALID_ARGUMENT"}}"#;
         let e = classify(400, &h, invalid);
         assert!(!e.is_retryable());
-        assert!(e
-            .to_string()
-            .contains("INVALID_ARGUMENT: Invalid JSON payload"));
+        assert!(e.to_string().contains("INVALID_ARGUMENT: Invalid JSON payload"));
         let limited = br#"{"error":{"code":429,"message":"quota","status":"RESOURCE_EXHAUSTED","details":[{"@type":"type.googleapis.com/google.rpc.RetryInfo","retryDelay":"37.5s"}]}}"#;
         let e = classify(429, &h, limited);
         assert!(e.is_rate_limit());

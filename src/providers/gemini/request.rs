@@ -7,19 +7,15 @@ use super::schema::function_parameters;
 use super::REASONING_FORMAT;
 use crate::api::chat::ChatRequest;
 use crate::providers::chat_input::{
-    function_tools, parts, reasoning, stop_sequences, tool_arguments, tool_call_name, tool_choice,
-    DataUrl, Effort, Part, Reasoning, Thinking, ToolChoice,
+    function_tools, parts, reasoning, stop_sequences, tool_arguments, tool_call_name, tool_choice, DataUrl, Effort, Part, Reasoning,
+    Thinking, ToolChoice,
 };
 use serde_json::{json, Map, Value};
 
 /// The `generateContent` body for `request` (the model goes in the URL).
 pub fn request_body(request: &ChatRequest) -> Result<Value, String> {
     let body = &request.body;
-    let messages = body
-        .get("messages")
-        .and_then(Value::as_array)
-        .map(Vec::as_slice)
-        .unwrap_or_default();
+    let messages = body.get("messages").and_then(Value::as_array).map(Vec::as_slice).unwrap_or_default();
     let (system, contents) = conversation(messages)?;
     let mut out = Map::new();
     out.insert("contents".into(), Value::Array(contents));
@@ -41,18 +37,13 @@ pub fn request_body(request: &ChatRequest) -> Result<Value, String> {
                 d
             })
             .collect();
-        out.insert(
-            "tools".into(),
-            json!([{ "functionDeclarations": declarations }]),
-        );
+        out.insert("tools".into(), json!([{ "functionDeclarations": declarations }]));
         let config = match tool_choice(body) {
             None => None,
             Some(ToolChoice::Auto) => Some(json!({ "mode": "AUTO" })),
             Some(ToolChoice::None) => Some(json!({ "mode": "NONE" })),
             Some(ToolChoice::Required) => Some(json!({ "mode": "ANY" })),
-            Some(ToolChoice::Named(name)) => {
-                Some(json!({ "mode": "ANY", "allowedFunctionNames": [name] }))
-            }
+            Some(ToolChoice::Named(name)) => Some(json!({ "mode": "ANY", "allowedFunctionNames": [name] })),
         };
         if let Some(c) = config {
             out.insert("toolConfig".into(), json!({ "functionCallingConfig": c }));
@@ -112,10 +103,7 @@ fn generation_config(request: &ChatRequest, reasoning: Reasoning) -> Map<String,
     };
     if let Some(budget) = budget {
         let include = budget > 0 && !reasoning.exclude;
-        g.insert(
-            "thinkingConfig".into(),
-            json!({ "thinkingBudget": budget, "includeThoughts": include }),
-        );
+        g.insert("thinkingConfig".into(), json!({ "thinkingBudget": budget, "includeThoughts": include }));
     }
     g
 }
@@ -141,21 +129,13 @@ impl Contents {
 
     /// Function responses open the user turn after the calls, in the calls' order.
     fn push_response(&mut self, call_id: &str, part: Value) {
-        let rank = |id: &str| {
-            self.call_order
-                .iter()
-                .position(|c| c == id)
-                .unwrap_or(usize::MAX)
-        };
+        let rank = |id: &str| self.call_order.iter().position(|c| c == id).unwrap_or(usize::MAX);
         let mine = rank(call_id);
         match self.turns.last_mut() {
             Some((role, parts)) if *role == "user" => {
                 let at = parts
                     .iter()
-                    .take_while(|p| {
-                        p.get("functionResponse").is_some()
-                            && rank(p["_call"].as_str().unwrap_or("")) <= mine
-                    })
+                    .take_while(|p| p.get("functionResponse").is_some() && rank(p["_call"].as_str().unwrap_or("")) <= mine)
                     .count();
                 parts.insert(at, part);
             }
@@ -188,9 +168,7 @@ fn conversation(messages: &[Value]) -> Result<(Vec<Value>, Vec<Value>), String> 
             "system" | "developer" => {
                 for part in parts(&m["content"]) {
                     match part {
-                        Part::Text(text, _) if !text.is_empty() => {
-                            system.push(json!({ "text": text }))
-                        }
+                        Part::Text(text, _) if !text.is_empty() => system.push(json!({ "text": text })),
                         Part::Text(..) => {}
                         _ => return Err(at("system messages may only contain text".into())),
                     }
@@ -205,14 +183,9 @@ fn conversation(messages: &[Value]) -> Result<(Vec<Value>, Vec<Value>), String> 
                 }
             }
             "tool" => {
-                let id = m["tool_call_id"]
-                    .as_str()
-                    .ok_or_else(|| at("a tool message needs `tool_call_id`".into()))?;
-                let name = tool_call_name(messages, id).ok_or_else(|| {
-                    at(format!(
-                        "no assistant tool call has the id `{id}` this tool result answers"
-                    ))
-                })?;
+                let id = m["tool_call_id"].as_str().ok_or_else(|| at("a tool message needs `tool_call_id`".into()))?;
+                let name = tool_call_name(messages, id)
+                    .ok_or_else(|| at(format!("no assistant tool call has the id `{id}` this tool result answers")))?;
                 let part = json!({
                     "functionResponse": { "name": name, "response": tool_response(&m["content"]) },
                     "_call": id,
@@ -249,17 +222,13 @@ fn user_parts(content: &Value) -> Result<Vec<Value>, String> {
             }
             Part::Image(url) => out.push(media_part(url)?),
             Part::File(data) => match DataUrl::parse(data) {
-                Some(d) => {
-                    out.push(json!({ "inlineData": { "mimeType": d.mime, "data": d.data } }))
-                }
+                Some(d) => out.push(json!({ "inlineData": { "mimeType": d.mime, "data": d.data } })),
                 None => return Err("file_data must be a base64 data URL".into()),
             },
             Part::Audio { data, format } => out.push(json!({
                 "inlineData": { "mimeType": format!("audio/{format}"), "data": data }
             })),
-            Part::Unsupported(kind) => {
-                return Err(format!("content part `{kind}` is not supported by Gemini"))
-            }
+            Part::Unsupported(kind) => return Err(format!("content part `{kind}` is not supported by Gemini")),
         }
     }
     Ok(out)
@@ -278,10 +247,7 @@ fn media_part(url: &str) -> Result<Value, String> {
 
 fn mime_from_url(url: &str) -> &'static str {
     let path = url.split(['?', '#']).next().unwrap_or(url);
-    let ext = path
-        .rsplit_once('.')
-        .map(|(_, e)| e.to_ascii_lowercase())
-        .unwrap_or_default();
+    let ext = path.rsplit_once('.').map(|(_, e)| e.to_ascii_lowercase()).unwrap_or_default();
     match ext.as_str() {
         "png" => "image/png",
         "gif" => "image/gif",
@@ -303,10 +269,7 @@ fn model_parts(m: &Value) -> Result<(Vec<Value>, Vec<String>), String> {
         .filter(|d| d["format"].as_str().is_none_or(|f| f == REASONING_FORMAT))
         .collect();
     let mut out = Vec::new();
-    let text_signature = details
-        .iter()
-        .find(|d| d.get("id").is_none_or(Value::is_null))
-        .and_then(|d| d["data"].as_str());
+    let text_signature = details.iter().find(|d| d.get("id").is_none_or(Value::is_null)).and_then(|d| d["data"].as_str());
     for part in parts(&m["content"]) {
         if let Part::Text(text, _) = part {
             if !text.is_empty() {
@@ -321,21 +284,13 @@ fn model_parts(m: &Value) -> Result<(Vec<Value>, Vec<String>), String> {
     for (j, call) in m["tool_calls"].as_array().into_iter().flatten().enumerate() {
         let at = |e: String| format!("tool_calls[{j}]: {e}");
         let id = call["id"].as_str().unwrap_or("");
-        let name = call
-            .pointer("/function/name")
-            .and_then(Value::as_str)
-            .ok_or_else(|| at("missing `function.name`".into()))?;
+        let name = call.pointer("/function/name").and_then(Value::as_str).ok_or_else(|| at("missing `function.name`".into()))?;
         let args = tool_arguments(&call["function"]["arguments"]).map_err(at)?;
         let mut part = json!({ "functionCall": { "name": name, "args": args } });
         let signature = call
             .pointer("/extra_content/google/thought_signature")
             .and_then(Value::as_str)
-            .or_else(|| {
-                details
-                    .iter()
-                    .find(|d| !id.is_empty() && d["id"].as_str() == Some(id))
-                    .and_then(|d| d["data"].as_str())
-            });
+            .or_else(|| details.iter().find(|d| !id.is_empty() && d["id"].as_str() == Some(id)).and_then(|d| d["data"].as_str()));
         if let Some(sig) = signature {
             part["thoughtSignature"] = json!(sig);
         }
@@ -354,10 +309,7 @@ mod tests {
         assert_eq!(tool_response(&json!("22C")), json!({"output": "22C"}));
         assert_eq!(tool_response(&json!("{\"t\": 22}")), json!({"t": 22}));
         assert_eq!(tool_response(&json!("[1,2]")), json!({"output": "[1,2]"}));
-        assert_eq!(
-            tool_response(&json!([{"type": "text", "text": "ok"}])),
-            json!({"output": "ok"})
-        );
+        assert_eq!(tool_response(&json!([{"type": "text", "text": "ok"}])), json!({"output": "ok"}));
     }
 
     #[test]

@@ -65,27 +65,16 @@ impl DetailCounter {
 
 /// Adds one candidate's parts to `message`. Function-call signatures are keyed by the
 /// call's id so they can be put back on the right part next turn.
-pub fn read_parts(
-    parts: &Value,
-    message: &mut AssistantMessage,
-    details: &mut DetailCounter,
-    new_id: NewId,
-) {
+pub fn read_parts(parts: &Value, message: &mut AssistantMessage, details: &mut DetailCounter, new_id: NewId) {
     for part in parts.as_array().into_iter().flatten() {
         let signature = part["thoughtSignature"].as_str().filter(|s| !s.is_empty());
         if let Some(call) = part.get("functionCall") {
-            let id = call["id"]
-                .as_str()
-                .filter(|id| !id.is_empty())
-                .map(str::to_string)
-                .unwrap_or_else(&mut *new_id);
+            let id = call["id"].as_str().filter(|id| !id.is_empty()).map(str::to_string).unwrap_or_else(&mut *new_id);
             let args = call.get("args").cloned().unwrap_or_else(|| json!({}));
             message.push_tool_call(&id, call["name"].as_str().unwrap_or(""), args.to_string());
             if let Some(sig) = signature {
                 let index = details.next();
-                message
-                    .reasoning_details
-                    .push(json!({ "type": "reasoning.encrypted",
+                message.reasoning_details.push(json!({ "type": "reasoning.encrypted",
                     "data": sig, "id": id, "format": REASONING_FORMAT, "index": index }));
             }
             continue;
@@ -101,9 +90,7 @@ pub fn read_parts(
                         i
                     }
                 };
-                message
-                    .reasoning_details
-                    .push(json!({ "type": "reasoning.text",
+                message.reasoning_details.push(json!({ "type": "reasoning.text",
                     "text": text, "format": REASONING_FORMAT, "index": index }));
             } else {
                 message.push_text(text);
@@ -111,55 +98,29 @@ pub fn read_parts(
         }
         if let Some(sig) = signature {
             let index = details.next();
-            message
-                .reasoning_details
-                .push(json!({ "type": "reasoning.encrypted",
+            message.reasoning_details.push(json!({ "type": "reasoning.encrypted",
                 "data": sig, "format": REASONING_FORMAT, "index": index }));
         }
     }
 }
 
 /// The completion for one `generateContent` response body.
-pub fn completion_from(
-    body: &Map<String, Value>,
-    include_reasoning: bool,
-    new_id: NewId,
-) -> Completion {
-    let candidates = body
-        .get("candidates")
-        .and_then(Value::as_array)
-        .map(Vec::as_slice)
-        .unwrap_or_default();
+pub fn completion_from(body: &Map<String, Value>, include_reasoning: bool, new_id: NewId) -> Completion {
+    let candidates = body.get("candidates").and_then(Value::as_array).map(Vec::as_slice).unwrap_or_default();
     let mut choices = Vec::with_capacity(candidates.len().max(1));
     for (i, candidate) in candidates.iter().enumerate() {
         let mut message = AssistantMessage::default();
         let mut details = DetailCounter::default();
-        read_parts(
-            &candidate["content"]["parts"],
-            &mut message,
-            &mut details,
-            new_id,
-        );
+        read_parts(&candidate["content"]["parts"], &mut message, &mut details, new_id);
         let native = candidate["finishReason"].as_str();
         let finish = finish_reason(native.unwrap_or("STOP"), !message.tool_calls.is_empty());
         let index = candidate["index"].as_u64().map_or(i, |n| n as usize);
-        choices.push(choice(
-            index,
-            message.into_json(include_reasoning),
-            finish,
-            native,
-        ));
+        choices.push(choice(index, message.into_json(include_reasoning), finish, native));
     }
     if choices.is_empty() {
         // No candidates: the prompt was blocked (or nothing came back).
-        let blocked = body
-            .get("promptFeedback")
-            .and_then(|f| f["blockReason"].as_str());
-        let finish = if blocked.is_some() {
-            "content_filter"
-        } else {
-            "stop"
-        };
+        let blocked = body.get("promptFeedback").and_then(|f| f["blockReason"].as_str());
+        let finish = if blocked.is_some() { "content_filter" } else { "stop" };
         let message = AssistantMessage::default().into_json(false);
         choices.push(choice(0, message, finish, blocked));
     }
@@ -185,14 +146,6 @@ mod tests {
         let u = usage(
             &json!({"promptTokenCount": 107, "candidatesTokenCount": 31, "thoughtsTokenCount": 148, "cachedContentTokenCount": 7, "toolUsePromptTokenCount": 3, "totalTokenCount": 289}),
         );
-        assert_eq!(
-            u,
-            Usage {
-                prompt_tokens: 110,
-                completion_tokens: 179,
-                cached_tokens: 7,
-                reasoning_tokens: 148
-            }
-        );
+        assert_eq!(u, Usage { prompt_tokens: 110, completion_tokens: 179, cached_tokens: 7, reasoning_tokens: 148 });
     }
 }

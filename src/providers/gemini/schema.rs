@@ -32,14 +32,8 @@ const KEPT: &[&str] = &[
 ];
 
 /// `format` values Gemini accepts, by type.
-const FORMATS: &[(&str, &str)] = &[
-    ("string", "enum"),
-    ("string", "date-time"),
-    ("integer", "int32"),
-    ("integer", "int64"),
-    ("number", "float"),
-    ("number", "double"),
-];
+const FORMATS: &[(&str, &str)] =
+    &[("string", "enum"), ("string", "date-time"), ("integer", "int32"), ("integer", "int64"), ("number", "float"), ("number", "double")];
 
 const MAX_REF_DEPTH: usize = 8;
 
@@ -47,8 +41,7 @@ const MAX_REF_DEPTH: usize = 8;
 /// without properties, which Gemini rejects as function parameters).
 pub fn function_parameters(schema: &Value) -> Option<Value> {
     let clean = sanitize(schema, schema, 0);
-    let empty_object =
-        clean["type"] == "object" && clean.get("properties").is_none_or(|p| p == &json!({}));
+    let empty_object = clean["type"] == "object" && clean.get("properties").is_none_or(|p| p == &json!({}));
     (!empty_object).then_some(clean)
 }
 
@@ -82,12 +75,8 @@ fn sanitize(schema: &Value, root: &Value, depth: usize) -> Value {
     for (key, value) in obj {
         match key.as_str() {
             "properties" => {
-                let props: Map<String, Value> = value
-                    .as_object()
-                    .into_iter()
-                    .flatten()
-                    .map(|(k, v)| (k.clone(), sanitize(v, root, depth)))
-                    .collect();
+                let props: Map<String, Value> =
+                    value.as_object().into_iter().flatten().map(|(k, v)| (k.clone(), sanitize(v, root, depth))).collect();
                 if !props.is_empty() {
                     out.insert(key.clone(), Value::Object(props));
                 }
@@ -96,12 +85,7 @@ fn sanitize(schema: &Value, root: &Value, depth: usize) -> Value {
                 out.insert(key.clone(), sanitize(value, root, depth));
             }
             "anyOf" | "oneOf" => {
-                let options: Vec<Value> = value
-                    .as_array()
-                    .into_iter()
-                    .flatten()
-                    .map(|v| sanitize(v, root, depth))
-                    .collect();
+                let options: Vec<Value> = value.as_array().into_iter().flatten().map(|v| sanitize(v, root, depth)).collect();
                 out.insert("anyOf".into(), Value::Array(options));
             }
             "type" => match value {
@@ -141,11 +125,7 @@ fn sanitize(schema: &Value, root: &Value, depth: usize) -> Value {
 /// Drops what Gemini would reject: non-string enums, unknown formats, `required` names
 /// that are not properties.
 fn tidy(out: &mut Map<String, Value>) {
-    if out
-        .get("enum")
-        .and_then(Value::as_array)
-        .is_some_and(|e| !e.iter().all(Value::is_string))
-    {
+    if out.get("enum").and_then(Value::as_array).is_some_and(|e| !e.iter().all(Value::is_string)) {
         out.remove("enum");
     }
     if out.contains_key("enum") && !out.contains_key("type") {
@@ -238,14 +218,8 @@ mod tests {
 
     #[test]
     fn empty_object_parameters_are_left_out() {
-        assert_eq!(
-            function_parameters(&json!({"type": "object", "properties": {}})),
-            None
-        );
-        assert!(function_parameters(
-            &json!({"type": "object", "properties": {"a": {"type": "string"}}})
-        )
-        .is_some());
+        assert_eq!(function_parameters(&json!({"type": "object", "properties": {}})), None);
+        assert!(function_parameters(&json!({"type": "object", "properties": {"a": {"type": "string"}}})).is_some());
     }
 
     #[test]

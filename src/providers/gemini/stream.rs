@@ -27,12 +27,7 @@ pub struct GeminiEvents {
 
 impl GeminiEvents {
     pub fn new(include_reasoning: bool, new_id: Box<dyn FnMut() -> String + Send>) -> Self {
-        GeminiEvents {
-            include_reasoning,
-            new_id,
-            candidates: BTreeMap::new(),
-            blocked: false,
-        }
+        GeminiEvents { include_reasoning, new_id, candidates: BTreeMap::new(), blocked: false }
     }
 
     /// The choice entry for one candidate of one event, if it carries anything.
@@ -40,12 +35,7 @@ impl GeminiEvents {
         let index = candidate["index"].as_u64().map_or(position, |n| n as usize);
         let state = self.candidates.entry(index).or_default();
         let mut message = AssistantMessage::default();
-        read_parts(
-            &candidate["content"]["parts"],
-            &mut message,
-            &mut state.details,
-            &mut *self.new_id,
-        );
+        read_parts(&candidate["content"]["parts"], &mut message, &mut state.details, &mut *self.new_id);
         let mut delta = Map::new();
         if message.has_content {
             delta.insert("content".into(), Value::String(message.content));
@@ -54,10 +44,7 @@ impl GeminiEvents {
             delta.insert("reasoning".into(), Value::String(message.reasoning));
         }
         if !message.reasoning_details.is_empty() {
-            delta.insert(
-                "reasoning_details".into(),
-                Value::Array(message.reasoning_details),
-            );
+            delta.insert("reasoning_details".into(), Value::Array(message.reasoning_details));
         }
         if !message.tool_calls.is_empty() {
             let calls = message
@@ -85,13 +72,8 @@ impl GeminiEvents {
 }
 
 impl EventTranslator for GeminiEvents {
-    fn event(
-        &mut self,
-        ev: &SseEvent,
-        out: &mut VecDeque<StreamItem>,
-    ) -> Result<(), UpstreamError> {
-        let data: Value = serde_json::from_str(&ev.data)
-            .map_err(|e| UpstreamError::Protocol(format!("stream event is not JSON: {e}")))?;
+    fn event(&mut self, ev: &SseEvent, out: &mut VecDeque<StreamItem>) -> Result<(), UpstreamError> {
+        let data: Value = serde_json::from_str(&ev.data).map_err(|e| UpstreamError::Protocol(format!("stream event is not JSON: {e}")))?;
         if let Some(err) = data.get("error") {
             let message = match (err["status"].as_str(), err["message"].as_str()) {
                 (Some(s), Some(m)) => format!("{s}: {m}"),
@@ -101,17 +83,10 @@ impl EventTranslator for GeminiEvents {
             return Err(UpstreamError::MidStream(message));
         }
         let mut choices = Vec::new();
-        for (i, candidate) in data["candidates"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .enumerate()
-        {
+        for (i, candidate) in data["candidates"].as_array().into_iter().flatten().enumerate() {
             choices.extend(self.candidate(i, candidate));
         }
-        let block_reason = data
-            .pointer("/promptFeedback/blockReason")
-            .and_then(Value::as_str);
+        let block_reason = data.pointer("/promptFeedback/blockReason").and_then(Value::as_str);
         if let (Some(reason), true) = (block_reason, self.candidates.is_empty()) {
             self.blocked = true;
             choices.push(json!({ "index": 0, "delta": {}, "logprobs": null,
@@ -130,8 +105,7 @@ impl EventTranslator for GeminiEvents {
     }
 
     fn is_complete(&self) -> bool {
-        self.blocked
-            || (!self.candidates.is_empty() && self.candidates.values().all(|c| c.finished))
+        self.blocked || (!self.candidates.is_empty() && self.candidates.values().all(|c| c.finished))
     }
 
     /// Gemini sends no end marker: the stream ends when the connection closes.
