@@ -15,8 +15,15 @@ use std::collections::VecDeque;
 enum Block {
     None,
     Text,
-    Thinking { detail: usize },
-    Tool { index: usize, has_arguments: bool },
+    /// `announced`: a fragment of this detail carried `format` already.
+    Thinking {
+        detail: usize,
+        announced: bool,
+    },
+    Tool {
+        index: usize,
+        has_arguments: bool,
+    },
     Ignored,
 }
 
@@ -54,10 +61,12 @@ impl AnthropicEvents {
             "thinking" => {
                 let detail = self.next_detail;
                 self.next_detail += 1;
+                let mut block_state = Block::Thinking { detail, announced: false };
                 if let Some(text) = block["thinking"].as_str().filter(|t| !t.is_empty()) {
-                    out.push_back(Self::thinking_chunk(self.include_reasoning, detail, text));
+                    out.push_back(Self::thinking_chunk(self.include_reasoning, detail, Some(text), None, true));
+                    block_state = Block::Thinking { detail, announced: true };
                 }
-                Block::Thinking { detail }
+                block_state
             }
             "redacted_thinking" => {
                 let detail = self.next_detail;
@@ -79,10 +88,18 @@ impl AnthropicEvents {
         };
     }
 
-    fn thinking_chunk(include_reasoning: bool, detail: usize, text: &str) -> StreamItem {
-        let mut delta = json!({ "reasoning_details": [thinking_detail(detail, Some(text), None)] });
-        if include_reasoning {
-            delta["reasoning"] = json!(text);
+    /// One fragment of a thinking block. Only the first fragment of a detail names its
+    /// `format`: SDKs merge fragments by `index` and concatenate repeated strings.
+    fn thinking_chunk(include_reasoning: bool, detail: usize, text: Option<&str>, signature: Option<&str>, first: bool) -> StreamItem {
+        let mut d = thinking_detail(detail, text, signature);
+        if !first {
+            if let Some(obj) = d.as_object_mut() {
+                obj.remove("format");
+            }
+        }
+        let mut delta = json!({ "reasoning_details": [d] });
+        if let (true, Some(t)) = (include_reasoning, text) {
+            delta["reasoning"] = json!(t);
         }
         chunk(0, delta, None)
     }
@@ -95,15 +112,16 @@ impl AnthropicEvents {
                     out.push_back(chunk(0, json!({ "content": t }), None));
                 }
             }
-            (Block::Thinking { detail }, "thinking_delta") => {
+            (Block::Thinking { detail, announced }, "thinking_delta") => {
                 if let Some(t) = text("thinking") {
-                    out.push_back(Self::thinking_chunk(self.include_reasoning, *detail, t));
+                    out.push_back(Self::thinking_chunk(self.include_reasoning, *detail, Some(t), None, !*announced));
+                    *announced = true;
                 }
             }
-            (Block::Thinking { detail }, "signature_delta") => {
+            (Block::Thinking { detail, announced }, "signature_delta") => {
                 if let Some(s) = text("signature") {
-                    let d = thinking_detail(*detail, None, Some(s));
-                    out.push_back(chunk(0, json!({ "reasoning_details": [d] }), None));
+                    out.push_back(Self::thinking_chunk(self.include_reasoning, *detail, None, Some(s), !*announced));
+                    *announced = true;
                 }
             }
             (Block::Tool { index, has_arguments }, "input_json_delta") => {

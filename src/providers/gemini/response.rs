@@ -56,6 +56,23 @@ pub struct DetailCounter {
     thought: Option<usize>,
 }
 
+/// Thought text, merged into the message's detail for `index` when this batch of parts
+/// already has one. Only the first fragment of a detail names its `format`: SDKs merge
+/// streamed fragments by `index` and concatenate repeated strings.
+fn push_thought(message: &mut AssistantMessage, index: usize, text: &str, first: bool) {
+    message.reasoning.push_str(text);
+    let same = message.reasoning_details.iter_mut().find(|d| d["index"] == index && d["type"] == "reasoning.text");
+    if let Some(Value::String(existing)) = same.map(|d| &mut d["text"]) {
+        existing.push_str(text);
+        return;
+    }
+    let mut detail = json!({ "type": "reasoning.text", "text": text, "index": index });
+    if first {
+        detail["format"] = json!(REASONING_FORMAT);
+    }
+    message.reasoning_details.push(detail);
+}
+
 impl DetailCounter {
     fn next(&mut self) -> usize {
         self.next += 1;
@@ -81,17 +98,15 @@ pub fn read_parts(parts: &Value, message: &mut AssistantMessage, details: &mut D
         }
         if let Some(text) = part["text"].as_str().filter(|t| !t.is_empty()) {
             if part["thought"] == true {
-                message.reasoning.push_str(text);
-                let index = match details.thought {
-                    Some(i) => i,
+                let (index, first) = match details.thought {
+                    Some(i) => (i, false),
                     None => {
                         let i = details.next();
                         details.thought = Some(i);
-                        i
+                        (i, true)
                     }
                 };
-                message.reasoning_details.push(json!({ "type": "reasoning.text",
-                    "text": text, "format": REASONING_FORMAT, "index": index }));
+                push_thought(message, index, text, first);
             } else {
                 message.push_text(text);
             }
