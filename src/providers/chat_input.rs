@@ -52,6 +52,22 @@ fn part(item: &Value) -> Part<'_> {
     }
 }
 
+/// A text and the whole part it came from (for fields such as `cache_control`).
+pub type TextPart<'a> = (&'a str, Option<&'a Map<String, Value>>);
+
+/// The non-empty text parts of a `system` or `developer` message; any other part type is an
+/// error.
+pub fn system_texts(content: &Value) -> Result<Vec<TextPart<'_>>, String> {
+    parts(content)
+        .into_iter()
+        .filter_map(|p| match p {
+            Part::Text("", _) => None,
+            Part::Text(text, raw) => Some(Ok((text, raw))),
+            _ => Some(Err("system messages may only contain text".to_string())),
+        })
+        .collect()
+}
+
 /// `data:<mime>;base64,<data>`.
 #[derive(Debug, PartialEq, Eq)]
 pub struct DataUrl<'a> {

@@ -2,7 +2,7 @@
 //! client's body (unknown fields included), and normalizes the JSON or SSE answer.
 
 use super::sse::SseEvent;
-use super::upstream_http::{read_json, send, translated_stream, EventTranslator};
+use super::upstream_http::{json_post, read_json, send, translated_stream, EventTranslator, KeyHeader};
 use super::{error_message, retry_after_secs, Completion, Outcome, StreamItem, UpstreamError};
 use crate::api::chat::ChatRequest;
 use crate::api::usage::Usage;
@@ -12,16 +12,9 @@ use std::collections::VecDeque;
 
 pub async fn chat(client: &reqwest::Client, endpoint: &Endpoint, request: &ChatRequest) -> Result<Outcome, UpstreamError> {
     let provider = &endpoint.provider;
-    let body = serde_json::to_vec(&request.openai_upstream_body(&endpoint.upstream_model))
-        .map_err(|e| UpstreamError::Protocol(format!("could not encode the request: {e}")))?;
-    let mut builder =
-        client.post(format!("{}/chat/completions", provider.base_url)).header(reqwest::header::CONTENT_TYPE, "application/json").body(body);
-    if let Some(key) = &provider.api_key {
-        builder = builder.bearer_auth(key.expose());
-    }
-    for (name, value) in &provider.headers {
-        builder = builder.header(name, value);
-    }
+    let url = format!("{}/chat/completions", provider.base_url);
+    let body = request.openai_upstream_body(&endpoint.upstream_model);
+    let builder = json_post(client, provider, url, &body, KeyHeader::Bearer)?;
     let timeout = provider.timeout;
     let response = send(builder, timeout, classify).await?;
     if request.stream {

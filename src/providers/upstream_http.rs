@@ -4,6 +4,7 @@
 
 use super::sse::{SseDecoder, SseEvent};
 use super::{ChunkStream, StreamItem, UpstreamError};
+use crate::config::ProviderConfig;
 use futures_util::StreamExt;
 use serde_json::{Map, Value};
 use std::collections::VecDeque;
@@ -15,6 +16,46 @@ pub type Classify = fn(u16, &reqwest::header::HeaderMap, &[u8]) -> UpstreamError
 /// Runs `fut`, failing with `UpstreamError::Timeout` after `timeout`.
 pub async fn within<T>(timeout: Duration, fut: impl std::future::Future<Output = T>) -> Result<T, UpstreamError> {
     tokio::time::timeout(timeout, fut).await.map_err(|_| UpstreamError::Timeout(timeout))
+}
+
+/// How a provider type presents its API key.
+pub enum KeyHeader {
+    /// `Authorization: Bearer <key>`.
+    Bearer,
+    /// `<name>: <key>`.
+    Named(&'static str),
+}
+
+/// A JSON POST to `url` carrying the provider's key and its configured extra headers.
+pub fn json_post(
+    client: &reqwest::Client,
+    provider: &ProviderConfig,
+    url: String,
+    body: &impl serde::Serialize,
+    key_header: KeyHeader,
+) -> Result<reqwest::RequestBuilder, UpstreamError> {
+    let body = serde_json::to_vec(body).map_err(|e| UpstreamError::Protocol(format!("could not encode the request: {e}")))?;
+    let mut builder = client.post(url).header(reqwest::header::CONTENT_TYPE, "application/json").body(body);
+    if let Some(key) = &provider.api_key {
+        builder = match key_header {
+            KeyHeader::Bearer => builder.bearer_auth(key.expose()),
+            KeyHeader::Named(name) => builder.header(name, key.expose()),
+        };
+    }
+    for (name, value) in &provider.headers {
+        builder = builder.header(name, value);
+    }
+    Ok(builder)
+}
+
+/// A request a native translator cannot express for `vendor`: the request's fault (400),
+/// so it is returned to the client rather than retried elsewhere.
+pub fn untranslatable(vendor: &str, reason: String) -> UpstreamError {
+    UpstreamError::Status {
+        status: 400,
+        message: format!("the request cannot be expressed for {vendor}: {reason}"),
+        retry_after_secs: None,
+    }
 }
 
 /// Sends the request; a non-2xx answer is read and classified.

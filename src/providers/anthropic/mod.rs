@@ -10,7 +10,7 @@ mod stream;
 mod fixture_tests;
 
 use super::chat_input::reasoning;
-use super::upstream_http::{read_json, send, translated_stream};
+use super::upstream_http::{json_post, read_json, send, translated_stream, untranslatable, KeyHeader};
 use super::{error_message, retry_after_secs, Outcome, UpstreamError};
 use crate::api::chat::ChatRequest;
 use crate::config::Endpoint;
@@ -23,22 +23,12 @@ const API_VERSION: &str = "2023-06-01";
 
 pub async fn chat(client: &reqwest::Client, endpoint: &Endpoint, request: &ChatRequest) -> Result<Outcome, UpstreamError> {
     let provider = &endpoint.provider;
-    let body = request::request_body(request, &endpoint.upstream_model, endpoint.max_output_tokens).map_err(|e| UpstreamError::Status {
-        status: 400,
-        message: format!("the request cannot be expressed for Anthropic: {e}"),
-        retry_after_secs: None,
-    })?;
-    let body = serde_json::to_vec(&body).map_err(|e| UpstreamError::Protocol(format!("could not encode the request: {e}")))?;
-    let mut builder =
-        client.post(format!("{}/messages", provider.base_url)).header(reqwest::header::CONTENT_TYPE, "application/json").body(body);
+    let body =
+        request::request_body(request, &endpoint.upstream_model, endpoint.max_output_tokens).map_err(|e| untranslatable("Anthropic", e))?;
+    let url = format!("{}/messages", provider.base_url);
+    let mut builder = json_post(client, provider, url, &body, KeyHeader::Named("x-api-key"))?;
     if !provider.headers.iter().any(|(name, _)| name.eq_ignore_ascii_case("anthropic-version")) {
         builder = builder.header("anthropic-version", API_VERSION);
-    }
-    if let Some(key) = &provider.api_key {
-        builder = builder.header("x-api-key", key.expose());
-    }
-    for (name, value) in &provider.headers {
-        builder = builder.header(name, value);
     }
     let timeout = provider.timeout;
     let include_reasoning = !reasoning(&request.body).exclude;

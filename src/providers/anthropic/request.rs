@@ -4,7 +4,7 @@
 use super::REASONING_FORMAT;
 use crate::api::chat::ChatRequest;
 use crate::providers::chat_input::{
-    function_tools, parts, reasoning, stop_sequences, tool_arguments, tool_choice, DataUrl, Part, Thinking, ToolChoice,
+    function_tools, parts, reasoning, stop_sequences, system_texts, tool_arguments, tool_choice, DataUrl, Part, Thinking, ToolChoice,
 };
 use serde_json::{json, Map, Value};
 
@@ -187,12 +187,8 @@ fn conversation(messages: &[Value]) -> Result<(Vec<Value>, Vec<Value>), String> 
         let at = |e: String| format!("messages[{i}]: {e}");
         match m["role"].as_str().unwrap_or("") {
             "system" | "developer" => {
-                for part in parts(&m["content"]) {
-                    match part {
-                        Part::Text(text, raw) => system.extend(text_block(text, raw)),
-                        _ => return Err(at("system messages may only contain text".into())),
-                    }
-                }
+                let texts = system_texts(&m["content"]).map_err(at)?;
+                system.extend(texts.into_iter().filter_map(|(text, raw)| text_block(text, raw)));
             }
             "user" => turns.extend("user", content_blocks(&m["content"]).map_err(at)?),
             "assistant" => turns.extend("assistant", assistant_blocks(m).map_err(at)?),

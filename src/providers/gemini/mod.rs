@@ -11,7 +11,7 @@ mod stream;
 mod fixture_tests;
 
 use super::chat_input::reasoning;
-use super::upstream_http::{read_json, send, translated_stream};
+use super::upstream_http::{json_post, read_json, send, translated_stream, untranslatable, KeyHeader};
 use super::{error_message, retry_after_secs, Outcome, UpstreamError};
 use crate::api::chat::ChatRequest;
 use crate::config::Endpoint;
@@ -27,25 +27,14 @@ fn new_call_id() -> String {
 
 pub async fn chat(client: &reqwest::Client, endpoint: &Endpoint, request: &ChatRequest) -> Result<Outcome, UpstreamError> {
     let provider = &endpoint.provider;
-    let body = request::request_body(request).map_err(|e| UpstreamError::Status {
-        status: 400,
-        message: format!("the request cannot be expressed for Gemini: {e}"),
-        retry_after_secs: None,
-    })?;
-    let body = serde_json::to_vec(&body).map_err(|e| UpstreamError::Protocol(format!("could not encode the request: {e}")))?;
+    let body = request::request_body(request).map_err(|e| untranslatable("Gemini", e))?;
     let model = endpoint.upstream_model.strip_prefix("models/").unwrap_or(&endpoint.upstream_model);
     let url = if request.stream {
         format!("{}/models/{model}:streamGenerateContent?alt=sse", provider.base_url)
     } else {
         format!("{}/models/{model}:generateContent", provider.base_url)
     };
-    let mut builder = client.post(url).header(reqwest::header::CONTENT_TYPE, "application/json").body(body);
-    if let Some(key) = &provider.api_key {
-        builder = builder.header("x-goog-api-key", key.expose());
-    }
-    for (name, value) in &provider.headers {
-        builder = builder.header(name, value);
-    }
+    let builder = json_post(client, provider, url, &body, KeyHeader::Named("x-goog-api-key"))?;
     let timeout = provider.timeout;
     let include_reasoning = !reasoning(&request.body).exclude;
     let response = send(builder, timeout, classify).await?;

@@ -7,8 +7,8 @@ use super::schema::function_parameters;
 use super::REASONING_FORMAT;
 use crate::api::chat::ChatRequest;
 use crate::providers::chat_input::{
-    function_tools, parts, reasoning, stop_sequences, tool_arguments, tool_call_name, tool_choice, DataUrl, Effort, Part, Reasoning,
-    Thinking, ToolChoice,
+    function_tools, parts, reasoning, stop_sequences, system_texts, tool_arguments, tool_call_name, tool_choice, DataUrl, Effort, Part,
+    Reasoning, Thinking, ToolChoice,
 };
 use serde_json::{json, Map, Value};
 
@@ -166,13 +166,8 @@ fn conversation(messages: &[Value]) -> Result<(Vec<Value>, Vec<Value>), String> 
         let at = |e: String| format!("messages[{i}]: {e}");
         match m["role"].as_str().unwrap_or("") {
             "system" | "developer" => {
-                for part in parts(&m["content"]) {
-                    match part {
-                        Part::Text(text, _) if !text.is_empty() => system.push(json!({ "text": text })),
-                        Part::Text(..) => {}
-                        _ => return Err(at("system messages may only contain text".into())),
-                    }
-                }
+                let texts = system_texts(&m["content"]).map_err(at)?;
+                system.extend(texts.into_iter().map(|(text, _)| json!({ "text": text })));
             }
             "user" => contents.extend("user", user_parts(&m["content"]).map_err(at)?),
             "assistant" => {
