@@ -14,7 +14,8 @@ pub const DEFAULT_TTL: Duration = Duration::from_secs(300);
 const MAX_TTL: Duration = Duration::from_secs(86_400);
 
 /// Request fields that never change the answer: left out of the key.
-const NOT_IN_KEY: &[&str] = &["stream", "stream_options", "session_id", "user", "metadata", "provider", "models", "route", "transforms", "debug", "usage"];
+const NOT_IN_KEY: &[&str] =
+    &["stream", "stream_options", "session_id", "user", "metadata", "provider", "models", "route", "transforms", "debug", "usage"];
 
 pub enum CachedBody {
     /// A `chat.completion` object, identity fields to be re-stamped.
@@ -160,7 +161,8 @@ pub fn cache_key(scope: &str, model: &str, stream: bool, body: &Map<String, Valu
     }
     let mut canonical = Vec::with_capacity(512);
     let mut ser = serde_json::Serializer::new(&mut canonical);
-    let kept: Map<String, Value> = body.iter().filter(|(k, _)| !NOT_IN_KEY.contains(&k.as_str())).map(|(k, v)| (k.clone(), v.clone())).collect();
+    let kept: Map<String, Value> =
+        body.iter().filter(|(k, _)| !NOT_IN_KEY.contains(&k.as_str())).map(|(k, v)| (k.clone(), v.clone())).collect();
     serde::Serialize::serialize(&kept, &mut ser).expect("a JSON map serializes");
     hasher.update(&canonical);
     hasher.finalize().into()
@@ -213,7 +215,10 @@ mod tests {
         let cache = ResponseCache::new(4_000);
         for i in 0..20u8 {
             let body = CachedBody::Json(map(json!({"content": "x".repeat(500)})));
-            cache.insert([i; 32], CachedAnswer::new(Duration::from_secs(60), "m".into(), "p".into(), Usage::default(), "gen-x".into(), body));
+            cache.insert(
+                [i; 32],
+                CachedAnswer::new(Duration::from_secs(60), "m".into(), "p".into(), Usage::default(), "gen-x".into(), body),
+            );
         }
         cache.sync();
         assert!(cache.weighted_size() <= 4_000, "size {}", cache.weighted_size());
