@@ -6,6 +6,7 @@ mod interpolate;
 mod model;
 mod positions;
 mod raw;
+pub mod reload;
 mod units;
 mod validate;
 mod validate_provider_keys;

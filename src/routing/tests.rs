@@ -80,7 +80,7 @@ fn inverse_square_price_weighting_is_deterministic_for_a_given_draw() {
     // Prices 1 and 2 USD/M: weights 1 and 1/4, so `a` wins draws below 0.8.
     let m = model("x/y", &[("b", 2), ("a", 1)]);
     let mut f = Fixture::new();
-    assert_eq!(f.route(&[m.clone()], &defaults(), 0.79).unwrap(), vec!["a", "b"]);
+    assert_eq!(f.route(std::slice::from_ref(&m), &defaults(), 0.79).unwrap(), vec!["a", "b"]);
     assert_eq!(f.route(&[m], &defaults(), 0.81).unwrap(), vec!["b", "a"]);
 }
 
