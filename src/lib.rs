@@ -10,6 +10,7 @@ pub mod config;
 pub mod error;
 pub mod http;
 pub mod ids;
+pub mod metrics;
 pub mod pipeline;
 pub mod probe;
 pub mod providers;
