@@ -3,8 +3,11 @@
 
 mod chain;
 mod dispatch;
+mod messages;
 mod stamp;
 mod stream;
+
+pub use messages::{count_tokens, messages};
 
 use crate::api::chat::ChatRequest;
 use crate::api::routing_request::{split_variant, ProviderPrefs};
@@ -43,10 +46,34 @@ pub struct RequestCtx {
     pub key: Arc<KeyConfig>,
     /// The `x-session-id` header (the body's `session_id` wins).
     pub session_header: Option<String>,
+    pub api: ClientApi,
+}
+
+/// The API a request came in on (the usage row's `endpoint`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ClientApi {
+    Chat,
+    Messages,
+    Embeddings,
+}
+
+impl ClientApi {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ClientApi::Chat => "chat",
+            ClientApi::Messages => "messages",
+            ClientApi::Embeddings => "embeddings",
+        }
+    }
 }
 
 pub async fn chat(state: &AppState, ctx: &RequestCtx, body: &[u8]) -> Result<ChatReply, GatewayError> {
     let request = ChatRequest::parse(body).map_err(|(message, param)| GatewayError::InvalidRequest { message, param })?;
+    chat_request(state, ctx, request).await
+}
+
+/// Runs a parsed chat request (from `/v1/chat/completions`, or translated by a skin).
+pub async fn chat_request(state: &AppState, ctx: &RequestCtx, request: ChatRequest) -> Result<ChatReply, GatewayError> {
     let prefs = ProviderPrefs::parse(request.body.get("provider"))
         .map_err(|m| GatewayError::InvalidRequest { message: m, param: Some("provider") })?;
     let (slug, variant_sort) = split_variant(&request.model);

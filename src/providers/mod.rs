@@ -2,14 +2,14 @@
 //! the normalized outcome they return (an OpenAI-shaped completion or chunk stream), and
 //! `UpstreamError` with the one retry classification the pipeline relies on.
 
-mod anthropic;
-mod chat_input;
+pub(crate) mod anthropic;
+pub(crate) mod chat_input;
 #[cfg(test)]
 mod fixture_support;
 mod gemini;
 mod mock;
 mod openai;
-mod openai_shape;
+pub(crate) mod openai_shape;
 pub mod sse;
 mod upstream_http;
 
