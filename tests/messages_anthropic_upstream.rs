@@ -98,13 +98,8 @@ async fn overloaded_anthropic_fails_over_to_an_openai_backup_with_the_translated
     let backup = MockUpstream::start().await;
     backup.always(Reply::json(200, completion("Tokyo: 18C.", 60, 5)));
     // The backup is a fallback model, so the Anthropic endpoint is always tried first.
-    let yaml = native_config("anthropic", &native, "claude-sonnet-4-5", None, "fallbacks: [backup/model]").replace(
-        "keys:",
-        &format!(
-            "  backup/model:\n    endpoints: [ {{ provider: backup, model: backup-model }} ]\n\
-             keys:"
-        ),
-    );
+    let yaml = native_config("anthropic", &native, "claude-sonnet-4-5", None, "fallbacks: [backup/model]")
+        .replace("keys:", "  backup/model:\n    endpoints: [ { provider: backup, model: backup-model } ]\nkeys:");
     let yaml = yaml.replace(
         "providers:\n",
         &format!("providers:\n  backup: {{ type: openai, base_url: \"{}\", api_key: sk-backup, timeout: 2s }}\n", backup.base_url()),
