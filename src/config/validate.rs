@@ -34,7 +34,7 @@ impl<'a> Validator<'a> {
         Validator { unset, invalid_providers: HashSet::new(), problems: Vec::new(), warnings: Vec::new() }
     }
 
-    fn problem(&mut self, path: &str, message: impl Into<String>, hint: Option<String>) {
+    pub(super) fn problem(&mut self, path: &str, message: impl Into<String>, hint: Option<String>) {
         self.problems.push(Problem { path: path.to_string(), message: message.into(), hint });
     }
 
@@ -281,6 +281,7 @@ impl<'a> Validator<'a> {
                     max_output_tokens: raw.max_output_tokens,
                 });
             }
+            let kind = self.model_kind(&path, raw.kind.as_deref(), &slug, &endpoints);
             let fallbacks = raw.fallbacks.unwrap_or_default();
             if !endpoints.is_empty() && endpoints.iter().all(|e| e.provider.disabled.is_some()) {
                 let outcome = if fallbacks.is_empty() { "requests get 503" } else { "requests go to its fallbacks" };
@@ -302,6 +303,7 @@ impl<'a> Validator<'a> {
                 slug.clone(),
                 Arc::new(ModelConfig {
                     slug,
+                    kind,
                     name: raw.name,
                     description: raw.description,
                     context_length: raw.context_length,
@@ -312,6 +314,7 @@ impl<'a> Validator<'a> {
                 }),
             );
         }
+        self.fallback_kinds(&out);
         (out, order)
     }
 

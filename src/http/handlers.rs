@@ -15,6 +15,10 @@ pub async fn chat_completions(req: HttpRequest, payload: web::Payload, state: we
     serve(req, payload, state, ClientApi::Chat).await
 }
 
+pub async fn embeddings(req: HttpRequest, payload: web::Payload, state: web::Data<AppState>) -> HttpResponse {
+    serve(req, payload, state, ClientApi::Embeddings).await
+}
+
 pub async fn messages(req: HttpRequest, payload: web::Payload, state: web::Data<AppState>) -> HttpResponse {
     serve(req, payload, state, ClientApi::Messages).await
 }
@@ -37,7 +41,7 @@ async fn serve(req: HttpRequest, payload: web::Payload, state: web::Data<AppStat
         let result = match api {
             ClientApi::Chat => pipeline::chat(&state, &ctx, &body).await,
             ClientApi::Messages => pipeline::messages(&state, &ctx, &body, anthropic_headers(&req)).await,
-            ClientApi::Embeddings => Err(GatewayError::Internal("TODO embeddings".into())),
+            ClientApi::Embeddings => pipeline::embeddings(&state, &ctx, &body).await,
         };
         match result {
             Ok(reply) => {

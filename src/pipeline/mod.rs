@@ -3,15 +3,17 @@
 
 mod chain;
 mod dispatch;
+mod embeddings;
 mod messages;
 mod stamp;
 mod stream;
 
+pub use embeddings::embeddings;
 pub use messages::{count_tokens, messages};
 
 use crate::api::chat::ChatRequest;
 use crate::api::routing_request::{split_variant, ProviderPrefs};
-use crate::config::KeyConfig;
+use crate::config::{KeyConfig, ModelKind};
 use crate::error::GatewayError;
 use crate::routing::health::now_ms;
 use crate::routing::{self, RouteInput};
@@ -78,6 +80,12 @@ pub async fn chat_request(state: &AppState, ctx: &RequestCtx, request: ChatReque
         .map_err(|m| GatewayError::InvalidRequest { message: m, param: Some("provider") })?;
     let (slug, variant_sort) = split_variant(&request.model);
     let chain = chain::model_chain(&ctx.runtime, slug, &request.fallback_models)?;
+    if chain[0].kind == ModelKind::Embedding {
+        return Err(GatewayError::InvalidRequest {
+            message: format!("model `{}` is an embedding model; use POST /v1/embeddings", chain[0].slug),
+            param: Some("model"),
+        });
+    }
     let session = request.body.get("session_id").and_then(Value::as_str).or(ctx.session_header.as_deref());
     // `provider.order` disables sticky routing, as on OpenRouter.
     let pinned = session.filter(|_| prefs.order.is_empty()).and_then(|s| state.pinned_endpoint(s));
