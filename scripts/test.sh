@@ -17,3 +17,6 @@ if [ ! -x .venv/bin/python ]; then
 fi
 .venv/bin/pip install --quiet --disable-pip-version-check -r tests/python/requirements.txt
 SWITCHBOARD_BIN="$PWD/target/release/switchboard" .venv/bin/python -m pytest -q tests/python
+
+echo "== Dockerfile check (no Docker engine needed)"
+PYTHON=.venv/bin/python bash scripts/docker-check.sh
