@@ -140,13 +140,30 @@ impl Serialize for UpstreamBody<'_> {
     }
 }
 
-/// One vector as the client asked for it.
-pub fn encode(vector: &[f32], encoding: Encoding) -> Value {
-    match encoding {
-        Encoding::Float => Value::Array(vector.iter().map(|x| json!(x)).collect()),
-        Encoding::Base64 => {
-            let bytes: Vec<u8> = vector.iter().flat_map(|x| x.to_le_bytes()).collect();
-            Value::String(base64::engine::general_purpose::STANDARD.encode(bytes))
+/// One vector as the client asked for it: floats (written as f32, so `0.1` stays `0.1`),
+/// or base64 of its little-endian f32 bytes.
+pub enum Encoded<'a> {
+    Float(&'a [f32]),
+    Base64(String),
+}
+
+impl<'a> Encoded<'a> {
+    pub fn new(vector: &'a [f32], encoding: Encoding) -> Encoded<'a> {
+        match encoding {
+            Encoding::Float => Encoded::Float(vector),
+            Encoding::Base64 => {
+                let bytes: Vec<u8> = vector.iter().flat_map(|x| x.to_le_bytes()).collect();
+                Encoded::Base64(base64::engine::general_purpose::STANDARD.encode(bytes))
+            }
+        }
+    }
+}
+
+impl Serialize for Encoded<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self {
+            Encoded::Float(v) => v.serialize(s),
+            Encoded::Base64(text) => s.serialize_str(text),
         }
     }
 }
@@ -166,21 +183,35 @@ pub struct Served<'a> {
     pub cost_nano: u64,
 }
 
+#[derive(serde::Serialize)]
+struct Item<'a> {
+    object: &'static str,
+    index: usize,
+    embedding: Encoded<'a>,
+}
+
+#[derive(serde::Serialize)]
+struct ListAnswer<'a> {
+    object: &'static str,
+    id: &'a str,
+    data: Vec<Item<'a>>,
+    model: &'a str,
+    provider: &'a str,
+    usage: Value,
+}
+
 /// The `list` answer: one `embedding` object per input, in input order.
-pub fn answer(vectors: &[Vec<f32>], encoding: Encoding, served: &Served<'_>) -> Value {
-    let data: Vec<Value> = vectors
-        .iter()
-        .enumerate()
-        .map(|(index, v)| json!({ "object": "embedding", "index": index, "embedding": encode(v, encoding) }))
-        .collect();
-    json!({
-        "object": "list",
-        "id": served.id,
-        "data": data,
-        "model": served.model,
-        "provider": served.provider,
-        "usage": { "prompt_tokens": served.prompt_tokens, "total_tokens": served.prompt_tokens, "cost": nano_to_usd(served.cost_nano) },
-    })
+pub fn answer<'a>(vectors: &'a [Vec<f32>], encoding: Encoding, served: &Served<'a>) -> impl Serialize + 'a {
+    let data =
+        vectors.iter().enumerate().map(|(index, v)| Item { object: "embedding", index, embedding: Encoded::new(v, encoding) }).collect();
+    ListAnswer {
+        object: "list",
+        id: served.id,
+        data,
+        model: served.model,
+        provider: served.provider,
+        usage: json!({ "prompt_tokens": served.prompt_tokens, "total_tokens": served.prompt_tokens, "cost": nano_to_usd(served.cost_nano) }),
+    }
 }
 
 #[cfg(test)]
@@ -214,13 +245,21 @@ mod tests {
     }
 
     #[test]
-    fn base64_is_little_endian_f32() {
-        let v = [1.0f32, -0.5, 0.25];
-        let Value::String(b64) = encode(&v, Encoding::Base64) else { panic!() };
+    fn answers_in_float_and_little_endian_f32_base64() {
+        let vectors = vec![vec![1.0f32, -0.5, 0.25], vec![0.1]];
+        let served = Served { id: "gen-1", model: "m", provider: "p", prompt_tokens: 3, cost_nano: 60 };
+        let b64 = serde_json::to_value(answer(&vectors, Encoding::Base64, &served)).unwrap();
         // 1.0 = 00 00 80 3f, -0.5 = 00 00 00 bf, 0.25 = 00 00 80 3e.
-        assert_eq!(b64, "AACAPwAAAL8AAIA+");
-        assert_eq!(decode_base64(&b64).unwrap(), v);
-        assert_eq!(encode(&v, Encoding::Float), json!([1.0, -0.5, 0.25]));
+        assert_eq!(b64["data"][0], json!({"object": "embedding", "index": 0, "embedding": "AACAPwAAAL8AAIA+"}));
+        assert_eq!(decode_base64("AACAPwAAAL8AAIA+").unwrap(), vectors[0]);
+        let float = serde_json::to_string(&answer(&vectors, Encoding::Float, &served)).unwrap();
+        assert!(float.contains(r#""embedding":[1.0,-0.5,0.25]"#) && float.contains(r#""embedding":[0.1]"#), "{float}");
+        let float: Value = serde_json::from_str(&float).unwrap();
+        assert_eq!(float["usage"], json!({"prompt_tokens": 3, "total_tokens": 3, "cost": 0.00000006}));
+        assert_eq!(
+            (float["object"].as_str(), float["id"].as_str(), float["data"][1]["index"].as_u64()),
+            (Some("list"), Some("gen-1"), Some(1))
+        );
     }
 
     #[test]

@@ -52,7 +52,7 @@ pub async fn embeddings(state: &AppState, ctx: &RequestCtx, body: &[u8]) -> Resu
         prompt_tokens: usage.prompt_tokens,
         cost_nano: usage.cost_nano(&target.endpoint.price),
     };
-    let body = answer(&dispatched.served.vectors, request.encoding, &served);
-    let bytes = serde_json::to_vec(&body).map_err(|e| GatewayError::Internal(e.to_string()))?;
+    let bytes = serde_json::to_vec(&answer(&dispatched.served.vectors, request.encoding, &served))
+        .map_err(|e| GatewayError::Internal(e.to_string()))?;
     Ok(ChatReply { provider: target.endpoint.provider.name.clone(), attempts: dispatched.attempts, body: ReplyBody::Json(bytes.into()) })
 }
