@@ -27,6 +27,8 @@ impl KeyTable {
                     name: "anonymous".into(),
                     key_sha256: [0; 32],
                     team: None,
+                    budget: None,
+                    rate_limit: None,
                 })
             }),
         }
@@ -59,6 +61,8 @@ mod tests {
             name: "alice".into(),
             key_sha256: Sha256::digest(b"sk-a").into(),
             team: None,
+            budget: None,
+            rate_limit: None,
         });
         KeyTable::new(&[key], anon)
     }

@@ -3,6 +3,7 @@
 
 pub mod api;
 pub mod auth;
+pub mod budget;
 pub mod cli;
 pub mod commands;
 pub mod config;
@@ -11,8 +12,11 @@ pub mod http;
 pub mod ids;
 pub mod pipeline;
 pub mod providers;
+pub mod ratelimit;
 pub mod state;
 pub mod telemetry;
+pub mod usage;
+pub mod utc;
 
 pub use http::RunningServer;
 

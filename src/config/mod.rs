@@ -8,9 +8,10 @@ mod positions;
 mod raw;
 mod units;
 mod validate;
+mod validate_limits;
 
 pub use model::*;
-pub use units::parse_duration;
+pub use units::{parse_duration, usd_amount_to_nano};
 pub use validate::decode_sha256_hex;
 
 use positions::Positions;

@@ -28,7 +28,7 @@ pub struct Validator<'a> {
 }
 
 impl Validator<'_> {
-    fn problem(&mut self, path: &str, message: impl Into<String>, hint: Option<String>) {
+    pub(super) fn problem(&mut self, path: &str, message: impl Into<String>, hint: Option<String>) {
         self.problems.push(Problem {
             path: path.to_string(),
             message: message.into(),
@@ -44,7 +44,7 @@ impl Validator<'_> {
     }
 
     /// Deserializes one entry; a failure becomes a problem at the innermost path.
-    fn entry<T: DeserializeOwned>(&mut self, path: &str, value: Value) -> Option<T> {
+    pub(super) fn entry<T: DeserializeOwned>(&mut self, path: &str, value: Value) -> Option<T> {
         match serde_path_to_error::deserialize::<_, T>(value) {
             Ok(v) => Some(v),
             Err(e) => {
@@ -82,11 +82,7 @@ impl Validator<'_> {
     }
 
     pub fn validate(&mut self, raw: RawFile, source: &str) -> Option<Config> {
-        for (section, present) in [
-            ("cache", &raw.cache),
-            ("guardrails", &raw.guardrails),
-            ("teams", &raw.teams),
-        ] {
+        for (section, present) in [("cache", &raw.cache), ("guardrails", &raw.guardrails)] {
             if present.is_some() {
                 self.not_yet(section);
             }
@@ -96,7 +92,9 @@ impl Validator<'_> {
         let providers = self.providers(raw.providers);
         let (models, model_order) = self.models(raw.models, &providers);
         let aliases = self.aliases(raw.aliases, &models);
+        let teams = self.teams(raw.teams);
         let keys = self.keys(raw.keys);
+        self.check_key_teams(&keys, &teams);
         if keys.is_empty() && !server.allow_unauthenticated {
             self.problem(
                 "keys",
@@ -116,6 +114,7 @@ impl Validator<'_> {
             model_order,
             aliases,
             keys,
+            teams,
             warnings: std::mem::take(&mut self.warnings),
         })
     }
@@ -464,8 +463,6 @@ impl Validator<'_> {
                 continue;
             };
             for (field, set) in [
-                ("budget", raw.budget.is_some()),
-                ("rate_limit", raw.rate_limit.is_some()),
                 ("guardrails", raw.guardrails.is_some()),
                 ("allowed_ips", raw.allowed_ips.is_some()),
             ] {
@@ -517,17 +514,25 @@ impl Validator<'_> {
                     None,
                 );
             }
+            let budget = self.budget(&join(&path, "budget"), raw.budget);
+            let rate_limit = self.rate_limit(&join(&path, "rate_limit"), raw.rate_limit);
             out.push(Arc::new(KeyConfig {
                 name: raw.name,
                 key_sha256: hash,
                 team: raw.team,
+                budget,
+                rate_limit,
             }));
         }
         out
     }
 
     /// A mapping section as (name, value) pairs in file order.
-    fn named_entries(&mut self, section: &str, value: Option<Value>) -> Vec<(String, Value)> {
+    pub(super) fn named_entries(
+        &mut self,
+        section: &str,
+        value: Option<Value>,
+    ) -> Vec<(String, Value)> {
         match value {
             None | Some(Value::Null) => Vec::new(),
             Some(Value::Mapping(map)) => map
