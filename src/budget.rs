@@ -171,6 +171,15 @@ pub struct Reservation {
 }
 
 impl Reservation {
+    /// Nothing held, for spend recorded without a reservation (a request that started
+    /// at `at_ms`).
+    pub fn unreserved(at_ms: i64) -> Reservation {
+        Reservation {
+            amount: 0,
+            day: utc::day_of(at_ms),
+        }
+    }
+
     pub fn amount(&self) -> u64 {
         self.amount
     }

@@ -1,6 +1,8 @@
-//! What each subcommand does: serve, check (with the routing table), keys new.
+//! What each subcommand does: serve, check (with the routing table), keys new, usage.
 
+use crate::cli::{UsageFormat, UsageGroup};
 use crate::config::{self, Config, Price};
+use crate::usage::{GroupBy, ReportFormat, UsageReader};
 use sha2::{Digest, Sha256};
 use std::net::SocketAddr;
 use std::path::Path;
@@ -33,7 +35,7 @@ pub async fn serve(config_path: &Path, listen: Option<SocketAddr>) -> ExitCode {
         "switchboard listening on http://{} ({models} models, {keys} keys)",
         running.addr
     );
-    match running.server.await {
+    match running.run_to_completion().await {
         Ok(()) => {
             tracing::info!("switchboard stopped");
             ExitCode::SUCCESS
@@ -146,4 +148,45 @@ pub fn keys_new(name: &str) -> ExitCode {
     println!("\nGive the key to its user; it is not stored anywhere. Add this to `keys:` in your config:\n");
     println!("  - name: {name}\n    key_sha256: {hash}");
     ExitCode::SUCCESS
+}
+
+/// `switchboard usage`: totals from the usage log since `since` ago, grouped by `by`.
+pub fn usage(config_path: &Path, since: &str, by: UsageGroup, format: UsageFormat) -> ExitCode {
+    let config = match config::load(config_path) {
+        Ok(c) => c,
+        Err(errors) => {
+            eprintln!("{errors}");
+            return ExitCode::from(INVALID);
+        }
+    };
+    let window = match config::parse_duration(since) {
+        Ok(d) => d,
+        Err(e) => {
+            eprintln!("switchboard usage: --since: {e}");
+            return ExitCode::from(INVALID);
+        }
+    };
+    let by = match by {
+        UsageGroup::Key => GroupBy::Key,
+        UsageGroup::Team => GroupBy::Team,
+        UsageGroup::Model => GroupBy::Model,
+        UsageGroup::Provider => GroupBy::Provider,
+        UsageGroup::Day => GroupBy::Day,
+    };
+    let format = match format {
+        UsageFormat::Table => ReportFormat::Table,
+        UsageFormat::Json => ReportFormat::Json,
+        UsageFormat::Csv => ReportFormat::Csv,
+    };
+    let since_ms = crate::utc::now_ms() - window.as_millis() as i64;
+    match UsageReader::open(&config.database.path).and_then(|r| r.aggregate(by, since_ms)) {
+        Ok(rows) => {
+            print!("{}", crate::usage::render(by, &rows, format));
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("switchboard usage: {e}");
+            ExitCode::FAILURE
+        }
+    }
 }

@@ -15,6 +15,9 @@ fn main() -> ExitCode {
         Some(Command::Keys {
             command: KeysCommand::New { name },
         }) => commands::keys_new(&name),
+        Some(Command::Usage { since, by, format }) => {
+            commands::usage(&cli.config, &since, by, format)
+        }
     }
 }
 

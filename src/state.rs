@@ -1,8 +1,12 @@
-//! `AppState`: the one place shared things are built — the pooled upstream HTTP client and
-//! the live configuration (swapped atomically on reload) with everything derived from it.
+//! `AppState`: the one place shared things are built — the pooled upstream HTTP client,
+//! the live configuration (swapped atomically on reload) with everything derived from it,
+//! and what must outlive a reload: the usage log, the budget ledger and rate-limit state.
 
 use crate::auth::KeyTable;
+use crate::budget::{BudgetLedger, Spend};
 use crate::config::Config;
+use crate::ratelimit::RateLimiter;
+use crate::usage::{SpendSums, UsageLog, DEFAULT_QUEUE_CAPACITY};
 use arc_swap::ArcSwap;
 use bytes::Bytes;
 use std::sync::Arc;
@@ -46,6 +50,9 @@ impl Runtime {
 pub struct AppState {
     live: ArcSwap<Runtime>,
     http: reqwest::Client,
+    usage: UsageLog,
+    budgets: BudgetLedger,
+    limits: RateLimiter,
 }
 
 impl AppState {
@@ -57,9 +64,35 @@ impl AppState {
             .connect_timeout(Duration::from_secs(10))
             .build()
             .map_err(std::io::Error::other)?;
+        let now = crate::utc::now_ms();
+        let (usage, restored) = UsageLog::open(&config.database.path, DEFAULT_QUEUE_CAPACITY, now)
+            .map_err(std::io::Error::other)?;
+        tracing::info!(
+            path = %config.database.path,
+            keys = restored.keys.len(),
+            teams = restored.teams.len(),
+            "usage log open; budgets rebuilt from it"
+        );
+        let spend = |s: SpendSums| {
+            let spend = Spend {
+                total: s.total,
+                daily: s.daily,
+                weekly: s.weekly,
+                monthly: s.monthly,
+            };
+            (s.name, spend)
+        };
+        let budgets = BudgetLedger::restore(
+            restored.keys.into_iter().map(spend),
+            restored.teams.into_iter().map(spend),
+            now,
+        );
         Ok(AppState {
             live: ArcSwap::from_pointee(Runtime::new(config)),
             http,
+            usage,
+            budgets,
+            limits: RateLimiter::default(),
         })
     }
 
@@ -75,5 +108,33 @@ impl AppState {
 
     pub fn http(&self) -> &reqwest::Client {
         &self.http
+    }
+
+    pub fn usage(&self) -> &UsageLog {
+        &self.usage
+    }
+
+    pub fn budgets(&self) -> &BudgetLedger {
+        &self.budgets
+    }
+
+    pub fn limits(&self) -> &RateLimiter {
+        &self.limits
+    }
+
+    /// After the server stopped: waits (up to `wait`) for the last requests to let go of
+    /// the state, so their usage rows are queued, then writes every queued row. Blocks.
+    pub fn shutdown(self: Arc<Self>, wait: Duration) {
+        let deadline = std::time::Instant::now() + wait;
+        while Arc::strong_count(&self) > 1 && std::time::Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        if Arc::strong_count(&self) > 1 {
+            tracing::warn!(
+                "{} requests still hold state after {wait:?}; closing the usage log without them",
+                Arc::strong_count(&self) - 1
+            );
+        }
+        self.usage.close();
     }
 }

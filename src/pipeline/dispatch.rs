@@ -23,12 +23,14 @@ pub struct Dispatched {
     pub attempts: u32,
 }
 
+/// Tries `targets` in order; every failed attempt is appended to `records` (kept by the
+/// caller even if this future is cancelled by the overall deadline).
 pub async fn dispatch(
     client: &reqwest::Client,
     targets: &[Target],
     request: &ChatRequest,
+    records: &mut Vec<AttemptRecord>,
 ) -> Result<Dispatched, GatewayError> {
-    let mut records = Vec::new();
     let mut failures = Vec::new();
     for target in targets {
         let result = attempt(client, target, request).await;
@@ -83,7 +85,7 @@ pub async fn dispatch(
     }
     Err(GatewayError::ProviderUnavailable {
         model: request.model.clone(),
-        attempts: records,
+        attempts: records.clone(),
     })
 }
 

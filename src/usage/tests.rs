@@ -22,7 +22,7 @@ fn row(i: usize) -> UsageRow {
         provider: Some("demo".into()),
         upstream_model: Some("echo".into()),
         endpoint: "chat".into(),
-        streamed: i % 2 == 0,
+        streamed: i.is_multiple_of(2),
         status: 200,
         attempts: r#"[{"provider":"demo","model":"demo/echo","status":200,"reason":"ok"}]"#.into(),
         usage: Usage {

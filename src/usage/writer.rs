@@ -32,7 +32,7 @@ pub struct Counters {
 }
 
 pub fn run(mut conn: Connection, queue: Receiver<Msg>, counters: Arc<Counters>) {
-    let mut rows: Vec<Box<UsageRow>> = Vec::with_capacity(MAX_BATCH);
+    let mut rows: Vec<UsageRow> = Vec::with_capacity(MAX_BATCH);
     let mut fetches = Vec::new();
     let mut closing = false;
     while !closing {
@@ -43,7 +43,7 @@ pub fn run(mut conn: Connection, queue: Receiver<Msg>, counters: Arc<Counters>) 
         let mut next = Some(first);
         while let Some(msg) = next.take() {
             match msg {
-                Msg::Row(row) => rows.push(row),
+                Msg::Row(row) => rows.push(*row),
                 Msg::Fetch { id, key, reply } => fetches.push((id, key, reply)),
                 Msg::Close => closing = true,
             }
@@ -59,13 +59,13 @@ pub fn run(mut conn: Connection, queue: Receiver<Msg>, counters: Arc<Counters>) 
     // Closing (or every sender gone): write whatever is still queued.
     while let Ok(msg) = queue.try_recv() {
         if let Msg::Row(row) = msg {
-            rows.push(row);
+            rows.push(*row);
         }
     }
     write_batch(&mut conn, &mut rows, &counters);
 }
 
-fn write_batch(conn: &mut Connection, rows: &mut Vec<Box<UsageRow>>, counters: &Counters) {
+fn write_batch(conn: &mut Connection, rows: &mut Vec<UsageRow>, counters: &Counters) {
     if rows.is_empty() {
         return;
     }
