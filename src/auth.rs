@@ -22,15 +22,8 @@ impl KeyTable {
     pub fn new(keys: &[Arc<KeyConfig>], allow_unauthenticated: bool) -> KeyTable {
         KeyTable {
             by_hash: keys.iter().map(|k| (k.key_sha256, k.clone())).collect(),
-            anonymous: allow_unauthenticated.then(|| {
-                Arc::new(KeyConfig {
-                    name: "anonymous".into(),
-                    key_sha256: [0; 32],
-                    team: None,
-                    budget: None,
-                    rate_limit: None,
-                })
-            }),
+            anonymous: allow_unauthenticated
+                .then(|| Arc::new(KeyConfig { name: "anonymous".into(), key_sha256: [0; 32], team: None, budget: None, rate_limit: None })),
         }
     }
 
@@ -71,10 +64,7 @@ mod tests {
     fn known_unknown_and_missing_keys() {
         let t = table(false);
         assert_eq!(t.authenticate(Some("sk-a")).unwrap().name, "alice");
-        assert_eq!(
-            t.authenticate(Some("sk-b")).unwrap_err(),
-            AuthFailure::Unknown
-        );
+        assert_eq!(t.authenticate(Some("sk-b")).unwrap_err(), AuthFailure::Unknown);
         assert_eq!(t.authenticate(None).unwrap_err(), AuthFailure::Missing);
     }
 
@@ -82,9 +72,6 @@ mod tests {
     fn anonymous_only_when_allowed_and_never_for_a_wrong_key() {
         let t = table(true);
         assert_eq!(t.authenticate(None).unwrap().name, "anonymous");
-        assert_eq!(
-            t.authenticate(Some("sk-b")).unwrap_err(),
-            AuthFailure::Unknown
-        );
+        assert_eq!(t.authenticate(Some("sk-b")).unwrap_err(), AuthFailure::Unknown);
     }
 }

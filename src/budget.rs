@@ -24,25 +24,11 @@ pub fn prompt_token_bound(body_len: usize) -> u64 {
 
 /// The most a call can cost on any of `prices`: every prompt token at the dearer of the
 /// prompt and cached rates, every output token at the dearer of completion and reasoning.
-pub fn worst_case_nano<'a>(
-    prompt_tokens: u64,
-    max_output_tokens: u64,
-    prices: impl IntoIterator<Item = &'a Price>,
-) -> u64 {
-    let usage = Usage {
-        prompt_tokens,
-        completion_tokens: max_output_tokens,
-        ..Usage::default()
-    };
+pub fn worst_case_nano<'a>(prompt_tokens: u64, max_output_tokens: u64, prices: impl IntoIterator<Item = &'a Price>) -> u64 {
+    let usage = Usage { prompt_tokens, completion_tokens: max_output_tokens, ..Usage::default() };
     prices
         .into_iter()
-        .map(|p| {
-            usage.cost_nano(&Price {
-                prompt: p.prompt.max(p.cached_prompt),
-                completion: p.completion.max(p.reasoning),
-                ..*p
-            })
-        })
+        .map(|p| usage.cost_nano(&Price { prompt: p.prompt.max(p.cached_prompt), completion: p.completion.max(p.reasoning), ..*p }))
         .max()
         .unwrap_or(0)
 }
@@ -65,11 +51,7 @@ pub fn period_end(period: BudgetPeriod, day: i64) -> i64 {
     }
 }
 
-const PERIODS: [BudgetPeriod; 3] = [
-    BudgetPeriod::Daily,
-    BudgetPeriod::Weekly,
-    BudgetPeriod::Monthly,
-];
+const PERIODS: [BudgetPeriod; 3] = [BudgetPeriod::Daily, BudgetPeriod::Weekly, BudgetPeriod::Monthly];
 
 /// Settled spend of one key or team, in nano-USD.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -115,12 +97,7 @@ impl Account {
             }
         }
         let [d, w, m] = self.windows;
-        Spend {
-            total: self.total,
-            daily: d.spent,
-            weekly: w.spent,
-            monthly: m.spent,
-        }
+        Spend { total: self.total, daily: d.spent, weekly: w.spent, monthly: m.spent }
     }
 
     /// Adds spend of a request that started on `day` to the windows of that period.
@@ -131,10 +108,7 @@ impl Account {
             if w.start == start {
                 w.spent += amount;
             } else if w.start < start {
-                *w = Window {
-                    start,
-                    spent: amount,
-                };
+                *w = Window { start, spent: amount };
             }
         }
     }
@@ -174,10 +148,7 @@ impl Reservation {
     /// Nothing held, for spend recorded without a reservation (a request that started
     /// at `at_ms`).
     pub fn unreserved(at_ms: i64) -> Reservation {
-        Reservation {
-            amount: 0,
-            day: utc::day_of(at_ms),
-        }
+        Reservation { amount: 0, day: utc::day_of(at_ms) }
     }
 
     pub fn amount(&self) -> u64 {
@@ -210,11 +181,7 @@ impl fmt::Display for BudgetDenied {
             self.period.as_str()
         )?;
         if self.in_flight > 0 {
-            write!(
-                f,
-                " and ${} is held by requests in flight",
-                usd_text(self.in_flight)
-            )?;
+            write!(f, " and ${} is held by requests in flight", usd_text(self.in_flight))?;
         }
         write!(
             f,
@@ -254,15 +221,9 @@ impl BudgetLedger {
     ) -> BudgetLedger {
         let today = utc::day_of(now_ms);
         let seed = |spend: Spend| {
-            let mut a = Account {
-                total: spend.total,
-                ..Account::default()
-            };
+            let mut a = Account { total: spend.total, ..Account::default() };
             for (w, period) in a.windows.iter_mut().zip(PERIODS) {
-                *w = Window {
-                    start: period_start(period, today),
-                    spent: spend.in_period(period),
-                };
+                *w = Window { start: period_start(period, today), spent: spend.in_period(period) };
             }
             a
         };
@@ -282,25 +243,16 @@ impl BudgetLedger {
 
     /// Holds `amount` against the key's and its team's budgets, or refuses if either
     /// would go over its limit.
-    pub fn reserve(
-        &self,
-        payer: &Payer,
-        amount: u64,
-        now_ms: i64,
-    ) -> Result<Reservation, BudgetDenied> {
+    pub fn reserve(&self, payer: &Payer, amount: u64, now_ms: i64) -> Result<Reservation, BudgetDenied> {
         let today = utc::day_of(now_ms);
         let mut accounts = self.lock();
         let Accounts { keys, teams } = &mut *accounts;
         let key = account(keys, &payer.key.name);
-        check(key, payer.key.budget, amount, today, || {
-            format!("key `{}`", payer.key.name)
-        })?;
+        check(key, payer.key.budget, amount, today, || format!("key `{}`", payer.key.name))?;
         let team = match &payer.key.team {
             Some(name) => {
                 let team = account(teams, name);
-                check(team, payer.team_budget(), amount, today, || {
-                    format!("team `{name}`")
-                })?;
+                check(team, payer.team_budget(), amount, today, || format!("team `{name}`"))?;
                 Some(team)
             }
             None => None,
@@ -313,13 +265,7 @@ impl BudgetLedger {
     }
 
     /// Grows a reservation by `extra` if both budgets still allow it.
-    pub fn extend(
-        &self,
-        payer: &Payer,
-        reservation: &mut Reservation,
-        extra: u64,
-        now_ms: i64,
-    ) -> bool {
+    pub fn extend(&self, payer: &Payer, reservation: &mut Reservation, extra: u64, now_ms: i64) -> bool {
         match self.reserve(payer, extra, now_ms) {
             Ok(more) => {
                 reservation.amount += more.amount;
@@ -346,14 +292,8 @@ impl BudgetLedger {
     /// Settled spend of a key (or, with `team`, of a team) as of `now_ms`.
     pub fn spend(&self, name: &str, team: bool, now_ms: i64) -> Spend {
         let mut accounts = self.lock();
-        let map = if team {
-            &mut accounts.teams
-        } else {
-            &mut accounts.keys
-        };
-        map.get_mut(name)
-            .map(|a| a.spend(utc::day_of(now_ms)))
-            .unwrap_or_default()
+        let map = if team { &mut accounts.teams } else { &mut accounts.keys };
+        map.get_mut(name).map(|a| a.spend(utc::day_of(now_ms))).unwrap_or_default()
     }
 }
 
@@ -391,10 +331,7 @@ mod tests {
             name: name.into(),
             key_sha256: [0; 32],
             team: team.map(str::to_string),
-            budget: limit.map(|limit_nano| Budget {
-                limit_nano,
-                period: BudgetPeriod::Daily,
-            }),
+            budget: limit.map(|limit_nano| Budget { limit_nano, period: BudgetPeriod::Daily }),
             rate_limit: None,
         })
     }
@@ -424,10 +361,7 @@ mod tests {
             "research".to_string(),
             Arc::new(TeamConfig {
                 name: "research".into(),
-                budget: Some(Budget {
-                    limit_nano: 100,
-                    period: BudgetPeriod::Monthly,
-                }),
+                budget: Some(Budget { limit_nano: 100, period: BudgetPeriod::Monthly }),
                 rate_limit: None,
             }),
         )]);
@@ -465,29 +399,15 @@ mod tests {
         let payer = Payer::new(key("alice", None, Some(100)), &HashMap::new());
         let r = ledger.reserve(&payer, 10, NOON).unwrap();
         // Tomorrow's window is already open when yesterday's request settles.
-        assert_eq!(
-            ledger.spend("alice", false, NOON + utc::MS_PER_DAY).daily,
-            0
-        );
+        assert_eq!(ledger.spend("alice", false, NOON + utc::MS_PER_DAY).daily, 0);
         ledger.settle(&payer, r, 10);
-        assert_eq!(
-            ledger.spend("alice", false, NOON + utc::MS_PER_DAY).daily,
-            0
-        );
-        assert_eq!(
-            ledger.spend("alice", false, NOON + utc::MS_PER_DAY).total,
-            10
-        );
+        assert_eq!(ledger.spend("alice", false, NOON + utc::MS_PER_DAY).daily, 0);
+        assert_eq!(ledger.spend("alice", false, NOON + utc::MS_PER_DAY).total, 10);
     }
 
     #[test]
     fn restored_spend_is_enforced() {
-        let spend = Spend {
-            total: 500,
-            daily: 90,
-            weekly: 200,
-            monthly: 400,
-        };
+        let spend = Spend { total: 500, daily: 90, weekly: 200, monthly: 400 };
         let ledger = BudgetLedger::restore([("alice".to_string(), spend)], [], NOON);
         let payer = Payer::new(key("alice", None, Some(100)), &HashMap::new());
         assert!(ledger.reserve(&payer, 11, NOON).is_err());
@@ -497,11 +417,7 @@ mod tests {
 
     #[test]
     fn worst_case_uses_the_dearest_rates_and_target() {
-        let cheap = Price {
-            prompt: 1_000_000_000,
-            completion: 2_000_000_000,
-            ..Price::default()
-        };
+        let cheap = Price { prompt: 1_000_000_000, completion: 2_000_000_000, ..Price::default() };
         let dear = Price {
             prompt: 1_000_000_000,
             cached_prompt: 3_000_000_000,

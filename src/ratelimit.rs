@@ -67,10 +67,7 @@ pub struct RateLimiter {
 
 impl Default for RateLimiter {
     fn default() -> Self {
-        RateLimiter {
-            epoch: Instant::now(),
-            table: Mutex::new(Table::default()),
-        }
+        RateLimiter { epoch: Instant::now(), table: Mutex::new(Table::default()) }
     }
 }
 
@@ -109,18 +106,8 @@ impl RateLimiter {
         for (i, s) in subjects.iter().enumerate() {
             let mut cells = *table.cells(s.holder, s.name);
             for (per_minute, n, tat, what) in [
-                (
-                    s.limit.requests_per_minute,
-                    1,
-                    &mut cells.requests,
-                    "requests",
-                ),
-                (
-                    s.limit.tokens_per_minute,
-                    tokens,
-                    &mut cells.tokens,
-                    "tokens",
-                ),
+                (s.limit.requests_per_minute, 1, &mut cells.requests, "requests"),
+                (s.limit.tokens_per_minute, tokens, &mut cells.tokens, "tokens"),
             ] {
                 let Some(per_minute) = per_minute else {
                     continue;
@@ -160,9 +147,7 @@ impl RateLimiter {
         for s in subjects {
             if let Some(per_minute) = s.limit.tokens_per_minute {
                 let cells = table.cells(s.holder, s.name);
-                let moved = cells
-                    .tokens
-                    .saturating_add(delta.saturating_mul(interval_ns(per_minute)));
+                let moved = cells.tokens.saturating_add(delta.saturating_mul(interval_ns(per_minute)));
                 // Never credit time already past: an idle cell stays idle, no more.
                 cells.tokens = moved.max(now.min(cells.tokens));
             }
@@ -175,14 +160,7 @@ mod tests {
     use super::*;
 
     fn key(rpm: Option<u64>, tpm: Option<u64>) -> Subject<'static> {
-        Subject {
-            holder: Holder::Key,
-            name: "alice",
-            limit: RateLimit {
-                requests_per_minute: rpm,
-                tokens_per_minute: tpm,
-            },
-        }
+        Subject { holder: Holder::Key, name: "alice", limit: RateLimit { requests_per_minute: rpm, tokens_per_minute: tpm } }
     }
 
     const SEC: i64 = 1_000_000_000;
@@ -225,20 +203,12 @@ mod tests {
     #[test]
     fn all_or_nothing_across_key_and_team() {
         let rl = RateLimiter::default();
-        let team = Subject {
-            holder: Holder::Team,
-            name: "research",
-            limit: RateLimit {
-                requests_per_minute: Some(1),
-                tokens_per_minute: None,
-            },
-        };
+        let team =
+            Subject { holder: Holder::Team, name: "research", limit: RateLimit { requests_per_minute: Some(1), tokens_per_minute: None } };
         let both = [key(Some(10), None), team];
         rl.admit_at(&both, 0, SEC).unwrap();
         let t = rl.admit_at(&both, 0, SEC).unwrap_err();
-        assert!(t
-            .message
-            .starts_with("rate limit reached for team `research`"));
+        assert!(t.message.starts_with("rate limit reached for team `research`"));
         // The refused request did not count against the key.
         for _ in 0..9 {
             rl.admit_at(&both[..1], 0, SEC).unwrap();

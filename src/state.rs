@@ -1,14 +1,17 @@
 //! `AppState`: the one place shared things are built — the pooled upstream HTTP client,
-//! the live configuration (swapped atomically on reload) with everything derived from it,
-//! and what must outlive a reload: the usage log, the budget ledger and rate-limit state.
+//! what must outlive a reload (endpoint health, sticky sessions, the usage log, the budget
+//! ledger and rate-limit state), and the live configuration (swapped atomically on
+//! reload) with everything derived from it.
 
 use crate::auth::KeyTable;
 use crate::budget::{BudgetLedger, Spend};
-use crate::config::Config;
+use crate::config::{Config, Endpoint};
 use crate::ratelimit::RateLimiter;
+use crate::routing::health::{BreakerSettings, EndpointStats, HealthRegistry};
 use crate::usage::{SpendSums, UsageLog, DEFAULT_QUEUE_CAPACITY};
 use arc_swap::ArcSwap;
 use bytes::Bytes;
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -19,37 +22,47 @@ pub struct Runtime {
     pub keys: KeyTable,
     /// The `/v1/models` body, serialized once.
     pub models_json: Bytes,
+    pub breaker: BreakerSettings,
+    /// Health stats by `provider/upstream_model`, shared with the registry.
+    endpoint_stats: HashMap<String, Arc<EndpointStats>>,
 }
 
 impl Runtime {
-    pub fn new(config: Config) -> Runtime {
-        let created = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map(|d| d.as_secs())
-            .unwrap_or(0);
-        let models_json = serde_json::to_vec(&crate::api::models::models_listing(&config, created))
-            .unwrap_or_default()
-            .into();
+    pub fn new(config: Config, health: &HealthRegistry) -> Runtime {
+        let created = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
+        let models_json = serde_json::to_vec(&crate::api::models::models_listing(&config, created)).unwrap_or_default().into();
+        let mut endpoint_stats = HashMap::new();
+        for model in config.models.values() {
+            for e in &model.endpoints {
+                endpoint_stats.insert(e.identity(), health.stats(&e.identity()));
+            }
+        }
         Runtime {
             keys: KeyTable::new(&config.keys, config.server.allow_unauthenticated),
             models_json,
+            breaker: BreakerSettings { failures: config.server.circuit_failures, cooldown: config.server.circuit_cooldown },
+            endpoint_stats,
             config,
         }
     }
 
     /// Resolves an alias to its model slug.
     pub fn resolve_alias<'a>(&'a self, slug: &'a str) -> &'a str {
-        self.config
-            .aliases
-            .get(slug)
-            .map(String::as_str)
-            .unwrap_or(slug)
+        self.config.aliases.get(slug).map(String::as_str).unwrap_or(slug)
+    }
+
+    /// The live health stats of a configured endpoint.
+    pub fn stats(&self, endpoint: &Endpoint) -> Arc<EndpointStats> {
+        self.endpoint_stats.get(&endpoint.identity()).cloned().unwrap_or_default()
     }
 }
 
 pub struct AppState {
     live: ArcSwap<Runtime>,
     http: reqwest::Client,
+    health: HealthRegistry,
+    /// session id -> endpoint identity that served it (sticky routing).
+    sessions: moka::sync::Cache<String, String>,
     usage: UsageLog,
     budgets: BudgetLedger,
     limits: RateLimiter,
@@ -64,32 +77,23 @@ impl AppState {
             .connect_timeout(Duration::from_secs(10))
             .build()
             .map_err(std::io::Error::other)?;
+        let health = HealthRegistry::default();
+        let sessions = moka::sync::Cache::builder().max_capacity(100_000).time_to_idle(Duration::from_secs(3600)).build();
         let now = crate::utc::now_ms();
-        let (usage, restored) = UsageLog::open(&config.database.path, DEFAULT_QUEUE_CAPACITY, now)
-            .map_err(std::io::Error::other)?;
+        let (usage, restored) = UsageLog::open(&config.database.path, DEFAULT_QUEUE_CAPACITY, now).map_err(std::io::Error::other)?;
         tracing::info!(
             path = %config.database.path,
             keys = restored.keys.len(),
             teams = restored.teams.len(),
             "usage log open; budgets rebuilt from it"
         );
-        let spend = |s: SpendSums| {
-            let spend = Spend {
-                total: s.total,
-                daily: s.daily,
-                weekly: s.weekly,
-                monthly: s.monthly,
-            };
-            (s.name, spend)
-        };
-        let budgets = BudgetLedger::restore(
-            restored.keys.into_iter().map(spend),
-            restored.teams.into_iter().map(spend),
-            now,
-        );
+        let spend = |s: SpendSums| (s.name, Spend { total: s.total, daily: s.daily, weekly: s.weekly, monthly: s.monthly });
+        let budgets = BudgetLedger::restore(restored.keys.into_iter().map(spend), restored.teams.into_iter().map(spend), now);
         Ok(AppState {
-            live: ArcSwap::from_pointee(Runtime::new(config)),
+            live: ArcSwap::from_pointee(Runtime::new(config, &health)),
             http,
+            health,
+            sessions,
             usage,
             budgets,
             limits: RateLimiter::default(),
@@ -103,11 +107,19 @@ impl AppState {
 
     /// Replaces the configuration for new requests; in-flight ones keep theirs.
     pub fn replace_config(&self, config: Config) {
-        self.live.store(Arc::new(Runtime::new(config)));
+        self.live.store(Arc::new(Runtime::new(config, &self.health)));
     }
 
     pub fn http(&self) -> &reqwest::Client {
         &self.http
+    }
+
+    pub fn pinned_endpoint(&self, session: &str) -> Option<String> {
+        self.sessions.get(session)
+    }
+
+    pub fn pin_session(&self, session: &str, endpoint_identity: String) {
+        self.sessions.insert(session.to_string(), endpoint_identity);
     }
 
     pub fn usage(&self) -> &UsageLog {
@@ -122,18 +134,16 @@ impl AppState {
         &self.limits
     }
 
-    /// After the server stopped: waits (up to `wait`) for the last requests to let go of
-    /// the state, so their usage rows are queued, then writes every queued row. Blocks.
+    /// After the server stopped: waits (up to `wait`) for the workers and the last
+    /// requests to let go of the state, so every usage row is queued, then writes them
+    /// all. Blocks.
     pub fn shutdown(self: Arc<Self>, wait: Duration) {
         let deadline = std::time::Instant::now() + wait;
         while Arc::strong_count(&self) > 1 && std::time::Instant::now() < deadline {
-            std::thread::sleep(Duration::from_millis(10));
+            std::thread::sleep(Duration::from_millis(5));
         }
         if Arc::strong_count(&self) > 1 {
-            tracing::warn!(
-                "{} requests still hold state after {wait:?}; closing the usage log without them",
-                Arc::strong_count(&self) - 1
-            );
+            tracing::warn!("the gateway state is still in use {wait:?} after the server stopped; closing the usage log anyway");
         }
         self.usage.close();
     }

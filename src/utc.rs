@@ -7,10 +7,7 @@ pub const MS_PER_DAY: i64 = 86_400_000;
 
 /// Milliseconds since the Unix epoch, now.
 pub fn now_ms() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or(0)
+    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0)
 }
 
 /// (year, month 1-12, day 1-31) of a day number (days since 1970-01-01).
@@ -68,12 +65,7 @@ pub fn next_month_start(day: i64) -> i64 {
 pub fn iso_ms(ms: i64) -> String {
     let (y, mo, d) = civil_from_days(day_of(ms));
     let in_day = ms.rem_euclid(MS_PER_DAY);
-    let (h, mi, s, frac) = (
-        in_day / 3_600_000,
-        in_day / 60_000 % 60,
-        in_day / 1000 % 60,
-        in_day % 1000,
-    );
+    let (h, mi, s, frac) = (in_day / 3_600_000, in_day / 60_000 % 60, in_day / 1000 % 60, in_day % 1000);
     format!("{y:04}-{mo:02}-{d:02}T{h:02}:{mi:02}:{s:02}.{frac:03}Z")
 }
 

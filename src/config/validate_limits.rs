@@ -24,14 +24,7 @@ impl Validator<'_> {
             };
             let budget = self.budget(&join(&path, "budget"), raw.budget);
             let rate_limit = self.rate_limit(&join(&path, "rate_limit"), raw.rate_limit);
-            out.insert(
-                name.clone(),
-                Arc::new(TeamConfig {
-                    name,
-                    budget,
-                    rate_limit,
-                }),
-            );
+            out.insert(name.clone(), Arc::new(TeamConfig { name, budget, rate_limit }));
         }
         out
     }
@@ -58,51 +51,26 @@ impl Validator<'_> {
                 None
             }
         };
-        Some(Budget {
-            limit_nano: limit_nano?,
-            period: period?,
-        })
+        Some(Budget { limit_nano: limit_nano?, period: period? })
     }
 
-    pub(super) fn rate_limit(
-        &mut self,
-        path: &str,
-        raw: Option<RawRateLimit>,
-    ) -> Option<RateLimit> {
+    pub(super) fn rate_limit(&mut self, path: &str, raw: Option<RawRateLimit>) -> Option<RateLimit> {
         let raw = raw?;
         if raw.requests_per_minute.is_none() && raw.tokens_per_minute.is_none() {
-            self.problem(
-                path,
-                "a rate limit needs requests_per_minute, tokens_per_minute or both",
-                None,
-            );
+            self.problem(path, "a rate limit needs requests_per_minute, tokens_per_minute or both", None);
             return None;
         }
-        for (field, value) in [
-            ("requests_per_minute", raw.requests_per_minute),
-            ("tokens_per_minute", raw.tokens_per_minute),
-        ] {
+        for (field, value) in [("requests_per_minute", raw.requests_per_minute), ("tokens_per_minute", raw.tokens_per_minute)] {
             if value == Some(0) {
-                self.problem(
-                    &join(path, field),
-                    "must be at least 1",
-                    Some("leave the field out for no limit".into()),
-                );
+                self.problem(&join(path, field), "must be at least 1", Some("leave the field out for no limit".into()));
             }
         }
-        Some(RateLimit {
-            requests_per_minute: raw.requests_per_minute,
-            tokens_per_minute: raw.tokens_per_minute,
-        })
+        Some(RateLimit { requests_per_minute: raw.requests_per_minute, tokens_per_minute: raw.tokens_per_minute })
     }
 
     /// A key naming a team that `teams` does not define still works, but shares no
     /// team budget: say so rather than let a typo pass silently.
-    pub(super) fn check_key_teams(
-        &mut self,
-        keys: &[Arc<KeyConfig>],
-        teams: &HashMap<String, Arc<TeamConfig>>,
-    ) {
+    pub(super) fn check_key_teams(&mut self, keys: &[Arc<KeyConfig>], teams: &HashMap<String, Arc<TeamConfig>>) {
         for key in keys {
             if let Some(team) = key.team.as_deref().filter(|t| !teams.contains_key(*t)) {
                 self.warnings.push(format!(
@@ -128,10 +96,7 @@ mod tests {
         let c = parse(text, "t.yaml", &env).unwrap();
         let team = &c.teams["research"];
         let b = team.budget.unwrap();
-        assert_eq!(
-            (b.limit_nano, b.period),
-            (500_000_000_000, BudgetPeriod::Monthly)
-        );
+        assert_eq!((b.limit_nano, b.period), (500_000_000_000, BudgetPeriod::Monthly));
         assert_eq!(team.rate_limit.unwrap().requests_per_minute, Some(100));
         assert!(c.teams["ops"].budget.is_none());
         let key = &c.keys[0];
@@ -161,6 +126,9 @@ mod tests {
     fn unknown_team_is_a_warning() {
         let text = "keys:\n  - name: alice\n    key: sk-a\n    team: reserch\n";
         let c = parse(text, "t.yaml", &env).unwrap();
-        assert_eq!(c.warnings, vec!["keys (alice): team `reserch` is not defined under `teams`, so no team budget or rate limit applies to it"]);
+        assert_eq!(
+            c.warnings,
+            vec!["keys (alice): team `reserch` is not defined under `teams`, so no team budget or rate limit applies to it"]
+        );
     }
 }

@@ -31,12 +31,7 @@ impl RunningServer {
 }
 
 /// Binds `listen` and builds the server (not yet polled: await `server` to run it).
-pub fn bind(
-    state: Arc<AppState>,
-    listen: SocketAddr,
-    workers: Option<usize>,
-    shutdown_grace_secs: u64,
-) -> std::io::Result<RunningServer> {
+pub fn bind(state: Arc<AppState>, listen: SocketAddr, workers: Option<usize>, shutdown_grace_secs: u64) -> std::io::Result<RunningServer> {
     let data = web::Data::from(state.clone());
     let mut server = HttpServer::new(move || {
         App::new()
@@ -59,21 +54,13 @@ pub fn bind(
     }
     let addr = server.addrs().first().copied().unwrap_or(listen);
     let server = server.run();
-    Ok(RunningServer {
-        addr,
-        handle: server.handle(),
-        server,
-        state,
-    })
+    Ok(RunningServer { addr, handle: server.handle(), server, state })
 }
 
 fn routes(cfg: &mut web::ServiceConfig, prefix: &str) {
     cfg.service(
         web::scope(prefix)
-            .route(
-                "/chat/completions",
-                web::post().to(handlers::chat_completions),
-            )
+            .route("/chat/completions", web::post().to(handlers::chat_completions))
             .route("/models", web::get().to(handlers::models))
             .route("/generation", web::get().to(handlers::generation))
             .route("/key", web::get().to(handlers::key_info))

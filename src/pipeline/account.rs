@@ -36,13 +36,7 @@ pub fn key_info(state: &AppState, ctx: &RequestCtx) -> Value {
         Some(team) => {
             let budget = ctx.runtime.config.teams.get(team).and_then(|t| t.budget);
             let mut t = json!({ "name": team });
-            spend_fields(
-                &mut t,
-                budget,
-                state.budgets().spend(team, true, now),
-                now,
-                false,
-            );
+            spend_fields(&mut t, budget, state.budgets().spend(team, true, now), now, false);
             t
         }
         None => Value::Null,
@@ -54,13 +48,9 @@ pub fn key_info(state: &AppState, ctx: &RequestCtx) -> Value {
 fn spend_fields(out: &mut Value, budget: Option<Budget>, spend: Spend, now: i64, byok: bool) {
     let usd = |n: u64| json!(nano_to_usd(n));
     out["limit"] = budget.map_or(Value::Null, |b| usd(b.limit_nano));
-    out["limit_remaining"] = budget.map_or(Value::Null, |b| {
-        usd(b.limit_nano.saturating_sub(spend.in_period(b.period)))
-    });
+    out["limit_remaining"] = budget.map_or(Value::Null, |b| usd(b.limit_nano.saturating_sub(spend.in_period(b.period))));
     out["limit_reset"] = budget.map_or(Value::Null, |b| json!(b.period.as_str()));
-    out["limit_reset_at"] = budget.map_or(Value::Null, |b| {
-        json!(utc::iso_day(period_end(b.period, utc::day_of(now))))
-    });
+    out["limit_reset_at"] = budget.map_or(Value::Null, |b| json!(utc::iso_day(period_end(b.period, utc::day_of(now)))));
     let prefixes: &[&str] = if byok { &["", "byok_"] } else { &[""] };
     for prefix in prefixes {
         out[format!("{prefix}usage")] = usd(spend.total);
@@ -72,17 +62,10 @@ fn spend_fields(out: &mut Value, budget: Option<Budget>, spend: Spend, now: i64,
 
 /// The `/api/v1/generation` body for generation `id`, if the calling key made it. Waits
 /// for rows still queued, so a client asking right after its request finds it.
-pub async fn generation(
-    state: Arc<AppState>,
-    ctx: &RequestCtx,
-    id: Option<String>,
-) -> Result<Value, GatewayError> {
+pub async fn generation(state: Arc<AppState>, ctx: &RequestCtx, id: Option<String>) -> Result<Value, GatewayError> {
     let id = id
         .filter(|i| !i.is_empty())
-        .ok_or(GatewayError::InvalidRequest {
-            message: "`id` is required: GET /api/v1/generation?id=gen-…".into(),
-            param: Some("id"),
-        })?;
+        .ok_or(GatewayError::InvalidRequest { message: "`id` is required: GET /api/v1/generation?id=gen-…".into(), param: Some("id") })?;
     let key = ctx.key.name.clone();
     let lookup_id = id.clone();
     let row = tokio::task::spawn_blocking(move || state.usage().fetch(&lookup_id, &key))

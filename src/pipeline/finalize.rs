@@ -3,7 +3,6 @@
 //! — on success, error, finished or failed stream, and (from `Drop`) when the client goes
 //! away mid-request. The row goes to the usage log's queue; nothing here touches SQLite.
 
-use super::targets::Target;
 use super::RequestCtx;
 use crate::api::chat::ChatRequest;
 use crate::api::usage::Usage;
@@ -11,6 +10,7 @@ use crate::budget::{Payer, Reservation};
 use crate::config::Price;
 use crate::error::{AttemptRecord, GatewayError};
 use crate::ratelimit::{Holder, Subject};
+use crate::routing::Candidate;
 use crate::state::AppState;
 use crate::usage::UsageRow;
 use crate::utc;
@@ -94,9 +94,7 @@ impl Finalizer {
 
     /// Moves the pending request out (into a stream); `self` is left finished.
     pub fn take(&mut self) -> Finalizer {
-        Finalizer {
-            pending: self.pending.take(),
-        }
+        Finalizer { pending: self.pending.take() }
     }
 
     fn with(&mut self, f: impl FnOnce(&mut Pending)) {
@@ -133,15 +131,12 @@ impl Finalizer {
         if subjects.is_empty() {
             return Ok(());
         }
-        p.state
-            .limits()
-            .admit(&subjects, prompt_tokens)
-            .map_err(|t| GatewayError::KeyRateLimited {
-                message: t.message,
-                limit: t.limit,
-                retry_after_ms: t.retry_after_ms,
-                reset_at_ms: utc::now_ms() + t.retry_after_ms as i64,
-            })?;
+        p.state.limits().admit(&subjects, prompt_tokens).map_err(|t| GatewayError::KeyRateLimited {
+            message: t.message,
+            limit: t.limit,
+            retry_after_ms: t.retry_after_ms,
+            reset_at_ms: utc::now_ms() + t.retry_after_ms as i64,
+        })?;
         p.admitted_tokens = Some(prompt_tokens);
         Ok(())
     }
@@ -151,20 +146,16 @@ impl Finalizer {
         let Some(p) = self.pending.as_deref_mut() else {
             return Ok(());
         };
-        let reservation = p
-            .state
-            .budgets()
-            .reserve(&p.payer, worst_case_nano, utc::now_ms())
-            .map_err(|denied| {
-                tracing::info!(key = %p.payer.key.name, "{denied}");
-                GatewayError::BudgetExceeded(denied.to_string())
-            })?;
+        let reservation = p.state.budgets().reserve(&p.payer, worst_case_nano, utc::now_ms()).map_err(|denied| {
+            tracing::info!(key = %p.payer.key.name, "{denied}");
+            GatewayError::BudgetExceeded(denied.to_string())
+        })?;
         p.reservation = Some(reservation);
         Ok(())
     }
 
     /// Records the upstream attempts made and, when one answered, who served.
-    pub fn note_attempts(&mut self, failed: &[AttemptRecord], served: Option<&Target>) {
+    pub fn note_attempts(&mut self, failed: &[AttemptRecord], served: Option<&Candidate>) {
         self.with(|p| {
             let mut all: Vec<&AttemptRecord> = failed.iter().collect();
             let ok = served.map(|t| AttemptRecord {
@@ -188,12 +179,7 @@ impl Finalizer {
         self.with(|p| {
             p.row.status = 200;
             p.row.ttft_ms = Some(p.started.elapsed().as_millis() as u64);
-            p.meter = Meter {
-                price,
-                prompt_estimate,
-                text: p.log_bodies.then(String::new),
-                ..Meter::default()
-            };
+            p.meter = Meter { price, prompt_estimate, text: p.log_bodies.then(String::new), ..Meter::default() };
         });
     }
 
@@ -207,20 +193,12 @@ impl Finalizer {
         let running = p.meter.usage().cost_nano(&p.meter.price);
         if let (true, Some(reservation)) = (p.payer.has_budget(), p.reservation.as_mut()) {
             if running > reservation.amount() {
-                let headroom = Usage {
-                    completion_tokens: STREAM_EXTENSION_TOKENS,
-                    ..Usage::default()
-                }
-                .cost_nano(&Price {
-                    request_nano: 0,
-                    ..p.meter.price
-                });
+                let headroom = Usage { completion_tokens: STREAM_EXTENSION_TOKENS, ..Usage::default() }
+                    .cost_nano(&Price { request_nano: 0, ..p.meter.price });
                 let needed = running - reservation.amount();
                 let ledger = p.state.budgets();
                 let now = utc::now_ms();
-                if !ledger.extend(&p.payer, reservation, needed + headroom, now)
-                    && !ledger.extend(&p.payer, reservation, needed, now)
-                {
+                if !ledger.extend(&p.payer, reservation, needed + headroom, now) && !ledger.extend(&p.payer, reservation, needed, now) {
                     p.meter.completion_chars -= chars;
                     return Err(OverBudget);
                 }
@@ -259,13 +237,7 @@ impl Finalizer {
     }
 
     /// A JSON answer was produced; `body` is kept only with `database.log_bodies`.
-    pub fn complete(
-        &mut self,
-        usage: Usage,
-        cost_nano: u64,
-        finish_reason: Option<String>,
-        body: &[u8],
-    ) {
+    pub fn complete(&mut self, usage: Usage, cost_nano: u64, finish_reason: Option<String>, body: &[u8]) {
         self.with(|p| {
             p.row.status = 200;
             p.row.finish_reason = finish_reason;
@@ -293,22 +265,12 @@ impl Finalizer {
         let Some(p) = self.pending.take() else {
             return;
         };
-        let Pending {
-            state,
-            payer,
-            mut row,
-            started,
-            reservation,
-            admitted_tokens,
-            ..
-        } = *p;
+        let Pending { state, payer, mut row, started, reservation, admitted_tokens, .. } = *p;
         let reservation = reservation.unwrap_or_else(|| Reservation::unreserved(row.created_at_ms));
         state.budgets().settle(&payer, reservation, cost_nano);
         if let Some(admitted) = admitted_tokens {
             let actual = usage.prompt_tokens + usage.completion_tokens;
-            state
-                .limits()
-                .correct_tokens(&subjects(&payer), actual as i64 - admitted as i64);
+            state.limits().correct_tokens(&subjects(&payer), actual as i64 - admitted as i64);
         }
         row.usage = usage;
         row.cost_nano = cost_nano;
@@ -333,19 +295,11 @@ impl Drop for Finalizer {
 fn subjects(payer: &Payer) -> Vec<Subject<'_>> {
     let mut out = Vec::new();
     if let Some(limit) = payer.key.rate_limit {
-        out.push(Subject {
-            holder: Holder::Key,
-            name: &payer.key.name,
-            limit,
-        });
+        out.push(Subject { holder: Holder::Key, name: &payer.key.name, limit });
     }
     if let Some(team) = &payer.team {
         if let Some(limit) = team.rate_limit {
-            out.push(Subject {
-                holder: Holder::Team,
-                name: &team.name,
-                limit,
-            });
+            out.push(Subject { holder: Holder::Team, name: &team.name, limit });
         }
     }
     out

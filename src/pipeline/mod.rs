@@ -1,18 +1,21 @@
 //! The only module that knows the ORDER of a chat request's steps: parse, resolve the
-//! model, plan targets, rate limit, reserve budget, dispatch, then shape the JSON or SSE
-//! answer — with the finalizer recording every outcome.
+//! model chain, route, rate limit, reserve budget, dispatch, then shape the JSON or SSE
+//! answer — with the finalizer recording every outcome as one usage row.
 
 pub mod account;
+mod chain;
 mod dispatch;
 mod finalize;
 mod stamp;
 mod stream;
-mod targets;
 
 use crate::api::chat::ChatRequest;
+use crate::api::routing_request::{split_variant, ProviderPrefs};
 use crate::budget;
 use crate::config::KeyConfig;
 use crate::error::GatewayError;
+use crate::routing::health::now_ms;
+use crate::routing::{self, RouteInput};
 use crate::state::{AppState, Runtime};
 use bytes::Bytes;
 use dispatch::Served;
@@ -57,17 +60,13 @@ pub struct ClientInfo {
     /// `X-OpenRouter-Title` (or the legacy `X-Title`).
     pub app_title: Option<String>,
     pub user_agent: Option<String>,
-    /// `x-session-id`; a body `session_id` wins.
+    /// The `x-session-id` header (the body's `session_id` wins).
     pub session_id: Option<String>,
 }
 
 /// A chat request from its (possibly failed) body read to the answer. Whatever happens
 /// after authentication, the finalizer records exactly one usage row.
-pub async fn chat(
-    state: &Arc<AppState>,
-    ctx: &RequestCtx,
-    body: Result<Bytes, GatewayError>,
-) -> Result<ChatReply, GatewayError> {
+pub async fn chat(state: &Arc<AppState>, ctx: &RequestCtx, body: Result<Bytes, GatewayError>) -> Result<ChatReply, GatewayError> {
     let mut fin = Finalizer::start(state, ctx);
     let result = run(state, ctx, body, &mut fin).await;
     if let Err(e) = &result {
@@ -83,43 +82,41 @@ async fn run(
     fin: &mut Finalizer,
 ) -> Result<ChatReply, GatewayError> {
     let body = body?;
-    let request = ChatRequest::parse(&body)
-        .map_err(|(message, param)| GatewayError::InvalidRequest { message, param })?;
+    let request = ChatRequest::parse(&body).map_err(|(message, param)| GatewayError::InvalidRequest { message, param })?;
     fin.note_request(&request, &body);
-    let model = targets::resolve_model(&ctx.runtime, &request.model)?;
-    fin.note_model(&model.slug);
-    let plan = targets::plan(&ctx.runtime, &model, &request.fallback_models)?;
+    let prefs = ProviderPrefs::parse(request.body.get("provider"))
+        .map_err(|m| GatewayError::InvalidRequest { message: m, param: Some("provider") })?;
+    let (slug, variant_sort) = split_variant(&request.model);
+    let chain = chain::model_chain(&ctx.runtime, slug, &request.fallback_models)?;
+    fin.note_model(&chain[0].slug);
+    let session = request.body.get("session_id").and_then(Value::as_str).or(ctx.client.session_id.as_deref());
+    // `provider.order` disables sticky routing, as on OpenRouter.
+    let pinned = session.filter(|_| prefs.order.is_empty()).and_then(|s| state.pinned_endpoint(s));
+    let fields: Vec<&str> = request.body.keys().map(String::as_str).collect();
+    let input = RouteInput {
+        chain: &chain,
+        prefs: &prefs,
+        variant_sort,
+        pinned: pinned.as_deref(),
+        request_fields: &fields,
+        breaker: &ctx.runtime.breaker,
+        now_ms: now_ms(),
+        rand01: rand::random::<f64>(),
+    };
+    let candidates = routing::route(&input, &|e| ctx.runtime.stats(e))?;
     let prompt_estimate = request.estimate_prompt_tokens();
     fin.admit(prompt_estimate)?;
-    let max_output = request
-        .max_output_tokens()
-        .or(model.max_output_tokens)
-        .unwrap_or(budget::DEFAULT_MAX_OUTPUT_TOKENS);
-    fin.reserve(budget::worst_case_nano(
-        budget::prompt_token_bound(body.len()),
-        max_output,
-        plan.iter().map(|t| &t.endpoint.price),
-    ))?;
-    let deadline = ctx.runtime.config.server.request_timeout;
+    let max_output = request.max_output_tokens().or(chain[0].max_output_tokens).unwrap_or(budget::DEFAULT_MAX_OUTPUT_TOKENS);
+    fin.reserve(budget::worst_case_nano(budget::prompt_token_bound(body.len()), max_output, candidates.iter().map(|c| &c.endpoint.price)))?;
+    let deadline = Instant::now() + ctx.runtime.config.server.request_timeout;
     let mut failed = Vec::new();
-    let dispatched = tokio::time::timeout(
-        deadline,
-        dispatch::dispatch(state.http(), &plan, &request, &mut failed),
-    )
-    .await;
-    fin.note_attempts(
-        &failed,
-        dispatched
-            .as_ref()
-            .ok()
-            .and_then(|d| d.as_ref().ok())
-            .map(|d| &d.target),
-    );
-    let dispatched = dispatched.map_err(|_| GatewayError::ProviderUnavailable {
-        model: request.model.clone(),
-        attempts: failed.clone(),
-    })??;
-    let target = &dispatched.target;
+    let dispatched = dispatch::dispatch(state.http(), &candidates, &request, &ctx.runtime.breaker, deadline, &mut failed).await;
+    fin.note_attempts(&failed, dispatched.as_ref().ok().map(|d| &d.candidate));
+    let dispatched = dispatched?;
+    if let Some(session) = session {
+        state.pin_session(session, dispatched.candidate.endpoint.identity());
+    }
+    let target = &dispatched.candidate;
     let stamp = Stamp {
         id: ctx.generation_id.clone(),
         created: (ctx.created_at_ms / 1000) as u64,
@@ -129,20 +126,13 @@ async fn run(
     tracing::debug!(key = %ctx.key.name, model = %stamp.model, provider = %stamp.provider, attempts = dispatched.attempts, "served");
     let body = match dispatched.served {
         Served::Complete(mut completion) => {
-            let usage = completion
-                .usage
-                .unwrap_or_else(|| estimate_usage(&request, &completion.body));
+            let usage = completion.usage.unwrap_or_else(|| estimate_usage(&request, &completion.body));
             let cost = usage.cost_nano(&target.endpoint.price);
-            let finish_reason = completion
-                .body
-                .get("choices")
-                .and_then(|c| c.pointer("/0/finish_reason"))
-                .and_then(Value::as_str)
-                .map(str::to_string);
+            let finish_reason =
+                completion.body.get("choices").and_then(|c| c.pointer("/0/finish_reason")).and_then(Value::as_str).map(str::to_string);
             stamp.apply(&mut completion.body, "chat.completion");
             completion.body.insert("usage".into(), usage.to_json(cost));
-            let bytes = serde_json::to_vec(&completion.body)
-                .map_err(|e| GatewayError::Internal(e.to_string()))?;
+            let bytes = serde_json::to_vec(&completion.body).map_err(|e| GatewayError::Internal(e.to_string()))?;
             fin.complete(usage, cost, finish_reason, &bytes);
             ReplyBody::Json(bytes.into())
         }
@@ -151,39 +141,21 @@ async fn run(
             let spec = stream::StreamSpec {
                 stamp: stamp.clone(),
                 idle_timeout: target.endpoint.provider.timeout,
+                stats: target.stats.clone(),
+                breaker: ctx.runtime.breaker,
             };
-            ReplyBody::Sse(Box::pin(stream::client_stream(
-                spec,
-                first,
-                rest,
-                fin.take(),
-            )))
+            ReplyBody::Sse(Box::pin(stream::client_stream(spec, first, rest, fin.take())))
         }
     };
-    Ok(ChatReply {
-        provider: stamp.provider,
-        attempts: dispatched.attempts,
-        body,
-    })
+    Ok(ChatReply { provider: stamp.provider, attempts: dispatched.attempts, body })
 }
 
 /// For upstreams that report no usage: prompt from the request, completion from the text.
-fn estimate_usage(
-    request: &ChatRequest,
-    body: &serde_json::Map<String, Value>,
-) -> crate::api::usage::Usage {
+fn estimate_usage(request: &ChatRequest, body: &serde_json::Map<String, Value>) -> crate::api::usage::Usage {
     let text_len: usize = body
         .get("choices")
         .and_then(Value::as_array)
-        .map(|cs| {
-            cs.iter()
-                .map(|c| {
-                    c.pointer("/message/content")
-                        .and_then(Value::as_str)
-                        .map_or(0, str::len)
-                })
-                .sum()
-        })
+        .map(|cs| cs.iter().map(|c| c.pointer("/message/content").and_then(Value::as_str).map_or(0, str::len)).sum())
         .unwrap_or(0);
     crate::api::usage::Usage {
         prompt_tokens: request.estimate_prompt_tokens(),

@@ -7,11 +7,13 @@
 use super::finalize::Finalizer;
 use super::stamp::{ensure_role, Stamp};
 use crate::providers::{ChunkStream, StreamItem};
+use crate::routing::health::{now_ms, BreakerSettings, EndpointStats};
 use bytes::Bytes;
 use futures_util::{Stream, StreamExt};
 use serde_json::{Map, Value};
 use std::convert::Infallible;
-use std::time::Duration;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 const KEEP_ALIVE: Duration = Duration::from_secs(15);
 
@@ -30,6 +32,9 @@ pub struct StreamSpec {
     pub stamp: Stamp,
     /// Longest silence allowed between upstream chunks.
     pub idle_timeout: Duration,
+    /// Where the endpoint's throughput and mid-stream failures are recorded.
+    pub stats: Arc<EndpointStats>,
+    pub breaker: BreakerSettings,
 }
 
 struct State {
@@ -40,6 +45,7 @@ struct State {
     finish_reason: Option<String>,
     role_sent: bool,
     finished: bool,
+    started: Instant,
 }
 
 pub fn client_stream(
@@ -48,15 +54,8 @@ pub fn client_stream(
     upstream: ChunkStream,
     fin: Finalizer,
 ) -> impl Stream<Item = Result<Bytes, Infallible>> {
-    let state = State {
-        spec,
-        first: Some(first),
-        upstream,
-        fin,
-        finish_reason: None,
-        role_sent: false,
-        finished: false,
-    };
+    let state =
+        State { spec, first: Some(first), upstream, fin, finish_reason: None, role_sent: false, finished: false, started: Instant::now() };
     futures_util::stream::unfold(state, |mut st| async move {
         if st.finished {
             return None;
@@ -65,18 +64,12 @@ pub fn client_stream(
         loop {
             let item = match st.first.take() {
                 Some(item) => Some(Ok(item)),
-                None => match tokio::time::timeout(
-                    KEEP_ALIVE.min(st.spec.idle_timeout),
-                    st.upstream.next(),
-                )
-                .await
-                {
+                None => match tokio::time::timeout(KEEP_ALIVE.min(st.spec.idle_timeout), st.upstream.next()).await {
                     Ok(item) => item,
                     Err(_) => {
                         waited += KEEP_ALIVE.min(st.spec.idle_timeout);
                         if waited >= st.spec.idle_timeout {
-                            let msg =
-                                format!("the provider sent nothing for {:?}", st.spec.idle_timeout);
+                            let msg = format!("the provider sent nothing for {:?}", st.spec.idle_timeout);
                             return Some((Ok(st.fail(502, &msg, "provider_unavailable")), st));
                         }
                         return Some((Ok(Bytes::from_static(KEEP_ALIVE_COMMENT)), st));
@@ -109,6 +102,7 @@ pub fn client_stream(
                 None => {
                     st.finished = true;
                     let (usage, cost) = st.fin.stream_charge();
+                    st.spec.stats.record_throughput(usage.completion_tokens, st.started.elapsed());
                     st.fin.stream_finished(st.finish_reason.take(), None);
                     let mut tail = frame_json(&st.spec.stamp.usage_chunk(&usage, cost)).to_vec();
                     tail.extend_from_slice(DONE);
@@ -120,9 +114,13 @@ pub fn client_stream(
 }
 
 impl State {
-    /// Ends the stream with one error chunk that also carries the usage charged.
+    /// Ends the stream with one error chunk that also carries the usage charged. A 5xx
+    /// is the provider's fault and counts against its health.
     fn fail(&mut self, code: u16, message: &str, error_type: &str) -> Bytes {
         self.finished = true;
+        if code >= 500 {
+            self.spec.stats.record_failure(&self.spec.breaker, None, now_ms());
+        }
         let (usage, cost) = self.fin.stream_charge();
         self.fin.stream_finished(None, Some(error_type));
         let mut chunk = self.spec.stamp.error_chunk(code, message, error_type);
@@ -149,11 +147,8 @@ fn delta_output(chunk: &Map<String, Value>) -> (u64, String) {
             }
         }
         if let Some(Value::Array(calls)) = delta.get("tool_calls") {
-            chars += calls
-                .iter()
-                .filter_map(|c| c.pointer("/function/arguments").and_then(Value::as_str))
-                .map(|a| a.len() as u64)
-                .sum::<u64>();
+            chars +=
+                calls.iter().filter_map(|c| c.pointer("/function/arguments").and_then(Value::as_str)).map(|a| a.len() as u64).sum::<u64>();
         }
     }
     (chars, text)
@@ -163,8 +158,5 @@ fn finish_reason(chunk: &Map<String, Value>) -> Option<String> {
     let Some(Value::Array(choices)) = chunk.get("choices") else {
         return None;
     };
-    choices
-        .iter()
-        .find_map(|c| c.get("finish_reason").and_then(Value::as_str))
-        .map(str::to_string)
+    choices.iter().find_map(|c| c.get("finish_reason").and_then(Value::as_str)).map(str::to_string)
 }

@@ -2,9 +2,7 @@
 //! client's body (unknown fields included), and normalizes the JSON or SSE answer.
 
 use super::sse::{SseDecoder, SseEvent};
-use super::{
-    error_message, retry_after_secs, ChunkStream, Completion, Outcome, StreamItem, UpstreamError,
-};
+use super::{error_message, retry_after_secs, ChunkStream, Completion, Outcome, StreamItem, UpstreamError};
 use crate::api::chat::ChatRequest;
 use crate::api::usage::Usage;
 use crate::config::Endpoint;
@@ -13,18 +11,12 @@ use serde_json::{Map, Value};
 use std::collections::VecDeque;
 use std::time::Duration;
 
-pub async fn chat(
-    client: &reqwest::Client,
-    endpoint: &Endpoint,
-    request: &ChatRequest,
-) -> Result<Outcome, UpstreamError> {
+pub async fn chat(client: &reqwest::Client, endpoint: &Endpoint, request: &ChatRequest) -> Result<Outcome, UpstreamError> {
     let provider = &endpoint.provider;
     let body = serde_json::to_vec(&request.openai_upstream_body(&endpoint.upstream_model))
         .map_err(|e| UpstreamError::Protocol(format!("could not encode the request: {e}")))?;
-    let mut builder = client
-        .post(format!("{}/chat/completions", provider.base_url))
-        .header(reqwest::header::CONTENT_TYPE, "application/json")
-        .body(body);
+    let mut builder =
+        client.post(format!("{}/chat/completions", provider.base_url)).header(reqwest::header::CONTENT_TYPE, "application/json").body(body);
     if let Some(key) = &provider.api_key {
         builder = builder.bearer_auth(key.expose());
     }
@@ -32,44 +24,28 @@ pub async fn chat(
         builder = builder.header(name, value);
     }
     let timeout = provider.timeout;
-    let response = within(timeout, builder.send())
-        .await?
-        .map_err(|e| UpstreamError::Connect(e.to_string()))?;
+    let response = within(timeout, builder.send()).await?.map_err(|e| UpstreamError::Connect(e.to_string()))?;
     let status = response.status();
     if !status.is_success() {
         let retry_after = retry_after_secs(response.headers());
         let body = within(timeout, response.bytes()).await?.unwrap_or_default();
-        return Err(UpstreamError::Status {
-            status: status.as_u16(),
-            message: error_message(&body),
-            retry_after_secs: retry_after,
-        });
+        return Err(UpstreamError::Status { status: status.as_u16(), message: error_message(&body), retry_after_secs: retry_after });
     }
     if request.stream {
         return Ok(Outcome::Stream(chunk_stream(response, timeout)));
     }
-    let bytes = within(timeout, response.bytes())
-        .await?
-        .map_err(|e| UpstreamError::Connect(e.to_string()))?;
-    let body: Map<String, Value> = serde_json::from_slice(&bytes)
-        .map_err(|e| UpstreamError::Protocol(format!("body is not a JSON object: {e}")))?;
+    let bytes = within(timeout, response.bytes()).await?.map_err(|e| UpstreamError::Connect(e.to_string()))?;
+    let body: Map<String, Value> =
+        serde_json::from_slice(&bytes).map_err(|e| UpstreamError::Protocol(format!("body is not a JSON object: {e}")))?;
     if !body.get("choices").is_some_and(Value::is_array) {
         return Err(UpstreamError::Protocol("response has no `choices`".into()));
     }
-    let usage = body
-        .get("usage")
-        .filter(|u| u.is_object())
-        .map(Usage::from_openai);
+    let usage = body.get("usage").filter(|u| u.is_object()).map(Usage::from_openai);
     Ok(Outcome::Complete(Completion { body, usage }))
 }
 
-async fn within<T>(
-    timeout: Duration,
-    fut: impl std::future::Future<Output = T>,
-) -> Result<T, UpstreamError> {
-    tokio::time::timeout(timeout, fut)
-        .await
-        .map_err(|_| UpstreamError::Timeout(timeout))
+async fn within<T>(timeout: Duration, fut: impl std::future::Future<Output = T>) -> Result<T, UpstreamError> {
+    tokio::time::timeout(timeout, fut).await.map_err(|_| UpstreamError::Timeout(timeout))
 }
 
 struct StreamState {
@@ -107,21 +83,14 @@ fn chunk_stream(response: reqwest::Response, timeout: Duration) -> ChunkStream {
                 Ok(Some(Ok(bytes))) => {
                     st.decoder.feed(&bytes, &mut st.events);
                     let events = std::mem::take(&mut st.events);
-                    events
-                        .into_iter()
-                        .find_map(|ev| st.event(ev).err())
-                        .map(Err)
+                    events.into_iter().find_map(|ev| st.event(ev).err()).map(Err)
                 }
-                Ok(Some(Err(e))) => Some(Err(UpstreamError::MidStream(format!(
-                    "connection lost: {e}"
-                )))),
+                Ok(Some(Err(e))) => Some(Err(UpstreamError::MidStream(format!("connection lost: {e}")))),
                 Ok(None) if st.saw_finish => {
                     st.done = true;
                     None
                 }
-                Ok(None) => Some(Err(UpstreamError::MidStream(
-                    "upstream closed the stream before it finished".into(),
-                ))),
+                Ok(None) => Some(Err(UpstreamError::MidStream("upstream closed the stream before it finished".into()))),
             };
             if let Some(err) = next {
                 st.done = true;
@@ -141,19 +110,14 @@ impl StreamState {
             self.done = true;
             return Ok(());
         }
-        let mut chunk: Map<String, Value> = serde_json::from_str(&ev.data).map_err(|e| {
-            UpstreamError::Protocol(format!("stream event is not a JSON object: {e}"))
-        })?;
+        let mut chunk: Map<String, Value> =
+            serde_json::from_str(&ev.data).map_err(|e| UpstreamError::Protocol(format!("stream event is not a JSON object: {e}")))?;
         if let Some(err) = chunk.get("error").filter(|e| !e.is_null()) {
-            let message = err["message"]
-                .as_str()
-                .unwrap_or("upstream reported an error")
-                .to_string();
+            let message = err["message"].as_str().unwrap_or("upstream reported an error").to_string();
             return Err(UpstreamError::MidStream(message));
         }
         if let Some(usage) = chunk.remove("usage").filter(Value::is_object) {
-            self.ready
-                .push_back(StreamItem::Usage(Usage::from_openai(&usage)));
+            self.ready.push_back(StreamItem::Usage(Usage::from_openai(&usage)));
         }
         let Some(Value::Array(choices)) = chunk.get_mut("choices") else {
             return Ok(());

@@ -40,26 +40,17 @@ pub struct UsageLog {
 impl UsageLog {
     /// Opens (creating and migrating if needed) the database at `path`, reads back the
     /// spend per key and team as of `now_ms`, and starts the writer thread.
-    pub fn open(
-        path: &str,
-        capacity: usize,
-        now_ms: i64,
-    ) -> Result<(UsageLog, RestoredSpend), String> {
+    pub fn open(path: &str, capacity: usize, now_ms: i64) -> Result<(UsageLog, RestoredSpend), String> {
         let fail = |e: &dyn std::fmt::Display| format!("usage database `{path}`: {e}");
-        if let Some(dir) = Path::new(path)
-            .parent()
-            .filter(|d| !d.as_os_str().is_empty())
-        {
+        if let Some(dir) = Path::new(path).parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir).map_err(|e| fail(&e))?;
         }
         let mut conn = Connection::open(path).map_err(|e| fail(&e))?;
         schema::configure(&conn).map_err(|e| fail(&e))?;
         schema::migrate(&mut conn).map_err(|e| fail(&e))?;
         let restored = RestoredSpend {
-            keys: queries::spend_by(&conn, queries::SpendColumn::Key, now_ms)
-                .map_err(|e| fail(&e))?,
-            teams: queries::spend_by(&conn, queries::SpendColumn::Team, now_ms)
-                .map_err(|e| fail(&e))?,
+            keys: queries::spend_by(&conn, queries::SpendColumn::Key, now_ms).map_err(|e| fail(&e))?,
+            teams: queries::spend_by(&conn, queries::SpendColumn::Team, now_ms).map_err(|e| fail(&e))?,
         };
         let (queue, inbox) = mpsc::sync_channel(capacity);
         let counters = Arc::new(Counters::default());
@@ -68,11 +59,7 @@ impl UsageLog {
             .name("usage-writer".into())
             .spawn(move || writer::run(conn, inbox, thread_counters))
             .map_err(|e| fail(&e))?;
-        let log = UsageLog {
-            queue,
-            counters,
-            writer: Mutex::new(Some(writer)),
-        };
+        let log = UsageLog { queue, counters, writer: Mutex::new(Some(writer)) };
         Ok((log, restored))
     }
 
@@ -98,15 +85,9 @@ impl UsageLog {
     pub fn fetch(&self, id: &str, key: &str) -> Result<Option<UsageRow>, String> {
         let (reply, answer) = mpsc::channel();
         self.queue
-            .send(Msg::Fetch {
-                id: id.to_string(),
-                key: key.to_string(),
-                reply,
-            })
+            .send(Msg::Fetch { id: id.to_string(), key: key.to_string(), reply })
             .map_err(|_| "the usage log writer has stopped".to_string())?;
-        answer
-            .recv()
-            .map_err(|_| "the usage log writer has stopped".to_string())?
+        answer.recv().map_err(|_| "the usage log writer has stopped".to_string())?
     }
 
     /// Writes everything queued and stops the writer. Blocks until it is done.
@@ -145,17 +126,11 @@ pub struct UsageReader {
 impl UsageReader {
     pub fn open(path: &str) -> Result<UsageReader, String> {
         if !Path::new(path).exists() {
-            return Err(format!(
-                "no usage database at `{path}` (database.path); the gateway creates it when it starts"
-            ));
+            return Err(format!("no usage database at `{path}` (database.path); the gateway creates it when it starts"));
         }
-        let conn = Connection::open_with_flags(
-            path,
-            OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-        )
-        .map_err(|e| format!("usage database `{path}`: {e}"))?;
-        conn.busy_timeout(std::time::Duration::from_secs(5))
-            .map_err(|e| e.to_string())?;
+        let conn = Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX)
+            .map_err(|e| format!("usage database `{path}`: {e}"))?;
+        conn.busy_timeout(std::time::Duration::from_secs(5)).map_err(|e| e.to_string())?;
         Ok(UsageReader { conn })
     }
 

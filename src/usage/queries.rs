@@ -59,9 +59,7 @@ pub fn insert(conn: &Connection, r: &UsageRow) -> rusqlite::Result<()> {
 /// The row of generation `id`, only if `key_name` made it.
 pub fn fetch(conn: &Connection, id: &str, key_name: &str) -> rusqlite::Result<Option<UsageRow>> {
     let sql = format!("SELECT {COLUMNS} FROM usage WHERE id = ?1 AND key_name = ?2");
-    conn.prepare_cached(&sql)?
-        .query_row(params![id, key_name], read_row)
-        .optional()
+    conn.prepare_cached(&sql)?.query_row(params![id, key_name], read_row).optional()
 }
 
 fn read_row(r: &Row<'_>) -> rusqlite::Result<UsageRow> {
@@ -80,12 +78,7 @@ fn read_row(r: &Row<'_>) -> rusqlite::Result<UsageRow> {
         status: r.get(10)?,
         error_type: r.get(11)?,
         attempts: r.get(12)?,
-        usage: Usage {
-            prompt_tokens: r.get(13)?,
-            completion_tokens: r.get(14)?,
-            cached_tokens: r.get(15)?,
-            reasoning_tokens: r.get(16)?,
-        },
+        usage: Usage { prompt_tokens: r.get(13)?, completion_tokens: r.get(14)?, cached_tokens: r.get(15)?, reasoning_tokens: r.get(16)? },
         cost_nano: r.get(17)?,
         latency_ms: r.get(19)?,
         ttft_ms: r.get(20)?,
@@ -122,11 +115,7 @@ pub struct SpendSums {
 }
 
 /// Spend per key (`column = "key_name"`) or per team (`"team"`) as of `now_ms`.
-pub fn spend_by(
-    conn: &Connection,
-    column: SpendColumn,
-    now_ms: i64,
-) -> rusqlite::Result<Vec<SpendSums>> {
+pub fn spend_by(conn: &Connection, column: SpendColumn, now_ms: i64) -> rusqlite::Result<Vec<SpendSums>> {
     let today = utc::day_of(now_ms);
     let col = match column {
         SpendColumn::Key => "key_name",
@@ -140,22 +129,10 @@ pub fn spend_by(
          FROM usage WHERE {col} IS NOT NULL GROUP BY {col}"
     );
     let mut stmt = conn.prepare(&sql)?;
-    let rows = stmt.query_map(
-        params![
-            utc::iso_day(today),
-            utc::iso_day(utc::week_start(today)),
-            utc::iso_day(utc::month_start(today)),
-        ],
-        |r| {
-            Ok(SpendSums {
-                name: r.get(0)?,
-                total: r.get(1)?,
-                daily: r.get(2)?,
-                weekly: r.get(3)?,
-                monthly: r.get(4)?,
-            })
-        },
-    )?;
+    let rows = stmt
+        .query_map(params![utc::iso_day(today), utc::iso_day(utc::week_start(today)), utc::iso_day(utc::month_start(today)),], |r| {
+            Ok(SpendSums { name: r.get(0)?, total: r.get(1)?, daily: r.get(2)?, weekly: r.get(3)?, monthly: r.get(4)? })
+        })?;
     rows.collect()
 }
 
@@ -210,11 +187,7 @@ pub struct Aggregate {
 }
 
 /// Totals per group since `since_ms`; days in date order, others by cost, then name.
-pub fn aggregate(
-    conn: &Connection,
-    by: GroupBy,
-    since_ms: i64,
-) -> rusqlite::Result<Vec<Aggregate>> {
+pub fn aggregate(conn: &Connection, by: GroupBy, since_ms: i64) -> rusqlite::Result<Vec<Aggregate>> {
     let order = match by {
         GroupBy::Day => "g",
         _ => "SUM(cost_nano) DESC, g",
@@ -291,21 +264,9 @@ mod tests {
         insert(&conn, &row("5", "bob", Some("r"), now, 7)).unwrap();
         let keys = spend_by(&conn, SpendColumn::Key, now).unwrap();
         let alice = keys.iter().find(|s| s.name == "alice").unwrap();
-        assert_eq!(
-            (alice.total, alice.daily, alice.weekly, alice.monthly),
-            (1111, 1, 11, 111)
-        );
+        assert_eq!((alice.total, alice.daily, alice.weekly, alice.monthly), (1111, 1, 11, 111));
         let teams = spend_by(&conn, SpendColumn::Team, now).unwrap();
-        assert_eq!(
-            teams,
-            vec![SpendSums {
-                name: "r".into(),
-                total: 18,
-                daily: 8,
-                weekly: 18,
-                monthly: 18
-            }]
-        );
+        assert_eq!(teams, vec![SpendSums { name: "r".into(), total: 18, daily: 8, weekly: 18, monthly: 18 }]);
     }
 
     #[test]
@@ -319,10 +280,7 @@ mod tests {
         insert(&conn, &failed).unwrap();
         insert(&conn, &row("4", "old", None, t - utc::MS_PER_DAY, 1)).unwrap();
         let by_key = aggregate(&conn, GroupBy::Key, t).unwrap();
-        let names: Vec<_> = by_key
-            .iter()
-            .map(|a| (a.group.as_str(), a.requests, a.errors, a.cost_nano))
-            .collect();
+        let names: Vec<_> = by_key.iter().map(|a| (a.group.as_str(), a.requests, a.errors, a.cost_nano)).collect();
         assert_eq!(names, vec![("bob", 1, 0, 9), ("alice", 2, 1, 5)]);
         let by_day = aggregate(&conn, GroupBy::Day, 0).unwrap();
         let days: Vec<_> = by_day.iter().map(|a| a.group.as_str()).collect();

@@ -11,14 +11,7 @@ pub enum ReportFormat {
     Csv,
 }
 
-const HEADERS: [&str; 6] = [
-    "requests",
-    "errors",
-    "cancelled",
-    "prompt_tokens",
-    "completion_tokens",
-    "cost_usd",
-];
+const HEADERS: [&str; 6] = ["requests", "errors", "cancelled", "prompt_tokens", "completion_tokens", "cost_usd"];
 
 pub fn render(by: GroupBy, rows: &[Aggregate], format: ReportFormat) -> String {
     match format {
@@ -52,21 +45,10 @@ fn table(by: GroupBy, rows: &[Aggregate]) -> String {
         completion_tokens: rows.iter().map(|a| a.completion_tokens).sum(),
         cost_nano: rows.iter().map(|a| a.cost_nano).sum(),
     };
-    let mut lines: Vec<(String, [String; 6])> =
-        vec![(by.label().to_uppercase(), HEADERS.map(str::to_uppercase))];
-    lines.extend(
-        rows.iter()
-            .chain([&total])
-            .map(|a| (a.group.clone(), cells(a))),
-    );
-    let first = lines
-        .iter()
-        .map(|(g, _)| g.chars().count())
-        .max()
-        .unwrap_or(0);
-    let widths: Vec<usize> = (0..6)
-        .map(|i| lines.iter().map(|(_, c)| c[i].len()).max().unwrap_or(0))
-        .collect();
+    let mut lines: Vec<(String, [String; 6])> = vec![(by.label().to_uppercase(), HEADERS.map(str::to_uppercase))];
+    lines.extend(rows.iter().chain([&total]).map(|a| (a.group.clone(), cells(a))));
+    let first = lines.iter().map(|(g, _)| g.chars().count()).max().unwrap_or(0);
+    let widths: Vec<usize> = (0..6).map(|i| lines.iter().map(|(_, c)| c[i].len()).max().unwrap_or(0)).collect();
     let mut out = String::new();
     for (group, cells) in &lines {
         let pad = first - group.chars().count();
@@ -138,15 +120,7 @@ mod tests {
                 completion_tokens: 1200,
                 cost_nano: 1_234_500,
             },
-            Aggregate {
-                group: "b,ob".into(),
-                requests: 3,
-                errors: 0,
-                cancelled: 1,
-                prompt_tokens: 10,
-                completion_tokens: 2,
-                cost_nano: 7,
-            },
+            Aggregate { group: "b,ob".into(), requests: 3, errors: 0, cancelled: 1, prompt_tokens: 10, completion_tokens: 2, cost_nano: 7 },
         ]
     }
 
@@ -159,10 +133,7 @@ mod tests {
              b,ob          3       0          1             10                  2  0.000000007\n\
              TOTAL        15       1          1           3410               1202  0.001234507\n"
         );
-        assert_eq!(
-            render(GroupBy::Day, &[], ReportFormat::Table),
-            "no requests in this period\n"
-        );
+        assert_eq!(render(GroupBy::Day, &[], ReportFormat::Table), "no requests in this period\n");
     }
 
     #[test]
@@ -173,8 +144,7 @@ mod tests {
              alice,12,1,0,3400,1200,0.0012345\n\
              \"b,ob\",3,0,1,10,2,0.000000007\n"
         );
-        let v: serde_json::Value =
-            serde_json::from_str(&render(GroupBy::Model, &rows(), ReportFormat::Json)).unwrap();
+        let v: serde_json::Value = serde_json::from_str(&render(GroupBy::Model, &rows(), ReportFormat::Json)).unwrap();
         assert_eq!(v[0]["model"], "alice");
         assert_eq!(v[1]["cost_nano_usd"], 7);
     }

@@ -156,14 +156,8 @@ mod tests {
             endpoint: "chat".into(),
             streamed: true,
             status: 200,
-            attempts: r#"[{"provider":"demo","model":"demo/echo","status":200,"reason":"ok"}]"#
-                .into(),
-            usage: Usage {
-                prompt_tokens: 10,
-                completion_tokens: 5,
-                cached_tokens: 2,
-                reasoning_tokens: 1,
-            },
+            attempts: r#"[{"provider":"demo","model":"demo/echo","status":200,"reason":"ok"}]"#.into(),
+            usage: Usage { prompt_tokens: 10, completion_tokens: 5, cached_tokens: 2, reasoning_tokens: 1 },
             cost_nano: 1_500,
             latency_ms: 300,
             ttft_ms: Some(100),

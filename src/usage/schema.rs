@@ -54,9 +54,7 @@ pub fn configure(conn: &Connection) -> rusqlite::Result<()> {
 
 /// Brings the schema up to date; refuses a database written by a newer version.
 pub fn migrate(conn: &mut Connection) -> Result<(), String> {
-    let version: usize = conn
-        .pragma_query_value(None, "user_version", |r| r.get(0))
-        .map_err(|e| e.to_string())?;
+    let version: usize = conn.pragma_query_value(None, "user_version", |r| r.get(0)).map_err(|e| e.to_string())?;
     if version > MIGRATIONS.len() {
         return Err(format!(
             "the usage database has schema version {version}, newer than this switchboard knows ({}); upgrade switchboard or point database.path elsewhere",
@@ -82,13 +80,9 @@ mod tests {
         let mut conn = Connection::open_in_memory().unwrap();
         migrate(&mut conn).unwrap();
         migrate(&mut conn).unwrap();
-        let v: usize = conn
-            .pragma_query_value(None, "user_version", |r| r.get(0))
-            .unwrap();
+        let v: usize = conn.pragma_query_value(None, "user_version", |r| r.get(0)).unwrap();
         assert_eq!(v, MIGRATIONS.len());
         conn.pragma_update(None, "user_version", 99).unwrap();
-        assert!(migrate(&mut conn)
-            .unwrap_err()
-            .contains("schema version 99"));
+        assert!(migrate(&mut conn).unwrap_err().contains("schema version 99"));
     }
 }

@@ -3,11 +3,7 @@ use crate::api::usage::Usage;
 use std::time::{Duration, Instant};
 
 fn temp_db(name: &str) -> String {
-    let dir = std::env::temp_dir().join(format!(
-        "switchboard-usage-{}-{}-{name}",
-        std::process::id(),
-        crate::ids::random_alphanumeric(8)
-    ));
+    let dir = std::env::temp_dir().join(format!("switchboard-usage-{}-{}-{name}", std::process::id(), crate::ids::random_alphanumeric(8)));
     dir.join("usage.db").to_string_lossy().into_owned()
 }
 
@@ -25,12 +21,7 @@ fn row(i: usize) -> UsageRow {
         streamed: i.is_multiple_of(2),
         status: 200,
         attempts: r#"[{"provider":"demo","model":"demo/echo","status":200,"reason":"ok"}]"#.into(),
-        usage: Usage {
-            prompt_tokens: 120,
-            completion_tokens: 48,
-            cached_tokens: 0,
-            reasoning_tokens: 0,
-        },
+        usage: Usage { prompt_tokens: 120, completion_tokens: 48, cached_tokens: 0, reasoning_tokens: 0 },
         cost_nano: 21_600,
         latency_ms: 180,
         ttft_ms: Some(40),
@@ -70,10 +61,7 @@ fn a_full_queue_drops_and_counts_instead_of_blocking() {
     for i in 0..10 {
         log.record(row(i));
     }
-    assert!(
-        started.elapsed() < Duration::from_millis(100),
-        "record blocked"
-    );
+    assert!(started.elapsed() < Duration::from_millis(100), "record blocked");
     let dropped = log.dropped();
     assert!((7..=8).contains(&dropped), "dropped {dropped}");
     blocker.execute_batch("COMMIT").unwrap();
@@ -87,10 +75,7 @@ fn a_full_queue_drops_and_counts_instead_of_blocking() {
 #[test]
 fn reader_works_beside_the_writer() {
     let path = temp_db("reader");
-    assert!(UsageReader::open(&path)
-        .err()
-        .unwrap()
-        .contains("no usage database"));
+    assert!(UsageReader::open(&path).err().unwrap().contains("no usage database"));
     let (log, _) = UsageLog::open(&path, 16, 0).unwrap();
     log.record(row(1));
     log.record(row(2));

@@ -77,16 +77,11 @@ fn write_batch(conn: &mut Connection, rows: &mut Vec<UsageRow>, counters: &Count
     });
     match result {
         Ok(()) => {
-            counters
-                .written
-                .fetch_add(rows.len() as u64, Ordering::Relaxed);
+            counters.written.fetch_add(rows.len() as u64, Ordering::Relaxed);
         }
         Err(e) => {
             // One bad row must not cost the others: retry them one by one.
-            tracing::error!(
-                "usage log: writing a batch of {} rows failed ({e}); retrying row by row",
-                rows.len()
-            );
+            tracing::error!("usage log: writing a batch of {} rows failed ({e}); retrying row by row", rows.len());
             for row in rows.iter() {
                 match queries::insert(conn, row) {
                     Ok(()) => counters.written.fetch_add(1, Ordering::Relaxed),
