@@ -99,7 +99,40 @@ pub fn routing_table(config: &Config) -> String {
         out.push_str("; unauthenticated requests ALLOWED");
     }
     out.push('\n');
+    out.push_str(&limits_table(config));
     out
+}
+
+/// The budgets and rate limits of teams and keys, for `check`; empty when there are none.
+fn limits_table(config: &Config) -> String {
+    let describe = |budget: Option<config::Budget>, rate: Option<config::RateLimit>| {
+        let mut parts = Vec::new();
+        if let Some(b) = budget {
+            parts.push(format!("${} {}", crate::api::usage::usd_text(b.limit_nano), b.period.as_str()));
+        }
+        let rate = rate.unwrap_or_default();
+        if let Some(n) = rate.requests_per_minute {
+            parts.push(format!("{n} requests/min"));
+        }
+        if let Some(n) = rate.tokens_per_minute {
+            parts.push(format!("{n} tokens/min"));
+        }
+        parts.join(", ")
+    };
+    let mut teams: Vec<_> = config.teams.values().collect();
+    teams.sort_by(|a, b| a.name.cmp(&b.name));
+    let mut lines: Vec<String> = teams
+        .iter()
+        .map(|t| (format!("team {}", t.name), describe(t.budget, t.rate_limit)))
+        .chain(config.keys.iter().map(|k| (format!("key {}", k.name), describe(k.budget, k.rate_limit))))
+        .filter(|(_, limits)| !limits.is_empty())
+        .map(|(who, limits)| format!("  {who:<24} {limits}\n"))
+        .collect();
+    if lines.is_empty() {
+        return String::new();
+    }
+    lines.insert(0, "\nlimits:\n".into());
+    lines.concat()
 }
 
 fn price_text(p: &Price) -> String {

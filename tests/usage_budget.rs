@@ -83,7 +83,7 @@ async fn a_team_budget_covers_all_its_keys() {
     let keys = "  - { name: alice, key: sk-alice, team: research }\n  - { name: bob, key: sk-bob, team: research }\n  - { name: carol, key: sk-carol }\n";
     let gw = Gateway::start(&config("0ms", keys, "teams:\n  research: { budget: { limit_usd: 0.01, period: monthly } }\n")).await;
     assert_eq!(ask(&gw, "sk-alice", false).await.status(), 200);
-    assert_eq!(ask(&gw, "sk-alice", true).await.text().await.unwrap().ends_with("data: [DONE]\n\n"), true);
+    assert!(ask(&gw, "sk-alice", true).await.text().await.unwrap().ends_with("data: [DONE]\n\n"));
     let refused = ask(&gw, "sk-bob", false).await;
     assert_eq!(refused.status(), 402);
     let message = error_message(refused).await;

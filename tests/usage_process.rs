@@ -51,7 +51,9 @@ async fn usage_cli_prints_totals_verbatim() {
     let gw = Gateway::start(&yaml).await;
     let base = format!("http://{}", gw.addr);
     let mut last_id = String::new();
-    for (key, model, stream) in [("sk-alice", "demo/echo", false), ("sk-alice", "demo/echo", true), ("sk-bob", "demo/echo", false), ("sk-bob", "no/such", false)] {
+    for (key, model, stream) in
+        [("sk-alice", "demo/echo", false), ("sk-alice", "demo/echo", true), ("sk-bob", "demo/echo", false), ("sk-bob", "no/such", false)]
+    {
         let resp = ask(&gw.client, &base, key, model, stream).await.unwrap();
         last_id = resp.headers()["x-generation-id"].to_str().unwrap().to_string();
         resp.text().await.unwrap();
@@ -87,7 +89,8 @@ async fn usage_cli_prints_totals_verbatim() {
     let today = &switchboard::utc::iso_day(switchboard::utc::day_of(switchboard::utc::now_ms()))[..10];
     assert_eq!(day, format!("day,requests,errors,cancelled,prompt_tokens,completion_tokens,cost_usd\n{today},4,1,0,6,12,0.012\n"));
 
-    let missing = Command::new(BIN).arg("--config").arg(write_config(&config("/nonexistent/dir/x.db", "", ""))).arg("usage").output().unwrap();
+    let missing =
+        Command::new(BIN).arg("--config").arg(write_config(&config("/nonexistent/dir/x.db", "", ""))).arg("usage").output().unwrap();
     assert!(!missing.status.success());
     assert!(String::from_utf8_lossy(&missing.stderr).contains("no usage database at `/nonexistent/dir/x.db`"));
 }
@@ -161,4 +164,17 @@ async fn sigterm_under_load_loses_no_acknowledged_request() {
     for (id, cost) in &acknowledged {
         assert_eq!(stored.get(id), Some(cost), "request {id} got a 200 but its row is missing or differs");
     }
+}
+
+#[test]
+fn check_lists_budgets_and_rate_limits() {
+    let yaml = "providers: { demo: { type: mock } }\nmodels:\n  demo/echo: { endpoints: [ { provider: demo, model: echo } ] }\nteams:\n  research: { budget: { limit_usd: 500, period: monthly } }\n  ops: {}\nkeys:\n  - { name: alice, key: sk-a, team: research, budget: { limit_usd: 0.5, period: weekly }, rate_limit: { tokens_per_minute: 1000 } }\n  - { name: bob, key: sk-b }\n";
+    let out = Command::new(BIN).arg("check").arg("--config").arg(write_config(yaml)).output().unwrap();
+    assert!(out.status.success());
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        stdout.ends_with("keys: 2 (alice, bob)\n\nlimits:\n  team research            $500.00 monthly\n  key alice                $0.50 weekly, 1000 tokens/min\n"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("free (no price set)"), "an unpriced model says so: {stdout}");
 }

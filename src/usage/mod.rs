@@ -140,4 +140,4 @@ impl UsageReader {
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

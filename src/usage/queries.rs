@@ -6,19 +6,26 @@ use crate::api::usage::{nano_to_usd, Usage};
 use crate::utc;
 use rusqlite::{params, Connection, OptionalExtension, Row};
 
-const COLUMNS: &str = "id, created_at, key_name, team, model_requested, model, provider, \
-    upstream_model, endpoint, streamed, status, error_type, attempts, prompt_tokens, \
-    completion_tokens, cached_tokens, reasoning_tokens, cost_nano, cost_usd, latency_ms, \
-    ttft_ms, cache_hit, cancelled, finish_reason, session_id, user, app_referer, app_title, \
-    user_agent, request_body, response_body";
+macro_rules! columns {
+    () => {
+        "id, created_at, key_name, team, model_requested, model, provider, upstream_model, endpoint, streamed, status, \
+         error_type, attempts, prompt_tokens, completion_tokens, cached_tokens, reasoning_tokens, cost_nano, cost_usd, \
+         latency_ms, ttft_ms, cache_hit, cancelled, finish_reason, session_id, user, app_referer, app_title, user_agent, \
+         request_body, response_body"
+    };
+}
+
+const INSERT: &str = concat!(
+    "INSERT INTO usage (",
+    columns!(),
+    ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, \
+     ?25, ?26, ?27, ?28, ?29, ?30, ?31)"
+);
+
+const FETCH: &str = concat!("SELECT ", columns!(), " FROM usage WHERE id = ?1 AND key_name = ?2");
 
 pub fn insert(conn: &Connection, r: &UsageRow) -> rusqlite::Result<()> {
-    let sql = format!(
-        "INSERT INTO usage ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, \
-         ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28, \
-         ?29, ?30, ?31)"
-    );
-    let mut stmt = conn.prepare_cached(&sql)?;
+    let mut stmt = conn.prepare_cached(INSERT)?;
     let u = &r.usage;
     stmt.execute(params![
         r.id,
@@ -58,8 +65,7 @@ pub fn insert(conn: &Connection, r: &UsageRow) -> rusqlite::Result<()> {
 
 /// The row of generation `id`, only if `key_name` made it.
 pub fn fetch(conn: &Connection, id: &str, key_name: &str) -> rusqlite::Result<Option<UsageRow>> {
-    let sql = format!("SELECT {COLUMNS} FROM usage WHERE id = ?1 AND key_name = ?2");
-    conn.prepare_cached(&sql)?.query_row(params![id, key_name], read_row).optional()
+    conn.prepare_cached(FETCH)?.query_row(params![id, key_name], read_row).optional()
 }
 
 fn read_row(r: &Row<'_>) -> rusqlite::Result<UsageRow> {

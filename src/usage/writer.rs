@@ -8,9 +8,15 @@ use rusqlite::Connection;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{Receiver, Sender};
 use std::sync::Arc;
+use std::time::Duration;
 
 /// Rows per transaction at most.
 const MAX_BATCH: usize = 2048;
+
+/// After the first message of a batch, how long the writer lets more arrive before it
+/// writes. While it lingers it is not parked on the queue, so senders never pay for a
+/// wake-up (a futex call) under load; a lookup waits this long at most.
+const LINGER: Duration = Duration::from_millis(2);
 
 pub enum Msg {
     Row(Box<UsageRow>),
@@ -40,6 +46,9 @@ pub fn run(mut conn: Connection, queue: Receiver<Msg>, counters: Arc<Counters>) 
         let Ok(first) = queue.recv() else {
             break;
         };
+        if !matches!(first, Msg::Close) {
+            std::thread::sleep(LINGER);
+        }
         let mut next = Some(first);
         while let Some(msg) = next.take() {
             match msg {
