@@ -27,7 +27,7 @@ pub async fn serve(config_path: &Path, listen: Option<SocketAddr>) -> ExitCode {
     let running = match crate::start(config, Some(listen)) {
         Ok(r) => r,
         Err(e) => {
-            eprintln!("switchboard: cannot listen on {listen}: {e}");
+            eprintln!("switchboard: cannot start on {listen}: {e}");
             return ExitCode::FAILURE;
         }
     };

@@ -57,6 +57,8 @@ async fn every_request_after_auth_gets_exactly_one_row() {
 
     let unauthenticated = gw.client.post(gw.url("/v1/chat/completions")).bearer_auth("sk-wrong").json(&json!({})).send().await.unwrap();
     assert_eq!(unauthenticated.status(), 401);
+    let ready: serde_json::Value = gw.client.get(gw.url("/ready")).send().await.unwrap().json().await.unwrap();
+    assert_eq!(ready["database"], "ok");
 
     let db = gw.db_path.clone();
     gw.stop().await;

@@ -51,13 +51,11 @@ pub fn usd_to_nano(usd: f64) -> Result<u64, String> {
 /// A budget amount in USD to integer nano-USD (at most one billion USD, so sums of
 /// amounts stay far from `u64::MAX`).
 pub fn usd_amount_to_nano(usd: f64) -> Result<u64, String> {
-    if !usd.is_finite() || usd < 0.0 {
-        return Err(format!("{usd} must be a finite amount of USD >= 0"));
+    match usd {
+        u if !u.is_finite() || u < 0.0 => Err(format!("{usd} must be a finite amount of USD >= 0")),
+        u if u > 1e9 => Err(format!("{usd} USD is more than this gateway can account")),
+        u => Ok((u * 1e9).round() as u64),
     }
-    if usd > 1e9 {
-        return Err(format!("{usd} USD is more than this gateway can account"));
-    }
-    Ok((usd * 1e9).round() as u64)
 }
 
 #[cfg(test)]

@@ -69,7 +69,14 @@ pub async fn health() -> HttpResponse {
 
 pub async fn ready(state: web::Data<AppState>) -> HttpResponse {
     let runtime = state.runtime();
-    HttpResponse::Ok().json(serde_json::json!({ "status": "ready", "models": runtime.config.models.len() }))
+    let models = runtime.config.models.len();
+    if state.usage().is_writable() {
+        HttpResponse::Ok().json(serde_json::json!({ "status": "ready", "models": models, "database": "ok" }))
+    } else {
+        HttpResponse::ServiceUnavailable().json(
+            serde_json::json!({ "status": "not ready", "models": models, "database": "the usage log cannot be written; see the log" }),
+        )
+    }
 }
 
 pub async fn not_found(req: HttpRequest) -> HttpResponse {

@@ -107,6 +107,12 @@ impl UsageLog {
         }
     }
 
+    /// The writer is running and its last batch was written whole.
+    pub fn is_writable(&self) -> bool {
+        let running = self.writer.lock().unwrap_or_else(|e| e.into_inner()).as_ref().is_some_and(|w| !w.is_finished());
+        running && self.counters.last_batch_ok.load(Ordering::Relaxed)
+    }
+
     /// Rows written so far.
     pub fn written(&self) -> u64 {
         self.counters.written.load(Ordering::Relaxed)

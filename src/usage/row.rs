@@ -148,20 +148,12 @@ mod tests {
     #[test]
     fn generation_json_has_every_openrouter_field() {
         let row = UsageRow {
-            id: "gen-1".into(),
             created_at_ms: 86_400_000 + 1,
-            key_name: "alice".into(),
-            model: Some("demo/echo".into()),
-            provider: Some("demo".into()),
-            endpoint: "chat".into(),
-            streamed: true,
-            status: 200,
-            attempts: r#"[{"provider":"demo","model":"demo/echo","status":200,"reason":"ok"}]"#.into(),
             usage: Usage { prompt_tokens: 10, completion_tokens: 5, cached_tokens: 2, reasoning_tokens: 1 },
             cost_nano: 1_500,
             latency_ms: 300,
             ttft_ms: Some(100),
-            ..UsageRow::default()
+            ..crate::usage::tests::row(1)
         };
         let v = row.generation_json();
         for field in [

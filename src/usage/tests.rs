@@ -16,7 +16,8 @@ fn temp_db(name: &str) -> String {
     dir.join("usage.db").to_string_lossy().into_owned()
 }
 
-fn row(i: usize) -> UsageRow {
+/// A typical row, `gen-` + `i` padded.
+pub(crate) fn row(i: usize) -> UsageRow {
     UsageRow {
         id: format!("gen-{i:024}"),
         created_at_ms: crate::utc::now_ms(),
@@ -74,7 +75,9 @@ fn a_full_queue_drops_and_counts_instead_of_blocking() {
     let dropped = log.dropped();
     assert!((7..=8).contains(&dropped), "dropped {dropped}");
     blocker.execute_batch("COMMIT").unwrap();
+    assert!(log.is_writable());
     log.close();
+    assert!(!log.is_writable(), "a stopped writer is reported");
     assert_eq!(log.written() + log.dropped(), 10);
     // After close, rows are dropped (and counted), never blocking.
     log.record(row(99));

@@ -5,7 +5,7 @@
 use super::queries;
 use super::row::UsageRow;
 use rusqlite::Connection;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::mpsc::{Receiver, Sender};
 use std::sync::Arc;
 use std::time::Duration;
@@ -30,11 +30,18 @@ pub enum Msg {
     Close,
 }
 
-#[derive(Default)]
 pub struct Counters {
     pub written: AtomicU64,
     pub dropped: AtomicU64,
     pub failed: AtomicU64,
+    /// Whether the last batch was written whole.
+    pub last_batch_ok: AtomicBool,
+}
+
+impl Default for Counters {
+    fn default() -> Self {
+        Counters { written: AtomicU64::new(0), dropped: AtomicU64::new(0), failed: AtomicU64::new(0), last_batch_ok: AtomicBool::new(true) }
+    }
 }
 
 pub fn run(mut conn: Connection, queue: Receiver<Msg>, counters: Arc<Counters>) {
@@ -87,8 +94,10 @@ fn write_batch(conn: &mut Connection, rows: &mut Vec<UsageRow>, counters: &Count
     match result {
         Ok(()) => {
             counters.written.fetch_add(rows.len() as u64, Ordering::Relaxed);
+            counters.last_batch_ok.store(true, Ordering::Relaxed);
         }
         Err(e) => {
+            counters.last_batch_ok.store(false, Ordering::Relaxed);
             // One bad row must not cost the others: retry them one by one.
             tracing::error!("usage log: writing a batch of {} rows failed ({e}); retrying row by row", rows.len());
             for row in rows.iter() {
