@@ -1,15 +1,15 @@
 #!/usr/bin/env bash
-# The whole test suite, exactly as CI runs it: Rust unit and integration tests (release
-# profile, so the binary is built once), then the official Python SDKs against the real
-# binary. Installs what it needs: Python packages go into ./.venv from PyPI.
+# The whole test suite, exactly as CI runs it: Rust unit and integration tests, then the
+# official Python SDKs against the real release binary. Installs what it needs: Python
+# packages go into ./.venv from PyPI.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 echo "== cargo build --release"
 cargo build --release --locked --bins --examples
 
-echo "== cargo test --release"
-cargo test --release --locked
+echo "== cargo test"
+cargo test --locked
 
 echo "== python real-client tests"
 if [ ! -x .venv/bin/python ]; then

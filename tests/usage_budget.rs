@@ -172,7 +172,8 @@ async fn a_stream_that_outruns_the_budget_is_cut_off_at_the_limit() {
     assert_eq!(last["choices"][0]["finish_reason"], "error");
     let delivered: String = chunks.iter().filter_map(|c| c["choices"][0]["delta"]["content"].as_str()).collect();
     assert!(delivered.len() > 150 && delivered.len() < 280, "cut off part-way: {delivered:?}");
-    let charged = nano(&last["usage"]["cost"]);
+    assert!(last.get("usage").is_none(), "top-level usage is for the final choices: [] chunk only");
+    let charged = nano(&last["error"]["metadata"]["usage"]["cost"]);
     assert!(charged <= 50_000_000 && charged > 40_000_000, "{charged}");
     // 1 token per 4 bytes delivered, at $0.001 per token.
     assert_eq!(charged, (delivered.len() as u64).div_ceil(4) * 1_000_000);

@@ -234,3 +234,26 @@ async fn bodies_are_stored_only_when_asked() {
     assert!(r.request_body.unwrap().contains("secret prompt"));
     assert_eq!(r.response_body.as_deref(), Some("Hello"));
 }
+
+#[tokio::test]
+async fn a_stream_that_fails_midway_is_charged_what_it_delivered() {
+    let up = MockUpstream::start().await;
+    let mut events = text_stream(&["partial ", "answer "], 1, 1);
+    events.truncate(3);
+    up.always(Reply::Sse { events, delay: Duration::from_millis(5), first_delay: Duration::ZERO, then_drop: true });
+    let gw = Gateway::start(&config(&up, PRICE, "")).await;
+    let resp = gw.chat(json!({"model": "test/model", "messages": user("hi"), "stream": true})).await;
+    let id = resp.headers()["x-generation-id"].to_str().unwrap().to_string();
+    let chunks = sse_chunks(&resp.text().await.unwrap());
+    let last = chunks.last().unwrap();
+    assert_eq!(last["error"]["metadata"]["error_type"], "provider_unavailable");
+    let charged = nano(&last["error"]["metadata"]["usage"]["cost"]);
+    let db = gw.db_path.clone();
+    gw.stop().await;
+    let r = row(&db, &id);
+    assert_eq!((r.status, r.error_type.as_deref(), r.cancelled), (200, Some("provider_unavailable"), false));
+    // "partial answer " is 15 bytes: 4 completion tokens at $2/M, plus the prompt estimate at $1/M.
+    assert_eq!(r.completion_tokens, 4);
+    assert_eq!(r.cost_nano, charged);
+    assert_eq!(charged, r.prompt_tokens * 1000 + 8000);
+}

@@ -6,9 +6,11 @@ mod interpolate;
 mod model;
 mod positions;
 mod raw;
+pub mod reload;
 mod units;
 mod validate;
 mod validate_limits;
+mod validate_provider_keys;
 
 pub use model::*;
 pub use units::{parse_duration, usd_amount_to_nano};

@@ -133,6 +133,8 @@ pub struct Endpoint {
     pub provider: Arc<ProviderConfig>,
     pub upstream_model: String,
     pub price: Price,
+    /// The model's `max_output_tokens`, for upstreams that require a limit (Anthropic).
+    pub max_output_tokens: Option<u64>,
 }
 
 impl Endpoint {

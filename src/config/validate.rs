@@ -174,11 +174,9 @@ impl<'a> Validator<'a> {
     fn provider(&mut self, path: &str, name: String, raw: RawProvider) -> Option<ProviderConfig> {
         let kind = match raw.kind.as_str() {
             "openai" => ProviderKind::OpenAi,
+            "anthropic" => ProviderKind::Anthropic,
+            "gemini" => ProviderKind::Gemini,
             "mock" => ProviderKind::Mock,
-            "anthropic" | "gemini" => {
-                self.not_yet(&join(path, "type"));
-                return None;
-            }
             other => {
                 self.problem(
                     &join(path, "type"),
@@ -207,6 +205,7 @@ impl<'a> Validator<'a> {
         if kind != ProviderKind::Mock && !(base_url.starts_with("http://") || base_url.starts_with("https://")) {
             self.problem(&join(path, "base_url"), format!("`{base_url}` is not an http(s) URL"), None);
         }
+        self.require_api_key(path, kind, raw.api_key.as_deref());
         let key_path = join(path, "api_key");
         let disabled = self.unset_var(&key_path).map(|var| format!("environment variable `{var}` is not set"));
         if let Some(reason) = &disabled {
@@ -278,7 +277,12 @@ impl<'a> Validator<'a> {
                     );
                     continue;
                 };
-                endpoints.push(Endpoint { provider: provider.clone(), upstream_model: ep.model, price });
+                endpoints.push(Endpoint {
+                    provider: provider.clone(),
+                    upstream_model: ep.model,
+                    price,
+                    max_output_tokens: raw.max_output_tokens,
+                });
             }
             let fallbacks = raw.fallbacks.unwrap_or_default();
             if !endpoints.is_empty() && endpoints.iter().all(|e| e.provider.disabled.is_some()) {

@@ -114,8 +114,8 @@ pub fn client_stream(
 }
 
 impl State {
-    /// Ends the stream with one error chunk that also carries the usage charged. A 5xx
-    /// is the provider's fault and counts against its health.
+    /// Ends the stream with one error chunk that also carries the usage charged (in
+    /// `error.metadata.usage`). A 5xx is the provider's fault and counts against its health.
     fn fail(&mut self, code: u16, message: &str, error_type: &str) -> Bytes {
         self.finished = true;
         if code >= 500 {
@@ -124,7 +124,11 @@ impl State {
         let (usage, cost) = self.fin.stream_charge();
         self.fin.stream_finished(None, Some(error_type));
         let mut chunk = self.spec.stamp.error_chunk(code, message, error_type);
-        chunk.insert("usage".into(), usage.to_json(cost));
+        // Top-level `usage` belongs to the final `choices: []` chunk only; the charge of a
+        // failed stream travels in the error's metadata.
+        if let Some(Value::Object(metadata)) = chunk.get_mut("error").and_then(|e| e.get_mut("metadata")) {
+            metadata.insert("usage".into(), usage.to_json(cost));
+        }
         frame_json(&chunk)
     }
 }

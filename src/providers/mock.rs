@@ -2,11 +2,12 @@
 //! `reply`), calls the requested tool when the request offers tools, streams word by word
 //! with optional latency, and reports usage like a real provider.
 
+use super::openai_shape::{chunk, into_map};
 use super::{ChunkStream, Completion, Outcome, StreamItem};
 use crate::api::chat::ChatRequest;
 use crate::api::usage::Usage;
 use crate::config::Endpoint;
-use serde_json::{json, Map, Value};
+use serde_json::{json, Value};
 use std::time::Duration;
 
 enum Answer {
@@ -77,10 +78,7 @@ fn complete(answer: Answer, usage: Usage) -> Completion {
 }
 
 fn delta(delta: Value, finish: Option<&str>) -> StreamItem {
-    StreamItem::Chunk(into_map(json!({
-        "object": "chat.completion.chunk",
-        "choices": [{ "index": 0, "delta": delta, "logprobs": null, "finish_reason": finish }],
-    })))
+    chunk(0, delta, finish)
 }
 
 fn stream(answer: Answer, usage: Usage, chunk_delay: Duration) -> ChunkStream {
@@ -110,11 +108,4 @@ fn stream(answer: Answer, usage: Usage, chunk_delay: Duration) -> ChunkStream {
         }
         Some((Ok(item), (items, false)))
     }))
-}
-
-fn into_map(v: Value) -> Map<String, Value> {
-    match v {
-        Value::Object(m) => m,
-        _ => Map::new(),
-    }
 }

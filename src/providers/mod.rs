@@ -2,9 +2,16 @@
 //! the normalized outcome they return (an OpenAI-shaped completion or chunk stream), and
 //! `UpstreamError` with the one retry classification the pipeline relies on.
 
+mod anthropic;
+mod chat_input;
+#[cfg(test)]
+mod fixture_support;
+mod gemini;
 mod mock;
 mod openai;
+mod openai_shape;
 pub mod sse;
+mod upstream_http;
 
 use crate::api::chat::ChatRequest;
 use crate::api::usage::Usage;
@@ -85,11 +92,9 @@ impl UpstreamError {
 pub async fn chat(client: &reqwest::Client, endpoint: &Endpoint, request: &ChatRequest) -> Result<Outcome, UpstreamError> {
     match endpoint.provider.kind {
         ProviderKind::OpenAi => openai::chat(client, endpoint, request).await,
+        ProviderKind::Anthropic => anthropic::chat(client, endpoint, request).await,
+        ProviderKind::Gemini => gemini::chat(client, endpoint, request).await,
         ProviderKind::Mock => Ok(mock::chat(endpoint, request).await),
-        // Rejected by config validation until their adapters exist.
-        ProviderKind::Anthropic | ProviderKind::Gemini => {
-            Err(UpstreamError::Protocol(format!("provider type {} is not available in this build", endpoint.provider.kind.as_str())))
-        }
     }
 }
 
@@ -135,7 +140,14 @@ pub fn supports_field(kind: ProviderKind, field: &str) -> bool {
     ];
     match kind {
         ProviderKind::OpenAi | ProviderKind::Mock => true,
-        ProviderKind::Anthropic => CORE.contains(&field) || matches!(field, "top_k" | "parallel_tool_calls"),
-        ProviderKind::Gemini => CORE.contains(&field) || matches!(field, "top_k" | "seed" | "presence_penalty" | "frequency_penalty" | "n"),
+        // As the native translators map them (see their `request` modules): client
+        // `metadata` has no native equivalent, nor has `user` on Gemini.
+        ProviderKind::Anthropic => {
+            (CORE.contains(&field) && field != "metadata") || matches!(field, "top_k" | "parallel_tool_calls" | "reasoning_effort")
+        }
+        ProviderKind::Gemini => {
+            (CORE.contains(&field) && !matches!(field, "metadata" | "user"))
+                || matches!(field, "top_k" | "seed" | "presence_penalty" | "frequency_penalty" | "n" | "reasoning_effort")
+        }
     }
 }

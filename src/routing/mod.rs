@@ -16,7 +16,6 @@ pub struct Candidate {
     pub model: Arc<ModelConfig>,
     pub endpoint: Endpoint,
     pub stats: Arc<EndpointStats>,
-    half_open: bool,
 }
 
 impl Candidate {
@@ -60,15 +59,12 @@ pub fn route(input: &RouteInput<'_>, stats: &dyn Fn(&Endpoint) -> Arc<EndpointSt
                 continue;
             }
             let stats = stats(endpoint);
-            let half_open = match stats.availability(input.breaker, input.now_ms) {
-                Availability::Open { retry_in_ms } => {
-                    open_retry_ms = Some(open_retry_ms.map_or(retry_in_ms, |r| r.min(retry_in_ms)));
-                    continue;
-                }
-                Availability::HalfOpen => true,
-                Availability::Closed => false,
-            };
-            group.push(Candidate { model: model.clone(), endpoint: endpoint.clone(), stats, half_open });
+            // Half-open endpoints keep their place: `dispatch` lets one probe through.
+            if let Availability::Open { retry_in_ms } = stats.availability(input.breaker, input.now_ms) {
+                open_retry_ms = Some(open_retry_ms.map_or(retry_in_ms, |r| r.min(retry_in_ms)));
+                continue;
+            }
+            group.push(Candidate { model: model.clone(), endpoint: endpoint.clone(), stats });
         }
         groups.push(group);
     }
@@ -138,14 +134,6 @@ fn excluded_by(input: &RouteInput<'_>, endpoint: &Endpoint) -> Option<&'static s
 
 fn order_group(mut group: Vec<Candidate>, input: &RouteInput<'_>, sort: Option<SortBy>) -> Vec<Candidate> {
     let prefs = input.prefs;
-    // Endpoints in a half-open circuit are tried last: they get one probe, not traffic.
-    let mut probing: Vec<Candidate> = Vec::new();
-    group.retain(|c| {
-        !c.half_open || {
-            probing.push(c.clone());
-            false
-        }
-    });
     if !prefs.order.is_empty() {
         let rank = |c: &Candidate| prefs.order.iter().position(|p| *p == c.endpoint.provider.name).unwrap_or(usize::MAX);
         group.sort_by_key(|c| (rank(c), c.total_price()));
@@ -160,7 +148,6 @@ fn order_group(mut group: Vec<Candidate>, input: &RouteInput<'_>, sort: Option<S
             group.insert(0, chosen);
         }
     }
-    group.extend(probing);
     if !prefs.allow_fallbacks && prefs.order.is_empty() {
         group.truncate(1);
     }

@@ -36,6 +36,7 @@ fn model(slug: &str, endpoints: &[(&str, u64)]) -> Arc<ModelConfig> {
                 provider: provider(p),
                 upstream_model: "m".into(),
                 price: Price { prompt: usd_per_m * 1_000_000_000, ..Price::default() },
+                max_output_tokens: None,
             })
             .collect(),
         fallbacks: vec![],
@@ -79,7 +80,7 @@ fn inverse_square_price_weighting_is_deterministic_for_a_given_draw() {
     // Prices 1 and 2 USD/M: weights 1 and 1/4, so `a` wins draws below 0.8.
     let m = model("x/y", &[("b", 2), ("a", 1)]);
     let mut f = Fixture::new();
-    assert_eq!(f.route(&[m.clone()], &defaults(), 0.79).unwrap(), vec!["a", "b"]);
+    assert_eq!(f.route(std::slice::from_ref(&m), &defaults(), 0.79).unwrap(), vec!["a", "b"]);
     assert_eq!(f.route(&[m], &defaults(), 0.81).unwrap(), vec!["b", "a"]);
 }
 
