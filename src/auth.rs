@@ -22,7 +22,8 @@ impl KeyTable {
     pub fn new(keys: &[Arc<KeyConfig>], allow_unauthenticated: bool) -> KeyTable {
         KeyTable {
             by_hash: keys.iter().map(|k| (k.key_sha256, k.clone())).collect(),
-            anonymous: allow_unauthenticated.then(|| Arc::new(KeyConfig { name: "anonymous".into(), key_sha256: [0; 32], team: None })),
+            anonymous: allow_unauthenticated
+                .then(|| Arc::new(KeyConfig { name: "anonymous".into(), key_sha256: [0; 32], team: None, budget: None, rate_limit: None })),
         }
     }
 
@@ -49,7 +50,13 @@ mod tests {
     use super::*;
 
     fn table(anon: bool) -> KeyTable {
-        let key = Arc::new(KeyConfig { name: "alice".into(), key_sha256: Sha256::digest(b"sk-a").into(), team: None });
+        let key = Arc::new(KeyConfig {
+            name: "alice".into(),
+            key_sha256: Sha256::digest(b"sk-a").into(),
+            team: None,
+            budget: None,
+            rate_limit: None,
+        });
         KeyTable::new(&[key], anon)
     }
 

@@ -1,6 +1,8 @@
-//! What each subcommand does: serve, check (with the routing table), keys new.
+//! What each subcommand does: serve, check (with the routing table), keys new, usage.
 
+use crate::cli::{UsageFormat, UsageGroup};
 use crate::config::{self, Config, Price};
+use crate::usage::{GroupBy, ReportFormat, UsageReader};
 use sha2::{Digest, Sha256};
 use std::net::SocketAddr;
 use std::path::Path;
@@ -25,12 +27,12 @@ pub async fn serve(config_path: &Path, listen: Option<SocketAddr>) -> ExitCode {
     let running = match crate::start(config, Some(listen)) {
         Ok(r) => r,
         Err(e) => {
-            eprintln!("switchboard: cannot listen on {listen}: {e}");
+            eprintln!("switchboard: cannot start on {listen}: {e}");
             return ExitCode::FAILURE;
         }
     };
     tracing::info!("switchboard listening on http://{} ({models} models, {keys} keys)", running.addr);
-    match running.server.await {
+    match running.run_to_completion().await {
         Ok(()) => {
             tracing::info!("switchboard stopped");
             ExitCode::SUCCESS
@@ -97,7 +99,40 @@ pub fn routing_table(config: &Config) -> String {
         out.push_str("; unauthenticated requests ALLOWED");
     }
     out.push('\n');
+    out.push_str(&limits_table(config));
     out
+}
+
+/// The budgets and rate limits of teams and keys, for `check`; empty when there are none.
+fn limits_table(config: &Config) -> String {
+    let describe = |budget: Option<config::Budget>, rate: Option<config::RateLimit>| {
+        let mut parts = Vec::new();
+        if let Some(b) = budget {
+            parts.push(format!("${} {}", crate::api::usage::usd_text(b.limit_nano), b.period.as_str()));
+        }
+        let rate = rate.unwrap_or_default();
+        if let Some(n) = rate.requests_per_minute {
+            parts.push(format!("{n} requests/min"));
+        }
+        if let Some(n) = rate.tokens_per_minute {
+            parts.push(format!("{n} tokens/min"));
+        }
+        parts.join(", ")
+    };
+    let mut teams: Vec<_> = config.teams.values().collect();
+    teams.sort_by(|a, b| a.name.cmp(&b.name));
+    let mut lines: Vec<String> = teams
+        .iter()
+        .map(|t| (format!("team {}", t.name), describe(t.budget, t.rate_limit)))
+        .chain(config.keys.iter().map(|k| (format!("key {}", k.name), describe(k.budget, k.rate_limit))))
+        .filter(|(_, limits)| !limits.is_empty())
+        .map(|(who, limits)| format!("  {who:<24} {limits}\n"))
+        .collect();
+    if lines.is_empty() {
+        return String::new();
+    }
+    lines.insert(0, "\nlimits:\n".into());
+    lines.concat()
 }
 
 fn price_text(p: &Price) -> String {
@@ -115,4 +150,45 @@ pub fn keys_new(name: &str) -> ExitCode {
     println!("\nGive the key to its user; it is not stored anywhere. Add this to `keys:` in your config:\n");
     println!("  - name: {name}\n    key_sha256: {hash}");
     ExitCode::SUCCESS
+}
+
+/// `switchboard usage`: totals from the usage log since `since` ago, grouped by `by`.
+pub fn usage(config_path: &Path, since: &str, by: UsageGroup, format: UsageFormat) -> ExitCode {
+    let config = match config::load(config_path) {
+        Ok(c) => c,
+        Err(errors) => {
+            eprintln!("{errors}");
+            return ExitCode::from(INVALID);
+        }
+    };
+    let window = match config::parse_duration(since) {
+        Ok(d) => d,
+        Err(e) => {
+            eprintln!("switchboard usage: --since: {e}");
+            return ExitCode::from(INVALID);
+        }
+    };
+    let by = match by {
+        UsageGroup::Key => GroupBy::Key,
+        UsageGroup::Team => GroupBy::Team,
+        UsageGroup::Model => GroupBy::Model,
+        UsageGroup::Provider => GroupBy::Provider,
+        UsageGroup::Day => GroupBy::Day,
+    };
+    let format = match format {
+        UsageFormat::Table => ReportFormat::Table,
+        UsageFormat::Json => ReportFormat::Json,
+        UsageFormat::Csv => ReportFormat::Csv,
+    };
+    let since_ms = crate::utc::now_ms() - window.as_millis() as i64;
+    match UsageReader::open(&config.database.path).and_then(|r| r.aggregate(by, since_ms)) {
+        Ok(rows) => {
+            print!("{}", crate::usage::render(by, &rows, format));
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("switchboard usage: {e}");
+            ExitCode::FAILURE
+        }
+    }
 }

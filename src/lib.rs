@@ -4,6 +4,7 @@
 pub mod anthropic_skin;
 pub mod api;
 pub mod auth;
+pub mod budget;
 pub mod cache;
 pub mod cli;
 pub mod commands;
@@ -15,9 +16,12 @@ pub mod metrics;
 pub mod pipeline;
 pub mod probe;
 pub mod providers;
+pub mod ratelimit;
 pub mod routing;
 pub mod state;
 pub mod telemetry;
+pub mod usage;
+pub mod utc;
 
 pub use http::RunningServer;
 

@@ -55,6 +55,14 @@ pub fn nano_to_usd(nano: u64) -> f64 {
     nano as f64 / 1e9
 }
 
+/// Exact decimal USD text of a nano-USD amount, with at least two decimals:
+/// `20.00`, `0.000123456`.
+pub fn usd_text(nano: u64) -> String {
+    let frac = format!("{:09}", nano % 1_000_000_000);
+    let digits = frac.trim_end_matches('0').len().max(2);
+    format!("{}.{}", nano / 1_000_000_000, &frac[..digits])
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -75,6 +83,14 @@ mod tests {
         let u = Usage { prompt_tokens: 1000, completion_tokens: 100, cached_tokens: 400, reasoning_tokens: 0 };
         // 600 * 0.15/1M + 400 * 0.075/1M + 100 * 0.60/1M USD = 90_000 + 30_000 + 60_000 nano.
         assert_eq!(u.cost_nano(&price()), 180_000);
+    }
+
+    #[test]
+    fn usd_text_is_exact() {
+        assert_eq!(usd_text(20_000_000_000), "20.00");
+        assert_eq!(usd_text(123_456), "0.000123456");
+        assert_eq!(usd_text(1_500_000_000), "1.50");
+        assert_eq!(usd_text(0), "0.00");
     }
 
     #[test]

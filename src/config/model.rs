@@ -45,6 +45,8 @@ pub struct Config {
     pub model_order: Vec<String>,
     pub aliases: HashMap<String, String>,
     pub keys: Vec<Arc<KeyConfig>>,
+    /// Keyed by team name.
+    pub teams: HashMap<String, Arc<TeamConfig>>,
     /// Non-fatal findings (disabled providers and keys), shown at start and by `check`.
     pub warnings: Vec<String>,
 }
@@ -180,4 +182,45 @@ pub struct KeyConfig {
     /// SHA-256 of the key.
     pub key_sha256: [u8; 32],
     pub team: Option<String>,
+    pub budget: Option<Budget>,
+    pub rate_limit: Option<RateLimit>,
+}
+
+#[derive(Debug, Clone)]
+pub struct TeamConfig {
+    pub name: String,
+    pub budget: Option<Budget>,
+    pub rate_limit: Option<RateLimit>,
+}
+
+/// The calendar period a budget resets on (UTC; weeks start on Monday).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BudgetPeriod {
+    Daily,
+    Weekly,
+    Monthly,
+}
+
+impl BudgetPeriod {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            BudgetPeriod::Daily => "daily",
+            BudgetPeriod::Weekly => "weekly",
+            BudgetPeriod::Monthly => "monthly",
+        }
+    }
+}
+
+/// A spending limit, in integer nano-USD per period.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Budget {
+    pub limit_nano: u64,
+    pub period: BudgetPeriod,
+}
+
+/// Per-minute limits; `None` means unlimited in that dimension.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct RateLimit {
+    pub requests_per_minute: Option<u64>,
+    pub tokens_per_minute: Option<u64>,
 }

@@ -43,7 +43,7 @@ impl<'a> Validator<'a> {
     }
 
     /// Deserializes one entry; a failure becomes a problem at the innermost path.
-    fn entry<T: DeserializeOwned>(&mut self, path: &str, value: Value) -> Option<T> {
+    pub(super) fn entry<T: DeserializeOwned>(&mut self, path: &str, value: Value) -> Option<T> {
         match serde_path_to_error::deserialize::<_, T>(value) {
             Ok(v) => Some(v),
             Err(e) => {
@@ -77,7 +77,7 @@ impl<'a> Validator<'a> {
     }
 
     pub fn validate(&mut self, raw: RawFile, source: &str) -> Option<Config> {
-        for (section, present) in [("cache", &raw.cache), ("guardrails", &raw.guardrails), ("teams", &raw.teams)] {
+        for (section, present) in [("cache", &raw.cache), ("guardrails", &raw.guardrails)] {
             if present.is_some() {
                 self.not_yet(section);
             }
@@ -87,8 +87,10 @@ impl<'a> Validator<'a> {
         let providers = self.providers(raw.providers);
         let (models, model_order) = self.models(raw.models, &providers);
         let aliases = self.aliases(raw.aliases, &models);
+        let teams = self.teams(raw.teams);
         let keys_given = matches!(&raw.keys, Some(Value::Sequence(items)) if !items.is_empty());
         let keys = self.keys(raw.keys);
+        self.check_key_teams(&keys, &teams);
         if !keys_given && !server.allow_unauthenticated {
             self.problem(
                 "keys",
@@ -108,6 +110,7 @@ impl<'a> Validator<'a> {
             model_order,
             aliases,
             keys,
+            teams,
             warnings: std::mem::take(&mut self.warnings),
         })
     }
@@ -375,12 +378,7 @@ impl<'a> Validator<'a> {
             let Some(raw) = self.entry::<RawKey>(&path, item) else {
                 continue;
             };
-            for (field, set) in [
-                ("budget", raw.budget.is_some()),
-                ("rate_limit", raw.rate_limit.is_some()),
-                ("guardrails", raw.guardrails.is_some()),
-                ("allowed_ips", raw.allowed_ips.is_some()),
-            ] {
+            for (field, set) in [("guardrails", raw.guardrails.is_some()), ("allowed_ips", raw.allowed_ips.is_some())] {
                 if set {
                     self.not_yet(&join(&path, field));
                 }
@@ -418,13 +416,15 @@ impl<'a> Validator<'a> {
             if !hashes.insert(hash) {
                 self.problem(&path, format!("key `{}` has the same secret as an earlier key", raw.name), None);
             }
-            out.push(Arc::new(KeyConfig { name: raw.name, key_sha256: hash, team: raw.team }));
+            let budget = self.budget(&join(&path, "budget"), raw.budget);
+            let rate_limit = self.rate_limit(&join(&path, "rate_limit"), raw.rate_limit);
+            out.push(Arc::new(KeyConfig { name: raw.name, key_sha256: hash, team: raw.team, budget, rate_limit }));
         }
         out
     }
 
     /// A mapping section as (name, value) pairs in file order.
-    fn named_entries(&mut self, section: &str, value: Option<Value>) -> Vec<(String, Value)> {
+    pub(super) fn named_entries(&mut self, section: &str, value: Option<Value>) -> Vec<(String, Value)> {
         match value {
             None | Some(Value::Null) => Vec::new(),
             Some(Value::Mapping(map)) => map

@@ -4,7 +4,7 @@
 use super::reply::{anthropic_error_response, chat_response, error_response};
 use crate::auth::AuthFailure;
 use crate::error::GatewayError;
-use crate::pipeline::{self, ClientApi, RequestCtx};
+use crate::pipeline::{self, ClientApi, ClientInfo, RequestCtx};
 use crate::state::AppState;
 use actix_web::http::header::{HeaderName, HeaderValue};
 use actix_web::{web, HttpRequest, HttpResponse};
@@ -29,19 +29,19 @@ async fn serve(req: HttpRequest, payload: web::Payload, state: web::Data<AppStat
     let generation_id = crate::ids::generation_id();
     let span = tracing::info_span!("request", id = %generation_id, api = api.as_str());
     async move {
-        let ctx = match authenticate(&req, &state, generation_id, api) {
+        let mut ctx = match authenticate(&req, &state, generation_id) {
             Ok(ctx) => ctx,
             Err(e) => return api_error_response(api, &e, None),
         };
+        ctx.client = client_info(&req);
+        ctx.api = api;
         let limit = ctx.runtime.config.server.max_body_bytes;
-        let body = match read_body(&req, payload, limit).await {
-            Ok(body) => body,
-            Err(e) => return api_error_response(api, &e, Some(&ctx.generation_id)),
-        };
+        let body = read_body(&req, payload, limit).await.map(|b| b.freeze());
+        let state = state.into_inner();
         let result = match api {
-            ClientApi::Chat => pipeline::chat(&state, &ctx, &body).await,
-            ClientApi::Messages => pipeline::messages(&state, &ctx, &body, anthropic_headers(&req)).await,
-            ClientApi::Embeddings => pipeline::embeddings(&state, &ctx, &body).await,
+            ClientApi::Chat => pipeline::chat(&state, &ctx, body).await,
+            ClientApi::Messages => pipeline::messages(&state, &ctx, body, anthropic_headers(&req)).await,
+            ClientApi::Embeddings => pipeline::embeddings(&state, &ctx, body).await,
         };
         match result {
             Ok(reply) => {
@@ -67,7 +67,7 @@ async fn serve(req: HttpRequest, payload: web::Payload, state: web::Data<AppStat
 /// `POST /v1/messages/count_tokens`: an estimate, for Claude Code's context accounting.
 pub async fn count_tokens(req: HttpRequest, payload: web::Payload, state: web::Data<AppState>) -> HttpResponse {
     let api = ClientApi::Messages;
-    let ctx = match authenticate(&req, &state, String::new(), api) {
+    let ctx = match authenticate(&req, &state, String::new()) {
         Ok(ctx) => ctx,
         Err(e) => return api_error_response(api, &e, None),
     };
@@ -100,8 +100,31 @@ fn api_error_response(api: ClientApi, error: &GatewayError, generation_id: Optio
 }
 
 pub async fn models(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
-    match authenticate(&req, &state, String::new(), ClientApi::Chat) {
+    match authenticate(&req, &state, String::new()) {
         Ok(ctx) => HttpResponse::Ok().content_type("application/json").body(ctx.runtime.models_json.clone()),
+        Err(e) => error_response(&e, None),
+    }
+}
+
+pub async fn key_info(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
+    match authenticate(&req, &state, String::new()) {
+        Ok(ctx) => HttpResponse::Ok().json(pipeline::account::key_info(&state, &ctx)),
+        Err(e) => error_response(&e, None),
+    }
+}
+
+#[derive(serde::Deserialize)]
+pub struct GenerationQuery {
+    id: Option<String>,
+}
+
+pub async fn generation(req: HttpRequest, query: web::Query<GenerationQuery>, state: web::Data<AppState>) -> HttpResponse {
+    let ctx = match authenticate(&req, &state, String::new()) {
+        Ok(ctx) => ctx,
+        Err(e) => return error_response(&e, None),
+    };
+    match pipeline::account::generation(state.into_inner(), &ctx, query.into_inner().id).await {
+        Ok(body) => HttpResponse::Ok().json(body),
         Err(e) => error_response(&e, None),
     }
 }
@@ -112,7 +135,14 @@ pub async fn health() -> HttpResponse {
 
 pub async fn ready(state: web::Data<AppState>) -> HttpResponse {
     let runtime = state.runtime();
-    HttpResponse::Ok().json(serde_json::json!({ "status": "ready", "models": runtime.config.models.len() }))
+    let models = runtime.config.models.len();
+    if state.usage().is_writable() {
+        HttpResponse::Ok().json(serde_json::json!({ "status": "ready", "models": models, "database": "ok" }))
+    } else {
+        HttpResponse::ServiceUnavailable().json(
+            serde_json::json!({ "status": "not ready", "models": models, "database": "the usage log cannot be written; see the log" }),
+        )
+    }
 }
 
 pub async fn not_found(req: HttpRequest) -> HttpResponse {
@@ -125,7 +155,7 @@ pub async fn not_found(req: HttpRequest) -> HttpResponse {
     resp
 }
 
-fn authenticate(req: &HttpRequest, state: &AppState, generation_id: String, api: ClientApi) -> Result<RequestCtx, GatewayError> {
+fn authenticate(req: &HttpRequest, state: &AppState, generation_id: String) -> Result<RequestCtx, GatewayError> {
     let runtime = state.runtime();
     let headers = req.headers();
     let bearer = headers.get("authorization").and_then(|v| v.to_str().ok()).map(|v| {
@@ -139,11 +169,33 @@ fn authenticate(req: &HttpRequest, state: &AppState, generation_id: String, api:
             AuthFailure::Unknown => "unknown API key: check the key, or ask the gateway operator for one".into(),
         })
     })?;
-    // Claude Code names its session in a header of its own.
-    let session_header = ["x-session-id", "x-claude-code-session-id"]
-        .iter()
-        .find_map(|name| headers.get(*name).and_then(|v| v.to_str().ok()).map(str::to_string));
-    Ok(RequestCtx { generation_id, runtime, key, session_header, api })
+    Ok(RequestCtx {
+        generation_id,
+        runtime,
+        key,
+        created_at_ms: crate::utc::now_ms(),
+        started: std::time::Instant::now(),
+        client: ClientInfo::default(),
+        api: ClientApi::Chat,
+    })
+}
+
+fn client_info(req: &HttpRequest) -> ClientInfo {
+    let header = |name: &str| {
+        req.headers()
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::trim)
+            .filter(|v| !v.is_empty())
+            .map(|v| v.chars().take(512).collect::<String>())
+    };
+    ClientInfo {
+        app_referer: header("http-referer").or_else(|| header("referer")),
+        app_title: header("x-openrouter-title").or_else(|| header("x-title")),
+        user_agent: header("user-agent"),
+        // Claude Code names its session in a header of its own.
+        session_id: header("x-session-id").or_else(|| header("x-claude-code-session-id")),
+    }
 }
 
 /// Reads the whole body, refusing (413) as soon as it exceeds `limit`.

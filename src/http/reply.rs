@@ -31,6 +31,11 @@ fn wire_response(error: &GatewayError, wire: WireError, generation_id: Option<&s
     if let Some(secs) = wire.retry_after_secs {
         resp.insert_header(("retry-after", secs.to_string()));
     }
+    if let Some((limit, remaining, reset_ms)) = wire.rate_limit {
+        resp.insert_header(("x-ratelimit-limit", limit.to_string()))
+            .insert_header(("x-ratelimit-remaining", remaining.to_string()))
+            .insert_header(("x-ratelimit-reset", reset_ms.to_string()));
+    }
     if let Some(id) = generation_id {
         resp.insert_header(("x-generation-id", id));
     }

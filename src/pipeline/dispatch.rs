@@ -27,30 +27,33 @@ pub struct Dispatched<T = Served> {
     pub attempts: u32,
 }
 
+/// Every failed attempt is appended to `records`, which the caller keeps for the usage log.
 pub async fn dispatch(
     client: &reqwest::Client,
     candidates: &[Candidate],
     request: &ChatRequest,
     breaker: &BreakerSettings,
     deadline: Instant,
+    records: &mut Vec<AttemptRecord>,
 ) -> Result<Dispatched, GatewayError> {
-    dispatch_with(candidates, &request.model, breaker, deadline, |candidate| attempt(client, candidate, request)).await
+    dispatch_with(candidates, &request.model, breaker, deadline, records, |candidate| attempt(client, candidate, request)).await
 }
 
 /// The attempt loop for any kind of upstream call: `attempt` sends the request to one
-/// candidate; `model` is the requested model, for error messages.
+/// candidate; `model` is the requested model, for error messages. Every failed attempt is
+/// appended to `records`.
 pub async fn dispatch_with<'a, T, F, Fut>(
     candidates: &'a [Candidate],
     model: &str,
     breaker: &BreakerSettings,
     deadline: Instant,
+    records: &mut Vec<AttemptRecord>,
     attempt: F,
 ) -> Result<Dispatched<T>, GatewayError>
 where
     F: Fn(&'a Candidate) -> Fut,
     Fut: std::future::Future<Output = Result<T, UpstreamError>>,
 {
-    let mut records = Vec::new();
     let mut failures = Vec::new();
     // Set after a context-length error: skip that model and models no larger than it.
     let mut outgrown: Option<(String, Option<u64>)> = None;
@@ -122,7 +125,7 @@ where
             retry_after_secs: 1,
         });
     }
-    Err(GatewayError::ProviderUnavailable { model: model.to_string(), attempts: records })
+    Err(GatewayError::ProviderUnavailable { model: model.to_string(), attempts: records.clone() })
 }
 
 async fn attempt(client: &reqwest::Client, candidate: &Candidate, request: &ChatRequest) -> Result<Served, UpstreamError> {

@@ -1,25 +1,45 @@
-//! `/v1/embeddings`: parse, resolve an embedding model (with its fallbacks), route and
-//! dispatch with the same attempt loop as chat, then price the usage and answer in the
-//! encoding the client asked for, whatever the upstream sent.
+//! `/v1/embeddings`: parse, resolve an embedding model (with its fallbacks), route, rate
+//! limit and reserve budget, dispatch with the same attempt loop as chat, then price the
+//! usage and answer in the encoding the client asked for, whatever the upstream sent. The
+//! finalizer records one usage row (`endpoint: embeddings`).
 
+use super::finalize::Finalizer;
 use super::{chain, dispatch, ChatReply, ReplyBody, RequestCtx};
 use crate::api::embeddings::{answer, EmbeddingRequest, Served};
 use crate::api::routing_request::{split_variant, ProviderPrefs};
 use crate::api::usage::Usage;
+use crate::budget;
 use crate::config::ModelKind;
 use crate::error::GatewayError;
 use crate::providers;
 use crate::routing::health::now_ms;
-use crate::routing::{self, RouteInput};
+use crate::routing::{self, Candidate, RouteInput};
 use crate::state::AppState;
+use bytes::Bytes;
+use serde_json::Value;
+use std::sync::Arc;
 use std::time::Instant;
 
-pub async fn embeddings(state: &AppState, ctx: &RequestCtx, body: &[u8]) -> Result<ChatReply, GatewayError> {
-    let request = EmbeddingRequest::parse(body).map_err(|(message, param)| GatewayError::InvalidRequest { message, param })?;
+pub async fn embeddings(state: &Arc<AppState>, ctx: &RequestCtx, body: Result<Bytes, GatewayError>) -> Result<ChatReply, GatewayError> {
+    let mut fin = Finalizer::start(state, ctx);
+    let result = match body {
+        Ok(body) => run(state, ctx, &body, &mut fin).await,
+        Err(e) => Err(e),
+    };
+    if let Err(e) = &result {
+        fin.fail(e);
+    }
+    result
+}
+
+async fn run(state: &AppState, ctx: &RequestCtx, raw: &[u8], fin: &mut Finalizer) -> Result<ChatReply, GatewayError> {
+    let request = EmbeddingRequest::parse(raw).map_err(|(message, param)| GatewayError::InvalidRequest { message, param })?;
+    fin.note_client_request(&request.model, false, request.body.get("user").and_then(Value::as_str), None, raw);
     let prefs = ProviderPrefs::parse(request.body.get("provider"))
         .map_err(|m| GatewayError::InvalidRequest { message: m, param: Some("provider") })?;
     let (slug, variant_sort) = split_variant(&request.model);
     let chain = chain::model_chain(&ctx.runtime, slug, &[])?;
+    fin.note_model(&chain[0].slug);
     if chain[0].kind != ModelKind::Embedding {
         return Err(GatewayError::InvalidRequest {
             message: format!("model `{}` is a chat model; /v1/embeddings serves models of kind: embedding", chain[0].slug),
@@ -37,22 +57,29 @@ pub async fn embeddings(state: &AppState, ctx: &RequestCtx, body: &[u8]) -> Resu
         rand01: rand::random::<f64>(),
     };
     let candidates = routing::route(&input, &|e| ctx.runtime.stats(e))?;
+    fin.admit(request.estimate_tokens())?;
+    fin.reserve(budget::worst_case_nano(budget::prompt_token_bound(raw.len()), 0, candidates.iter().map(|c| &c.endpoint.price)))?;
     let deadline = Instant::now() + ctx.runtime.config.server.request_timeout;
     let client = state.http();
-    let dispatched = dispatch::dispatch_with(&candidates, &request.model, &ctx.runtime.breaker, deadline, |c| {
+    let mut failed = Vec::new();
+    let dispatched = dispatch::dispatch_with(&candidates, &request.model, &ctx.runtime.breaker, deadline, &mut failed, |c: &Candidate| {
         providers::embeddings(client, &c.endpoint, &request)
     })
-    .await?;
+    .await;
+    fin.note_attempts(&failed, dispatched.as_ref().ok().map(|d| &d.candidate));
+    let dispatched = dispatched?;
     let target = &dispatched.candidate;
     let usage = Usage { prompt_tokens: dispatched.served.prompt_tokens.unwrap_or_else(|| request.estimate_tokens()), ..Usage::default() };
+    let cost = usage.cost_nano(&target.endpoint.price);
     let served = Served {
         id: &ctx.generation_id,
         model: &target.model.slug,
         provider: &target.endpoint.provider.name,
         prompt_tokens: usage.prompt_tokens,
-        cost_nano: usage.cost_nano(&target.endpoint.price),
+        cost_nano: cost,
     };
     let bytes = serde_json::to_vec(&answer(&dispatched.served.vectors, request.encoding, &served))
         .map_err(|e| GatewayError::Internal(e.to_string()))?;
+    fin.complete(usage, cost, None, &bytes);
     Ok(ChatReply { provider: target.endpoint.provider.name.clone(), attempts: dispatched.attempts, body: ReplyBody::Json(bytes.into()) })
 }

@@ -1,9 +1,11 @@
 //! `/v1/messages`: the Anthropic request is translated to a chat request and run through
-//! `chat_request` (routing, fallbacks and every other step of a chat request apply), then
+//! the chat pipeline (routing, fallbacks, rate limits, budget, the usage row and every
+//! other step of a chat request apply), then
 //! the JSON answer is translated back, or the SSE stream re-framed as Anthropic events.
 //! `/v1/messages/count_tokens` answers from an estimate.
 
-use super::{chain, chat_request, ChatReply, ReplyBody, RequestCtx, SseBody};
+use super::finalize::Finalizer;
+use super::{chain, run, ChatReply, ReplyBody, RequestCtx, SseBody};
 use crate::anthropic_skin::stream::EventWriter;
 use crate::anthropic_skin::{request, response, tokens};
 use crate::api::routing_request::split_variant;
@@ -14,15 +16,35 @@ use bytes::Bytes;
 use futures_util::{Stream, StreamExt};
 use serde_json::{json, Map, Value};
 use std::convert::Infallible;
+use std::sync::Arc;
 
 /// `headers`: the client's `anthropic-beta` / `anthropic-version`, for Anthropic upstreams.
+/// The finalizer records one usage row (`endpoint: messages`) whatever happens.
 pub async fn messages(
-    state: &AppState,
+    state: &Arc<AppState>,
     ctx: &RequestCtx,
-    body: &[u8],
+    body: Result<Bytes, GatewayError>,
     headers: Vec<(&'static str, String)>,
 ) -> Result<ChatReply, GatewayError> {
-    let body = decode(body)?;
+    let mut fin = Finalizer::start(state, ctx);
+    let result = match body {
+        Ok(body) => translated(state, ctx, &body, headers, &mut fin).await,
+        Err(e) => Err(e),
+    };
+    if let Err(e) = &result {
+        fin.fail(e);
+    }
+    result
+}
+
+async fn translated(
+    state: &AppState,
+    ctx: &RequestCtx,
+    raw: &[u8],
+    headers: Vec<(&'static str, String)>,
+    fin: &mut Finalizer,
+) -> Result<ChatReply, GatewayError> {
+    let body = decode(raw)?;
     let model_max_output = body
         .get("model")
         .and_then(Value::as_str)
@@ -32,7 +54,7 @@ pub async fn messages(
     let translated =
         request::translate(body, headers, model_max_output).map_err(|(message, param)| GatewayError::InvalidRequest { message, param })?;
     let names = translated.tool_names;
-    let mut reply = chat_request(state, ctx, translated.request).await?;
+    let mut reply = run(state, ctx, translated.request, raw, fin).await?;
     reply.body = match reply.body {
         ReplyBody::Json(bytes) => {
             let completion: Value = serde_json::from_slice(&bytes).map_err(|e| GatewayError::Internal(format!("chat answer: {e}")))?;

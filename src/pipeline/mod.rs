@@ -1,9 +1,12 @@
 //! The only module that knows the ORDER of a chat request's steps: parse, resolve the
-//! model, plan targets, dispatch, then shape the JSON or SSE answer.
+//! model chain, route, rate limit, reserve budget, dispatch, then shape the JSON or SSE
+//! answer — with the finalizer recording every outcome as one usage row.
 
+pub mod account;
 mod chain;
 mod dispatch;
 mod embeddings;
+mod finalize;
 mod messages;
 mod stamp;
 mod stream;
@@ -13,6 +16,7 @@ pub use messages::{count_tokens, messages};
 
 use crate::api::chat::ChatRequest;
 use crate::api::routing_request::{split_variant, ProviderPrefs};
+use crate::budget;
 use crate::config::{KeyConfig, ModelKind};
 use crate::error::GatewayError;
 use crate::routing::health::now_ms;
@@ -20,13 +24,14 @@ use crate::routing::{self, RouteInput};
 use crate::state::{AppState, Runtime};
 use bytes::Bytes;
 use dispatch::Served;
+use finalize::Finalizer;
 use futures_util::Stream;
 use serde_json::Value;
 use stamp::Stamp;
 use std::convert::Infallible;
 use std::pin::Pin;
 use std::sync::Arc;
-use std::time::{Instant, SystemTime, UNIX_EPOCH};
+use std::time::Instant;
 
 pub type SseBody = Pin<Box<dyn Stream<Item = Result<Bytes, Infallible>>>>;
 
@@ -46,8 +51,10 @@ pub struct RequestCtx {
     pub generation_id: String,
     pub runtime: Arc<Runtime>,
     pub key: Arc<KeyConfig>,
-    /// The `x-session-id` header (the body's `session_id` wins).
-    pub session_header: Option<String>,
+    /// When the request arrived: wall clock (ms since the Unix epoch) and monotonic.
+    pub created_at_ms: i64,
+    pub started: Instant,
+    pub client: ClientInfo,
     pub api: ClientApi,
 }
 
@@ -69,24 +76,57 @@ impl ClientApi {
     }
 }
 
-pub async fn chat(state: &AppState, ctx: &RequestCtx, body: &[u8]) -> Result<ChatReply, GatewayError> {
-    let request = ChatRequest::parse(body).map_err(|(message, param)| GatewayError::InvalidRequest { message, param })?;
-    chat_request(state, ctx, request).await
+/// What the client says about itself in headers (OpenRouter attribution and session).
+#[derive(Debug, Clone, Default)]
+pub struct ClientInfo {
+    /// `HTTP-Referer`.
+    pub app_referer: Option<String>,
+    /// `X-OpenRouter-Title` (or the legacy `X-Title`).
+    pub app_title: Option<String>,
+    pub user_agent: Option<String>,
+    /// The `x-session-id` header (the body's `session_id` wins).
+    pub session_id: Option<String>,
 }
 
-/// Runs a parsed chat request (from `/v1/chat/completions`, or translated by a skin).
-pub async fn chat_request(state: &AppState, ctx: &RequestCtx, request: ChatRequest) -> Result<ChatReply, GatewayError> {
+/// A chat request from its (possibly failed) body read to the answer. Whatever happens
+/// after authentication, the finalizer records exactly one usage row.
+pub async fn chat(state: &Arc<AppState>, ctx: &RequestCtx, body: Result<Bytes, GatewayError>) -> Result<ChatReply, GatewayError> {
+    let mut fin = Finalizer::start(state, ctx);
+    let result = match body {
+        Ok(body) => match ChatRequest::parse(&body) {
+            Ok(request) => run(state, ctx, request, &body, &mut fin).await,
+            Err((message, param)) => Err(GatewayError::InvalidRequest { message, param }),
+        },
+        Err(e) => Err(e),
+    };
+    if let Err(e) = &result {
+        fin.fail(e);
+    }
+    result
+}
+
+/// Runs a parsed chat request (from `/v1/chat/completions`, or translated by a skin from
+/// the client's `raw` body) under `fin`.
+async fn run(
+    state: &AppState,
+    ctx: &RequestCtx,
+    request: ChatRequest,
+    body: &[u8],
+    fin: &mut Finalizer,
+) -> Result<ChatReply, GatewayError> {
+    fin.note_request(&request, body);
     let prefs = ProviderPrefs::parse(request.body.get("provider"))
         .map_err(|m| GatewayError::InvalidRequest { message: m, param: Some("provider") })?;
     let (slug, variant_sort) = split_variant(&request.model);
     let chain = chain::model_chain(&ctx.runtime, slug, &request.fallback_models)?;
+    fin.note_model(&chain[0].slug);
     if chain[0].kind == ModelKind::Embedding {
         return Err(GatewayError::InvalidRequest {
             message: format!("model `{}` is an embedding model; use POST /v1/embeddings", chain[0].slug),
             param: Some("model"),
         });
     }
-    let session = request.body.get("session_id").and_then(Value::as_str).or(ctx.session_header.as_deref());
+    let session = request.body.get("session_id").and_then(Value::as_str).or(ctx.client.session_id.as_deref());
     // `provider.order` disables sticky routing, as on OpenRouter.
     let pinned = session.filter(|_| prefs.order.is_empty()).and_then(|s| state.pinned_endpoint(s));
     let fields: Vec<&str> = request.body.keys().map(String::as_str).collect();
@@ -101,15 +141,22 @@ pub async fn chat_request(state: &AppState, ctx: &RequestCtx, request: ChatReque
         rand01: rand::random::<f64>(),
     };
     let candidates = routing::route(&input, &|e| ctx.runtime.stats(e))?;
+    let prompt_estimate = request.estimate_prompt_tokens();
+    fin.admit(prompt_estimate)?;
+    let max_output = request.max_output_tokens().or(chain[0].max_output_tokens).unwrap_or(budget::DEFAULT_MAX_OUTPUT_TOKENS);
+    fin.reserve(budget::worst_case_nano(budget::prompt_token_bound(body.len()), max_output, candidates.iter().map(|c| &c.endpoint.price)))?;
     let deadline = Instant::now() + ctx.runtime.config.server.request_timeout;
-    let dispatched = dispatch::dispatch(state.http(), &candidates, &request, &ctx.runtime.breaker, deadline).await?;
+    let mut failed = Vec::new();
+    let dispatched = dispatch::dispatch(state.http(), &candidates, &request, &ctx.runtime.breaker, deadline, &mut failed).await;
+    fin.note_attempts(&failed, dispatched.as_ref().ok().map(|d| &d.candidate));
+    let dispatched = dispatched?;
     if let Some(session) = session {
         state.pin_session(session, dispatched.candidate.endpoint.identity());
     }
     let target = &dispatched.candidate;
     let stamp = Stamp {
         id: ctx.generation_id.clone(),
-        created: SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0),
+        created: (ctx.created_at_ms / 1000) as u64,
         model: target.model.slug.clone(),
         provider: target.endpoint.provider.name.clone(),
     };
@@ -118,21 +165,23 @@ pub async fn chat_request(state: &AppState, ctx: &RequestCtx, request: ChatReque
         Served::Complete(mut completion) => {
             let usage = completion.usage.unwrap_or_else(|| estimate_usage(&request, &completion.body));
             let cost = usage.cost_nano(&target.endpoint.price);
+            let finish_reason =
+                completion.body.get("choices").and_then(|c| c.pointer("/0/finish_reason")).and_then(Value::as_str).map(str::to_string);
             stamp.apply(&mut completion.body, "chat.completion");
             completion.body.insert("usage".into(), usage.to_json(cost));
             let bytes = serde_json::to_vec(&completion.body).map_err(|e| GatewayError::Internal(e.to_string()))?;
+            fin.complete(usage, cost, finish_reason, &bytes);
             ReplyBody::Json(bytes.into())
         }
         Served::Stream { first, rest } => {
+            fin.stream_started(target.endpoint.price, prompt_estimate);
             let spec = stream::StreamSpec {
                 stamp: stamp.clone(),
-                price: target.endpoint.price,
-                estimated_prompt_tokens: request.estimate_prompt_tokens(),
                 idle_timeout: target.endpoint.provider.timeout,
                 stats: target.stats.clone(),
                 breaker: ctx.runtime.breaker,
             };
-            ReplyBody::Sse(Box::pin(stream::client_stream(spec, first, rest)))
+            ReplyBody::Sse(Box::pin(stream::client_stream(spec, first, rest, fin.take())))
         }
     };
     Ok(ChatReply { provider: stamp.provider, attempts: dispatched.attempts, body })
