@@ -1,0 +1,105 @@
+//! `/v1/messages` and `/v1/embeddings` run under the chat pipeline's accounting: one usage
+//! row each, with `endpoint` saying which API, the served model and provider, tokens and
+//! cost; and a key's budget refuses them like chat requests (402, in Anthropic's shape on
+//! the Messages route).
+
+mod common;
+mod usage_support;
+
+use common::messages::{accumulate, events, post};
+use common::openai::{chunk, usage_chunk};
+use common::{Gateway, MockUpstream, Reply, KEY};
+use rusqlite::{Connection, OpenFlags};
+use serde_json::{json, Value};
+use usage_support::{nano, row};
+
+fn config(up: &MockUpstream) -> String {
+    format!(
+        "server: {{ workers: 1 }}\nproviders:\n  up: {{ type: openai, base_url: \"{}\", api_key: sk-up, timeout: 2s }}\n  offline: {{ type: mock }}\n\
+         models:\n  test/model:\n    endpoints: [ {{ provider: up, model: upstream-model, price: {{ prompt: 1.0, completion: 2.0 }} }} ]\n  \
+         test/embed:\n    endpoints: [ {{ provider: offline, model: hashed, price: {{ prompt: 0.5 }} }} ]\n\
+         keys:\n  - {{ name: test, key: {KEY} }}\n  - {{ name: broke, key: sk-broke, budget: {{ limit_usd: 0.000001, period: daily }} }}\n",
+        up.base_url()
+    )
+}
+
+fn endpoint_of(db: &str, id: &str) -> String {
+    let conn = Connection::open_with_flags(db, OpenFlags::SQLITE_OPEN_READ_ONLY).unwrap();
+    conn.query_row("SELECT endpoint FROM usage WHERE id = ?1", [id], |r| r.get(0)).unwrap()
+}
+
+#[tokio::test]
+async fn messages_and_embeddings_get_one_usage_row_each() {
+    let up = MockUpstream::start().await;
+    up.always(Reply::sse(vec![
+        chunk(json!({"role": "assistant", "content": ""}), None),
+        chunk(json!({"content": "Hi!"}), None),
+        chunk(json!({}), Some("stop")),
+        usage_chunk(12, 3),
+        "[DONE]".into(),
+    ]));
+    let gw = Gateway::start(&config(&up)).await;
+
+    let resp = post(
+        &gw,
+        "/v1/messages",
+        &json!({"model": "test/model", "max_tokens": 50, "stream": true, "messages": [{"role": "user", "content": "Hello"}]}),
+        &[("x-claude-code-session-id", "cc-session-1")],
+    )
+    .await;
+    let messages_id = resp.headers()["request-id"].to_str().unwrap().to_string();
+    let message = accumulate(&events(&resp.text().await.unwrap()));
+    assert_eq!(message["content"][0]["text"], "Hi!");
+
+    let resp =
+        post(&gw, "/v1/messages", &json!({"model": "nope", "max_tokens": 5, "messages": [{"role": "user", "content": "x"}]}), &[]).await;
+    assert_eq!(resp.status(), 404);
+    let missing_id = resp.headers()["request-id"].to_str().unwrap().to_string();
+
+    let resp = gw.post("/v1/embeddings", &json!({"model": "test/embed", "input": ["abcdefgh"]})).await;
+    let embeddings_id = resp.headers()["x-generation-id"].to_str().unwrap().to_string();
+    let embedded: Value = resp.json().await.unwrap();
+
+    let db = gw.db_path.clone();
+    gw.stop().await;
+    let r = row(&db, &messages_id);
+    assert_eq!(endpoint_of(&db, &messages_id), "messages");
+    assert_eq!((r.status, r.streamed, r.model.as_deref(), r.provider.as_deref()), (200, true, Some("test/model"), Some("up")));
+    assert_eq!((r.prompt_tokens, r.completion_tokens), (12, 3));
+    // 12 prompt tokens at $1/M + 3 completion tokens at $2/M.
+    assert_eq!(r.cost_nano, 18_000);
+    assert_eq!(r.session_id.as_deref(), Some("cc-session-1"));
+
+    assert_eq!(endpoint_of(&db, &missing_id), "messages");
+    assert_eq!((row(&db, &missing_id).status, row(&db, &missing_id).model_requested.as_deref()), (404, Some("nope")));
+
+    let r = row(&db, &embeddings_id);
+    assert_eq!(endpoint_of(&db, &embeddings_id), "embeddings");
+    assert_eq!((r.status, r.streamed, r.model.as_deref(), r.provider.as_deref()), (200, false, Some("test/embed"), Some("offline")));
+    assert_eq!((r.prompt_tokens, r.completion_tokens), (2, 0));
+    assert_eq!(r.cost_nano, nano(&embedded["usage"]["cost"]));
+    // 2 tokens at $0.50/M.
+    assert_eq!(r.cost_nano, 1_000);
+}
+
+#[tokio::test]
+async fn budgets_refuse_messages_and_embeddings_like_chat() {
+    let up = MockUpstream::start().await;
+    let gw = Gateway::start(&config(&up)).await;
+    let ask = json!({"model": "test/model", "max_tokens": 1000, "messages": [{"role": "user", "content": "Hello"}]});
+    let resp = gw.client.post(gw.url("/v1/messages")).header("x-api-key", "sk-broke").json(&ask).send().await.unwrap();
+    assert_eq!(resp.status(), 402);
+    let body: Value = resp.json().await.unwrap();
+    assert_eq!(body["type"], "error");
+    assert_eq!(body["error"]["type"], "billing_error");
+    let resp = gw
+        .client
+        .post(gw.url("/v1/embeddings"))
+        .bearer_auth("sk-broke")
+        .json(&json!({"model": "test/embed", "input": "x".repeat(3000)}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 402);
+    assert_eq!(up.calls(), 0);
+}
