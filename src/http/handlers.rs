@@ -3,6 +3,7 @@
 
 use super::reply::{chat_response, error_response};
 use crate::auth::AuthFailure;
+use crate::cache::CacheDirective;
 use crate::error::GatewayError;
 use crate::pipeline::{self, ClientInfo, RequestCtx};
 use crate::state::AppState;
@@ -127,6 +128,7 @@ fn client_info(req: &HttpRequest) -> ClientInfo {
         app_title: header("x-openrouter-title").or_else(|| header("x-title")),
         user_agent: header("user-agent"),
         session_id: header("x-session-id"),
+        cache: CacheDirective::from_headers(|name| req.headers().get(name).and_then(|v| v.to_str().ok())),
     }
 }
 
