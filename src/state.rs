@@ -5,6 +5,7 @@
 
 use crate::auth::KeyTable;
 use crate::budget::{BudgetLedger, Spend};
+use crate::cache::ResponseCache;
 use crate::config::{Config, Endpoint};
 use crate::ratelimit::RateLimiter;
 use crate::routing::health::{BreakerSettings, EndpointStats, HealthRegistry};
@@ -66,6 +67,8 @@ pub struct AppState {
     usage: UsageLog,
     budgets: BudgetLedger,
     limits: RateLimiter,
+    /// Sized once at start from `cache.max_bytes`; entries survive config reloads.
+    cache: ResponseCache,
 }
 
 impl AppState {
@@ -89,7 +92,9 @@ impl AppState {
         );
         let spend = |s: SpendSums| (s.name, Spend { total: s.total, daily: s.daily, weekly: s.weekly, monthly: s.monthly });
         let budgets = BudgetLedger::restore(restored.keys.into_iter().map(spend), restored.teams.into_iter().map(spend), now);
+        let cache = ResponseCache::new(config.cache.max_bytes);
         Ok(AppState {
+            cache,
             live: ArcSwap::from_pointee(Runtime::new(config, &health)),
             http,
             health,
@@ -132,6 +137,10 @@ impl AppState {
 
     pub fn limits(&self) -> &RateLimiter {
         &self.limits
+    }
+
+    pub fn cache(&self) -> &ResponseCache {
+        &self.cache
     }
 
     /// After the server stopped: waits (up to `wait`) for the workers and the last

@@ -9,6 +9,7 @@ mod raw;
 pub mod reload;
 mod units;
 mod validate;
+mod validate_cache;
 mod validate_limits;
 mod validate_model_kind;
 mod validate_provider_keys;

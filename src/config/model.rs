@@ -47,8 +47,17 @@ pub struct Config {
     pub keys: Vec<Arc<KeyConfig>>,
     /// Keyed by team name.
     pub teams: HashMap<String, Arc<TeamConfig>>,
+    pub cache: CacheConfig,
     /// Non-fatal findings (disabled providers and keys), shown at start and by `check`.
     pub warnings: Vec<String>,
+}
+
+/// The response cache: on for a model when a TTL applies (the model's `cache_ttl`, else
+/// `default_ttl`, else a request header).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CacheConfig {
+    pub default_ttl: Option<Duration>,
+    pub max_bytes: u64,
 }
 
 #[derive(Debug, Clone)]

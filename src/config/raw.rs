@@ -46,6 +46,13 @@ pub struct RawCircuitBreaker {
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
+pub struct RawCache {
+    pub default_ttl: Option<String>,
+    pub max_bytes: Option<Value>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct RawDatabase {
     pub path: Option<String>,
     pub log_bodies: Option<bool>,

@@ -65,7 +65,7 @@ impl<'a> Validator<'a> {
         );
     }
 
-    fn duration(&mut self, path: &str, text: Option<&str>, default: Duration) -> Duration {
+    pub(super) fn duration(&mut self, path: &str, text: Option<&str>, default: Duration) -> Duration {
         match text.map(parse_duration) {
             None => default,
             Some(Ok(d)) => d,
@@ -77,7 +77,7 @@ impl<'a> Validator<'a> {
     }
 
     pub fn validate(&mut self, raw: RawFile, source: &str) -> Option<Config> {
-        for (section, present) in [("cache", &raw.cache), ("guardrails", &raw.guardrails)] {
+        for (section, present) in [("guardrails", &raw.guardrails)] {
             if present.is_some() {
                 self.not_yet(section);
             }
@@ -88,6 +88,7 @@ impl<'a> Validator<'a> {
         let (models, model_order) = self.models(raw.models, &providers);
         let aliases = self.aliases(raw.aliases, &models);
         let teams = self.teams(raw.teams);
+        let cache = self.cache(raw.cache);
         let keys_given = matches!(&raw.keys, Some(Value::Sequence(items)) if !items.is_empty());
         let keys = self.keys(raw.keys);
         self.check_key_teams(&keys, &teams);
@@ -111,6 +112,7 @@ impl<'a> Validator<'a> {
             aliases,
             keys,
             teams,
+            cache,
             warnings: std::mem::take(&mut self.warnings),
         })
     }
@@ -250,9 +252,7 @@ impl<'a> Validator<'a> {
             let Some(raw) = self.entry::<RawModel>(&path, value) else {
                 continue;
             };
-            if raw.cache_ttl.is_some() {
-                self.not_yet(&join(&path, "cache_ttl"));
-            }
+            let cache_ttl = raw.cache_ttl.as_deref().map(|t| self.duration(&join(&path, "cache_ttl"), Some(t), Duration::ZERO));
             if raw.endpoints.is_empty() {
                 self.problem(&join(&path, "endpoints"), "a model needs at least one endpoint", None);
             }
@@ -313,7 +313,7 @@ impl<'a> Validator<'a> {
                     max_output_tokens: raw.max_output_tokens,
                     endpoints,
                     fallbacks,
-                    cache_ttl: None,
+                    cache_ttl,
                 }),
             );
         }

@@ -3,6 +3,7 @@
 
 use super::reply::{anthropic_error_response, chat_response, error_response};
 use crate::auth::AuthFailure;
+use crate::cache::CacheDirective;
 use crate::error::GatewayError;
 use crate::pipeline::{self, ClientApi, ClientInfo, RequestCtx};
 use crate::state::AppState;
@@ -195,6 +196,7 @@ fn client_info(req: &HttpRequest) -> ClientInfo {
         user_agent: header("user-agent"),
         // Claude Code names its session in a header of its own.
         session_id: header("x-session-id").or_else(|| header("x-claude-code-session-id")),
+        cache: CacheDirective::from_headers(|name| req.headers().get(name).and_then(|v| v.to_str().ok())),
     }
 }
 

@@ -1,14 +1,16 @@
-//! `/v1/embeddings`: parse, resolve an embedding model (with its fallbacks), route, rate
-//! limit and reserve budget, dispatch with the same attempt loop as chat, then price the
-//! usage and answer in the encoding the client asked for, whatever the upstream sent. The
-//! finalizer records one usage row (`endpoint: embeddings`).
+//! `/v1/embeddings`: parse, resolve an embedding model (with its fallbacks), consult the
+//! response cache, route, rate limit and reserve budget, dispatch with the same attempt
+//! loop as chat, then price the usage and answer in the encoding the client asked for,
+//! whatever the upstream sent. Vectors are cached as base64 f32 and encoded per request.
+//! The finalizer records one usage row (`endpoint: embeddings`).
 
 use super::finalize::Finalizer;
-use super::{chain, dispatch, ChatReply, ReplyBody, RequestCtx};
-use crate::api::embeddings::{answer, EmbeddingRequest, Served};
+use super::{cached, chain, dispatch, CacheStatus, ChatReply, ReplyBody, RequestCtx};
+use crate::api::embeddings::{answer, decode_base64, EmbeddingRequest, Encoded, Encoding, Served};
 use crate::api::routing_request::{split_variant, ProviderPrefs};
 use crate::api::usage::Usage;
 use crate::budget;
+use crate::cache::{CachedAnswer, CachedBody};
 use crate::config::ModelKind;
 use crate::error::GatewayError;
 use crate::providers;
@@ -16,7 +18,7 @@ use crate::routing::health::now_ms;
 use crate::routing::{self, Candidate, RouteInput};
 use crate::state::AppState;
 use bytes::Bytes;
-use serde_json::Value;
+use serde_json::{json, Map, Value};
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -32,7 +34,7 @@ pub async fn embeddings(state: &Arc<AppState>, ctx: &RequestCtx, body: Result<By
     result
 }
 
-async fn run(state: &AppState, ctx: &RequestCtx, raw: &[u8], fin: &mut Finalizer) -> Result<ChatReply, GatewayError> {
+async fn run(state: &Arc<AppState>, ctx: &RequestCtx, raw: &[u8], fin: &mut Finalizer) -> Result<ChatReply, GatewayError> {
     let request = EmbeddingRequest::parse(raw).map_err(|(message, param)| GatewayError::InvalidRequest { message, param })?;
     fin.note_client_request(&request.model, false, request.body.get("user").and_then(Value::as_str), None, raw);
     let prefs = ProviderPrefs::parse(request.body.get("provider"))
@@ -45,6 +47,23 @@ async fn run(state: &AppState, ctx: &RequestCtx, raw: &[u8], fin: &mut Finalizer
             message: format!("model `{}` is a chat model; /v1/embeddings serves models of kind: embedding", chain[0].slug),
             param: Some("model"),
         });
+    }
+    let cache_plan = cached::plan(state, ctx, &chain[0], false, &request.body);
+    if let Some(hit) = cache_plan.and_then(|plan| state.cache().get(&plan.key)) {
+        if let Some(vectors) = cached_vectors(&hit) {
+            fin.cache_hit(hit.usage, &hit.model, &hit.provider);
+            let served = Served {
+                id: &ctx.generation_id,
+                model: &hit.model,
+                provider: &hit.provider,
+                prompt_tokens: hit.usage.prompt_tokens,
+                cost_nano: 0,
+            };
+            let bytes =
+                serde_json::to_vec(&answer(&vectors, request.encoding, &served)).map_err(|e| GatewayError::Internal(e.to_string()))?;
+            let cache = CacheStatus::Hit { age: hit.age(), ttl_left: hit.remaining() };
+            return Ok(ChatReply { provider: hit.provider.clone(), attempts: 0, body: ReplyBody::Json(bytes.into()), cache });
+        }
     }
     let input = RouteInput {
         chain: &chain,
@@ -81,5 +100,27 @@ async fn run(state: &AppState, ctx: &RequestCtx, raw: &[u8], fin: &mut Finalizer
     let bytes = serde_json::to_vec(&answer(&dispatched.served.vectors, request.encoding, &served))
         .map_err(|e| GatewayError::Internal(e.to_string()))?;
     fin.complete(usage, cost, None, &bytes);
-    Ok(ChatReply { provider: target.endpoint.provider.name.clone(), attempts: dispatched.attempts, body: ReplyBody::Json(bytes.into()) })
+    let cache = match cache_plan {
+        Some(plan) => {
+            let stored: Vec<Value> = dispatched.served.vectors.iter().map(|v| json!(Encoded::new(v, Encoding::Base64))).collect();
+            let body = Map::from_iter([("vectors".to_string(), Value::Array(stored))]);
+            let (model, provider) = (target.model.slug.clone(), target.endpoint.provider.name.clone());
+            let entry = CachedAnswer::new(plan.ttl, model, provider, usage, ctx.generation_id.clone(), CachedBody::Json(body));
+            state.cache().insert(plan.key, entry);
+            CacheStatus::Miss { ttl: plan.ttl }
+        }
+        None => CacheStatus::Bypass,
+    };
+    Ok(ChatReply {
+        provider: target.endpoint.provider.name.clone(),
+        attempts: dispatched.attempts,
+        body: ReplyBody::Json(bytes.into()),
+        cache,
+    })
+}
+
+/// The vectors of a cached embeddings answer (`None` for an entry of another shape).
+fn cached_vectors(hit: &CachedAnswer) -> Option<Vec<Vec<f32>>> {
+    let CachedBody::Json(body) = &hit.body else { return None };
+    body.get("vectors")?.as_array()?.iter().map(|v| decode_base64(v.as_str()?)).collect()
 }

@@ -253,6 +253,18 @@ impl Finalizer {
         self.emit(usage, cost_nano, false);
     }
 
+    /// Answered from the response cache: no upstream call, no charge, `cache_hit = 1`.
+    pub fn cache_hit(&mut self, usage: Usage, model: &str, provider: &str) {
+        self.with(|p| {
+            p.row.status = 200;
+            p.row.cache_hit = true;
+            p.row.model = Some(model.to_string());
+            p.row.provider = Some(provider.to_string());
+            p.row.attempts = "[]".into();
+        });
+        self.emit(usage, 0, false);
+    }
+
     /// The request failed before any answer was committed.
     pub fn fail(&mut self, error: &GatewayError) {
         self.with(|p| {

@@ -38,7 +38,7 @@ pub async fn messages(
 }
 
 async fn translated(
-    state: &AppState,
+    state: &Arc<AppState>,
     ctx: &RequestCtx,
     raw: &[u8],
     headers: Vec<(&'static str, String)>,

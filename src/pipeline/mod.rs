@@ -3,6 +3,7 @@
 //! answer — with the finalizer recording every outcome as one usage row.
 
 pub mod account;
+mod cached;
 mod chain;
 mod dispatch;
 mod embeddings;
@@ -44,7 +45,10 @@ pub struct ChatReply {
     pub provider: String,
     pub attempts: u32,
     pub body: ReplyBody,
+    pub cache: CacheStatus,
 }
+
+pub use cached::CacheStatus;
 
 /// Everything known about a request before its body is read.
 pub struct RequestCtx {
@@ -86,6 +90,8 @@ pub struct ClientInfo {
     pub user_agent: Option<String>,
     /// The `x-session-id` header (the body's `session_id` wins).
     pub session_id: Option<String>,
+    /// What the `X-Switchboard-Cache*` headers ask of the response cache.
+    pub cache: crate::cache::CacheDirective,
 }
 
 /// A chat request from its (possibly failed) body read to the answer. Whatever happens
@@ -108,7 +114,7 @@ pub async fn chat(state: &Arc<AppState>, ctx: &RequestCtx, body: Result<Bytes, G
 /// Runs a parsed chat request (from `/v1/chat/completions`, or translated by a skin from
 /// the client's `raw` body) under `fin`.
 async fn run(
-    state: &AppState,
+    state: &Arc<AppState>,
     ctx: &RequestCtx,
     request: ChatRequest,
     body: &[u8],
@@ -126,6 +132,22 @@ async fn run(
             param: Some("model"),
         });
     }
+    // A Messages request is keyed on the client's own body: it holds what the translation
+    // leaves out (thinking, server tools), which can change the answer.
+    let key_body = request.anthropic.as_ref().map_or(&request.body, |native| native.body());
+    let cache_plan = cached::plan(state, ctx, &chain[0], request.stream, key_body);
+    if let Some(hit) = cache_plan.and_then(|plan| state.cache().get(&plan.key)) {
+        let stamp = Stamp {
+            id: ctx.generation_id.clone(),
+            created: (ctx.created_at_ms / 1000) as u64,
+            model: hit.model.clone(),
+            provider: hit.provider.clone(),
+        };
+        fin.cache_hit(hit.usage, &hit.model, &hit.provider);
+        let cache = CacheStatus::Hit { age: hit.age(), ttl_left: hit.remaining() };
+        return Ok(ChatReply { provider: hit.provider.clone(), attempts: 0, body: cached::replay(&hit, &stamp), cache });
+    }
+    let cache = cache_plan.map_or(CacheStatus::Bypass, |p| CacheStatus::Miss { ttl: p.ttl });
     let session = request.body.get("session_id").and_then(Value::as_str).or(ctx.client.session_id.as_deref());
     // `provider.order` disables sticky routing, as on OpenRouter.
     let pinned = session.filter(|_| prefs.order.is_empty()).and_then(|s| state.pinned_endpoint(s));
@@ -167,6 +189,9 @@ async fn run(
             let cost = usage.cost_nano(&target.endpoint.price);
             let finish_reason =
                 completion.body.get("choices").and_then(|c| c.pointer("/0/finish_reason")).and_then(Value::as_str).map(str::to_string);
+            if let Some(plan) = cache_plan {
+                cached::store_completion(state, plan, &stamp, usage, &completion.body);
+            }
             stamp.apply(&mut completion.body, "chat.completion");
             completion.body.insert("usage".into(), usage.to_json(cost));
             let bytes = serde_json::to_vec(&completion.body).map_err(|e| GatewayError::Internal(e.to_string()))?;
@@ -180,11 +205,12 @@ async fn run(
                 idle_timeout: target.endpoint.provider.timeout,
                 stats: target.stats.clone(),
                 breaker: ctx.runtime.breaker,
+                recorder: cache_plan.map(|plan| cached::StreamRecorder::new(state.clone(), plan)),
             };
             ReplyBody::Sse(Box::pin(stream::client_stream(spec, first, rest, fin.take())))
         }
     };
-    Ok(ChatReply { provider: stamp.provider, attempts: dispatched.attempts, body })
+    Ok(ChatReply { provider: stamp.provider, attempts: dispatched.attempts, body, cache })
 }
 
 /// For upstreams that report no usage: prompt from the request, completion from the text.

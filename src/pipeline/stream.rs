@@ -4,6 +4,7 @@
 //! SSE framing lives here only. The finalizer travels inside the stream's state, so a
 //! client that disconnects (the stream is dropped) still gets its partial usage logged.
 
+use super::cached::StreamRecorder;
 use super::finalize::Finalizer;
 use super::stamp::{ensure_role, Stamp};
 use crate::providers::{ChunkStream, StreamItem};
@@ -25,7 +26,7 @@ pub fn frame_json(value: &Map<String, Value>) -> Bytes {
     out.into()
 }
 
-const DONE: &[u8] = b"data: [DONE]\n\n";
+pub const DONE: &[u8] = b"data: [DONE]\n\n";
 const KEEP_ALIVE_COMMENT: &[u8] = b": keep-alive\n\n";
 
 pub struct StreamSpec {
@@ -35,6 +36,8 @@ pub struct StreamSpec {
     /// Where the endpoint's throughput and mid-stream failures are recorded.
     pub stats: Arc<EndpointStats>,
     pub breaker: BreakerSettings,
+    /// Set when the finished stream should be stored in the response cache.
+    pub recorder: Option<StreamRecorder>,
 }
 
 struct State {
@@ -91,6 +94,9 @@ pub fn client_stream(
                     if let Some(reason) = finish_reason(&chunk) {
                         st.finish_reason = Some(reason);
                     }
+                    if let Some(recorder) = st.spec.recorder.as_mut() {
+                        recorder.record(&chunk);
+                    }
                     st.spec.stamp.apply(&mut chunk, "chat.completion.chunk");
                     return Some((Ok(frame_json(&chunk)), st));
                 }
@@ -103,6 +109,9 @@ pub fn client_stream(
                     st.finished = true;
                     let (usage, cost) = st.fin.stream_charge();
                     st.spec.stats.record_throughput(usage.completion_tokens, st.started.elapsed());
+                    if let Some(recorder) = st.spec.recorder.take() {
+                        recorder.finish(&st.spec.stamp, usage, st.finish_reason.as_deref());
+                    }
                     st.fin.stream_finished(st.finish_reason.take(), None);
                     let mut tail = frame_json(&st.spec.stamp.usage_chunk(&usage, cost)).to_vec();
                     tail.extend_from_slice(DONE);

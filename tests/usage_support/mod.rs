@@ -30,6 +30,7 @@ pub struct DbRow {
     pub app_title: Option<String>,
     pub request_body: Option<String>,
     pub response_body: Option<String>,
+    pub cache_hit: bool,
 }
 
 pub fn rows(db_path: &str) -> Vec<DbRow> {
@@ -38,7 +39,7 @@ pub fn rows(db_path: &str) -> Vec<DbRow> {
         .prepare(
             "SELECT id, key_name, team, model_requested, model, provider, status, error_type, streamed, cancelled, attempts, \
              prompt_tokens, completion_tokens, cached_tokens, reasoning_tokens, cost_nano, ttft_ms, session_id, user, \
-             app_referer, app_title, request_body, response_body FROM usage ORDER BY created_at, id",
+             app_referer, app_title, request_body, response_body, cache_hit FROM usage ORDER BY created_at, id",
         )
         .unwrap();
     stmt.query_map([], |r| {
@@ -66,6 +67,7 @@ pub fn rows(db_path: &str) -> Vec<DbRow> {
             app_title: r.get(20)?,
             request_body: r.get(21)?,
             response_body: r.get(22)?,
+            cache_hit: r.get(23)?,
         })
     })
     .unwrap()
