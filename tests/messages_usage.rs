@@ -1,11 +1,12 @@
 //! `/v1/messages` and `/v1/embeddings` run under the chat pipeline's accounting: one usage
 //! row each, with `endpoint` saying which API, the served model and provider, tokens and
-//! cost; and a key's budget refuses them like chat requests (402, in Anthropic's shape on
-//! the Messages route).
+//! cost; a key's budget refuses them like chat requests (402, in Anthropic's shape on the
+//! Messages route); and the response cache replays them in their own shapes.
 
 mod common;
 mod usage_support;
 
+use base64::Engine;
 use common::messages::{accumulate, events, post};
 use common::openai::{chunk, usage_chunk};
 use common::{Gateway, MockUpstream, Reply, KEY};
@@ -102,4 +103,51 @@ async fn budgets_refuse_messages_and_embeddings_like_chat() {
         .unwrap();
     assert_eq!(resp.status(), 402);
     assert_eq!(up.calls(), 0);
+}
+
+#[tokio::test]
+async fn cache_hits_replay_in_each_api_shape_without_an_upstream_call() {
+    let up = MockUpstream::start().await;
+    up.always(Reply::sse(vec![
+        chunk(json!({"role": "assistant", "content": ""}), None),
+        chunk(json!({"content": "Cached words."}), None),
+        chunk(json!({}), Some("stop")),
+        usage_chunk(9, 2),
+        "[DONE]".into(),
+    ]));
+    let gw = Gateway::start(&config(&up)).await;
+    let cache = [("x-switchboard-cache", "true")];
+    let ask = json!({"model": "test/model", "max_tokens": 50, "stream": true, "messages": [{"role": "user", "content": "Hello"}]});
+    let mut statuses = Vec::new();
+    for _ in 0..2 {
+        let resp = post(&gw, "/v1/messages", &ask, &cache).await;
+        statuses.push(resp.headers()["x-switchboard-cache-status"].to_str().unwrap().to_string());
+        let message = accumulate(&events(&resp.text().await.unwrap()));
+        assert_eq!(message["content"][0]["text"], "Cached words.");
+        assert_eq!(message["usage"]["output_tokens"], 2);
+    }
+    assert_eq!(statuses, ["MISS", "HIT"]);
+    assert_eq!(up.calls(), 1);
+    // Thinking changes the answer an Anthropic upstream gives: another cache entry.
+    let mut thinking = ask.clone();
+    thinking["thinking"] = json!({"type": "enabled", "budget_tokens": 2000});
+    let resp = post(&gw, "/v1/messages", &thinking, &cache).await;
+    assert_eq!(resp.headers()["x-switchboard-cache-status"], "MISS");
+    resp.text().await.unwrap();
+
+    let embed = |encoding: &str| json!({"model": "test/embed", "input": ["alpha", "beta"], "encoding_format": encoding});
+    let send =
+        |body: Value| gw.client.post(gw.url("/v1/embeddings")).bearer_auth(KEY).header("x-switchboard-cache", "true").json(&body).send();
+    let first = send(embed("float")).await.unwrap();
+    assert_eq!(first.headers()["x-switchboard-cache-status"], "MISS");
+    let first: Value = first.json().await.unwrap();
+    let second = send(embed("base64")).await.unwrap();
+    assert_eq!(second.headers()["x-switchboard-cache-status"], "HIT", "one entry for both encodings");
+    let second: Value = second.json().await.unwrap();
+    let floats: Vec<f32> = first["data"][1]["embedding"].as_array().unwrap().iter().map(|x| x.as_f64().unwrap() as f32).collect();
+    let b64 = base64::engine::general_purpose::STANDARD.decode(second["data"][1]["embedding"].as_str().unwrap()).unwrap();
+    let decoded: Vec<f32> = b64.chunks_exact(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect();
+    assert_eq!(decoded, floats);
+    assert_eq!(second["usage"]["cost"], 0.0);
+    assert_eq!(second["usage"]["prompt_tokens"], first["usage"]["prompt_tokens"]);
 }
