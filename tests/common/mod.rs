@@ -4,6 +4,7 @@
 
 pub mod native;
 pub mod openai;
+pub mod process;
 pub mod upstream;
 
 use std::net::SocketAddr;
