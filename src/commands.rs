@@ -1,12 +1,15 @@
 //! What each subcommand does: serve, check (with the routing table), keys new, usage.
 
 use crate::cli::{UsageFormat, UsageGroup};
-use crate::config::{self, Config, Price};
+use crate::config::reload::ConfigWatcher;
+use crate::config::{self, Config, ConfigErrors, Price};
+use crate::state::AppState;
 use crate::usage::{GroupBy, ReportFormat, UsageReader};
 use sha2::{Digest, Sha256};
 use std::net::SocketAddr;
 use std::path::Path;
 use std::process::ExitCode;
+use std::sync::{Arc, Weak};
 
 /// Exit code for an invalid config.
 const INVALID: u8 = 2;
@@ -32,7 +35,34 @@ pub async fn serve(config_path: &Path, listen: Option<SocketAddr>) -> ExitCode {
         }
     };
     tracing::info!("switchboard listening on http://{} ({models} models, {keys} keys)", running.addr);
-    match running.run_to_completion().await {
+    let weak = Arc::downgrade(&running.state);
+    let interval = running.state.runtime().config.server.reload_interval;
+    let watcher = match ConfigWatcher::spawn(config_path.to_path_buf(), interval, move |result| apply_reload(&weak, result)) {
+        Ok(w) => w,
+        Err(e) => {
+            eprintln!("switchboard: cannot start the config watcher: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let run = running.run_to_completion();
+    tokio::pin!(run);
+    let result = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()) {
+        Ok(mut hangups) => loop {
+            tokio::select! {
+                result = &mut run => break result,
+                Some(()) = hangups.recv() => {
+                    tracing::info!("SIGHUP: reloading {}", config_path.display());
+                    watcher.reload_now();
+                }
+            }
+        },
+        Err(e) => {
+            tracing::warn!("cannot listen for SIGHUP ({e}); the config file is still watched");
+            run.await
+        }
+    };
+    watcher.stop();
+    match result {
         Ok(()) => {
             tracing::info!("switchboard stopped");
             ExitCode::SUCCESS
@@ -40,6 +70,42 @@ pub async fn serve(config_path: &Path, listen: Option<SocketAddr>) -> ExitCode {
         Err(e) => {
             eprintln!("switchboard: server error: {e}");
             ExitCode::FAILURE
+        }
+    }
+}
+
+/// A reload attempt's outcome: a valid config replaces the live one for new requests; an
+/// invalid one is logged with the same messages as `check`, and the last good one keeps serving.
+fn apply_reload(state: &Weak<AppState>, result: Result<Config, ConfigErrors>) {
+    let Some(state) = state.upgrade() else { return };
+    match result {
+        Ok(config) => {
+            let old = state.runtime();
+            let (before, after) = (&old.config, &config);
+            for (setting, changed) in [
+                ("server.listen", before.server.listen != after.server.listen),
+                ("server.workers", before.server.workers != after.server.workers),
+                ("database.path", before.database.path != after.database.path),
+                ("cache.max_bytes", before.cache.max_bytes != after.cache.max_bytes),
+            ] {
+                if changed {
+                    tracing::warn!("config reload: {setting} changed; it takes effect at the next restart");
+                }
+            }
+            for warning in &config.warnings {
+                tracing::warn!("{warning}");
+            }
+            let (models, keys) = (config.models.len(), config.keys.len());
+            state.replace_config(config);
+            state.metrics().reload(true);
+            tracing::info!("config reloaded: {models} models, {keys} keys");
+        }
+        Err(errors) => {
+            for line in errors.0 {
+                tracing::error!("{line}");
+            }
+            state.metrics().reload(false);
+            tracing::error!("config reload failed; the last good config keeps serving");
         }
     }
 }

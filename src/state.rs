@@ -7,8 +7,9 @@ use crate::auth::KeyTable;
 use crate::budget::{BudgetLedger, Spend};
 use crate::cache::ResponseCache;
 use crate::config::{Config, Endpoint};
+use crate::metrics::Metrics;
 use crate::ratelimit::RateLimiter;
-use crate::routing::health::{BreakerSettings, EndpointStats, HealthRegistry};
+use crate::routing::health::{Availability, BreakerSettings, EndpointStats, HealthRegistry};
 use crate::usage::{SpendSums, UsageLog, DEFAULT_QUEUE_CAPACITY};
 use arc_swap::ArcSwap;
 use bytes::Bytes;
@@ -52,6 +53,25 @@ impl Runtime {
         self.config.aliases.get(slug).map(String::as_str).unwrap_or(slug)
     }
 
+    /// Every configured endpoint's circuit: 0 closed, 0.5 half-open, 1 open.
+    pub fn circuit_states(&self) -> Vec<(String, f64)> {
+        let now = crate::routing::health::now_ms();
+        let mut out: Vec<(String, f64)> = self
+            .endpoint_stats
+            .iter()
+            .map(|(id, s)| {
+                let v = match s.availability(&self.breaker, now) {
+                    Availability::Closed => 0.0,
+                    Availability::HalfOpen => 0.5,
+                    Availability::Open { .. } => 1.0,
+                };
+                (id.clone(), v)
+            })
+            .collect();
+        out.sort_by(|a, b| a.0.cmp(&b.0));
+        out
+    }
+
     /// The live health stats of a configured endpoint.
     pub fn stats(&self, endpoint: &Endpoint) -> Arc<EndpointStats> {
         self.endpoint_stats.get(&endpoint.identity()).cloned().unwrap_or_default()
@@ -69,6 +89,7 @@ pub struct AppState {
     limits: RateLimiter,
     /// Sized once at start from `cache.max_bytes`; entries survive config reloads.
     cache: ResponseCache,
+    metrics: Metrics,
 }
 
 impl AppState {
@@ -95,6 +116,7 @@ impl AppState {
         let cache = ResponseCache::new(config.cache.max_bytes);
         Ok(AppState {
             cache,
+            metrics: Metrics::default(),
             live: ArcSwap::from_pointee(Runtime::new(config, &health)),
             http,
             health,
@@ -141,6 +163,10 @@ impl AppState {
 
     pub fn cache(&self) -> &ResponseCache {
         &self.cache
+    }
+
+    pub fn metrics(&self) -> &Metrics {
+        &self.metrics
     }
 
     /// After the server stopped: waits (up to `wait`) for the workers and the last

@@ -7,13 +7,12 @@ mod usage_support;
 use common::openai::user;
 use common::Gateway;
 use serde_json::json;
-use std::io::{BufRead, BufReader};
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::sync::Arc;
 use std::time::Duration;
 use usage_support::{nano, rows};
 
-const BIN: &str = env!("CARGO_BIN_EXE_switchboard");
+use common::process::BIN;
 
 /// Mock provider answering "a b c d" (4 completion tokens) at $1000/M completion tokens.
 fn config(db: &str, provider_extra: &str, server_extra: &str) -> String {
@@ -99,23 +98,8 @@ async fn usage_cli_prints_totals_verbatim() {
 async fn sigterm_under_load_loses_no_acknowledged_request() {
     let db = common::temp_db_path();
     let path = write_config(&config(&db, ", latency: 50ms, chunk_delay: 20ms", ", shutdown_grace: 10s"));
-    let mut child = Command::new(BIN)
-        .arg("--config")
-        .arg(&path)
-        .args(["--log-format", "json", "serve", "--listen", "127.0.0.1:0"])
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut log = BufReader::new(child.stderr.take().unwrap());
-    let base = loop {
-        let mut line = String::new();
-        assert!(log.read_line(&mut line).unwrap() > 0, "the gateway exited before listening");
-        if let Some(at) = line.find("listening on http://") {
-            let rest = &line[at + "listening on ".len()..];
-            break rest.split_whitespace().next().unwrap().to_string();
-        }
-    };
-    let log_thread = std::thread::spawn(move || log.lines().map_while(Result::ok).collect::<Vec<_>>());
+    let gateway = common::process::GatewayProcess::spawn(&path);
+    let base = gateway.base.clone();
 
     let client = reqwest::Client::new();
     let acknowledged = Arc::new(std::sync::Mutex::new(Vec::new()));
@@ -145,16 +129,14 @@ async fn sigterm_under_load_loses_no_acknowledged_request() {
         }));
     }
     tokio::time::sleep(Duration::from_millis(600)).await;
-    let kill = Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
-    assert!(kill.success());
+    gateway.signal("TERM");
     // Keep the load on while the gateway drains; stop once it has exited.
-    let status = tokio::task::spawn_blocking(move || child.wait().unwrap()).await.unwrap();
+    let (status, log) = gateway.wait().await;
     stop.store(true, std::sync::atomic::Ordering::SeqCst);
     for t in tasks {
         t.await.unwrap();
     }
     assert!(status.success(), "clean exit after SIGTERM: {status:?}");
-    let log = log_thread.join().unwrap().join("\n");
     assert!(log.contains("usage log closed"), "{log}");
 
     let acknowledged = acknowledged.lock().unwrap().clone();

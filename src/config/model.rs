@@ -71,6 +71,8 @@ pub struct ServerConfig {
     pub request_timeout: Duration,
     pub shutdown_grace: Duration,
     pub workers: Option<usize>,
+    /// How often the config file is checked for changes; zero: only on SIGHUP.
+    pub reload_interval: Duration,
     /// Consecutive failures that open an endpoint's circuit breaker.
     pub circuit_failures: u32,
     /// How long an open circuit skips its endpoint before one probe.

@@ -33,6 +33,7 @@ pub struct RawServer {
     pub shutdown_grace: Option<String>,
     pub workers: Option<usize>,
     pub circuit_breaker: Option<RawCircuitBreaker>,
+    pub reload_interval: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]

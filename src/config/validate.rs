@@ -146,6 +146,7 @@ impl<'a> Validator<'a> {
             request_timeout: self.duration("server.request_timeout", raw.request_timeout.as_deref(), Duration::from_secs(600)),
             shutdown_grace: self.duration("server.shutdown_grace", raw.shutdown_grace.as_deref(), Duration::from_secs(30)),
             workers: raw.workers,
+            reload_interval: self.duration("server.reload_interval", raw.reload_interval.as_deref(), Duration::from_secs(1)),
             circuit_failures: breaker.failures.unwrap_or(3).max(1),
             circuit_cooldown: self.duration("server.circuit_breaker.cooldown", breaker.cooldown.as_deref(), Duration::from_secs(30)),
         }

@@ -1,6 +1,7 @@
 //! The ONLY module importing actix-web: route table, thin handlers, the auth step, body
 //! limits and the mapping of gateway results to HTTP responses.
 
+mod admin;
 mod handlers;
 mod reply;
 
@@ -40,6 +41,7 @@ pub fn bind(state: Arc<AppState>, listen: SocketAddr, workers: Option<usize>, sh
             .configure(|cfg| routes(cfg, "/api/v1"))
             .route("/health", web::get().to(handlers::health))
             .route("/ready", web::get().to(handlers::ready))
+            .route("/metrics", web::get().to(admin::metrics))
             .default_service(web::to(handlers::not_found))
     })
     .on_connect(|conn, _| {

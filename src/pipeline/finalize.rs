@@ -16,7 +16,7 @@ use crate::usage::UsageRow;
 use crate::utc;
 use serde_json::Value;
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 /// Output tokens a stream's reservation grows by at a time once it runs past it.
 const STREAM_EXTENSION_TOKENS: u64 = 256;
@@ -34,6 +34,8 @@ struct Pending {
     admitted_tokens: Option<u64>,
     meter: Meter,
     log_bodies: bool,
+    /// Time spent waiting on the upstream (to its answer, or its first chunk).
+    upstream: Option<Duration>,
 }
 
 /// What a stream has delivered so far, priced: the basis of a partial or cut-off charge.
@@ -87,6 +89,7 @@ impl Finalizer {
                 reservation: None,
                 admitted_tokens: None,
                 meter: Meter::default(),
+                upstream: None,
                 log_bodies: runtime.config.database.log_bodies,
             })),
         }
@@ -253,6 +256,10 @@ impl Finalizer {
         self.emit(usage, cost_nano, false);
     }
 
+    pub fn note_upstream_time(&mut self, spent: Duration) {
+        self.with(|p| p.upstream = Some(spent));
+    }
+
     /// Answered from the response cache: no upstream call, no charge, `cache_hit = 1`.
     pub fn cache_hit(&mut self, usage: Usage, model: &str, provider: &str) {
         self.with(|p| {
@@ -282,7 +289,7 @@ impl Finalizer {
         let Some(p) = self.pending.take() else {
             return;
         };
-        let Pending { state, payer, mut row, started, reservation, admitted_tokens, .. } = *p;
+        let Pending { state, payer, mut row, started, reservation, admitted_tokens, upstream, .. } = *p;
         let reservation = reservation.unwrap_or_else(|| Reservation::unreserved(row.created_at_ms));
         state.budgets().settle(&payer, reservation, cost_nano);
         if let Some(admitted) = admitted_tokens {
@@ -293,6 +300,7 @@ impl Finalizer {
         row.cost_nano = cost_nano;
         row.cancelled = cancelled;
         row.latency_ms = started.elapsed().as_millis() as u64;
+        super::observe::observe(&state, &row, upstream);
         state.usage().record(row);
     }
 }

@@ -9,6 +9,7 @@ mod dispatch;
 mod embeddings;
 mod finalize;
 mod messages;
+mod observe;
 mod stamp;
 mod stream;
 
@@ -169,7 +170,9 @@ async fn run(
     fin.reserve(budget::worst_case_nano(budget::prompt_token_bound(body.len()), max_output, candidates.iter().map(|c| &c.endpoint.price)))?;
     let deadline = Instant::now() + ctx.runtime.config.server.request_timeout;
     let mut failed = Vec::new();
+    let upstream_started = Instant::now();
     let dispatched = dispatch::dispatch(state.http(), &candidates, &request, &ctx.runtime.breaker, deadline, &mut failed).await;
+    fin.note_upstream_time(upstream_started.elapsed());
     fin.note_attempts(&failed, dispatched.as_ref().ok().map(|d| &d.candidate));
     let dispatched = dispatched?;
     if let Some(session) = session {

@@ -66,7 +66,16 @@ impl UsageLog {
     /// Queues a row. If the queue is full the row is dropped, counted and logged: the
     /// request it describes has already been answered and must not wait on the disk.
     pub fn record(&self, row: UsageRow) {
-        if let Err(e) = self.queue.try_send(Msg::Row(Box::new(row))) {
+        match self.queue.try_send(Msg::Row(Box::new(row))) {
+            Ok(()) => {
+                self.counters.enqueued.fetch_add(1, Ordering::Relaxed);
+            }
+            Err(e) => self.dropped_row(e),
+        }
+    }
+
+    fn dropped_row(&self, e: TrySendError<Msg>) {
+        {
             let dropped = self.counters.dropped.fetch_add(1, Ordering::Relaxed) + 1;
             let (why, row) = match e {
                 TrySendError::Full(Msg::Row(r)) => ("the queue is full", r),
@@ -121,6 +130,12 @@ impl UsageLog {
     /// Rows dropped because the queue was full.
     pub fn dropped(&self) -> u64 {
         self.counters.dropped.load(Ordering::Relaxed)
+    }
+
+    /// Rows queued and not yet written (or failed).
+    pub fn queue_depth(&self) -> u64 {
+        let done = self.written() + self.counters.failed.load(Ordering::Relaxed);
+        self.counters.enqueued.load(Ordering::Relaxed).saturating_sub(done)
     }
 }
 

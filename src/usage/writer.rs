@@ -31,6 +31,8 @@ pub enum Msg {
 }
 
 pub struct Counters {
+    /// Rows accepted into the queue.
+    pub enqueued: AtomicU64,
     pub written: AtomicU64,
     pub dropped: AtomicU64,
     pub failed: AtomicU64,
@@ -40,7 +42,13 @@ pub struct Counters {
 
 impl Default for Counters {
     fn default() -> Self {
-        Counters { written: AtomicU64::new(0), dropped: AtomicU64::new(0), failed: AtomicU64::new(0), last_batch_ok: AtomicBool::new(true) }
+        Counters {
+            enqueued: AtomicU64::new(0),
+            written: AtomicU64::new(0),
+            dropped: AtomicU64::new(0),
+            failed: AtomicU64::new(0),
+            last_batch_ok: AtomicBool::new(true),
+        }
     }
 }
 
