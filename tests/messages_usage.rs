@@ -8,7 +8,7 @@ mod usage_support;
 
 use base64::Engine;
 use common::messages::{accumulate, events, post};
-use common::openai::{chunk, usage_chunk};
+use common::openai::text_stream;
 use common::{Gateway, MockUpstream, Reply, KEY};
 use rusqlite::{Connection, OpenFlags};
 use serde_json::{json, Value};
@@ -32,13 +32,7 @@ fn endpoint_of(db: &str, id: &str) -> String {
 #[tokio::test]
 async fn messages_and_embeddings_get_one_usage_row_each() {
     let up = MockUpstream::start().await;
-    up.always(Reply::sse(vec![
-        chunk(json!({"role": "assistant", "content": ""}), None),
-        chunk(json!({"content": "Hi!"}), None),
-        chunk(json!({}), Some("stop")),
-        usage_chunk(12, 3),
-        "[DONE]".into(),
-    ]));
+    up.always(Reply::sse(text_stream(&["Hi!"], 12, 3)));
     let gw = Gateway::start(&config(&up)).await;
 
     let resp = post(
@@ -108,13 +102,7 @@ async fn budgets_refuse_messages_and_embeddings_like_chat() {
 #[tokio::test]
 async fn cache_hits_replay_in_each_api_shape_without_an_upstream_call() {
     let up = MockUpstream::start().await;
-    up.always(Reply::sse(vec![
-        chunk(json!({"role": "assistant", "content": ""}), None),
-        chunk(json!({"content": "Cached words."}), None),
-        chunk(json!({}), Some("stop")),
-        usage_chunk(9, 2),
-        "[DONE]".into(),
-    ]));
+    up.always(Reply::sse(text_stream(&["Cached words."], 9, 2)));
     let gw = Gateway::start(&config(&up)).await;
     let cache = [("x-switchboard-cache", "true")];
     let ask = json!({"model": "test/model", "max_tokens": 50, "stream": true, "messages": [{"role": "user", "content": "Hello"}]});

@@ -24,10 +24,7 @@ use std::time::Instant;
 
 pub async fn embeddings(state: &Arc<AppState>, ctx: &RequestCtx, body: Result<Bytes, GatewayError>) -> Result<ChatReply, GatewayError> {
     let mut fin = Finalizer::start(state, ctx);
-    let result = match body {
-        Ok(body) => run(state, ctx, &body, &mut fin).await,
-        Err(e) => Err(e),
-    };
+    let result = async { run(state, ctx, &body?, &mut fin).await }.await;
     if let Err(e) = &result {
         fin.fail(e);
     }

@@ -27,10 +27,7 @@ pub async fn messages(
     headers: Vec<(&'static str, String)>,
 ) -> Result<ChatReply, GatewayError> {
     let mut fin = Finalizer::start(state, ctx);
-    let result = match body {
-        Ok(body) => translated(state, ctx, &body, headers, &mut fin).await,
-        Err(e) => Err(e),
-    };
+    let result = async { translated(state, ctx, &body?, headers, &mut fin).await }.await;
     if let Err(e) = &result {
         fin.fail(e);
     }
