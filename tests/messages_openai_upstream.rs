@@ -62,9 +62,10 @@ async fn streamed_parallel_tool_calls_become_tool_use_blocks() {
         "[DONE]".into(),
     ]));
     let gw = Gateway::start(&config_for(&[&up], "")).await;
+    // Claude Code (through the SDK's beta client) adds `?beta=true`.
     let resp = post(
         &gw,
-        "/v1/messages",
+        "/v1/messages?beta=true",
         &json!({"model": "test/model", "max_tokens": 500, "stream": true, "tools": [weather_tool()],
             "tool_choice": {"type": "any"}, "messages": [{"role": "user", "content": "Weather in Paris and Tokyo?"}]}),
         &[],
