@@ -13,9 +13,22 @@ use std::time::{Duration, Instant};
 pub const DEFAULT_TTL: Duration = Duration::from_secs(300);
 const MAX_TTL: Duration = Duration::from_secs(86_400);
 
-/// Request fields that never change the answer: left out of the key.
-const NOT_IN_KEY: &[&str] =
-    &["stream", "stream_options", "session_id", "user", "metadata", "provider", "models", "route", "transforms", "debug", "usage"];
+/// Request fields that never change the answer: left out of the key. (Embeddings are
+/// stored as vectors and encoded per request, so `encoding_format` is one of them.)
+const NOT_IN_KEY: &[&str] = &[
+    "stream",
+    "stream_options",
+    "session_id",
+    "user",
+    "metadata",
+    "provider",
+    "models",
+    "route",
+    "transforms",
+    "debug",
+    "usage",
+    "encoding_format",
+];
 
 pub enum CachedBody {
     /// A `chat.completion` object, identity fields to be re-stamped.

@@ -123,8 +123,36 @@ impl GatewayError {
         }
     }
 
+    /// The same error in Anthropic's shape (`{"type":"error","error":{"type","message"}}`)
+    /// for the Messages skin: status, headers and message from the same table, the error
+    /// `type` from the status as Anthropic names it.
+    pub fn to_anthropic_wire(&self, request_id: Option<&str>) -> WireError {
+        let mut wire = self.to_wire();
+        let error = &wire.body["error"];
+        let mut inner = json!({ "type": anthropic_error_type(wire.status), "message": error["message"] });
+        inner["error_type"] = error["metadata"]["error_type"].clone();
+        wire.body = json!({ "type": "error", "error": inner, "request_id": request_id });
+        wire
+    }
+
     pub fn invalid(message: impl Into<String>) -> Self {
         GatewayError::InvalidRequest { message: message.into(), param: None }
+    }
+}
+
+/// Anthropic's `error.type` for an HTTP status (its SDKs pick the exception class by status).
+pub fn anthropic_error_type(status: u16) -> &'static str {
+    match status {
+        401 => "authentication_error",
+        402 => "billing_error",
+        403 => "permission_error",
+        404 => "not_found_error",
+        413 => "request_too_large",
+        429 => "rate_limit_error",
+        503 | 529 => "overloaded_error",
+        504 => "timeout_error",
+        s if s < 500 => "invalid_request_error",
+        _ => "api_error",
     }
 }
 
@@ -161,5 +189,32 @@ mod tests {
         assert_eq!(wire.body["error"]["metadata"]["error_type"], "model_not_found");
         assert_eq!(wire.body["error"]["param"], Value::Null);
         assert_eq!(wire.should_retry, Some(false));
+    }
+
+    #[test]
+    fn anthropic_shape_keeps_status_and_headers() {
+        let wire = GatewayError::ModelNotFound("unknown model `x`".into()).to_anthropic_wire(Some("gen-1"));
+        assert_eq!(wire.status, 404);
+        assert_eq!(wire.body["type"], "error");
+        assert_eq!(wire.body["error"]["type"], "not_found_error");
+        assert_eq!(wire.body["error"]["message"], "unknown model `x`");
+        assert_eq!(wire.body["request_id"], "gen-1");
+        let limited = GatewayError::RateLimited { message: "slow down".into(), retry_after_secs: Some(3) }.to_anthropic_wire(None);
+        assert_eq!((limited.status, limited.retry_after_secs), (429, Some(3)));
+        assert_eq!(limited.body["error"]["type"], "rate_limit_error");
+        let cases = [
+            (400, "invalid_request_error"),
+            (401, "authentication_error"),
+            (403, "permission_error"),
+            (413, "request_too_large"),
+            (422, "invalid_request_error"),
+            (500, "api_error"),
+            (502, "api_error"),
+            (503, "overloaded_error"),
+            (529, "overloaded_error"),
+        ];
+        for (status, kind) in cases {
+            assert_eq!(anthropic_error_type(status), kind, "{status}");
+        }
     }
 }

@@ -11,6 +11,7 @@ mod units;
 mod validate;
 mod validate_cache;
 mod validate_limits;
+mod validate_model_kind;
 mod validate_provider_keys;
 
 pub use model::*;

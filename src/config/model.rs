@@ -127,9 +127,28 @@ pub struct MockSettings {
     pub chunk_delay: Duration,
 }
 
+/// What a model does, which decides the routes that serve it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ModelKind {
+    /// `/v1/chat/completions` and `/v1/messages`.
+    Chat,
+    /// `/v1/embeddings`.
+    Embedding,
+}
+
+impl ModelKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ModelKind::Chat => "chat",
+            ModelKind::Embedding => "embedding",
+        }
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct ModelConfig {
     pub slug: String,
+    pub kind: ModelKind,
     pub name: Option<String>,
     pub description: Option<String>,
     pub context_length: Option<u64>,

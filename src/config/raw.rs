@@ -82,6 +82,8 @@ pub struct RawProvider {
 #[serde(deny_unknown_fields)]
 pub struct RawModel {
     pub endpoints: Vec<RawEndpoint>,
+    /// `chat` or `embedding`; inferred from the names when absent.
+    pub kind: Option<String>,
     pub context_length: Option<u64>,
     pub max_output_tokens: Option<u64>,
     pub fallbacks: Option<Vec<String>>,

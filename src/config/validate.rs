@@ -285,6 +285,7 @@ impl<'a> Validator<'a> {
                     max_output_tokens: raw.max_output_tokens,
                 });
             }
+            let kind = self.model_kind(&path, raw.kind.as_deref(), &slug, &endpoints);
             let fallbacks = raw.fallbacks.unwrap_or_default();
             if !endpoints.is_empty() && endpoints.iter().all(|e| e.provider.disabled.is_some()) {
                 let outcome = if fallbacks.is_empty() { "requests get 503" } else { "requests go to its fallbacks" };
@@ -306,6 +307,7 @@ impl<'a> Validator<'a> {
                 slug.clone(),
                 Arc::new(ModelConfig {
                     slug,
+                    kind,
                     name: raw.name,
                     description: raw.description,
                     context_length: raw.context_length,
@@ -316,6 +318,7 @@ impl<'a> Validator<'a> {
                 }),
             );
         }
+        self.fallback_kinds(&out);
         (out, order)
     }
 

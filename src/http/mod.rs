@@ -63,6 +63,9 @@ fn routes(cfg: &mut web::ServiceConfig, prefix: &str) {
     cfg.service(
         web::scope(prefix)
             .route("/chat/completions", web::post().to(handlers::chat_completions))
+            .route("/embeddings", web::post().to(handlers::embeddings))
+            .route("/messages", web::post().to(handlers::messages))
+            .route("/messages/count_tokens", web::post().to(handlers::count_tokens))
             .route("/models", web::get().to(handlers::models))
             .route("/generation", web::get().to(handlers::generation))
             .route("/key", web::get().to(handlers::key_info))

@@ -1,16 +1,29 @@
 //! Gateway results -> HTTP: the JSON error body and headers from `GatewayError::to_wire`,
 //! and chat replies as JSON or an unbuffered SSE stream with the gateway's headers.
 
-use crate::error::GatewayError;
+use crate::error::{GatewayError, WireError};
 use crate::pipeline::{CacheStatus, ChatReply, ReplyBody};
+use actix_web::http::header::{HeaderName, HeaderValue};
 use actix_web::http::StatusCode;
 use actix_web::HttpResponse;
 
 pub fn error_response(error: &GatewayError, generation_id: Option<&str>) -> HttpResponse {
+    wire_response(error, error.to_wire(), generation_id)
+}
+
+/// The error in Anthropic's shape, for `/v1/messages`.
+pub fn anthropic_error_response(error: &GatewayError, generation_id: Option<&str>) -> HttpResponse {
+    let mut resp = wire_response(error, error.to_anthropic_wire(generation_id), generation_id);
+    if let Some(id) = generation_id.and_then(|id| HeaderValue::from_str(id).ok()) {
+        resp.headers_mut().insert(HeaderName::from_static("request-id"), id);
+    }
+    resp
+}
+
+fn wire_response(error: &GatewayError, wire: WireError, generation_id: Option<&str>) -> HttpResponse {
     if let GatewayError::Internal(detail) = error {
         tracing::error!("internal error: {detail}");
     }
-    let wire = error.to_wire();
     let mut resp = HttpResponse::build(StatusCode::from_u16(wire.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR));
     if let Some(retry) = wire.should_retry {
         resp.insert_header(("x-should-retry", if retry { "true" } else { "false" }));

@@ -5,7 +5,6 @@
 use super::stamp::Stamp;
 use super::stream::{frame_json, DONE};
 use super::{ReplyBody, RequestCtx};
-use crate::api::chat::ChatRequest;
 use crate::api::usage::Usage;
 use crate::cache::{cache_key, CachedAnswer, CachedBody};
 use crate::config::ModelConfig;
@@ -29,12 +28,12 @@ pub struct CachePlan {
     pub ttl: Duration,
 }
 
-/// The plan for this request, or None when no TTL applies (or the request opted out).
-/// `X-Switchboard-Cache-Clear` drops the stored entry so this request refreshes it.
-pub fn plan(state: &AppState, ctx: &RequestCtx, model: &ModelConfig, request: &ChatRequest) -> Option<CachePlan> {
+/// The plan for a request with this `body`, or None when no TTL applies (or the request
+/// opted out). `X-Switchboard-Cache-Clear` drops the stored entry so this request refreshes it.
+pub fn plan(state: &AppState, ctx: &RequestCtx, model: &ModelConfig, stream: bool, body: &Map<String, Value>) -> Option<CachePlan> {
     let configured = model.cache_ttl.or(ctx.runtime.config.cache.default_ttl);
     let ttl = ctx.client.cache.effective_ttl(configured)?;
-    let key = cache_key(&ctx.key.name, &model.slug, request.stream, &request.body);
+    let key = cache_key(&ctx.key.name, &model.slug, stream, body);
     if ctx.client.cache.clear {
         state.cache().remove(&key);
     }

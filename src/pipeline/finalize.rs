@@ -71,7 +71,7 @@ impl Finalizer {
             created_at_ms: ctx.created_at_ms,
             key_name: ctx.key.name.clone(),
             team: ctx.key.team.clone(),
-            endpoint: "chat".into(),
+            endpoint: ctx.api.as_str().into(),
             status: 499,
             attempts: "[]".into(),
             session_id: ctx.client.session_id.clone(),
@@ -107,12 +107,17 @@ impl Finalizer {
     }
 
     pub fn note_request(&mut self, request: &ChatRequest, raw: &[u8]) {
+        let text = |field: &str| request.body.get(field).and_then(Value::as_str);
+        self.note_client_request(&request.model, request.stream, text("user"), text("session_id"), raw);
+    }
+
+    /// What the client asked for, from any API's request (`raw` is its body as sent).
+    pub fn note_client_request(&mut self, model: &str, streamed: bool, user: Option<&str>, session: Option<&str>, raw: &[u8]) {
         self.with(|p| {
-            let text = |field: &str| request.body.get(field).and_then(Value::as_str);
-            p.row.model_requested = Some(request.model.clone());
-            p.row.streamed = request.stream;
-            p.row.user = text("user").map(str::to_string);
-            if let Some(session) = text("session_id") {
+            p.row.model_requested = Some(model.to_string());
+            p.row.streamed = streamed;
+            p.row.user = user.map(str::to_string);
+            if let Some(session) = session {
                 p.row.session_id = Some(session.to_string());
             }
             if p.log_bodies {
@@ -348,6 +353,7 @@ mod tests {
             created_at_ms: utc::now_ms(),
             started: Instant::now(),
             client: Default::default(),
+            api: super::super::ClientApi::Chat,
         };
         (state, ctx)
     }
@@ -391,6 +397,7 @@ mod tests {
                 created_at_ms: ctx.created_at_ms,
                 started: ctx.started,
                 client: Default::default(),
+                api: ctx.api,
             })
             .collect();
         let started = Instant::now();

@@ -6,15 +6,20 @@ pub mod account;
 mod cached;
 mod chain;
 mod dispatch;
+mod embeddings;
 mod finalize;
+mod messages;
 mod observe;
 mod stamp;
 mod stream;
 
+pub use embeddings::embeddings;
+pub use messages::{count_tokens, messages};
+
 use crate::api::chat::ChatRequest;
 use crate::api::routing_request::{split_variant, ProviderPrefs};
 use crate::budget;
-use crate::config::KeyConfig;
+use crate::config::{KeyConfig, ModelKind};
 use crate::error::GatewayError;
 use crate::routing::health::now_ms;
 use crate::routing::{self, RouteInput};
@@ -55,6 +60,25 @@ pub struct RequestCtx {
     pub created_at_ms: i64,
     pub started: Instant,
     pub client: ClientInfo,
+    pub api: ClientApi,
+}
+
+/// The API a request came in on (the usage row's `endpoint`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ClientApi {
+    Chat,
+    Messages,
+    Embeddings,
+}
+
+impl ClientApi {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ClientApi::Chat => "chat",
+            ClientApi::Messages => "messages",
+            ClientApi::Embeddings => "embeddings",
+        }
+    }
 }
 
 /// What the client says about itself in headers (OpenRouter attribution and session).
@@ -75,28 +99,44 @@ pub struct ClientInfo {
 /// after authentication, the finalizer records exactly one usage row.
 pub async fn chat(state: &Arc<AppState>, ctx: &RequestCtx, body: Result<Bytes, GatewayError>) -> Result<ChatReply, GatewayError> {
     let mut fin = Finalizer::start(state, ctx);
-    let result = run(state, ctx, body, &mut fin).await;
+    let result = match body {
+        Ok(body) => match ChatRequest::parse(&body) {
+            Ok(request) => run(state, ctx, request, &body, &mut fin).await,
+            Err((message, param)) => Err(GatewayError::InvalidRequest { message, param }),
+        },
+        Err(e) => Err(e),
+    };
     if let Err(e) = &result {
         fin.fail(e);
     }
     result
 }
 
+/// Runs a parsed chat request (from `/v1/chat/completions`, or translated by a skin from
+/// the client's `raw` body) under `fin`.
 async fn run(
     state: &Arc<AppState>,
     ctx: &RequestCtx,
-    body: Result<Bytes, GatewayError>,
+    request: ChatRequest,
+    body: &[u8],
     fin: &mut Finalizer,
 ) -> Result<ChatReply, GatewayError> {
-    let body = body?;
-    let request = ChatRequest::parse(&body).map_err(|(message, param)| GatewayError::InvalidRequest { message, param })?;
-    fin.note_request(&request, &body);
+    fin.note_request(&request, body);
     let prefs = ProviderPrefs::parse(request.body.get("provider"))
         .map_err(|m| GatewayError::InvalidRequest { message: m, param: Some("provider") })?;
     let (slug, variant_sort) = split_variant(&request.model);
     let chain = chain::model_chain(&ctx.runtime, slug, &request.fallback_models)?;
     fin.note_model(&chain[0].slug);
-    let cache_plan = cached::plan(state, ctx, &chain[0], &request);
+    if chain[0].kind == ModelKind::Embedding {
+        return Err(GatewayError::InvalidRequest {
+            message: format!("model `{}` is an embedding model; use POST /v1/embeddings", chain[0].slug),
+            param: Some("model"),
+        });
+    }
+    // A Messages request is keyed on the client's own body: it holds what the translation
+    // leaves out (thinking, server tools), which can change the answer.
+    let key_body = request.anthropic.as_ref().map_or(&request.body, |native| native.body());
+    let cache_plan = cached::plan(state, ctx, &chain[0], request.stream, key_body);
     if let Some(hit) = cache_plan.and_then(|plan| state.cache().get(&plan.key)) {
         let stamp = Stamp {
             id: ctx.generation_id.clone(),

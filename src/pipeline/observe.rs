@@ -13,6 +13,7 @@ pub fn observe(state: &AppState, row: &UsageRow, upstream: Option<Duration>) {
         target: "switchboard::access",
         id = %row.id,
         key = %row.key_name,
+        endpoint = %row.endpoint,
         model,
         provider,
         status = row.status,

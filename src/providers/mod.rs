@@ -2,18 +2,19 @@
 //! the normalized outcome they return (an OpenAI-shaped completion or chunk stream), and
 //! `UpstreamError` with the one retry classification the pipeline relies on.
 
-mod anthropic;
-mod chat_input;
+pub(crate) mod anthropic;
+pub(crate) mod chat_input;
 #[cfg(test)]
 mod fixture_support;
 mod gemini;
 mod mock;
 mod openai;
-mod openai_shape;
+pub(crate) mod openai_shape;
 pub mod sse;
 mod upstream_http;
 
 use crate::api::chat::ChatRequest;
+use crate::api::embeddings::EmbeddingRequest;
 use crate::api::usage::Usage;
 use crate::config::{Endpoint, ProviderKind};
 use futures_util::Stream;
@@ -95,6 +96,25 @@ pub async fn chat(client: &reqwest::Client, endpoint: &Endpoint, request: &ChatR
         ProviderKind::Anthropic => anthropic::chat(client, endpoint, request).await,
         ProviderKind::Gemini => gemini::chat(client, endpoint, request).await,
         ProviderKind::Mock => Ok(mock::chat(endpoint, request).await),
+    }
+}
+
+/// The vectors of an embeddings call, in input order.
+#[derive(Debug)]
+pub struct Embeddings {
+    pub vectors: Vec<Vec<f32>>,
+    /// As the upstream reported it (Gemini reports none).
+    pub prompt_tokens: Option<u64>,
+}
+
+/// Sends one embeddings request to one endpoint (config validation keeps embedding models
+/// off Anthropic-typed providers).
+pub async fn embeddings(client: &reqwest::Client, endpoint: &Endpoint, request: &EmbeddingRequest) -> Result<Embeddings, UpstreamError> {
+    match endpoint.provider.kind {
+        ProviderKind::OpenAi => openai::embeddings(client, endpoint, request).await,
+        ProviderKind::Gemini => gemini::embeddings(client, endpoint, request).await,
+        ProviderKind::Mock => Ok(mock::embeddings(endpoint, request).await),
+        ProviderKind::Anthropic => Err(upstream_http::untranslatable("Anthropic", "it serves no embeddings".into())),
     }
 }
 

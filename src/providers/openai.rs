@@ -3,8 +3,9 @@
 
 use super::sse::SseEvent;
 use super::upstream_http::{json_post, read_json, send, translated_stream, EventTranslator, KeyHeader};
-use super::{error_message, retry_after_secs, Completion, Outcome, StreamItem, UpstreamError};
+use super::{error_message, retry_after_secs, Completion, Embeddings, Outcome, StreamItem, UpstreamError};
 use crate::api::chat::ChatRequest;
+use crate::api::embeddings::{decode_base64, EmbeddingRequest};
 use crate::api::usage::Usage;
 use crate::config::Endpoint;
 use serde_json::{Map, Value};
@@ -26,6 +27,32 @@ pub async fn chat(client: &reqwest::Client, endpoint: &Endpoint, request: &ChatR
     }
     let usage = body.get("usage").filter(|u| u.is_object()).map(Usage::from_openai);
     Ok(Outcome::Complete(Completion { body, usage }))
+}
+
+/// `POST /embeddings`, floats asked for; vectors put back in input order by `index`.
+pub async fn embeddings(client: &reqwest::Client, endpoint: &Endpoint, request: &EmbeddingRequest) -> Result<Embeddings, UpstreamError> {
+    let provider = &endpoint.provider;
+    let url = format!("{}/embeddings", provider.base_url);
+    let builder = json_post(client, provider, url, &request.openai_upstream_body(&endpoint.upstream_model), KeyHeader::Bearer)?;
+    let response = send(builder, provider.timeout, classify).await?;
+    let body = read_json(response, provider.timeout).await?;
+    let data = body.get("data").and_then(Value::as_array).ok_or_else(|| UpstreamError::Protocol("response has no `data`".into()))?;
+    let mut slots: Vec<Option<Vec<f32>>> = vec![None; request.len()];
+    for (position, item) in data.iter().enumerate() {
+        let index = item["index"].as_u64().map_or(position, |i| i as usize);
+        let vector = match &item["embedding"] {
+            Value::Array(xs) => xs.iter().map(|x| x.as_f64().map(|f| f as f32)).collect::<Option<Vec<f32>>>(),
+            // Servers that ignore `encoding_format: float`.
+            Value::String(b64) => decode_base64(b64),
+            _ => None,
+        };
+        let slot = slots.get_mut(index).ok_or_else(|| UpstreamError::Protocol(format!("embedding index {index} out of range")))?;
+        *slot = Some(vector.ok_or_else(|| UpstreamError::Protocol(format!("embedding {index} is not a vector")))?);
+    }
+    let vectors =
+        slots.into_iter().collect::<Option<Vec<_>>>().ok_or_else(|| UpstreamError::Protocol("an input got no embedding".into()))?;
+    let prompt_tokens = body.get("usage").and_then(|u| u["prompt_tokens"].as_u64());
+    Ok(Embeddings { vectors, prompt_tokens })
 }
 
 fn classify(status: u16, headers: &reqwest::header::HeaderMap, body: &[u8]) -> UpstreamError {

@@ -25,6 +25,7 @@ fn provider(name: &str) -> Arc<ProviderConfig> {
 
 fn model(slug: &str, endpoints: &[(&str, u64)]) -> Arc<ModelConfig> {
     Arc::new(ModelConfig {
+        kind: crate::config::ModelKind::Chat,
         slug: slug.into(),
         name: None,
         description: None,

@@ -2,6 +2,7 @@
 //! scripted mock upstreams, OpenAI-shaped reply builders and an SSE reader.
 #![allow(dead_code)]
 
+pub mod messages;
 pub mod native;
 pub mod openai;
 pub mod process;

@@ -87,8 +87,10 @@ def test_errors_surface_as_sdk_exceptions(client, gateway):
 
 
 def test_models_list(client):
-    ids = [m.id for m in client.models.list()]
-    assert ids == ["demo/echo", "scripted/tools"]
+    models = list(client.models.list())
+    assert [m.id for m in models] == ["demo/echo", "scripted/tools", "demo/embed"]
+    assert [m.model_extra["supported_endpoints"] for m in models] == [
+        ["chat.completions", "messages"], ["chat.completions", "messages"], ["embeddings"]]
 
 
 def test_streaming_cache_hit_replays_through_the_sdk(client):

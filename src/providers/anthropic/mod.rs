@@ -2,8 +2,8 @@
 //! classification of its errors. Translation is pure and lives in `request` (OpenAI ->
 //! Anthropic), `response` (JSON answer) and `stream` (SSE events).
 
-mod request;
-mod response;
+pub mod request;
+pub mod response;
 mod stream;
 
 #[cfg(test)]
@@ -23,11 +23,27 @@ const API_VERSION: &str = "2023-06-01";
 
 pub async fn chat(client: &reqwest::Client, endpoint: &Endpoint, request: &ChatRequest) -> Result<Outcome, UpstreamError> {
     let provider = &endpoint.provider;
-    let body =
-        request::request_body(request, &endpoint.upstream_model, endpoint.max_output_tokens).map_err(|e| untranslatable("Anthropic", e))?;
     let url = format!("{}/messages", provider.base_url);
-    let mut builder = json_post(client, provider, url, &body, KeyHeader::Named("x-api-key"))?;
-    if !provider.headers.iter().any(|(name, _)| name.eq_ignore_ascii_case("anthropic-version")) {
+    let key = KeyHeader::Named("x-api-key");
+    let native = request.anthropic.as_ref();
+    let mut builder = match native.and_then(|n| n.body_for(request, &endpoint.upstream_model)) {
+        Some(body) => json_post(client, provider, url, &body, key)?,
+        None => {
+            let body = request::request_body(request, &endpoint.upstream_model, endpoint.max_output_tokens)
+                .map_err(|e| untranslatable("Anthropic", e))?;
+            json_post(client, provider, url, &body, key)?
+        }
+    };
+    // The client's `anthropic-beta` / `anthropic-version` (Messages skin), unless the
+    // provider's `headers` set them.
+    let configured = |name: &str| provider.headers.iter().any(|(n, _)| n.eq_ignore_ascii_case(name));
+    for (name, value) in native.map(|n| n.headers.as_slice()).unwrap_or_default() {
+        if !configured(name) {
+            builder = builder.header(*name, value);
+        }
+    }
+    let client_version = native.is_some_and(|n| n.headers.iter().any(|(n, _)| *n == "anthropic-version"));
+    if !configured("anthropic-version") && !client_version {
         builder = builder.header("anthropic-version", API_VERSION);
     }
     let timeout = provider.timeout;

@@ -242,7 +242,7 @@ fn image_block(url: &str) -> Result<Value, String> {
 }
 
 /// Thinking blocks (replayed verbatim from `reasoning_details`), text, then tool_use.
-fn assistant_blocks(m: &Value) -> Result<Vec<Value>, String> {
+pub fn assistant_blocks(m: &Value) -> Result<Vec<Value>, String> {
     let mut out = thinking_blocks(&m["reasoning_details"]);
     for part in parts(&m["content"]) {
         if let Part::Text(text, raw) = part {
@@ -314,7 +314,7 @@ fn tool_result(m: &Value) -> Result<Value, String> {
 
 /// Anthropic ids match `^[a-zA-Z0-9_-]+$`; ids minted elsewhere are mapped onto that
 /// alphabet the same way on the tool_use and the tool_result side.
-fn tool_use_id(id: &str) -> String {
+pub fn tool_use_id(id: &str) -> String {
     id.chars().map(|c| if c.is_ascii_alphanumeric() || c == '_' || c == '-' { c } else { '_' }).collect()
 }
 

@@ -73,8 +73,24 @@ pub fn redacted_detail(index: usize, data: &str) -> Value {
 
 /// The completion for one Messages response body.
 pub fn completion_from(body: &Map<String, Value>, include_reasoning: bool) -> Completion {
+    let blocks = body.get("content").and_then(Value::as_array).map(Vec::as_slice).unwrap_or_default();
+    let message = assistant_message(blocks);
+    let native = body.get("stop_reason").and_then(Value::as_str);
+    let finish = finish_reason(native.unwrap_or("end_turn"), !message.tool_calls.is_empty());
+    let usage = body.get("usage").filter(|u| u.is_object()).map(|u| {
+        let mut totals = AnthropicUsage::default();
+        totals.assign(u);
+        totals.to_usage()
+    });
+    completion(vec![choice(0, message.into_json(include_reasoning), finish, native)], usage)
+}
+
+/// Assistant content blocks as the parts of an OpenAI assistant message: text, thinking as
+/// `reasoning` / `reasoning_details`, tool_use as tool calls. Server-tool blocks (web
+/// search and the like) have no OpenAI equivalent and are left out.
+pub fn assistant_message(blocks: &[Value]) -> AssistantMessage {
     let mut message = AssistantMessage::default();
-    for block in body.get("content").and_then(Value::as_array).into_iter().flatten() {
+    for block in blocks {
         match block["type"].as_str().unwrap_or("") {
             "text" => message.push_text(block["text"].as_str().unwrap_or("")),
             "thinking" => {
@@ -92,18 +108,10 @@ pub fn completion_from(body: &Map<String, Value>, include_reasoning: bool) -> Co
                 let input = block.get("input").cloned().unwrap_or_else(|| json!({}));
                 message.push_tool_call(block["id"].as_str().unwrap_or(""), block["name"].as_str().unwrap_or(""), input.to_string());
             }
-            // Server-tool blocks (web search and the like) have no OpenAI equivalent.
             _ => {}
         }
     }
-    let native = body.get("stop_reason").and_then(Value::as_str);
-    let finish = finish_reason(native.unwrap_or("end_turn"), !message.tool_calls.is_empty());
-    let usage = body.get("usage").filter(|u| u.is_object()).map(|u| {
-        let mut totals = AnthropicUsage::default();
-        totals.assign(u);
-        totals.to_usage()
-    });
-    completion(vec![choice(0, message.into_json(include_reasoning), finish, native)], usage)
+    message
 }
 
 #[cfg(test)]

@@ -2,6 +2,7 @@
 //! `streamGenerateContent?alt=sse`): the one IO path and the one classification of its
 //! errors. Translation is pure and lives in `request`, `schema`, `response` and `stream`.
 
+mod embeddings;
 mod request;
 mod response;
 mod schema;
@@ -16,6 +17,8 @@ use super::{error_message, retry_after_secs, Outcome, UpstreamError};
 use crate::api::chat::ChatRequest;
 use crate::config::Endpoint;
 use serde_json::Value;
+
+pub use embeddings::embeddings;
 
 /// `format` of the `reasoning_details` this adapter emits and replays.
 pub const REASONING_FORMAT: &str = "google-gemini-v1";
