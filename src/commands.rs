@@ -137,12 +137,17 @@ pub fn routing_table(config: &Config) -> String {
         let url = if p.base_url.is_empty() { "(built-in)" } else { &p.base_url };
         out.push_str(&format!("  {:<16} {:<9} {url}{state}\n", p.name, p.kind.as_str()));
     }
-    out.push_str("\nmodels (endpoints in the order tried, then fallbacks):\n");
+    out.push_str("\nmodels (endpoints cheapest first, with their chance of being tried first; then fallbacks):\n");
     for slug in &config.model_order {
         let model = &config.models[slug];
         out.push_str(&format!("  {slug}\n"));
-        for (i, e) in model.endpoints.iter().enumerate() {
-            out.push_str(&format!("    {}. {:<16} {:<32} {}\n", i + 1, e.provider.name, e.upstream_model, price_text(&e.price)));
+        let mut endpoints: Vec<_> = model.endpoints.iter().collect();
+        endpoints.sort_by_key(|e| e.price.prompt + e.price.completion);
+        let prices: Vec<u64> = endpoints.iter().map(|e| e.price.prompt + e.price.completion).collect();
+        let shares = crate::routing::first_pick_shares(&prices);
+        for (i, e) in endpoints.iter().enumerate() {
+            let share = if endpoints.len() > 1 { format!("  first {:.0}%", shares[i] * 100.0) } else { String::new() };
+            out.push_str(&format!("    {}. {:<16} {:<32} {}{share}\n", i + 1, e.provider.name, e.upstream_model, price_text(&e.price)));
         }
         if !model.fallbacks.is_empty() {
             out.push_str(&format!("    fallbacks: {}\n", model.fallbacks.join(" -> ")));

@@ -237,3 +237,33 @@ async fn sigterm_lets_active_streams_finish_and_exits_zero() {
     let rows: i64 = conn.query_row("SELECT COUNT(*) FROM usage WHERE status = 200 AND cancelled = 0", [], |r| r.get(0)).unwrap();
     assert_eq!(rows, 3, "every stream has its row");
 }
+
+/// How long a reload of a large config takes (parse, validate, build the runtime).
+/// `cargo test --release --test ops -- --ignored reload_timing --nocapture`
+#[tokio::test]
+#[ignore]
+async fn reload_timing_for_500_models_and_1000_keys() {
+    let mut yaml = String::from("providers:\n  p0: { type: mock }\n  p1: { type: openai, base_url: \"http://127.0.0.1:9/v1\" }\nmodels:\n");
+    for m in 0..500 {
+        yaml.push_str(&format!(
+            "  vendor/model-{m}:\n    context_length: 128000\n    endpoints:\n      - {{ provider: p0, model: m{m}, price: {{ prompt: 0.{m:03}, completion: 1.5 }} }}\n      - {{ provider: p1, model: m{m}, price: {{ prompt: 1, completion: 2 }} }}\n"
+        ));
+    }
+    yaml.push_str("keys:\n");
+    for k in 0..1000 {
+        yaml.push_str(&format!("  - {{ name: key-{k}, key: sk-key-{k:06}, budget: {{ limit_usd: 10, period: daily }}, rate_limit: {{ requests_per_minute: 600 }} }}\n"));
+    }
+    let no_env = |_: &str| None;
+    let config = switchboard::config::parse(&yaml, "big.yaml", &no_env).expect("valid");
+    let gw = switchboard::start(config, Some("127.0.0.1:0".parse().unwrap())).unwrap();
+    let state = gw.state.clone();
+    let mut times = Vec::new();
+    for _ in 0..10 {
+        let started = Instant::now();
+        let config = switchboard::config::parse(&yaml, "big.yaml", &no_env).expect("valid");
+        state.replace_config(config);
+        times.push(started.elapsed());
+    }
+    times.sort();
+    eprintln!("reload of {} bytes (500 models, 1000 keys): median {:?}, max {:?}", yaml.len(), times[5], times[9]);
+}

@@ -158,3 +158,39 @@ fn partition_none_sorts_across_fallback_models() {
     let p = ProviderPrefs::parse(Some(&serde_json::json!({"sort": {"by": "price", "partition": "model"}}))).unwrap();
     assert_eq!(f.route(&chain, &p, 0.0).unwrap(), vec!["a", "b"]);
 }
+
+#[test]
+fn first_pick_shares_are_inverse_square_of_price() {
+    let shares = first_pick_shares(&[1_000_000_000, 2_000_000_000]);
+    assert!((shares[0] - 0.8).abs() < 1e-9 && (shares[1] - 0.2).abs() < 1e-9);
+    assert_eq!(first_pick_shares(&[0, 5, 0]), vec![0.5, 0.0, 0.5]);
+}
+
+/// The cost of one routing decision (3 endpoints + a fallback model, default policy).
+/// `cargo test --release --lib -- --ignored routing_decision_cost --nocapture`
+#[test]
+#[ignore]
+fn routing_decision_cost() {
+    let mut f = Fixture::new();
+    let chain = [model("x/y", &[("a", 1), ("b", 2), ("c", 3)]), model("z/w", &[("d", 1)])];
+    let prefs = defaults();
+    f.route(&chain, &prefs, 0.5).unwrap();
+    let stats = &f.stats;
+    let lookup = |e: &Endpoint| stats[&e.provider.name].clone();
+    let n = 200_000;
+    let started = std::time::Instant::now();
+    for i in 0..n {
+        let input = RouteInput {
+            chain: &chain,
+            prefs: &prefs,
+            variant_sort: None,
+            pinned: None,
+            request_fields: &[],
+            breaker: &BREAKER,
+            now_ms: 1_000,
+            rand01: (i % 100) as f64 / 100.0,
+        };
+        std::hint::black_box(route(&input, &lookup).unwrap());
+    }
+    eprintln!("routing decision: {:.0} ns", started.elapsed().as_nanos() as f64 / n as f64);
+}
