@@ -22,13 +22,7 @@ impl KeyTable {
     pub fn new(keys: &[Arc<KeyConfig>], allow_unauthenticated: bool) -> KeyTable {
         KeyTable {
             by_hash: keys.iter().map(|k| (k.key_sha256, k.clone())).collect(),
-            anonymous: allow_unauthenticated.then(|| {
-                Arc::new(KeyConfig {
-                    name: "anonymous".into(),
-                    key_sha256: [0; 32],
-                    team: None,
-                })
-            }),
+            anonymous: allow_unauthenticated.then(|| Arc::new(KeyConfig { name: "anonymous".into(), key_sha256: [0; 32], team: None })),
         }
     }
 
@@ -55,11 +49,7 @@ mod tests {
     use super::*;
 
     fn table(anon: bool) -> KeyTable {
-        let key = Arc::new(KeyConfig {
-            name: "alice".into(),
-            key_sha256: Sha256::digest(b"sk-a").into(),
-            team: None,
-        });
+        let key = Arc::new(KeyConfig { name: "alice".into(), key_sha256: Sha256::digest(b"sk-a").into(), team: None });
         KeyTable::new(&[key], anon)
     }
 
@@ -67,10 +57,7 @@ mod tests {
     fn known_unknown_and_missing_keys() {
         let t = table(false);
         assert_eq!(t.authenticate(Some("sk-a")).unwrap().name, "alice");
-        assert_eq!(
-            t.authenticate(Some("sk-b")).unwrap_err(),
-            AuthFailure::Unknown
-        );
+        assert_eq!(t.authenticate(Some("sk-b")).unwrap_err(), AuthFailure::Unknown);
         assert_eq!(t.authenticate(None).unwrap_err(), AuthFailure::Missing);
     }
 
@@ -78,9 +65,6 @@ mod tests {
     fn anonymous_only_when_allowed_and_never_for_a_wrong_key() {
         let t = table(true);
         assert_eq!(t.authenticate(None).unwrap().name, "anonymous");
-        assert_eq!(
-            t.authenticate(Some("sk-b")).unwrap_err(),
-            AuthFailure::Unknown
-        );
+        assert_eq!(t.authenticate(Some("sk-b")).unwrap_err(), AuthFailure::Unknown);
     }
 }

@@ -12,12 +12,7 @@ use std::path::PathBuf;
 )]
 pub struct Cli {
     /// Config file [default: $SWITCHBOARD_CONFIG, else ./switchboard.yaml]
-    #[arg(
-        long,
-        global = true,
-        env = "SWITCHBOARD_CONFIG",
-        default_value = "switchboard.yaml"
-    )]
+    #[arg(long, global = true, env = "SWITCHBOARD_CONFIG", default_value = "switchboard.yaml")]
     pub config: PathBuf,
     /// Log format; the level comes from RUST_LOG (default: info).
     #[arg(long, global = true, value_enum, default_value_t = LogFormat::Pretty)]
@@ -42,6 +37,11 @@ pub enum Command {
     },
     /// Validate the config and print the resolved routing table; exit 0 if valid, 2 if not.
     Check,
+    /// Exit 0 if the gateway's health URL answers 200 (for container health checks).
+    Health {
+        #[arg(long, default_value = "http://127.0.0.1:8080/health")]
+        url: String,
+    },
     /// Manage client API keys.
     Keys {
         #[command(subcommand)]

@@ -29,10 +29,7 @@ pub async fn serve(config_path: &Path, listen: Option<SocketAddr>) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    tracing::info!(
-        "switchboard listening on http://{} ({models} models, {keys} keys)",
-        running.addr
-    );
+    tracing::info!("switchboard listening on http://{} ({models} models, {keys} keys)", running.addr);
     match running.server.await {
         Ok(()) => {
             tracing::info!("switchboard stopped");
@@ -68,40 +65,19 @@ pub fn routing_table(config: &Config) -> String {
     providers.sort_by(|a, b| a.name.cmp(&b.name));
     out.push_str("\nproviders:\n");
     for p in providers {
-        let state = p
-            .disabled
-            .as_ref()
-            .map(|r| format!("  DISABLED: {r}"))
-            .unwrap_or_default();
-        let url = if p.base_url.is_empty() {
-            "(built-in)"
-        } else {
-            &p.base_url
-        };
-        out.push_str(&format!(
-            "  {:<16} {:<9} {url}{state}\n",
-            p.name,
-            p.kind.as_str()
-        ));
+        let state = p.disabled.as_ref().map(|r| format!("  DISABLED: {r}")).unwrap_or_default();
+        let url = if p.base_url.is_empty() { "(built-in)" } else { &p.base_url };
+        out.push_str(&format!("  {:<16} {:<9} {url}{state}\n", p.name, p.kind.as_str()));
     }
     out.push_str("\nmodels (endpoints in the order tried, then fallbacks):\n");
     for slug in &config.model_order {
         let model = &config.models[slug];
         out.push_str(&format!("  {slug}\n"));
         for (i, e) in model.endpoints.iter().enumerate() {
-            out.push_str(&format!(
-                "    {}. {:<16} {:<32} {}\n",
-                i + 1,
-                e.provider.name,
-                e.upstream_model,
-                price_text(&e.price)
-            ));
+            out.push_str(&format!("    {}. {:<16} {:<32} {}\n", i + 1, e.provider.name, e.upstream_model, price_text(&e.price)));
         }
         if !model.fallbacks.is_empty() {
-            out.push_str(&format!(
-                "    fallbacks: {}\n",
-                model.fallbacks.join(" -> ")
-            ));
+            out.push_str(&format!("    fallbacks: {}\n", model.fallbacks.join(" -> ")));
         }
     }
     if !config.aliases.is_empty() {
@@ -129,19 +105,12 @@ fn price_text(p: &Price) -> String {
         return "free (no price set)".into();
     }
     let usd = |n: u64| n as f64 / 1e9;
-    format!(
-        "${}/M prompt, ${}/M completion",
-        usd(p.prompt),
-        usd(p.completion)
-    )
+    format!("${}/M prompt, ${}/M completion", usd(p.prompt), usd(p.completion))
 }
 
 pub fn keys_new(name: &str) -> ExitCode {
     let key = crate::ids::new_api_key();
-    let hash: String = Sha256::digest(key.as_bytes())
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect();
+    let hash: String = Sha256::digest(key.as_bytes()).iter().map(|b| format!("{b:02x}")).collect();
     println!("key: {key}");
     println!("\nGive the key to its user; it is not stored anywhere. Add this to `keys:` in your config:\n");
     println!("  - name: {name}\n    key_sha256: {hash}");

@@ -15,39 +15,25 @@ pub struct AttemptRecord {
 #[derive(Debug, thiserror::Error)]
 pub enum GatewayError {
     #[error("{message}")]
-    InvalidRequest {
-        message: String,
-        param: Option<&'static str>,
-    },
+    InvalidRequest { message: String, param: Option<&'static str> },
     #[error("{0}")]
     Unauthenticated(String),
     #[error("{0}")]
     ModelNotFound(String),
     #[error("{0}")]
     NoEndpoints(String),
-    #[error(
-        "request body is {size} bytes, over the limit of {limit} bytes (server.max_body_bytes)"
-    )]
+    #[error("request body is {size} bytes, over the limit of {limit} bytes (server.max_body_bytes)")]
     PayloadTooLarge { size: usize, limit: usize },
     /// Every upstream was rate-limited.
     #[error("{message}")]
-    RateLimited {
-        message: String,
-        retry_after_secs: Option<u64>,
-    },
+    RateLimited { message: String, retry_after_secs: Option<u64> },
     /// The upstream said the request itself is wrong (400/413/422-class): passed back as is.
     #[error("{message}")]
     UpstreamRejected { status: u16, message: String },
     #[error("every endpoint failed for model `{model}`")]
-    ProviderUnavailable {
-        model: String,
-        attempts: Vec<AttemptRecord>,
-    },
+    ProviderUnavailable { model: String, attempts: Vec<AttemptRecord> },
     #[error("{message}")]
-    TemporarilyUnavailable {
-        message: String,
-        retry_after_secs: u64,
-    },
+    TemporarilyUnavailable { message: String, retry_after_secs: u64 },
     /// A bug or an environment failure; the detail goes to the log, never to the client.
     #[error("internal error")]
     Internal(String),
@@ -66,35 +52,15 @@ impl GatewayError {
     /// The table: (status, OpenAI `type`, `metadata.error_type`, should_retry).
     fn row(&self) -> (u16, &'static str, &'static str, Option<bool>) {
         match self {
-            GatewayError::InvalidRequest { .. } => {
-                (400, "invalid_request_error", "invalid_request", Some(false))
-            }
-            GatewayError::Unauthenticated(_) => {
-                (401, "authentication_error", "authentication", Some(false))
-            }
-            GatewayError::ModelNotFound(_) => {
-                (404, "not_found_error", "model_not_found", Some(false))
-            }
+            GatewayError::InvalidRequest { .. } => (400, "invalid_request_error", "invalid_request", Some(false)),
+            GatewayError::Unauthenticated(_) => (401, "authentication_error", "authentication", Some(false)),
+            GatewayError::ModelNotFound(_) => (404, "not_found_error", "model_not_found", Some(false)),
             GatewayError::NoEndpoints(_) => (404, "not_found_error", "no_endpoints", Some(false)),
-            GatewayError::PayloadTooLarge { .. } => (
-                413,
-                "invalid_request_error",
-                "payload_too_large",
-                Some(false),
-            ),
+            GatewayError::PayloadTooLarge { .. } => (413, "invalid_request_error", "payload_too_large", Some(false)),
             GatewayError::RateLimited { .. } => (429, "rate_limit_error", "rate_limited", None),
-            GatewayError::UpstreamRejected { status, .. } => (
-                *status,
-                "invalid_request_error",
-                "invalid_request",
-                Some(false),
-            ),
-            GatewayError::ProviderUnavailable { .. } => {
-                (502, "server_error", "provider_unavailable", Some(false))
-            }
-            GatewayError::TemporarilyUnavailable { .. } => {
-                (503, "server_error", "temporarily_unavailable", None)
-            }
+            GatewayError::UpstreamRejected { status, .. } => (*status, "invalid_request_error", "invalid_request", Some(false)),
+            GatewayError::ProviderUnavailable { .. } => (502, "server_error", "provider_unavailable", Some(false)),
+            GatewayError::TemporarilyUnavailable { .. } => (503, "server_error", "temporarily_unavailable", None),
             GatewayError::Internal(_) => (500, "server_error", "internal", None),
         }
     }
@@ -113,24 +79,14 @@ impl GatewayError {
         let mut retry_after_secs = None;
         let mut param = Value::Null;
         match self {
-            GatewayError::ProviderUnavailable { attempts, .. } => {
-                metadata["attempts"] = json!(attempts)
-            }
-            GatewayError::RateLimited {
-                retry_after_secs: r,
-                ..
-            } => retry_after_secs = *r,
-            GatewayError::TemporarilyUnavailable {
-                retry_after_secs: r,
-                ..
-            } => retry_after_secs = Some(*r),
+            GatewayError::ProviderUnavailable { attempts, .. } => metadata["attempts"] = json!(attempts),
+            GatewayError::RateLimited { retry_after_secs: r, .. } => retry_after_secs = *r,
+            GatewayError::TemporarilyUnavailable { retry_after_secs: r, .. } => retry_after_secs = Some(*r),
             GatewayError::InvalidRequest { param: Some(p), .. } => param = json!(p),
             _ => {}
         }
         let message = match self {
-            GatewayError::Internal(_) => {
-                "internal error in the gateway; the details are in its log".to_string()
-            }
+            GatewayError::Internal(_) => "internal error in the gateway; the details are in its log".to_string(),
             other => other.to_string(),
         };
         WireError {
@@ -142,10 +98,7 @@ impl GatewayError {
     }
 
     pub fn invalid(message: impl Into<String>) -> Self {
-        GatewayError::InvalidRequest {
-            message: message.into(),
-            param: None,
-        }
+        GatewayError::InvalidRequest { message: message.into(), param: None }
     }
 }
 
@@ -155,8 +108,7 @@ mod tests {
 
     #[test]
     fn internal_errors_never_leak_detail() {
-        let wire =
-            GatewayError::Internal("sqlite: disk I/O error at /secret/path".into()).to_wire();
+        let wire = GatewayError::Internal("sqlite: disk I/O error at /secret/path".into()).to_wire();
         assert_eq!(wire.status, 500);
         assert!(!wire.body.to_string().contains("secret"));
     }
@@ -166,10 +118,7 @@ mod tests {
         let wire = GatewayError::ModelNotFound("unknown model `x`".into()).to_wire();
         assert_eq!(wire.body["error"]["code"], 404);
         assert_eq!(wire.body["error"]["type"], "not_found_error");
-        assert_eq!(
-            wire.body["error"]["metadata"]["error_type"],
-            "model_not_found"
-        );
+        assert_eq!(wire.body["error"]["metadata"]["error_type"], "model_not_found");
         assert_eq!(wire.body["error"]["param"], Value::Null);
         assert_eq!(wire.should_retry, Some(false));
     }

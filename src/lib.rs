@@ -3,14 +3,18 @@
 
 pub mod api;
 pub mod auth;
+pub mod cache;
 pub mod cli;
 pub mod commands;
 pub mod config;
 pub mod error;
 pub mod http;
 pub mod ids;
+pub mod metrics;
 pub mod pipeline;
+pub mod probe;
 pub mod providers;
+pub mod routing;
 pub mod state;
 pub mod telemetry;
 

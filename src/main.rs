@@ -12,9 +12,8 @@ fn main() -> ExitCode {
         None => run_serve(&cli.config, None),
         Some(Command::Serve { listen }) => run_serve(&cli.config, listen),
         Some(Command::Check) => commands::check(&cli.config),
-        Some(Command::Keys {
-            command: KeysCommand::New { name },
-        }) => commands::keys_new(&name),
+        Some(Command::Health { url }) => switchboard::probe::health(&url),
+        Some(Command::Keys { command: KeysCommand::New { name } }) => commands::keys_new(&name),
     }
 }
 

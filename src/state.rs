@@ -1,10 +1,13 @@
-//! `AppState`: the one place shared things are built — the pooled upstream HTTP client and
-//! the live configuration (swapped atomically on reload) with everything derived from it.
+//! `AppState`: the one place shared things are built — the pooled upstream HTTP client,
+//! endpoint health and sticky sessions (kept across reloads), and the live configuration
+//! (swapped atomically on reload) with everything derived from it.
 
 use crate::auth::KeyTable;
-use crate::config::Config;
+use crate::config::{Config, Endpoint};
+use crate::routing::health::{BreakerSettings, EndpointStats, HealthRegistry};
 use arc_swap::ArcSwap;
 use bytes::Bytes;
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -15,37 +18,47 @@ pub struct Runtime {
     pub keys: KeyTable,
     /// The `/v1/models` body, serialized once.
     pub models_json: Bytes,
+    pub breaker: BreakerSettings,
+    /// Health stats by `provider/upstream_model`, shared with the registry.
+    endpoint_stats: HashMap<String, Arc<EndpointStats>>,
 }
 
 impl Runtime {
-    pub fn new(config: Config) -> Runtime {
-        let created = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map(|d| d.as_secs())
-            .unwrap_or(0);
-        let models_json = serde_json::to_vec(&crate::api::models::models_listing(&config, created))
-            .unwrap_or_default()
-            .into();
+    pub fn new(config: Config, health: &HealthRegistry) -> Runtime {
+        let created = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
+        let models_json = serde_json::to_vec(&crate::api::models::models_listing(&config, created)).unwrap_or_default().into();
+        let mut endpoint_stats = HashMap::new();
+        for model in config.models.values() {
+            for e in &model.endpoints {
+                endpoint_stats.insert(e.identity(), health.stats(&e.identity()));
+            }
+        }
         Runtime {
             keys: KeyTable::new(&config.keys, config.server.allow_unauthenticated),
             models_json,
+            breaker: BreakerSettings { failures: config.server.circuit_failures, cooldown: config.server.circuit_cooldown },
+            endpoint_stats,
             config,
         }
     }
 
     /// Resolves an alias to its model slug.
     pub fn resolve_alias<'a>(&'a self, slug: &'a str) -> &'a str {
-        self.config
-            .aliases
-            .get(slug)
-            .map(String::as_str)
-            .unwrap_or(slug)
+        self.config.aliases.get(slug).map(String::as_str).unwrap_or(slug)
+    }
+
+    /// The live health stats of a configured endpoint.
+    pub fn stats(&self, endpoint: &Endpoint) -> Arc<EndpointStats> {
+        self.endpoint_stats.get(&endpoint.identity()).cloned().unwrap_or_default()
     }
 }
 
 pub struct AppState {
     live: ArcSwap<Runtime>,
     http: reqwest::Client,
+    health: HealthRegistry,
+    /// session id -> endpoint identity that served it (sticky routing).
+    sessions: moka::sync::Cache<String, String>,
 }
 
 impl AppState {
@@ -57,10 +70,9 @@ impl AppState {
             .connect_timeout(Duration::from_secs(10))
             .build()
             .map_err(std::io::Error::other)?;
-        Ok(AppState {
-            live: ArcSwap::from_pointee(Runtime::new(config)),
-            http,
-        })
+        let health = HealthRegistry::default();
+        let sessions = moka::sync::Cache::builder().max_capacity(100_000).time_to_idle(Duration::from_secs(3600)).build();
+        Ok(AppState { live: ArcSwap::from_pointee(Runtime::new(config, &health)), http, health, sessions })
     }
 
     /// The configuration new requests should use.
@@ -70,10 +82,18 @@ impl AppState {
 
     /// Replaces the configuration for new requests; in-flight ones keep theirs.
     pub fn replace_config(&self, config: Config) {
-        self.live.store(Arc::new(Runtime::new(config)));
+        self.live.store(Arc::new(Runtime::new(config, &self.health)));
     }
 
     pub fn http(&self) -> &reqwest::Client {
         &self.http
+    }
+
+    pub fn pinned_endpoint(&self, session: &str) -> Option<String> {
+        self.sessions.get(session)
+    }
+
+    pub fn pin_session(&self, session: &str, endpoint_identity: String) {
+        self.sessions.insert(session.to_string(), endpoint_identity);
     }
 }

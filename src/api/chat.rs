@@ -5,17 +5,7 @@ use serde::ser::{Serialize, SerializeMap, Serializer};
 use serde_json::{Map, Value};
 
 /// Body fields the gateway consumes itself; never forwarded upstream.
-const GATEWAY_FIELDS: &[&str] = &[
-    "model",
-    "models",
-    "provider",
-    "session_id",
-    "route",
-    "transforms",
-    "plugins",
-    "usage",
-    "debug",
-];
+const GATEWAY_FIELDS: &[&str] = &["model", "models", "provider", "session_id", "route", "transforms", "plugins", "usage", "debug"];
 
 #[derive(Debug)]
 pub struct ChatRequest {
@@ -29,39 +19,21 @@ pub struct ChatRequest {
 impl ChatRequest {
     /// Parses and checks the request body; the error is a message for a 400.
     pub fn parse(bytes: &[u8]) -> Result<ChatRequest, (String, Option<&'static str>)> {
-        let body: Map<String, Value> = serde_json::from_slice(bytes)
-            .map_err(|e| (format!("request body is not a JSON object: {e}"), None))?;
+        let body: Map<String, Value> =
+            serde_json::from_slice(bytes).map_err(|e| (format!("request body is not a JSON object: {e}"), None))?;
         let model = match body.get("model") {
             Some(Value::String(m)) if !m.is_empty() => m.clone(),
             Some(_) => return Err(("`model` must be a non-empty string".into(), Some("model"))),
-            None => {
-                return Err((
-                    "`model` is required; GET /v1/models lists the models you can use".into(),
-                    Some("model"),
-                ))
-            }
+            None => return Err(("`model` is required; GET /v1/models lists the models you can use".into(), Some("model"))),
         };
         match body.get("messages") {
             Some(Value::Array(m)) if !m.is_empty() => {
-                if let Some(i) = m
-                    .iter()
-                    .position(|msg| !msg.get("role").is_some_and(Value::is_string))
-                {
-                    return Err((
-                        format!("messages[{i}] needs a string `role`"),
-                        Some("messages"),
-                    ));
+                if let Some(i) = m.iter().position(|msg| !msg.get("role").is_some_and(Value::is_string)) {
+                    return Err((format!("messages[{i}] needs a string `role`"), Some("messages")));
                 }
             }
-            Some(Value::Array(_)) => {
-                return Err(("`messages` must not be empty".into(), Some("messages")))
-            }
-            _ => {
-                return Err((
-                    "`messages` is required and must be an array of messages".into(),
-                    Some("messages"),
-                ))
-            }
+            Some(Value::Array(_)) => return Err(("`messages` must not be empty".into(), Some("messages"))),
+            _ => return Err(("`messages` is required and must be an array of messages".into(), Some("messages"))),
         }
         let stream = match body.get("stream") {
             None | Some(Value::Null) => false,
@@ -81,60 +53,35 @@ impl ChatRequest {
                 .iter()
                 .map(|v| v.as_str().map(str::to_string))
                 .collect::<Option<Vec<_>>>()
-                .ok_or((
-                    "`models` must be an array of model slugs".to_string(),
-                    Some("models"),
-                ))?,
-            Some(_) => {
-                return Err((
-                    "`models` must be an array of model slugs".into(),
-                    Some("models"),
-                ))
-            }
+                .ok_or(("`models` must be an array of model slugs".to_string(), Some("models")))?,
+            Some(_) => return Err(("`models` must be an array of model slugs".into(), Some("models"))),
         };
-        Ok(ChatRequest {
-            body,
-            model,
-            stream,
-            fallback_models,
-        })
+        Ok(ChatRequest { body, model, stream, fallback_models })
     }
 
     /// `max_completion_tokens`, else `max_tokens`.
     pub fn max_output_tokens(&self) -> Option<u64> {
-        ["max_completion_tokens", "max_tokens"]
-            .iter()
-            .find_map(|f| self.body.get(*f).and_then(Value::as_u64))
+        ["max_completion_tokens", "max_tokens"].iter().find_map(|f| self.body.get(*f).and_then(Value::as_u64))
     }
 
     /// The text of the last user message (string content, or its text parts joined).
     pub fn last_user_text(&self) -> String {
         let messages = self.body.get("messages").and_then(Value::as_array);
         let last = messages.and_then(|m| m.iter().rev().find(|m| m["role"] == "user"));
-        last.map(|m| content_text(&m["content"]))
-            .unwrap_or_default()
+        last.map(|m| content_text(&m["content"])).unwrap_or_default()
     }
 
     /// A rough prompt-size estimate (bytes / 4) for providers that report no usage.
     pub fn estimate_prompt_tokens(&self) -> u64 {
         let messages = self.body.get("messages").and_then(Value::as_array);
-        let chars: usize = messages
-            .map(|m| {
-                m.iter()
-                    .map(|m| content_text(&m["content"]).len() + 4)
-                    .sum()
-            })
-            .unwrap_or(0);
+        let chars: usize = messages.map(|m| m.iter().map(|m| content_text(&m["content"]).len() + 4).sum()).unwrap_or(0);
         (chars as u64).div_ceil(4).max(1)
     }
 
     /// The body to send to an OpenAI-compatible upstream: the client's fields minus the
     /// gateway's own, with `model` replaced and usage requested on streams.
     pub fn openai_upstream_body<'a>(&'a self, upstream_model: &'a str) -> OpenAiUpstreamBody<'a> {
-        OpenAiUpstreamBody {
-            request: self,
-            upstream_model,
-        }
+        OpenAiUpstreamBody { request: self, upstream_model }
     }
 }
 
@@ -142,11 +89,7 @@ impl ChatRequest {
 pub fn content_text(content: &Value) -> String {
     match content {
         Value::String(s) => s.clone(),
-        Value::Array(parts) => parts
-            .iter()
-            .filter_map(|p| p.get("text").and_then(Value::as_str))
-            .collect::<Vec<_>>()
-            .join(" "),
+        Value::Array(parts) => parts.iter().filter_map(|p| p.get("text").and_then(Value::as_str)).collect::<Vec<_>>().join(" "),
         _ => String::new(),
     }
 }
@@ -162,21 +105,13 @@ impl Serialize for OpenAiUpstreamBody<'_> {
         let mut map = s.serialize_map(None)?;
         map.serialize_entry("model", self.upstream_model)?;
         for (k, v) in &self.request.body {
-            if GATEWAY_FIELDS.contains(&k.as_str())
-                || (self.request.stream && k == "stream_options")
-            {
+            if GATEWAY_FIELDS.contains(&k.as_str()) || (self.request.stream && k == "stream_options") {
                 continue;
             }
             map.serialize_entry(k, v)?;
         }
         if self.request.stream {
-            let mut options = self
-                .request
-                .body
-                .get("stream_options")
-                .and_then(Value::as_object)
-                .cloned()
-                .unwrap_or_default();
+            let mut options = self.request.body.get("stream_options").and_then(Value::as_object).cloned().unwrap_or_default();
             options.insert("include_usage".into(), Value::Bool(true));
             map.serialize_entry("stream_options", &options)?;
         }
@@ -190,26 +125,10 @@ mod tests {
 
     #[test]
     fn rejects_missing_model_and_empty_messages() {
-        assert!(
-            ChatRequest::parse(br#"{"messages":[{"role":"user","content":"hi"}]}"#)
-                .unwrap_err()
-                .0
-                .contains("`model` is required")
-        );
-        assert!(ChatRequest::parse(br#"{"model":"m","messages":[]}"#)
-            .unwrap_err()
-            .0
-            .contains("must not be empty"));
-        assert!(ChatRequest::parse(
-            br#"{"model":"m","messages":[{"role":"user"}],"stream":"yes"}"#
-        )
-        .unwrap_err()
-        .0
-        .contains("`stream`"));
-        assert!(ChatRequest::parse(b"not json")
-            .unwrap_err()
-            .0
-            .contains("not a JSON object"));
+        assert!(ChatRequest::parse(br#"{"messages":[{"role":"user","content":"hi"}]}"#).unwrap_err().0.contains("`model` is required"));
+        assert!(ChatRequest::parse(br#"{"model":"m","messages":[]}"#).unwrap_err().0.contains("must not be empty"));
+        assert!(ChatRequest::parse(br#"{"model":"m","messages":[{"role":"user"}],"stream":"yes"}"#).unwrap_err().0.contains("`stream`"));
+        assert!(ChatRequest::parse(b"not json").unwrap_err().0.contains("not a JSON object"));
     }
 
     #[test]

@@ -3,4 +3,5 @@
 
 pub mod chat;
 pub mod models;
+pub mod routing_request;
 pub mod usage;

@@ -22,28 +22,14 @@ const SUPPORTED_PARAMETERS: &[&str] = &[
 ];
 
 pub fn models_listing(config: &Config, created: u64) -> Value {
-    let data: Vec<Value> = config
-        .model_order
-        .iter()
-        .filter_map(|slug| config.models.get(slug))
-        .map(|m| model_entry(m, created))
-        .collect();
+    let data: Vec<Value> = config.model_order.iter().filter_map(|slug| config.models.get(slug)).map(|m| model_entry(m, created)).collect();
     json!({ "object": "list", "data": data, "total_count": config.models.len(), "links": { "next": null } })
 }
 
 fn model_entry(model: &ModelConfig, created: u64) -> Value {
-    let owned_by = model
-        .slug
-        .split_once('/')
-        .map(|(a, _)| a)
-        .unwrap_or("switchboard");
+    let owned_by = model.slug.split_once('/').map(|(a, _)| a).unwrap_or("switchboard");
     // Advertise the cheapest endpoint's price, the one routing prefers.
-    let price = model
-        .endpoints
-        .iter()
-        .map(|e| e.price)
-        .min_by_key(|p| p.prompt + p.completion)
-        .unwrap_or_default();
+    let price = model.endpoints.iter().map(|e| e.price).min_by_key(|p| p.prompt + p.completion).unwrap_or_default();
     json!({
         "id": model.slug,
         "object": "model",

@@ -72,12 +72,7 @@ mod tests {
 
     #[test]
     fn cost_uses_separate_cached_rate() {
-        let u = Usage {
-            prompt_tokens: 1000,
-            completion_tokens: 100,
-            cached_tokens: 400,
-            reasoning_tokens: 0,
-        };
+        let u = Usage { prompt_tokens: 1000, completion_tokens: 100, cached_tokens: 400, reasoning_tokens: 0 };
         // 600 * 0.15/1M + 400 * 0.075/1M + 100 * 0.60/1M USD = 90_000 + 30_000 + 60_000 nano.
         assert_eq!(u.cost_nano(&price()), 180_000);
     }
@@ -85,14 +80,6 @@ mod tests {
     #[test]
     fn reads_openai_usage_details() {
         let v = json!({"prompt_tokens": 10, "completion_tokens": 5, "prompt_tokens_details": {"cached_tokens": 3}, "completion_tokens_details": {"reasoning_tokens": 2}});
-        assert_eq!(
-            Usage::from_openai(&v),
-            Usage {
-                prompt_tokens: 10,
-                completion_tokens: 5,
-                cached_tokens: 3,
-                reasoning_tokens: 2
-            }
-        );
+        assert_eq!(Usage::from_openai(&v), Usage { prompt_tokens: 10, completion_tokens: 5, cached_tokens: 3, reasoning_tokens: 2 });
     }
 }

@@ -13,20 +13,10 @@ pub struct UnsetVar {
 }
 
 /// Substitutes in place; `lookup` reads the environment (injected for tests).
-pub fn interpolate_tree(
-    value: &mut Value,
-    path: &str,
-    lookup: &dyn Fn(&str) -> Option<String>,
-    unset: &mut Vec<UnsetVar>,
-) {
+pub fn interpolate_tree(value: &mut Value, path: &str, lookup: &dyn Fn(&str) -> Option<String>, unset: &mut Vec<UnsetVar>) {
     match value {
         Value::String(text) if text.contains("${") => {
-            let replaced = interpolate_str(text, lookup, &mut |var| {
-                unset.push(UnsetVar {
-                    path: path.to_string(),
-                    var: var.to_string(),
-                })
-            });
+            let replaced = interpolate_str(text, lookup, &mut |var| unset.push(UnsetVar { path: path.to_string(), var: var.to_string() }));
             // `max_body_bytes: ${LIMIT}` should become a number, as if written in place.
             *value = match serde_yaml::from_str::<Value>(&replaced) {
                 Ok(v @ (Value::Number(_) | Value::Bool(_))) => v,
@@ -50,11 +40,7 @@ pub fn interpolate_tree(
 
 /// Expands every `${NAME}` / `${NAME:-default}` in `text`. An unset variable without a
 /// default expands to the empty string and is reported through `on_unset`. `$${` escapes.
-pub fn interpolate_str(
-    text: &str,
-    lookup: &dyn Fn(&str) -> Option<String>,
-    on_unset: &mut dyn FnMut(&str),
-) -> String {
+pub fn interpolate_str(text: &str, lookup: &dyn Fn(&str) -> Option<String>, on_unset: &mut dyn FnMut(&str)) -> String {
     let mut out = String::with_capacity(text.len());
     let mut rest = text;
     while let Some(start) = rest.find("${") {
@@ -100,9 +86,7 @@ mod tests {
     #[test]
     fn expands_set_default_and_unset() {
         let mut unset = vec![];
-        let s = interpolate_str("a ${SET} b ${NOPE:-dflt} c ${GONE}", &env, &mut |v| {
-            unset.push(v.to_string())
-        });
+        let s = interpolate_str("a ${SET} b ${NOPE:-dflt} c ${GONE}", &env, &mut |v| unset.push(v.to_string()));
         assert_eq!(s, "a value b dflt c ");
         assert_eq!(unset, vec!["GONE"]);
     }
@@ -119,12 +103,6 @@ mod tests {
         let mut unset = vec![];
         interpolate_tree(&mut v, "", &env, &mut unset);
         assert_eq!(v["a"], Value::Number(42.into()));
-        assert_eq!(
-            unset,
-            vec![UnsetVar {
-                path: "b[1]".into(),
-                var: "GONE".into()
-            }]
-        );
+        assert_eq!(unset, vec![UnsetVar { path: "b[1]".into(), var: "GONE".into() }]);
     }
 }

@@ -6,8 +6,10 @@ mod interpolate;
 mod model;
 mod positions;
 mod raw;
+pub mod reload;
 mod units;
 mod validate;
+mod validate_provider_keys;
 
 pub use model::*;
 pub use units::parse_duration;
@@ -32,22 +34,14 @@ impl std::error::Error for ConfigErrors {}
 /// Reads and validates the file at `path`, taking `${VAR}`s from the process environment.
 pub fn load(path: &Path) -> Result<Config, ConfigErrors> {
     let name = path.display().to_string();
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| ConfigErrors(vec![format!("{name}: cannot read the config file: {e}")]))?;
+    let text = std::fs::read_to_string(path).map_err(|e| ConfigErrors(vec![format!("{name}: cannot read the config file: {e}")]))?;
     parse(&text, &name, &|var| std::env::var(var).ok())
 }
 
 /// Validates `text` as if read from `name`; `env` resolves `${VAR}`s.
-pub fn parse(
-    text: &str,
-    name: &str,
-    env: &dyn Fn(&str) -> Option<String>,
-) -> Result<Config, ConfigErrors> {
+pub fn parse(text: &str, name: &str, env: &dyn Fn(&str) -> Option<String>) -> Result<Config, ConfigErrors> {
     let mut tree: serde_yaml::Value = serde_yaml::from_str(text).map_err(|e| {
-        let at = e
-            .location()
-            .map(|l| format!("{}:{}:", l.line(), l.column()))
-            .unwrap_or_default();
+        let at = e.location().map(|l| format!("{}:{}:", l.line(), l.column())).unwrap_or_default();
         ConfigErrors(vec![format!("{name}:{at} syntax error: {e}")])
     })?;
     if tree.is_null() {
@@ -56,17 +50,14 @@ pub fn parse(
     let mut unset = Vec::new();
     interpolate::interpolate_tree(&mut tree, "", env, &mut unset);
     let positions = Positions::index(text);
-    let mut validator = validate::Validator {
-        unset: &unset,
-        problems: Vec::new(),
-        warnings: Vec::new(),
-    };
+    let mut validator = validate::Validator::new(&unset);
     let raw = match serde_path_to_error::deserialize::<_, raw::RawFile>(tree) {
         Ok(raw) => raw,
         Err(e) => {
             let path = e.path().to_string();
             let message = e.into_inner().to_string();
-            validator.problems.push(validate::Problem { path, message, hint: Some("top-level sections: server, database, cache, providers, models, aliases, guardrails, teams, keys".into()) });
+            let hint = validate::unknown_field_hint(&message);
+            validator.problems.push(validate::Problem { path, message, hint });
             return Err(format_problems(name, &positions, validator.problems));
         }
     };
@@ -76,18 +67,11 @@ pub fn parse(
     }
 }
 
-fn format_problems(
-    name: &str,
-    positions: &Positions,
-    problems: Vec<validate::Problem>,
-) -> ConfigErrors {
+fn format_problems(name: &str, positions: &Positions, problems: Vec<validate::Problem>) -> ConfigErrors {
     let mut lines: Vec<(positions::Position, String)> = problems
         .into_iter()
         .map(|p| {
-            let field = p
-                .message
-                .strip_prefix("unknown field `")
-                .and_then(|r| r.split('`').next());
+            let field = p.message.strip_prefix("unknown field `").and_then(|r| r.split('`').next());
             let at = positions.find(&match field {
                 Some(f) => positions::join(&p.path, f),
                 None => p.path.clone(),

@@ -60,6 +60,10 @@ pub struct ServerConfig {
     pub request_timeout: Duration,
     pub shutdown_grace: Duration,
     pub workers: Option<usize>,
+    /// Consecutive failures that open an endpoint's circuit breaker.
+    pub circuit_failures: u32,
+    /// How long an open circuit skips its endpoint before one probe.
+    pub circuit_cooldown: Duration,
 }
 
 #[derive(Debug, Clone)]
@@ -127,6 +131,15 @@ pub struct Endpoint {
     pub provider: Arc<ProviderConfig>,
     pub upstream_model: String,
     pub price: Price,
+    /// The model's `max_output_tokens`, for upstreams that require a limit (Anthropic).
+    pub max_output_tokens: Option<u64>,
+}
+
+impl Endpoint {
+    /// `provider/upstream_model`: what health stats and sticky sessions are keyed by.
+    pub fn identity(&self) -> String {
+        format!("{}/{}", self.provider.name, self.upstream_model)
+    }
 }
 
 /// Prices in integer nano-USD per 1M tokens (per request for `request_nano`), so that

@@ -22,9 +22,7 @@ impl Positions {
     pub fn index(text: &str) -> Positions {
         let mut recv = Receiver::default();
         let _ = Parser::new_from_str(text).load(&mut recv, false);
-        Positions {
-            by_path: recv.by_path,
-        }
+        Positions { by_path: recv.by_path }
     }
 
     /// The position of `path`, or of its nearest indexed ancestor.
@@ -56,14 +54,8 @@ pub fn join_index(parent: &str, index: usize) -> String {
 }
 
 enum Frame {
-    Map {
-        path: String,
-        pending_key: Option<String>,
-    },
-    Seq {
-        path: String,
-        next: usize,
-    },
+    Map { path: String, pending_key: Option<String> },
+    Seq { path: String, next: usize },
 }
 
 #[derive(Default)]
@@ -74,16 +66,8 @@ struct Receiver {
 
 impl Receiver {
     /// Called for each node start; returns the path of the node just started, if it is a value.
-    fn node_path(
-        &mut self,
-        scalar: Option<&str>,
-        mark: Marker,
-        is_mapping: bool,
-    ) -> Option<String> {
-        let pos = Position {
-            line: mark.line(),
-            col: mark.col() + 1,
-        };
+    fn node_path(&mut self, scalar: Option<&str>, mark: Marker, is_mapping: bool) -> Option<String> {
+        let pos = Position { line: mark.line(), col: mark.col() + 1 };
         match self.stack.last_mut() {
             None => Some(String::new()),
             Some(Frame::Map { path, pending_key }) => match pending_key.take() {
@@ -121,22 +105,14 @@ impl MarkedEventReceiver for Receiver {
             }
             Event::MappingStart(..) => {
                 if let Some(path) = self.node_path(None, mark, true) {
-                    self.stack.push(Frame::Map {
-                        path,
-                        pending_key: None,
-                    });
+                    self.stack.push(Frame::Map { path, pending_key: None });
                 } else {
                     // A complex (mapping) key: index its contents under a placeholder.
-                    self.stack.push(Frame::Map {
-                        path: "?".into(),
-                        pending_key: None,
-                    });
+                    self.stack.push(Frame::Map { path: "?".into(), pending_key: None });
                 }
             }
             Event::SequenceStart(..) => {
-                let path = self
-                    .node_path(None, mark, false)
-                    .unwrap_or_else(|| "?".into());
+                let path = self.node_path(None, mark, false).unwrap_or_else(|| "?".into());
                 self.stack.push(Frame::Seq { path, next: 0 });
             }
             Event::MappingEnd | Event::SequenceEnd => {

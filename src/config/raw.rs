@@ -32,6 +32,16 @@ pub struct RawServer {
     pub request_timeout: Option<String>,
     pub shutdown_grace: Option<String>,
     pub workers: Option<usize>,
+    pub circuit_breaker: Option<RawCircuitBreaker>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawCircuitBreaker {
+    /// Consecutive failures that open an endpoint's circuit.
+    pub failures: Option<u32>,
+    /// How long an open circuit skips the endpoint before one probe request.
+    pub cooldown: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -7,20 +7,14 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
     let t = text.trim();
     let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
     let (num, unit) = t.split_at(split);
-    let n: u64 = num
-        .parse()
-        .map_err(|_| format!("`{text}` is not a duration; write e.g. 500ms, 30s, 5m, 1h or 1d"))?;
+    let n: u64 = num.parse().map_err(|_| format!("`{text}` is not a duration; write e.g. 500ms, 30s, 5m, 1h or 1d"))?;
     let ms = match unit.trim() {
         "ms" => n,
         "s" | "" => n * 1000,
         "m" => n * 60_000,
         "h" => n * 3_600_000,
         "d" => n * 86_400_000,
-        _ => {
-            return Err(format!(
-                "`{text}` has an unknown unit; use ms, s, m, h or d"
-            ))
-        }
+        _ => return Err(format!("`{text}` has an unknown unit; use ms, s, m, h or d")),
     };
     Ok(Duration::from_millis(ms))
 }
@@ -29,9 +23,7 @@ pub fn parse_bytes(text: &str) -> Result<u64, String> {
     let t = text.trim();
     let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
     let (num, unit) = t.split_at(split);
-    let n: u64 = num
-        .parse()
-        .map_err(|_| format!("`{text}` is not a size; write e.g. 20000000, 20MB or 256MiB"))?;
+    let n: u64 = num.parse().map_err(|_| format!("`{text}` is not a size; write e.g. 20000000, 20MB or 256MiB"))?;
     let mult: u64 = match unit.trim() {
         "" | "B" => 1,
         "KB" | "kB" => 1_000,
@@ -40,22 +32,15 @@ pub fn parse_bytes(text: &str) -> Result<u64, String> {
         "KiB" => 1 << 10,
         "MiB" => 1 << 20,
         "GiB" => 1 << 30,
-        _ => {
-            return Err(format!(
-                "`{text}` has an unknown unit; use B, KB, MB, GB, KiB, MiB or GiB"
-            ))
-        }
+        _ => return Err(format!("`{text}` has an unknown unit; use B, KB, MB, GB, KiB, MiB or GiB")),
     };
-    n.checked_mul(mult)
-        .ok_or_else(|| format!("`{text}` is too large"))
+    n.checked_mul(mult).ok_or_else(|| format!("`{text}` is too large"))
 }
 
 /// USD (per 1M tokens, or per request) to integer nano-USD.
 pub fn usd_to_nano(usd: f64) -> Result<u64, String> {
     if !usd.is_finite() || usd < 0.0 {
-        return Err(format!(
-            "price {usd} must be a finite number >= 0 (USD per 1M tokens)"
-        ));
+        return Err(format!("price {usd} must be a finite number >= 0 (USD per 1M tokens)"));
     }
     if usd > 1_000_000.0 {
         return Err(format!("price {usd} USD per 1M tokens is implausibly high"));
@@ -73,12 +58,8 @@ mod tests {
         assert_eq!(parse_duration("30s").unwrap(), Duration::from_secs(30));
         assert_eq!(parse_duration("5m").unwrap(), Duration::from_secs(300));
         assert_eq!(parse_duration("1d").unwrap(), Duration::from_secs(86_400));
-        assert!(parse_duration("5 weeks")
-            .unwrap_err()
-            .contains("unknown unit"));
-        assert!(parse_duration("soon")
-            .unwrap_err()
-            .contains("not a duration"));
+        assert!(parse_duration("5 weeks").unwrap_err().contains("unknown unit"));
+        assert!(parse_duration("soon").unwrap_err().contains("not a duration"));
     }
 
     #[test]

@@ -23,24 +23,23 @@ pub struct Problem {
 
 pub struct Validator<'a> {
     pub unset: &'a [UnsetVar],
+    /// Providers that are defined but invalid: references to them are not errors again.
+    pub invalid_providers: HashSet<String>,
     pub problems: Vec<Problem>,
     pub warnings: Vec<String>,
 }
 
-impl Validator<'_> {
+impl<'a> Validator<'a> {
+    pub fn new(unset: &'a [UnsetVar]) -> Self {
+        Validator { unset, invalid_providers: HashSet::new(), problems: Vec::new(), warnings: Vec::new() }
+    }
+
     fn problem(&mut self, path: &str, message: impl Into<String>, hint: Option<String>) {
-        self.problems.push(Problem {
-            path: path.to_string(),
-            message: message.into(),
-            hint,
-        });
+        self.problems.push(Problem { path: path.to_string(), message: message.into(), hint });
     }
 
     fn unset_var(&self, path: &str) -> Option<&str> {
-        self.unset
-            .iter()
-            .find(|u| u.path == path)
-            .map(|u| u.var.as_str())
+        self.unset.iter().find(|u| u.path == path).map(|u| u.var.as_str())
     }
 
     /// Deserializes one entry; a failure becomes a problem at the innermost path.
@@ -49,11 +48,7 @@ impl Validator<'_> {
             Ok(v) => Some(v),
             Err(e) => {
                 let inner = e.path().to_string();
-                let full = if inner == "." {
-                    path.to_string()
-                } else {
-                    join(path, &inner)
-                };
+                let full = if inner == "." { path.to_string() } else { join(path, &inner) };
                 let message = e.into_inner().to_string();
                 let hint = unknown_field_hint(&message);
                 self.problem(&full, message, hint);
@@ -82,11 +77,7 @@ impl Validator<'_> {
     }
 
     pub fn validate(&mut self, raw: RawFile, source: &str) -> Option<Config> {
-        for (section, present) in [
-            ("cache", &raw.cache),
-            ("guardrails", &raw.guardrails),
-            ("teams", &raw.teams),
-        ] {
+        for (section, present) in [("cache", &raw.cache), ("guardrails", &raw.guardrails), ("teams", &raw.teams)] {
             if present.is_some() {
                 self.not_yet(section);
             }
@@ -96,8 +87,9 @@ impl Validator<'_> {
         let providers = self.providers(raw.providers);
         let (models, model_order) = self.models(raw.models, &providers);
         let aliases = self.aliases(raw.aliases, &models);
+        let keys_given = matches!(&raw.keys, Some(Value::Sequence(items)) if !items.is_empty());
         let keys = self.keys(raw.keys);
-        if keys.is_empty() && !server.allow_unauthenticated {
+        if !keys_given && !server.allow_unauthenticated {
             self.problem(
                 "keys",
                 "no keys configured: the gateway would serve anyone who can reach it, on your provider keys",
@@ -121,16 +113,11 @@ impl Validator<'_> {
     }
 
     fn server(&mut self, value: Option<Value>) -> ServerConfig {
-        let raw: RawServer = value
-            .and_then(|v| self.entry("server", v))
-            .unwrap_or_default();
+        let raw: RawServer = value.and_then(|v| self.entry("server", v)).unwrap_or_default();
+        let breaker = raw.circuit_breaker.unwrap_or_default();
         let listen_text = raw.listen.as_deref().unwrap_or("0.0.0.0:8080");
         let listen = listen_text.parse().unwrap_or_else(|_| {
-            self.problem(
-                "server.listen",
-                format!("`{listen_text}` is not an address"),
-                Some("write IP:PORT, e.g. 0.0.0.0:8080".into()),
-            );
+            self.problem("server.listen", format!("`{listen_text}` is not an address"), Some("write IP:PORT, e.g. 0.0.0.0:8080".into()));
             ([0, 0, 0, 0], 8080).into()
         });
         let max_body_bytes = match raw.max_body_bytes {
@@ -141,11 +128,7 @@ impl Validator<'_> {
                 0
             }),
             Some(_) => {
-                self.problem(
-                    "server.max_body_bytes",
-                    "expected a size such as 20000000 or 20MB",
-                    None,
-                );
+                self.problem("server.max_body_bytes", "expected a size such as 20000000 or 20MB", None);
                 0
             }
         } as usize;
@@ -155,39 +138,31 @@ impl Validator<'_> {
             admin_key: raw.admin_key.filter(|k| !k.is_empty()).map(Secret::new),
             allow_unauthenticated: raw.allow_unauthenticated.unwrap_or(false),
             metrics_public: raw.metrics_public.unwrap_or(false),
-            request_timeout: self.duration(
-                "server.request_timeout",
-                raw.request_timeout.as_deref(),
-                Duration::from_secs(600),
-            ),
-            shutdown_grace: self.duration(
-                "server.shutdown_grace",
-                raw.shutdown_grace.as_deref(),
-                Duration::from_secs(30),
-            ),
+            request_timeout: self.duration("server.request_timeout", raw.request_timeout.as_deref(), Duration::from_secs(600)),
+            shutdown_grace: self.duration("server.shutdown_grace", raw.shutdown_grace.as_deref(), Duration::from_secs(30)),
             workers: raw.workers,
+            circuit_failures: breaker.failures.unwrap_or(3).max(1),
+            circuit_cooldown: self.duration("server.circuit_breaker.cooldown", breaker.cooldown.as_deref(), Duration::from_secs(30)),
         }
     }
 
     fn database(&mut self, value: Option<Value>) -> DatabaseConfig {
-        let raw: RawDatabase = value
-            .and_then(|v| self.entry("database", v))
-            .unwrap_or_default();
-        DatabaseConfig {
-            path: raw.path.unwrap_or_else(|| "./switchboard.db".into()),
-            log_bodies: raw.log_bodies.unwrap_or(false),
-        }
+        let raw: RawDatabase = value.and_then(|v| self.entry("database", v)).unwrap_or_default();
+        DatabaseConfig { path: raw.path.unwrap_or_else(|| "./switchboard.db".into()), log_bodies: raw.log_bodies.unwrap_or(false) }
     }
 
     fn providers(&mut self, value: Option<Value>) -> HashMap<String, Arc<ProviderConfig>> {
         let mut out = HashMap::new();
         for (name, value) in self.named_entries("providers", value) {
             let path = join("providers", &name);
-            let Some(raw) = self.entry::<RawProvider>(&path, value) else {
-                continue;
-            };
-            if let Some(p) = self.provider(&path, name.clone(), raw) {
-                out.insert(name, Arc::new(p));
+            let provider = self.entry::<RawProvider>(&path, value).and_then(|raw| self.provider(&path, name.clone(), raw));
+            match provider {
+                Some(p) => {
+                    out.insert(name, Arc::new(p));
+                }
+                None => {
+                    self.invalid_providers.insert(name);
+                }
             }
         }
         out
@@ -196,11 +171,9 @@ impl Validator<'_> {
     fn provider(&mut self, path: &str, name: String, raw: RawProvider) -> Option<ProviderConfig> {
         let kind = match raw.kind.as_str() {
             "openai" => ProviderKind::OpenAi,
+            "anthropic" => ProviderKind::Anthropic,
+            "gemini" => ProviderKind::Gemini,
             "mock" => ProviderKind::Mock,
-            "anthropic" | "gemini" => {
-                self.not_yet(&join(path, "type"));
-                return None;
-            }
             other => {
                 self.problem(
                     &join(path, "type"),
@@ -211,17 +184,11 @@ impl Validator<'_> {
             }
         };
         if kind != ProviderKind::Mock {
-            for (field, set) in [
-                ("reply", raw.reply.is_some()),
-                ("latency", raw.latency.is_some()),
-                ("chunk_delay", raw.chunk_delay.is_some()),
-            ] {
+            for (field, set) in
+                [("reply", raw.reply.is_some()), ("latency", raw.latency.is_some()), ("chunk_delay", raw.chunk_delay.is_some())]
+            {
                 if set {
-                    self.problem(
-                        &join(path, field),
-                        "only valid for providers of type: mock",
-                        None,
-                    );
+                    self.problem(&join(path, field), "only valid for providers of type: mock", None);
                 }
             }
         }
@@ -231,59 +198,30 @@ impl Validator<'_> {
             ProviderKind::Gemini => "https://generativelanguage.googleapis.com/v1beta",
             ProviderKind::Mock => "",
         };
-        let base_url = raw
-            .base_url
-            .unwrap_or_else(|| default_url.into())
-            .trim_end_matches('/')
-            .to_string();
-        if kind != ProviderKind::Mock
-            && !(base_url.starts_with("http://") || base_url.starts_with("https://"))
-        {
-            self.problem(
-                &join(path, "base_url"),
-                format!("`{base_url}` is not an http(s) URL"),
-                None,
-            );
+        let base_url = raw.base_url.unwrap_or_else(|| default_url.into()).trim_end_matches('/').to_string();
+        if kind != ProviderKind::Mock && !(base_url.starts_with("http://") || base_url.starts_with("https://")) {
+            self.problem(&join(path, "base_url"), format!("`{base_url}` is not an http(s) URL"), None);
         }
+        self.require_api_key(path, kind, raw.api_key.as_deref());
         let key_path = join(path, "api_key");
-        let disabled = self
-            .unset_var(&key_path)
-            .map(|var| format!("environment variable `{var}` is not set"));
+        let disabled = self.unset_var(&key_path).map(|var| format!("environment variable `{var}` is not set"));
         if let Some(reason) = &disabled {
-            self.warnings.push(format!(
-                "{path}: disabled: {reason}; requests routed only to it get 503"
-            ));
+            self.warnings.push(format!("{path}: disabled: {reason}; requests routed only to it get 503"));
         }
         let data_collection_allowed = match raw.data_collection.as_deref() {
             None | Some("allow") => true,
             Some("deny") => false,
             Some(other) => {
-                self.problem(
-                    &join(path, "data_collection"),
-                    format!("`{other}` is not allow or deny"),
-                    None,
-                );
+                self.problem(&join(path, "data_collection"), format!("`{other}` is not allow or deny"), None);
                 true
             }
         };
         Some(ProviderConfig {
-            timeout: self.duration(
-                &join(path, "timeout"),
-                raw.timeout.as_deref(),
-                Duration::from_secs(120),
-            ),
+            timeout: self.duration(&join(path, "timeout"), raw.timeout.as_deref(), Duration::from_secs(120)),
             mock: MockSettings {
                 reply: raw.reply,
-                latency: self.duration(
-                    &join(path, "latency"),
-                    raw.latency.as_deref(),
-                    Duration::ZERO,
-                ),
-                chunk_delay: self.duration(
-                    &join(path, "chunk_delay"),
-                    raw.chunk_delay.as_deref(),
-                    Duration::ZERO,
-                ),
+                latency: self.duration(&join(path, "latency"), raw.latency.as_deref(), Duration::ZERO),
+                chunk_delay: self.duration(&join(path, "chunk_delay"), raw.chunk_delay.as_deref(), Duration::ZERO),
             },
             name,
             kind,
@@ -313,42 +251,40 @@ impl Validator<'_> {
                 self.not_yet(&join(&path, "cache_ttl"));
             }
             if raw.endpoints.is_empty() {
-                self.problem(
-                    &join(&path, "endpoints"),
-                    "a model needs at least one endpoint",
-                    None,
-                );
+                self.problem(&join(&path, "endpoints"), "a model needs at least one endpoint", None);
             }
             let mut endpoints = Vec::new();
             for (i, ep) in raw.endpoints.into_iter().enumerate() {
                 let ep_path = join_index(&join(&path, "endpoints"), i);
+                let price = self.price(&join(&ep_path, "price"), ep.price);
                 let Some(provider) = providers.get(&ep.provider) else {
+                    if self.invalid_providers.contains(&ep.provider) {
+                        continue;
+                    }
                     let mut known: Vec<&str> = providers.keys().map(String::as_str).collect();
                     known.sort_unstable();
                     self.problem(
                         &join(&ep_path, "provider"),
                         format!("unknown provider `{}`", ep.provider),
-                        Some(format!("known providers: {}", known.join(", "))),
+                        Some(if known.is_empty() {
+                            "define it under providers".to_string()
+                        } else {
+                            format!("known providers: {}", known.join(", "))
+                        }),
                     );
                     continue;
                 };
-                let price = self.price(&join(&ep_path, "price"), ep.price);
                 endpoints.push(Endpoint {
                     provider: provider.clone(),
                     upstream_model: ep.model,
                     price,
+                    max_output_tokens: raw.max_output_tokens,
                 });
             }
             let fallbacks = raw.fallbacks.unwrap_or_default();
             if !endpoints.is_empty() && endpoints.iter().all(|e| e.provider.disabled.is_some()) {
-                let outcome = if fallbacks.is_empty() {
-                    "requests get 503"
-                } else {
-                    "requests go to its fallbacks"
-                };
-                self.warnings.push(format!(
-                    "{path}: every endpoint's provider is disabled; {outcome}"
-                ));
+                let outcome = if fallbacks.is_empty() { "requests get 503" } else { "requests go to its fallbacks" };
+                self.warnings.push(format!("{path}: every endpoint's provider is disabled; {outcome}"));
             }
             for (i, fb) in fallbacks.iter().enumerate() {
                 if !slugs.contains(fb) {
@@ -358,11 +294,7 @@ impl Validator<'_> {
                         Some("fallbacks name model slugs defined under models".into()),
                     );
                 } else if *fb == slug {
-                    self.problem(
-                        &join_index(&join(&path, "fallbacks"), i),
-                        "a model cannot fall back to itself",
-                        None,
-                    );
+                    self.problem(&join_index(&join(&path, "fallbacks"), i), "a model cannot fall back to itself", None);
                 }
             }
             order.push(slug.clone());
@@ -385,20 +317,13 @@ impl Validator<'_> {
 
     fn price(&mut self, path: &str, raw: Option<RawPrice>) -> Price {
         let Some(raw) = raw else {
-            return Price {
-                unpriced: true,
-                ..Price::default()
-            };
+            return Price { unpriced: true, ..Price::default() };
         };
         let mut nano = |field: &str, usd: Option<f64>| match usd.map(usd_to_nano) {
             None => None,
             Some(Ok(n)) => Some(n),
             Some(Err(e)) => {
-                self.problems.push(Problem {
-                    path: join(path, field),
-                    message: e,
-                    hint: None,
-                });
+                self.problems.push(Problem { path: join(path, field), message: e, hint: None });
                 None
             }
         };
@@ -414,11 +339,7 @@ impl Validator<'_> {
         }
     }
 
-    fn aliases(
-        &mut self,
-        value: Option<Value>,
-        models: &HashMap<String, Arc<ModelConfig>>,
-    ) -> HashMap<String, String> {
+    fn aliases(&mut self, value: Option<Value>, models: &HashMap<String, Arc<ModelConfig>>) -> HashMap<String, String> {
         let mut out = HashMap::new();
         for (alias, target) in self.named_entries("aliases", value) {
             let path = join("aliases", &alias);
@@ -426,17 +347,9 @@ impl Validator<'_> {
                 continue;
             };
             if models.contains_key(&alias) {
-                self.problem(
-                    &path,
-                    format!("alias `{alias}` hides the model of the same slug"),
-                    None,
-                );
+                self.problem(&path, format!("alias `{alias}` hides the model of the same slug"), None);
             } else if !models.contains_key(&target) {
-                self.problem(
-                    &path,
-                    format!("unknown model `{target}`"),
-                    Some("an alias names a model slug defined under models".into()),
-                );
+                self.problem(&path, format!("unknown model `{target}`"), Some("an alias names a model slug defined under models".into()));
             } else {
                 out.insert(alias, target);
             }
@@ -449,11 +362,7 @@ impl Validator<'_> {
             None | Some(Value::Null) => return Vec::new(),
             Some(Value::Sequence(items)) => items,
             Some(_) => {
-                self.problem(
-                    "keys",
-                    "expected a list of keys",
-                    Some("each item: { name: alice, key_sha256: ... }".into()),
-                );
+                self.problem("keys", "expected a list of keys", Some("each item: { name: alice, key_sha256: ... }".into()));
                 return Vec::new();
             }
         };
@@ -474,11 +383,7 @@ impl Validator<'_> {
                 }
             }
             if !names.insert(raw.name.clone()) {
-                self.problem(
-                    &join(&path, "name"),
-                    format!("duplicate key name `{}`", raw.name),
-                    None,
-                );
+                self.problem(&join(&path, "name"), format!("duplicate key name `{}`", raw.name), None);
             }
             let hash = match (raw.key, raw.key_sha256) {
                 (Some(_), Some(_)) | (None, None) => {
@@ -491,10 +396,7 @@ impl Validator<'_> {
                 }
                 (Some(key), None) if key.is_empty() => {
                     let var = self.unset_var(&join(&path, "key")).unwrap_or("?");
-                    self.warnings.push(format!(
-                        "{path} ({}): disabled: environment variable `{var}` is not set",
-                        raw.name
-                    ));
+                    self.warnings.push(format!("{path} ({}): disabled: environment variable `{var}` is not set", raw.name));
                     continue;
                 }
                 (Some(key), None) => Sha256::digest(key.as_bytes()).into(),
@@ -511,17 +413,9 @@ impl Validator<'_> {
                 },
             };
             if !hashes.insert(hash) {
-                self.problem(
-                    &path,
-                    format!("key `{}` has the same secret as an earlier key", raw.name),
-                    None,
-                );
+                self.problem(&path, format!("key `{}` has the same secret as an earlier key", raw.name), None);
             }
-            out.push(Arc::new(KeyConfig {
-                name: raw.name,
-                key_sha256: hash,
-                team: raw.team,
-            }));
+            out.push(Arc::new(KeyConfig { name: raw.name, key_sha256: hash, team: raw.team }));
         }
         out
     }
@@ -562,7 +456,7 @@ pub fn decode_sha256_hex(hex: &str) -> Option<[u8; 32]> {
 }
 
 /// "did you mean" for serde's `unknown field `x`, expected one of `a`, `b``.
-fn unknown_field_hint(message: &str) -> Option<String> {
+pub fn unknown_field_hint(message: &str) -> Option<String> {
     let rest = message.strip_prefix("unknown field `")?;
     let (field, expected) = rest.split_once('`')?;
     expected
@@ -581,11 +475,7 @@ fn edit_distance(a: &str, b: &str) -> usize {
     for (i, ca) in a.chars().enumerate() {
         let mut cur = vec![i + 1];
         for (j, cb) in b.iter().enumerate() {
-            cur.push(
-                (prev[j] + usize::from(ca != *cb))
-                    .min(prev[j + 1] + 1)
-                    .min(cur[j] + 1),
-            );
+            cur.push((prev[j] + usize::from(ca != *cb)).min(prev[j + 1] + 1).min(cur[j] + 1));
         }
         prev = cur;
     }

@@ -10,11 +10,7 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use futures_util::StreamExt;
 use tracing::Instrument;
 
-pub async fn chat_completions(
-    req: HttpRequest,
-    payload: web::Payload,
-    state: web::Data<AppState>,
-) -> HttpResponse {
+pub async fn chat_completions(req: HttpRequest, payload: web::Payload, state: web::Data<AppState>) -> HttpResponse {
     let generation_id = crate::ids::generation_id();
     let span = tracing::info_span!("request", id = %generation_id);
     async move {
@@ -41,32 +37,23 @@ pub async fn chat_completions(
 
 pub async fn models(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
     match authenticate(&req, &state, String::new()) {
-        Ok(ctx) => HttpResponse::Ok()
-            .content_type("application/json")
-            .body(ctx.runtime.models_json.clone()),
+        Ok(ctx) => HttpResponse::Ok().content_type("application/json").body(ctx.runtime.models_json.clone()),
         Err(e) => error_response(&e, None),
     }
 }
 
 pub async fn health() -> HttpResponse {
-    HttpResponse::Ok()
-        .content_type("application/json")
-        .body(r#"{"status":"ok"}"#)
+    HttpResponse::Ok().content_type("application/json").body(r#"{"status":"ok"}"#)
 }
 
 pub async fn ready(state: web::Data<AppState>) -> HttpResponse {
     let runtime = state.runtime();
-    HttpResponse::Ok()
-        .json(serde_json::json!({ "status": "ready", "models": runtime.config.models.len() }))
+    HttpResponse::Ok().json(serde_json::json!({ "status": "ready", "models": runtime.config.models.len() }))
 }
 
 pub async fn not_found(req: HttpRequest) -> HttpResponse {
     let e = GatewayError::InvalidRequest {
-        message: format!(
-            "no route for {} {}; see the API reference in README.md",
-            req.method(),
-            req.path()
-        ),
+        message: format!("no route for {} {}; see the API reference in README.md", req.method(), req.path()),
         param: None,
     };
     let mut resp = error_response(&e, None);
@@ -74,69 +61,35 @@ pub async fn not_found(req: HttpRequest) -> HttpResponse {
     resp
 }
 
-fn authenticate(
-    req: &HttpRequest,
-    state: &AppState,
-    generation_id: String,
-) -> Result<RequestCtx, GatewayError> {
+fn authenticate(req: &HttpRequest, state: &AppState, generation_id: String) -> Result<RequestCtx, GatewayError> {
     let runtime = state.runtime();
     let headers = req.headers();
-    let bearer = headers
-        .get("authorization")
-        .and_then(|v| v.to_str().ok())
-        .map(|v| {
-            let v = v.trim();
-            v.strip_prefix("Bearer ")
-                .or_else(|| v.strip_prefix("bearer "))
-                .unwrap_or(v)
-                .trim()
-        });
-    let presented = bearer.or_else(|| {
-        headers
-            .get("x-api-key")
-            .and_then(|v| v.to_str().ok())
-            .map(str::trim)
+    let bearer = headers.get("authorization").and_then(|v| v.to_str().ok()).map(|v| {
+        let v = v.trim();
+        v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")).unwrap_or(v).trim()
     });
+    let presented = bearer.or_else(|| headers.get("x-api-key").and_then(|v| v.to_str().ok()).map(str::trim));
     let key = runtime.keys.authenticate(presented).map_err(|f| {
         GatewayError::Unauthenticated(match f {
-            AuthFailure::Missing => {
-                "missing API key: send `Authorization: Bearer <key>` (or `x-api-key`)".into()
-            }
-            AuthFailure::Unknown => {
-                "unknown API key: check the key, or ask the gateway operator for one".into()
-            }
+            AuthFailure::Missing => "missing API key: send `Authorization: Bearer <key>` (or `x-api-key`)".into(),
+            AuthFailure::Unknown => "unknown API key: check the key, or ask the gateway operator for one".into(),
         })
     })?;
-    Ok(RequestCtx {
-        generation_id,
-        runtime,
-        key,
-    })
+    let session_header = headers.get("x-session-id").and_then(|v| v.to_str().ok()).map(str::to_string);
+    Ok(RequestCtx { generation_id, runtime, key, session_header })
 }
 
 /// Reads the whole body, refusing (413) as soon as it exceeds `limit`.
-async fn read_body(
-    req: &HttpRequest,
-    mut payload: web::Payload,
-    limit: usize,
-) -> Result<web::BytesMut, GatewayError> {
-    let declared = req
-        .headers()
-        .get("content-length")
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<usize>().ok());
+async fn read_body(req: &HttpRequest, mut payload: web::Payload, limit: usize) -> Result<web::BytesMut, GatewayError> {
+    let declared = req.headers().get("content-length").and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<usize>().ok());
     if let Some(size) = declared.filter(|s| *s > limit) {
         return Err(GatewayError::PayloadTooLarge { size, limit });
     }
     let mut body = web::BytesMut::with_capacity(declared.unwrap_or(1024).min(limit));
     while let Some(chunk) = payload.next().await {
-        let chunk = chunk
-            .map_err(|e| GatewayError::invalid(format!("could not read the request body: {e}")))?;
+        let chunk = chunk.map_err(|e| GatewayError::invalid(format!("could not read the request body: {e}")))?;
         if body.len() + chunk.len() > limit {
-            return Err(GatewayError::PayloadTooLarge {
-                size: body.len() + chunk.len(),
-                limit,
-            });
+            return Err(GatewayError::PayloadTooLarge { size: body.len() + chunk.len(), limit });
         }
         body.extend_from_slice(&chunk);
     }

@@ -17,12 +17,7 @@ pub struct RunningServer {
 }
 
 /// Binds `listen` and builds the server (not yet polled: await `server` to run it).
-pub fn bind(
-    state: Arc<AppState>,
-    listen: SocketAddr,
-    workers: Option<usize>,
-    shutdown_grace_secs: u64,
-) -> std::io::Result<RunningServer> {
+pub fn bind(state: Arc<AppState>, listen: SocketAddr, workers: Option<usize>, shutdown_grace_secs: u64) -> std::io::Result<RunningServer> {
     let data = web::Data::from(state);
     let mut server = HttpServer::new(move || {
         App::new()
@@ -45,20 +40,13 @@ pub fn bind(
     }
     let addr = server.addrs().first().copied().unwrap_or(listen);
     let server = server.run();
-    Ok(RunningServer {
-        addr,
-        handle: server.handle(),
-        server,
-    })
+    Ok(RunningServer { addr, handle: server.handle(), server })
 }
 
 fn routes(cfg: &mut web::ServiceConfig, prefix: &str) {
     cfg.service(
         web::scope(prefix)
-            .route(
-                "/chat/completions",
-                web::post().to(handlers::chat_completions),
-            )
+            .route("/chat/completions", web::post().to(handlers::chat_completions))
             .route("/models", web::get().to(handlers::models)),
     );
 }

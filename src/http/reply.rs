@@ -11,9 +11,7 @@ pub fn error_response(error: &GatewayError, generation_id: Option<&str>) -> Http
         tracing::error!("internal error: {detail}");
     }
     let wire = error.to_wire();
-    let mut resp = HttpResponse::build(
-        StatusCode::from_u16(wire.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
-    );
+    let mut resp = HttpResponse::build(StatusCode::from_u16(wire.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR));
     if let Some(retry) = wire.should_retry {
         resp.insert_header(("x-should-retry", if retry { "true" } else { "false" }));
     }
@@ -23,8 +21,7 @@ pub fn error_response(error: &GatewayError, generation_id: Option<&str>) -> Http
     if let Some(id) = generation_id {
         resp.insert_header(("x-generation-id", id));
     }
-    resp.content_type("application/json")
-        .body(wire.body.to_string())
+    resp.content_type("application/json").body(wire.body.to_string())
 }
 
 pub fn chat_response(reply: ChatReply, generation_id: &str) -> HttpResponse {

@@ -1,12 +1,16 @@
-//! The attempt loop: try targets in order until one answers. Retryable failures move on
-//! (for streams, only before the first chunk is seen); a request-shaped 4xx returns at
-//! once; when all fail, the caller gets 429 (all rate-limited) or 502 with every attempt.
+//! The attempt loop: try candidates in order until one answers, within the request's
+//! deadline. Retryable failures move on (for streams, only before the first chunk is seen)
+//! and count against the endpoint's health; a context-length error moves on to a fallback
+//! model with a larger context; any other request-shaped 4xx returns at once. When all
+//! fail, the caller gets 429 (all rate-limited) or 502 listing every attempt.
 
-use super::targets::Target;
 use crate::api::chat::ChatRequest;
 use crate::error::{AttemptRecord, GatewayError};
 use crate::providers::{self, Completion, StreamItem, UpstreamError};
+use crate::routing::health::{now_ms, BreakerSettings};
+use crate::routing::Candidate;
 use futures_util::StreamExt;
+use std::time::{Duration, Instant};
 
 pub enum Served {
     Complete(Completion),
@@ -18,89 +22,101 @@ pub enum Served {
 }
 
 pub struct Dispatched {
-    pub target: Target,
+    pub candidate: Candidate,
     pub served: Served,
     pub attempts: u32,
 }
 
 pub async fn dispatch(
     client: &reqwest::Client,
-    targets: &[Target],
+    candidates: &[Candidate],
     request: &ChatRequest,
+    breaker: &BreakerSettings,
+    deadline: Instant,
 ) -> Result<Dispatched, GatewayError> {
     let mut records = Vec::new();
     let mut failures = Vec::new();
-    for target in targets {
-        let result = attempt(client, target, request).await;
-        let attempts = records.len() as u32 + 1;
-        match result {
-            Ok(served) => {
-                return Ok(Dispatched {
-                    target: target.clone(),
-                    served,
-                    attempts,
-                })
-            }
-            Err(err) => {
-                let provider = &target.endpoint.provider.name;
-                if matches!(err.status(), Some(401 | 403)) {
-                    tracing::error!(provider = %provider, "upstream rejected the gateway's API key for provider `{provider}`: {err}");
-                } else {
-                    tracing::warn!(provider = %provider, model = %target.endpoint.upstream_model, "upstream attempt failed: {err}");
-                }
-                records.push(AttemptRecord {
-                    provider: provider.clone(),
-                    model: target.model.slug.clone(),
-                    status: err.status(),
-                    reason: short_reason(&err),
-                });
-                if !err.is_retryable() {
-                    let status = err.status().unwrap_or(400);
-                    return Err(GatewayError::UpstreamRejected {
-                        status,
-                        message: format!(
-                            "provider `{provider}` rejected the request: {}",
-                            upstream_message(&err)
-                        ),
-                    });
-                }
-                failures.push(err);
+    // Set after a context-length error: skip that model and models no larger than it.
+    let mut outgrown: Option<(String, Option<u64>)> = None;
+    let mut context_error = None;
+    for candidate in candidates {
+        if let Some((slug, context)) = &outgrown {
+            let larger = match (context, candidate.model.context_length) {
+                (Some(had), Some(has)) => has > *had,
+                _ => true,
+            };
+            if candidate.model.slug == *slug || !larger {
+                continue;
             }
         }
+        if !candidate.stats.try_acquire(breaker, now_ms()) {
+            continue;
+        }
+        let Some(remaining) = deadline.checked_duration_since(Instant::now()).filter(|d| !d.is_zero()) else { break };
+        let started = Instant::now();
+        let result = match tokio::time::timeout(remaining, attempt(client, candidate, request)).await {
+            Ok(result) => result,
+            Err(_) => Err(UpstreamError::Timeout(remaining)),
+        };
+        let provider = &candidate.endpoint.provider.name;
+        let err = match result {
+            Ok(served) => {
+                candidate.stats.record_success();
+                candidate.stats.record_ttft(started.elapsed());
+                return Ok(Dispatched { candidate: candidate.clone(), served, attempts: records.len() as u32 + 1 });
+            }
+            Err(err) => err,
+        };
+        if matches!(err.status(), Some(401 | 403)) {
+            tracing::error!(provider = %provider, "upstream rejected the gateway's API key for provider `{provider}`: {err}");
+        } else {
+            tracing::warn!(provider = %provider, model = %candidate.endpoint.upstream_model, "upstream attempt failed: {err}");
+        }
+        records.push(AttemptRecord {
+            provider: provider.clone(),
+            model: candidate.model.slug.clone(),
+            status: err.status(),
+            reason: short_reason(&err),
+        });
+        if is_context_length(&err) {
+            outgrown = Some((candidate.model.slug.clone(), candidate.model.context_length));
+            context_error = Some(err);
+            continue;
+        }
+        if !err.is_retryable() {
+            return Err(rejected(provider, &err));
+        }
+        let retry_after = err.retry_after_secs().map(Duration::from_secs);
+        candidate.stats.record_failure(breaker, retry_after, now_ms());
+        failures.push(err);
+    }
+    if let (Some(err), true) = (&context_error, failures.is_empty()) {
+        return Err(rejected(&records.last().map(|r| r.provider.clone()).unwrap_or_default(), err));
     }
     if !failures.is_empty() && failures.iter().all(UpstreamError::is_rate_limit) {
-        let retry_after = failures
-            .iter()
-            .filter_map(UpstreamError::retry_after_secs)
-            .max();
+        let retry_after = failures.iter().filter_map(UpstreamError::retry_after_secs).max();
         return Err(GatewayError::RateLimited {
-            message: format!(
-                "every provider for model `{}` is rate-limiting requests; retry later",
-                request.model
-            ),
+            message: format!("every provider for model `{}` is rate-limiting requests; retry later", request.model),
             retry_after_secs: retry_after.or(Some(1)),
         });
     }
-    Err(GatewayError::ProviderUnavailable {
-        model: request.model.clone(),
-        attempts: records,
-    })
+    if records.is_empty() {
+        return Err(GatewayError::TemporarilyUnavailable {
+            message: format!("every endpoint for model `{}` is being probed after recent failures; retry shortly", request.model),
+            retry_after_secs: 1,
+        });
+    }
+    Err(GatewayError::ProviderUnavailable { model: request.model.clone(), attempts: records })
 }
 
-async fn attempt(
-    client: &reqwest::Client,
-    target: &Target,
-    request: &ChatRequest,
-) -> Result<Served, UpstreamError> {
-    match providers::chat(client, &target.endpoint, request).await? {
+async fn attempt(client: &reqwest::Client, candidate: &Candidate, request: &ChatRequest) -> Result<Served, UpstreamError> {
+    match providers::chat(client, &candidate.endpoint, request).await? {
         providers::Outcome::Complete(c) => Ok(Served::Complete(c)),
         providers::Outcome::Stream(mut rest) => {
-            let timeout = target.endpoint.provider.timeout;
+            let timeout = candidate.endpoint.provider.timeout;
             match tokio::time::timeout(timeout, rest.next()).await {
                 Err(_) => Err(UpstreamError::Timeout(timeout)),
-                Ok(None) => Err(UpstreamError::Protocol(
-                    "stream ended before any data".into(),
-                )),
+                Ok(None) => Err(UpstreamError::Protocol("stream ended before any data".into())),
                 Ok(Some(Err(e))) => Err(e),
                 Ok(Some(Ok(first))) => Ok(Served::Stream { first, rest }),
             }
@@ -108,20 +124,31 @@ async fn attempt(
     }
 }
 
-fn upstream_message(err: &UpstreamError) -> String {
-    match err {
+fn rejected(provider: &str, err: &UpstreamError) -> GatewayError {
+    let message = match err {
         UpstreamError::Status { message, .. } => message.clone(),
         other => other.to_string(),
+    };
+    GatewayError::UpstreamRejected {
+        status: err.status().unwrap_or(400),
+        message: format!("provider `{provider}` rejected the request: {message}"),
     }
+}
+
+/// A 400-class answer saying the prompt does not fit the model's context window.
+fn is_context_length(err: &UpstreamError) -> bool {
+    let UpstreamError::Status { status: 400 | 413 | 422, message, .. } = err else { return false };
+    let m = message.to_ascii_lowercase();
+    ["context_length_exceeded", "context length", "context window", "maximum context", "too many tokens", "prompt is too long"]
+        .iter()
+        .any(|p| m.contains(p))
 }
 
 /// A reason safe to show the client: the upstream's status and short message, except for
 /// auth failures, which point at the gateway's own configuration instead.
 fn short_reason(err: &UpstreamError) -> String {
     match err.status() {
-        Some(401 | 403) => {
-            "the provider rejected the gateway's API key; check this provider's api_key".into()
-        }
+        Some(401 | 403) => "the provider rejected the gateway's API key; check this provider's api_key".into(),
         _ => err.to_string(),
     }
 }

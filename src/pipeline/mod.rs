@@ -1,14 +1,17 @@
 //! The only module that knows the ORDER of a chat request's steps: parse, resolve the
 //! model, plan targets, dispatch, then shape the JSON or SSE answer.
 
+mod chain;
 mod dispatch;
 mod stamp;
 mod stream;
-mod targets;
 
 use crate::api::chat::ChatRequest;
+use crate::api::routing_request::{split_variant, ProviderPrefs};
 use crate::config::KeyConfig;
 use crate::error::GatewayError;
+use crate::routing::health::now_ms;
+use crate::routing::{self, RouteInput};
 use crate::state::{AppState, Runtime};
 use bytes::Bytes;
 use dispatch::Served;
@@ -18,7 +21,7 @@ use stamp::Stamp;
 use std::convert::Infallible;
 use std::pin::Pin;
 use std::sync::Arc;
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 pub type SseBody = Pin<Box<dyn Stream<Item = Result<Bytes, Infallible>>>>;
 
@@ -38,46 +41,51 @@ pub struct RequestCtx {
     pub generation_id: String,
     pub runtime: Arc<Runtime>,
     pub key: Arc<KeyConfig>,
+    /// The `x-session-id` header (the body's `session_id` wins).
+    pub session_header: Option<String>,
 }
 
-pub async fn chat(
-    state: &AppState,
-    ctx: &RequestCtx,
-    body: &[u8],
-) -> Result<ChatReply, GatewayError> {
-    let request = ChatRequest::parse(body)
-        .map_err(|(message, param)| GatewayError::InvalidRequest { message, param })?;
-    let model = targets::resolve_model(&ctx.runtime, &request.model)?;
-    let plan = targets::plan(&ctx.runtime, &model, &request.fallback_models)?;
-    let deadline = ctx.runtime.config.server.request_timeout;
-    let dispatched =
-        tokio::time::timeout(deadline, dispatch::dispatch(state.http(), &plan, &request))
-            .await
-            .map_err(|_| GatewayError::ProviderUnavailable {
-                model: request.model.clone(),
-                attempts: Vec::new(),
-            })??;
-    let target = &dispatched.target;
+pub async fn chat(state: &AppState, ctx: &RequestCtx, body: &[u8]) -> Result<ChatReply, GatewayError> {
+    let request = ChatRequest::parse(body).map_err(|(message, param)| GatewayError::InvalidRequest { message, param })?;
+    let prefs = ProviderPrefs::parse(request.body.get("provider"))
+        .map_err(|m| GatewayError::InvalidRequest { message: m, param: Some("provider") })?;
+    let (slug, variant_sort) = split_variant(&request.model);
+    let chain = chain::model_chain(&ctx.runtime, slug, &request.fallback_models)?;
+    let session = request.body.get("session_id").and_then(Value::as_str).or(ctx.session_header.as_deref());
+    // `provider.order` disables sticky routing, as on OpenRouter.
+    let pinned = session.filter(|_| prefs.order.is_empty()).and_then(|s| state.pinned_endpoint(s));
+    let fields: Vec<&str> = request.body.keys().map(String::as_str).collect();
+    let input = RouteInput {
+        chain: &chain,
+        prefs: &prefs,
+        variant_sort,
+        pinned: pinned.as_deref(),
+        request_fields: &fields,
+        breaker: &ctx.runtime.breaker,
+        now_ms: now_ms(),
+        rand01: rand::random::<f64>(),
+    };
+    let candidates = routing::route(&input, &|e| ctx.runtime.stats(e))?;
+    let deadline = Instant::now() + ctx.runtime.config.server.request_timeout;
+    let dispatched = dispatch::dispatch(state.http(), &candidates, &request, &ctx.runtime.breaker, deadline).await?;
+    if let Some(session) = session {
+        state.pin_session(session, dispatched.candidate.endpoint.identity());
+    }
+    let target = &dispatched.candidate;
     let stamp = Stamp {
         id: ctx.generation_id.clone(),
-        created: SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map(|d| d.as_secs())
-            .unwrap_or(0),
+        created: SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0),
         model: target.model.slug.clone(),
         provider: target.endpoint.provider.name.clone(),
     };
     tracing::debug!(key = %ctx.key.name, model = %stamp.model, provider = %stamp.provider, attempts = dispatched.attempts, "served");
     let body = match dispatched.served {
         Served::Complete(mut completion) => {
-            let usage = completion
-                .usage
-                .unwrap_or_else(|| estimate_usage(&request, &completion.body));
+            let usage = completion.usage.unwrap_or_else(|| estimate_usage(&request, &completion.body));
             let cost = usage.cost_nano(&target.endpoint.price);
             stamp.apply(&mut completion.body, "chat.completion");
             completion.body.insert("usage".into(), usage.to_json(cost));
-            let bytes = serde_json::to_vec(&completion.body)
-                .map_err(|e| GatewayError::Internal(e.to_string()))?;
+            let bytes = serde_json::to_vec(&completion.body).map_err(|e| GatewayError::Internal(e.to_string()))?;
             ReplyBody::Json(bytes.into())
         }
         Served::Stream { first, rest } => {
@@ -86,34 +94,21 @@ pub async fn chat(
                 price: target.endpoint.price,
                 estimated_prompt_tokens: request.estimate_prompt_tokens(),
                 idle_timeout: target.endpoint.provider.timeout,
+                stats: target.stats.clone(),
+                breaker: ctx.runtime.breaker,
             };
             ReplyBody::Sse(Box::pin(stream::client_stream(spec, first, rest)))
         }
     };
-    Ok(ChatReply {
-        provider: stamp.provider,
-        attempts: dispatched.attempts,
-        body,
-    })
+    Ok(ChatReply { provider: stamp.provider, attempts: dispatched.attempts, body })
 }
 
 /// For upstreams that report no usage: prompt from the request, completion from the text.
-fn estimate_usage(
-    request: &ChatRequest,
-    body: &serde_json::Map<String, Value>,
-) -> crate::api::usage::Usage {
+fn estimate_usage(request: &ChatRequest, body: &serde_json::Map<String, Value>) -> crate::api::usage::Usage {
     let text_len: usize = body
         .get("choices")
         .and_then(Value::as_array)
-        .map(|cs| {
-            cs.iter()
-                .map(|c| {
-                    c.pointer("/message/content")
-                        .and_then(Value::as_str)
-                        .map_or(0, str::len)
-                })
-                .sum()
-        })
+        .map(|cs| cs.iter().map(|c| c.pointer("/message/content").and_then(Value::as_str).map_or(0, str::len)).sum())
         .unwrap_or(0);
     crate::api::usage::Usage {
         prompt_tokens: request.estimate_prompt_tokens(),

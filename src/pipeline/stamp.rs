@@ -34,14 +34,8 @@ impl Stamp {
     pub fn error_chunk(&self, code: u16, message: &str, error_type: &str) -> Map<String, Value> {
         let mut chunk = Map::new();
         self.apply(&mut chunk, "chat.completion.chunk");
-        chunk.insert(
-            "error".into(),
-            serde_json::json!({ "code": code, "message": message, "metadata": { "error_type": error_type } }),
-        );
-        chunk.insert(
-            "choices".into(),
-            serde_json::json!([{ "index": 0, "delta": { "content": "" }, "finish_reason": "error" }]),
-        );
+        chunk.insert("error".into(), serde_json::json!({ "code": code, "message": message, "metadata": { "error_type": error_type } }));
+        chunk.insert("choices".into(), serde_json::json!([{ "index": 0, "delta": { "content": "" }, "finish_reason": "error" }]));
         chunk
     }
 }

@@ -6,11 +6,13 @@ use super::stamp::{ensure_role, Stamp};
 use crate::api::usage::Usage;
 use crate::config::Price;
 use crate::providers::{ChunkStream, StreamItem};
+use crate::routing::health::{now_ms, BreakerSettings, EndpointStats};
 use bytes::Bytes;
 use futures_util::{Stream, StreamExt};
 use serde_json::{Map, Value};
 use std::convert::Infallible;
-use std::time::Duration;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 const KEEP_ALIVE: Duration = Duration::from_secs(15);
 
@@ -31,6 +33,9 @@ pub struct StreamSpec {
     pub estimated_prompt_tokens: u64,
     /// Longest silence allowed between upstream chunks.
     pub idle_timeout: Duration,
+    /// Where the endpoint's throughput and mid-stream failures are recorded.
+    pub stats: Arc<EndpointStats>,
+    pub breaker: BreakerSettings,
 }
 
 struct State {
@@ -41,13 +46,10 @@ struct State {
     completion_chars: u64,
     role_sent: bool,
     finished: bool,
+    started: Instant,
 }
 
-pub fn client_stream(
-    spec: StreamSpec,
-    first: StreamItem,
-    upstream: ChunkStream,
-) -> impl Stream<Item = Result<Bytes, Infallible>> {
+pub fn client_stream(spec: StreamSpec, first: StreamItem, upstream: ChunkStream) -> impl Stream<Item = Result<Bytes, Infallible>> {
     let state = State {
         spec,
         first: Some(first),
@@ -56,6 +58,7 @@ pub fn client_stream(
         completion_chars: 0,
         role_sent: false,
         finished: false,
+        started: Instant::now(),
     };
     futures_util::stream::unfold(state, |mut st| async move {
         if st.finished {
@@ -65,18 +68,12 @@ pub fn client_stream(
         loop {
             let item = match st.first.take() {
                 Some(item) => Some(Ok(item)),
-                None => match tokio::time::timeout(
-                    KEEP_ALIVE.min(st.spec.idle_timeout),
-                    st.upstream.next(),
-                )
-                .await
-                {
+                None => match tokio::time::timeout(KEEP_ALIVE.min(st.spec.idle_timeout), st.upstream.next()).await {
                     Ok(item) => item,
                     Err(_) => {
                         waited += KEEP_ALIVE.min(st.spec.idle_timeout);
                         if waited >= st.spec.idle_timeout {
-                            let msg =
-                                format!("the provider sent nothing for {:?}", st.spec.idle_timeout);
+                            let msg = format!("the provider sent nothing for {:?}", st.spec.idle_timeout);
                             return Some((Ok(st.fail(&msg)), st));
                         }
                         return Some((Ok(Bytes::from_static(KEEP_ALIVE_COMMENT)), st));
@@ -96,14 +93,12 @@ pub fn client_stream(
                 }
                 Some(Err(e)) => {
                     tracing::warn!(provider = %st.spec.stamp.provider, "stream failed after the first byte: {e}");
-                    return Some((
-                        Ok(st.fail("the provider's stream failed before it finished")),
-                        st,
-                    ));
+                    return Some((Ok(st.fail("the provider's stream failed before it finished")), st));
                 }
                 None => {
                     st.finished = true;
                     let usage = st.final_usage();
+                    st.spec.stats.record_throughput(usage.completion_tokens, st.started.elapsed());
                     let cost = usage.cost_nano(&st.spec.price);
                     let mut tail = frame_json(&st.spec.stamp.usage_chunk(&usage, cost)).to_vec();
                     tail.extend_from_slice(DONE);
@@ -117,12 +112,8 @@ pub fn client_stream(
 impl State {
     fn fail(&mut self, message: &str) -> Bytes {
         self.finished = true;
-        frame_json(
-            &self
-                .spec
-                .stamp
-                .error_chunk(502, message, "provider_unavailable"),
-        )
+        self.spec.stats.record_failure(&self.spec.breaker, None, now_ms());
+        frame_json(&self.spec.stamp.error_chunk(502, message, "provider_unavailable"))
     }
 
     /// Upstream usage if it sent any; else an estimate, so `usage` is always present.
@@ -139,12 +130,5 @@ fn delta_chars(chunk: &Map<String, Value>) -> u64 {
     let Some(Value::Array(choices)) = chunk.get("choices") else {
         return 0;
     };
-    choices
-        .iter()
-        .map(|c| {
-            c.pointer("/delta/content")
-                .and_then(Value::as_str)
-                .map_or(0, str::len) as u64
-        })
-        .sum()
+    choices.iter().map(|c| c.pointer("/delta/content").and_then(Value::as_str).map_or(0, str::len) as u64).sum()
 }

@@ -2,20 +2,17 @@
 //! `reply`), calls the requested tool when the request offers tools, streams word by word
 //! with optional latency, and reports usage like a real provider.
 
+use super::openai_shape::{chunk, into_map};
 use super::{ChunkStream, Completion, Outcome, StreamItem};
 use crate::api::chat::ChatRequest;
 use crate::api::usage::Usage;
 use crate::config::Endpoint;
-use serde_json::{json, Map, Value};
+use serde_json::{json, Value};
 use std::time::Duration;
 
 enum Answer {
     Text(String),
-    ToolCall {
-        id: String,
-        name: String,
-        arguments: String,
-    },
+    ToolCall { id: String, name: String, arguments: String },
 }
 
 pub async fn chat(endpoint: &Endpoint, request: &ChatRequest) -> Outcome {
@@ -40,25 +37,13 @@ pub async fn chat(endpoint: &Endpoint, request: &ChatRequest) -> Outcome {
 }
 
 fn answer(request: &ChatRequest, reply: Option<&str>) -> Answer {
-    let last_role = request.body["messages"]
-        .as_array()
-        .and_then(|m| m.last())
-        .and_then(|m| m["role"].as_str())
-        .unwrap_or("");
-    let tools = request
-        .body
-        .get("tools")
-        .and_then(Value::as_array)
-        .filter(|t| !t.is_empty());
+    let last_role = request.body["messages"].as_array().and_then(|m| m.last()).and_then(|m| m["role"].as_str()).unwrap_or("");
+    let tools = request.body.get("tools").and_then(Value::as_array).filter(|t| !t.is_empty());
     let choice = request.body.get("tool_choice");
     if let (Some(tools), "user") = (tools, last_role) {
         if choice.and_then(Value::as_str) != Some("none") {
-            let named = choice
-                .and_then(|c| c.pointer("/function/name"))
-                .and_then(Value::as_str);
-            let name = named
-                .or_else(|| tools[0].pointer("/function/name").and_then(Value::as_str))
-                .unwrap_or("tool");
+            let named = choice.and_then(|c| c.pointer("/function/name")).and_then(Value::as_str);
+            let name = named.or_else(|| tools[0].pointer("/function/name").and_then(Value::as_str)).unwrap_or("tool");
             return Answer::ToolCall {
                 id: format!("call_mock_{}", crate::ids::random_alphanumeric(12)),
                 name: name.to_string(),
@@ -78,15 +63,8 @@ fn answer(request: &ChatRequest, reply: Option<&str>) -> Answer {
 
 fn complete(answer: Answer, usage: Usage) -> Completion {
     let (message, finish) = match answer {
-        Answer::Text(text) => (
-            json!({ "role": "assistant", "content": text, "refusal": null }),
-            "stop",
-        ),
-        Answer::ToolCall {
-            id,
-            name,
-            arguments,
-        } => (
+        Answer::Text(text) => (json!({ "role": "assistant", "content": text, "refusal": null }), "stop"),
+        Answer::ToolCall { id, name, arguments } => (
             json!({ "role": "assistant", "content": null, "refusal": null,
                     "tool_calls": [{ "id": id, "type": "function", "function": { "name": name, "arguments": arguments } }] }),
             "tool_calls",
@@ -96,17 +74,11 @@ fn complete(answer: Answer, usage: Usage) -> Completion {
         "object": "chat.completion",
         "choices": [{ "index": 0, "message": message, "logprobs": null, "finish_reason": finish }],
     });
-    Completion {
-        body: into_map(body),
-        usage: Some(usage),
-    }
+    Completion { body: into_map(body), usage: Some(usage) }
 }
 
 fn delta(delta: Value, finish: Option<&str>) -> StreamItem {
-    StreamItem::Chunk(into_map(json!({
-        "object": "chat.completion.chunk",
-        "choices": [{ "index": 0, "delta": delta, "logprobs": null, "finish_reason": finish }],
-    })))
+    chunk(0, delta, finish)
 }
 
 fn stream(answer: Answer, usage: Usage, chunk_delay: Duration) -> ChunkStream {
@@ -114,51 +86,26 @@ fn stream(answer: Answer, usage: Usage, chunk_delay: Duration) -> ChunkStream {
     match answer {
         Answer::Text(text) => {
             let words: Vec<&str> = text.split_inclusive(' ').collect();
-            items.extend(
-                words
-                    .into_iter()
-                    .map(|w| delta(json!({ "content": w }), None)),
-            );
+            items.extend(words.into_iter().map(|w| delta(json!({ "content": w }), None)));
             items.push(delta(json!({}), Some("stop")));
         }
-        Answer::ToolCall {
-            id,
-            name,
-            arguments,
-        } => {
+        Answer::ToolCall { id, name, arguments } => {
             let call = json!({ "index": 0, "id": id, "type": "function", "function": { "name": name, "arguments": "" } });
             items.push(delta(json!({ "tool_calls": [call] }), None));
-            let mid = arguments
-                .char_indices()
-                .nth(arguments.chars().count() / 2)
-                .map(|(i, _)| i)
-                .unwrap_or(0);
+            let mid = arguments.char_indices().nth(arguments.chars().count() / 2).map(|(i, _)| i).unwrap_or(0);
             for part in [&arguments[..mid], &arguments[mid..]] {
-                items.push(delta(
-                    json!({ "tool_calls": [{ "index": 0, "function": { "arguments": part } }] }),
-                    None,
-                ));
+                items.push(delta(json!({ "tool_calls": [{ "index": 0, "function": { "arguments": part } }] }), None));
             }
             items.push(delta(json!({}), Some("tool_calls")));
         }
     }
     items.push(StreamItem::Usage(usage));
     let items = items.into_iter();
-    Box::pin(futures_util::stream::unfold(
-        (items, true),
-        move |(mut items, first)| async move {
-            let item = items.next()?;
-            if !first && !chunk_delay.is_zero() {
-                tokio::time::sleep(chunk_delay).await;
-            }
-            Some((Ok(item), (items, false)))
-        },
-    ))
-}
-
-fn into_map(v: Value) -> Map<String, Value> {
-    match v {
-        Value::Object(m) => m,
-        _ => Map::new(),
-    }
+    Box::pin(futures_util::stream::unfold((items, true), move |(mut items, first)| async move {
+        let item = items.next()?;
+        if !first && !chunk_delay.is_zero() {
+            tokio::time::sleep(chunk_delay).await;
+        }
+        Some((Ok(item), (items, false)))
+    }))
 }

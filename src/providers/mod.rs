@@ -2,9 +2,16 @@
 //! the normalized outcome they return (an OpenAI-shaped completion or chunk stream), and
 //! `UpstreamError` with the one retry classification the pipeline relies on.
 
+mod anthropic;
+mod chat_input;
+#[cfg(test)]
+mod fixture_support;
+mod gemini;
 mod mock;
 mod openai;
+mod openai_shape;
 pub mod sse;
+mod upstream_http;
 
 use crate::api::chat::ChatRequest;
 use crate::api::usage::Usage;
@@ -45,11 +52,7 @@ pub enum UpstreamError {
     #[error("no answer within {0:?}")]
     Timeout(Duration),
     #[error("HTTP {status}: {message}")]
-    Status {
-        status: u16,
-        message: String,
-        retry_after_secs: Option<u64>,
-    },
+    Status { status: u16, message: String, retry_after_secs: Option<u64> },
     #[error("invalid response: {0}")]
     Protocol(String),
     #[error("stream failed: {0}")]
@@ -62,10 +65,7 @@ impl UpstreamError {
     pub fn is_retryable(&self) -> bool {
         match self {
             UpstreamError::Status { status, .. } => !matches!(status, 400 | 413 | 422),
-            UpstreamError::Connect(_)
-            | UpstreamError::Timeout(_)
-            | UpstreamError::Protocol(_)
-            | UpstreamError::MidStream(_) => true,
+            UpstreamError::Connect(_) | UpstreamError::Timeout(_) | UpstreamError::Protocol(_) | UpstreamError::MidStream(_) => true,
         }
     }
 
@@ -82,28 +82,19 @@ impl UpstreamError {
 
     pub fn retry_after_secs(&self) -> Option<u64> {
         match self {
-            UpstreamError::Status {
-                retry_after_secs, ..
-            } => *retry_after_secs,
+            UpstreamError::Status { retry_after_secs, .. } => *retry_after_secs,
             _ => None,
         }
     }
 }
 
 /// Sends one chat request to one endpoint.
-pub async fn chat(
-    client: &reqwest::Client,
-    endpoint: &Endpoint,
-    request: &ChatRequest,
-) -> Result<Outcome, UpstreamError> {
+pub async fn chat(client: &reqwest::Client, endpoint: &Endpoint, request: &ChatRequest) -> Result<Outcome, UpstreamError> {
     match endpoint.provider.kind {
         ProviderKind::OpenAi => openai::chat(client, endpoint, request).await,
+        ProviderKind::Anthropic => anthropic::chat(client, endpoint, request).await,
+        ProviderKind::Gemini => gemini::chat(client, endpoint, request).await,
         ProviderKind::Mock => Ok(mock::chat(endpoint, request).await),
-        // Rejected by config validation until their adapters exist.
-        ProviderKind::Anthropic | ProviderKind::Gemini => Err(UpstreamError::Protocol(format!(
-            "provider type {} is not available in this build",
-            endpoint.provider.kind.as_str()
-        ))),
     }
 }
 
@@ -111,13 +102,9 @@ pub async fn chat(
 /// when present, else the start of the body).
 pub fn error_message(body: &[u8]) -> String {
     let parsed: Option<Value> = serde_json::from_slice(body).ok();
-    let from_json = parsed.as_ref().and_then(|v| {
-        v["error"]["message"]
-            .as_str()
-            .or_else(|| v["message"].as_str())
-            .or_else(|| v["error"].as_str())
-            .map(str::to_string)
-    });
+    let from_json = parsed
+        .as_ref()
+        .and_then(|v| v["error"]["message"].as_str().or_else(|| v["message"].as_str()).or_else(|| v["error"].as_str()).map(str::to_string));
     let text = from_json.unwrap_or_else(|| String::from_utf8_lossy(body).trim().to_string());
     text.chars().take(300).collect()
 }
@@ -125,9 +112,42 @@ pub fn error_message(body: &[u8]) -> String {
 /// `Retry-After` in whole seconds (numeric form only).
 pub fn retry_after_secs(headers: &reqwest::header::HeaderMap) -> Option<u64> {
     let v = headers.get(reqwest::header::RETRY_AFTER)?.to_str().ok()?;
-    v.trim()
-        .parse::<f64>()
-        .ok()
-        .filter(|s| s.is_finite() && *s >= 0.0)
-        .map(|s| s.ceil() as u64)
+    v.trim().parse::<f64>().ok().filter(|s| s.is_finite() && *s >= 0.0).map(|s| s.ceil() as u64)
+}
+
+/// Whether a provider type honours a request body field (for `provider.require_parameters`).
+/// OpenAI-compatible servers receive every field; the mock accepts anything.
+pub fn supports_field(kind: ProviderKind, field: &str) -> bool {
+    const CORE: &[&str] = &[
+        "model",
+        "messages",
+        "stream",
+        "stream_options",
+        "max_tokens",
+        "max_completion_tokens",
+        "temperature",
+        "top_p",
+        "stop",
+        "tools",
+        "tool_choice",
+        "user",
+        "models",
+        "provider",
+        "session_id",
+        "reasoning",
+        "response_format",
+        "metadata",
+    ];
+    match kind {
+        ProviderKind::OpenAi | ProviderKind::Mock => true,
+        // As the native translators map them (see their `request` modules): client
+        // `metadata` has no native equivalent, nor has `user` on Gemini.
+        ProviderKind::Anthropic => {
+            (CORE.contains(&field) && field != "metadata") || matches!(field, "top_k" | "parallel_tool_calls" | "reasoning_effort")
+        }
+        ProviderKind::Gemini => {
+            (CORE.contains(&field) && !matches!(field, "metadata" | "user"))
+                || matches!(field, "top_k" | "seed" | "presence_penalty" | "frequency_penalty" | "n" | "reasoning_effort")
+        }
+    }
 }

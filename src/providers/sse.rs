@@ -70,16 +70,7 @@ mod tests {
         d.feed(b":1}\r\n\r\ndata: x\ndata: y\n\n", &mut out);
         assert_eq!(
             out,
-            vec![
-                SseEvent {
-                    event: Some("ping".into()),
-                    data: "{\"a\":1}".into()
-                },
-                SseEvent {
-                    event: None,
-                    data: "x\ny".into()
-                },
-            ]
+            vec![SseEvent { event: Some("ping".into()), data: "{\"a\":1}".into() }, SseEvent { event: None, data: "x\ny".into() },]
         );
     }
 }

@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# The whole test suite, exactly as CI runs it: Rust unit and integration tests, then the
+# official Python SDKs against the real release binary. Installs what it needs: Python
+# packages go into ./.venv from PyPI.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+echo "== cargo build --release"
+cargo build --release --locked --bins --examples
+
+echo "== cargo test"
+cargo test --locked
+
+echo "== python real-client tests"
+if [ ! -x .venv/bin/python ]; then
+  python3 -m venv .venv
+fi
+.venv/bin/pip install --quiet --disable-pip-version-check -r tests/python/requirements.txt
+SWITCHBOARD_BIN="$PWD/target/release/switchboard" .venv/bin/python -m pytest -q tests/python

@@ -1,0 +1,191 @@
+//! Which endpoints a request tries, in what order: the model chain (model, its
+//! `fallbacks`, the request's `models`), filtered by the request's provider preferences and
+//! by health, then ordered per SPEC — pinned session first, else a random pick weighted by
+//! inverse square of price with the rest cheapest-first, or as `provider.sort`/`order` say.
+
+pub mod health;
+
+use crate::api::routing_request::{Partition, ProviderPrefs, SortBy};
+use crate::config::{Endpoint, ModelConfig};
+use crate::error::GatewayError;
+use health::{Availability, BreakerSettings, EndpointStats};
+use std::sync::Arc;
+
+#[derive(Clone)]
+pub struct Candidate {
+    pub model: Arc<ModelConfig>,
+    pub endpoint: Endpoint,
+    pub stats: Arc<EndpointStats>,
+}
+
+impl Candidate {
+    fn total_price(&self) -> u64 {
+        self.endpoint.price.prompt + self.endpoint.price.completion
+    }
+}
+
+pub struct RouteInput<'a> {
+    /// Primary model first, then fallbacks, then the request's `models`, without repeats.
+    pub chain: &'a [Arc<ModelConfig>],
+    pub prefs: &'a ProviderPrefs,
+    /// From a `:nitro` / `:floor` slug suffix.
+    pub variant_sort: Option<SortBy>,
+    /// The endpoint identity this request's session is pinned to.
+    pub pinned: Option<&'a str>,
+    /// Body fields the request uses, for `provider.require_parameters`.
+    pub request_fields: &'a [&'a str],
+    pub breaker: &'a BreakerSettings,
+    pub now_ms: u64,
+    /// Uniform in [0, 1): the random draw for the price-weighted pick (injected for tests).
+    pub rand01: f64,
+}
+
+pub fn route(input: &RouteInput<'_>, stats: &dyn Fn(&Endpoint) -> Arc<EndpointStats>) -> Result<Vec<Candidate>, GatewayError> {
+    let primary = &input.chain[0].slug;
+    let mut disabled = Vec::new();
+    let mut excluded = Vec::new();
+    let mut open_retry_ms: Option<u64> = None;
+    let mut groups: Vec<Vec<Candidate>> = Vec::new();
+    for model in input.chain {
+        let mut group = Vec::new();
+        for endpoint in &model.endpoints {
+            let name = &endpoint.provider.name;
+            if let Some(reason) = &endpoint.provider.disabled {
+                disabled.push(format!("provider `{name}` is disabled ({reason})"));
+                continue;
+            }
+            if let Some(rule) = excluded_by(input, endpoint) {
+                excluded.push(format!("`{name}` for `{}` by {rule}", model.slug));
+                continue;
+            }
+            let stats = stats(endpoint);
+            // Half-open endpoints keep their place: `dispatch` lets one probe through.
+            if let Availability::Open { retry_in_ms } = stats.availability(input.breaker, input.now_ms) {
+                open_retry_ms = Some(open_retry_ms.map_or(retry_in_ms, |r| r.min(retry_in_ms)));
+                continue;
+            }
+            group.push(Candidate { model: model.clone(), endpoint: endpoint.clone(), stats });
+        }
+        groups.push(group);
+    }
+    if groups.iter().all(Vec::is_empty) {
+        if let Some(ms) = open_retry_ms {
+            return Err(GatewayError::TemporarilyUnavailable {
+                message: format!(
+                    "every endpoint for model `{primary}` failed recently and is cooling down; retry in {}s",
+                    ms.div_ceil(1000)
+                ),
+                retry_after_secs: ms.div_ceil(1000),
+            });
+        }
+        if !excluded.is_empty() {
+            return Err(GatewayError::NoEndpoints(format!(
+                "no endpoint for model `{primary}` is left after the request's provider preferences: excluded {}",
+                excluded.join(", ")
+            )));
+        }
+        disabled.dedup();
+        return Err(GatewayError::TemporarilyUnavailable {
+            message: format!("no usable endpoint for model `{primary}`: {}", disabled.join("; ")),
+            retry_after_secs: 30,
+        });
+    }
+    let sort = input.prefs.sort.map(|(by, _)| by).or(input.variant_sort);
+    if let (Some(by), Some((_, Partition::None))) = (sort, input.prefs.sort) {
+        let mut all: Vec<Candidate> = groups.into_iter().flatten().collect();
+        sort_by(&mut all, by);
+        return Ok(all);
+    }
+    Ok(groups.into_iter().flat_map(|g| order_group(g, input, sort)).collect())
+}
+
+/// Which request preference rules this endpoint out, if any.
+fn excluded_by(input: &RouteInput<'_>, endpoint: &Endpoint) -> Option<&'static str> {
+    let prefs = input.prefs;
+    let name = &endpoint.provider.name;
+    let price = &endpoint.price;
+    if prefs.only.as_ref().is_some_and(|only| !only.contains(name)) {
+        return Some("provider.only");
+    }
+    if prefs.ignore.contains(name) {
+        return Some("provider.ignore");
+    }
+    if !prefs.allow_fallbacks && !prefs.order.is_empty() && !prefs.order.contains(name) {
+        return Some("provider.order with allow_fallbacks: false");
+    }
+    if prefs.deny_data_collection && endpoint.provider.data_collection_allowed {
+        return Some("provider.data_collection: deny");
+    }
+    if prefs.zdr && !endpoint.provider.zdr {
+        return Some("provider.zdr");
+    }
+    let over = |max: Option<u64>, actual: u64| max.is_some_and(|m| actual > m);
+    if over(prefs.max_price.prompt, price.prompt)
+        || over(prefs.max_price.completion, price.completion)
+        || over(prefs.max_price.request, price.request_nano * 1_000_000)
+    {
+        return Some("provider.max_price");
+    }
+    if prefs.require_parameters && !input.request_fields.iter().all(|f| crate::providers::supports_field(endpoint.provider.kind, f)) {
+        return Some("provider.require_parameters");
+    }
+    None
+}
+
+fn order_group(mut group: Vec<Candidate>, input: &RouteInput<'_>, sort: Option<SortBy>) -> Vec<Candidate> {
+    let prefs = input.prefs;
+    if !prefs.order.is_empty() {
+        let rank = |c: &Candidate| prefs.order.iter().position(|p| *p == c.endpoint.provider.name).unwrap_or(usize::MAX);
+        group.sort_by_key(|c| (rank(c), c.total_price()));
+    } else if let Some(by) = sort {
+        sort_by(&mut group, by);
+    } else {
+        group.sort_by_key(Candidate::total_price);
+        let pinned = input.pinned.and_then(|id| group.iter().position(|c| c.endpoint.identity() == id));
+        let first = pinned.or_else(|| weighted_pick(&group, input.rand01));
+        if let Some(i) = first {
+            let chosen = group.remove(i);
+            group.insert(0, chosen);
+        }
+    }
+    if !prefs.allow_fallbacks && prefs.order.is_empty() {
+        group.truncate(1);
+    }
+    group
+}
+
+fn sort_by(all: &mut [Candidate], by: SortBy) {
+    match by {
+        SortBy::Price => all.sort_by_key(Candidate::total_price),
+        // Unmeasured endpoints go after measured ones.
+        SortBy::Latency => all.sort_by_key(|c| c.stats.ttft_ms().map_or(u32::MAX, |(p50, _)| p50)),
+        SortBy::Throughput => all.sort_by(|a, b| {
+            let tps = |c: &Candidate| c.stats.tokens_per_sec().map_or(-1.0, |(p50, _)| p50);
+            tps(b).total_cmp(&tps(a))
+        }),
+    }
+}
+
+/// Index drawn with probability proportional to 1/price²; free endpoints win outright.
+fn weighted_pick(group: &[Candidate], rand01: f64) -> Option<usize> {
+    if group.is_empty() {
+        return None;
+    }
+    let free: Vec<usize> = (0..group.len()).filter(|&i| group[i].total_price() == 0).collect();
+    if !free.is_empty() {
+        return Some(free[((rand01 * free.len() as f64) as usize).min(free.len() - 1)]);
+    }
+    let weights: Vec<f64> = group.iter().map(|c| 1.0 / (c.total_price() as f64 / 1e9).powi(2)).collect();
+    let total: f64 = weights.iter().sum();
+    let mut target = rand01 * total;
+    for (i, w) in weights.iter().enumerate() {
+        if target < *w {
+            return Some(i);
+        }
+        target -= w;
+    }
+    Some(group.len() - 1)
+}
+
+#[cfg(test)]
+mod tests;
