@@ -72,13 +72,8 @@ struct Template {
 impl Template {
     fn new(rendered: &str) -> Template {
         let quoted = serde_json::to_string(MODEL_SLOT).expect("a string serializes");
-        let (head, tail) = rendered
-            .split_once(&quoted)
-            .expect("the template contains the model slot");
-        Template {
-            head: Bytes::copy_from_slice(head.as_bytes()),
-            tail: Bytes::copy_from_slice(tail.as_bytes()),
-        }
+        let (head, tail) = rendered.split_once(&quoted).expect("the template contains the model slot");
+        Template { head: Bytes::copy_from_slice(head.as_bytes()), tail: Bytes::copy_from_slice(tail.as_bytes()) }
     }
 
     fn fill(&self, model_json: &[u8]) -> Bytes {
@@ -101,10 +96,7 @@ struct Mock {
 
 impl Mock {
     fn new(opts: &Opts) -> Mock {
-        let created = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map(|d| d.as_secs())
-            .unwrap_or(0);
+        let created = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
         let content = serde_json::to_string(&WORDS.concat()).expect("a string serializes");
         let model = serde_json::to_string(MODEL_SLOT).expect("a string serializes");
         // Written out by hand to keep OpenAI's field order (serde_json maps sort their keys).
@@ -130,24 +122,16 @@ impl Mock {
                 head("chat.completion.chunk")
             ) + "\n\n"
         };
-        let mut events = vec![chunk(
-            r#"{"role":"assistant","content":"","refusal":null}"#,
-            "null",
-        )];
+        let mut events = vec![chunk(r#"{"role":"assistant","content":"","refusal":null}"#, "null")];
         for i in 0..opts.chunks {
             let word = serde_json::to_string(WORDS[i % WORDS.len()]).expect("a string serializes");
             events.push(chunk(&format!(r#"{{"content":{word}}}"#), "null"));
         }
         events.push(chunk("{}", r#""stop""#));
-        events.push(format!(
-            "data: {{{},\"choices\":[],{}}}\n\n",
-            head("chat.completion.chunk"),
-            usage(opts.chunks)
-        ));
+        events.push(format!("data: {{{},\"choices\":[],{}}}\n\n", head("chat.completion.chunk"), usage(opts.chunks)));
         let events = events.iter().map(|e| Template::new(e)).collect();
-        let models = format!(
-            r#"{{"object":"list","data":[{{"id":"mock-model","object":"model","created":{created},"owned_by":"mock"}}]}}"#
-        );
+        let models =
+            format!(r#"{{"object":"list","data":[{{"id":"mock-model","object":"model","created":{created},"owned_by":"mock"}}]}}"#);
         Mock {
             delay: Duration::from_millis(opts.delay_ms),
             chunk_delay: Duration::from_millis(opts.chunk_delay_ms),
@@ -174,9 +158,7 @@ async fn chat(body: Bytes, mock: web::Data<Mock>) -> HttpResponse {
             let error = serde_json::json!({ "error": {
                 "message": format!("invalid JSON body: {e}"),
                 "type": "invalid_request_error", "param": null, "code": null } });
-            return HttpResponse::BadRequest()
-                .content_type("application/json")
-                .body(error.to_string());
+            return HttpResponse::BadRequest().content_type("application/json").body(error.to_string());
         }
     };
     let model = request.model.as_deref().unwrap_or("mock-model");
@@ -185,9 +167,7 @@ async fn chat(body: Bytes, mock: web::Data<Mock>) -> HttpResponse {
         tokio::time::sleep(mock.delay).await;
     }
     if !request.stream.unwrap_or(false) {
-        return HttpResponse::Ok()
-            .content_type("application/json")
-            .body(mock.completion.fill(&model_json));
+        return HttpResponse::Ok().content_type("application/json").body(mock.completion.fill(&model_json));
     }
     let chunk_delay = mock.chunk_delay;
     let mut frames: Vec<Bytes> = mock.events.iter().map(|t| t.fill(&model_json)).collect();
@@ -200,16 +180,11 @@ async fn chat(body: Bytes, mock: web::Data<Mock>) -> HttpResponse {
         }
         Some((Ok::<Bytes, Infallible>(frame), frames))
     });
-    HttpResponse::Ok()
-        .content_type("text/event-stream")
-        .insert_header((header::CACHE_CONTROL, "no-cache"))
-        .streaming(body)
+    HttpResponse::Ok().content_type("text/event-stream").insert_header((header::CACHE_CONTROL, "no-cache")).streaming(body)
 }
 
 async fn models(mock: web::Data<Mock>) -> HttpResponse {
-    HttpResponse::Ok()
-        .content_type("application/json")
-        .body(mock.models.clone())
+    HttpResponse::Ok().content_type("application/json").body(mock.models.clone())
 }
 
 async fn health() -> HttpResponse {

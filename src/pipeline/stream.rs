@@ -2,13 +2,14 @@
 //! `[DONE]`, sends `: keep-alive` comments while the upstream is quiet, and turns a
 //! failure after the first byte into one error chunk. SSE framing lives here only.
 
-use super::stamp::{ensure_role, Stamp};
+use super::stamp::{ensure_role, error_chunk, Stamp};
 use crate::api::usage::Usage;
 use crate::config::Price;
 use crate::providers::{ChunkStream, StreamItem};
 use crate::routing::health::{now_ms, BreakerSettings, EndpointStats};
 use bytes::Bytes;
 use futures_util::{Stream, StreamExt};
+use serde::Serialize;
 use serde_json::{Map, Value};
 use std::convert::Infallible;
 use std::sync::Arc;
@@ -16,11 +17,18 @@ use std::time::{Duration, Instant};
 
 const KEEP_ALIVE: Duration = Duration::from_secs(15);
 
-pub fn frame_json(value: &Map<String, Value>) -> Bytes {
-    let mut out = Vec::with_capacity(256);
+const CHUNK: &str = "chat.completion.chunk";
+
+/// `data: <json>\n\n`, appended to `out`.
+fn frame_into(out: &mut Vec<u8>, value: &impl Serialize) {
     out.extend_from_slice(b"data: ");
-    serde_json::to_writer(&mut out, value).expect("a JSON map always serializes");
+    serde_json::to_writer(&mut *out, value).expect("a stamped JSON map always serializes");
     out.extend_from_slice(b"\n\n");
+}
+
+fn frame(value: &impl Serialize) -> Bytes {
+    let mut out = Vec::with_capacity(512);
+    frame_into(&mut out, value);
     out.into()
 }
 
@@ -88,8 +96,8 @@ pub fn client_stream(spec: StreamSpec, first: StreamItem, upstream: ChunkStream)
                         st.role_sent = true;
                     }
                     st.completion_chars += delta_chars(&chunk);
-                    st.spec.stamp.apply(&mut chunk, "chat.completion.chunk");
-                    return Some((Ok(frame_json(&chunk)), st));
+                    let framed = frame(&st.spec.stamp.stamped(CHUNK, &chunk, None));
+                    return Some((Ok(framed), st));
                 }
                 Some(Err(e)) => {
                     tracing::warn!(provider = %st.spec.stamp.provider, "stream failed after the first byte: {e}");
@@ -100,7 +108,11 @@ pub fn client_stream(spec: StreamSpec, first: StreamItem, upstream: ChunkStream)
                     let usage = st.final_usage();
                     st.spec.stats.record_throughput(usage.completion_tokens, st.started.elapsed());
                     let cost = usage.cost_nano(&st.spec.price);
-                    let mut tail = frame_json(&st.spec.stamp.usage_chunk(&usage, cost)).to_vec();
+                    // The final chunk: no choices, whole-request usage.
+                    let mut body = Map::new();
+                    body.insert("choices".into(), Value::Array(Vec::new()));
+                    let mut tail = Vec::with_capacity(512);
+                    frame_into(&mut tail, &st.spec.stamp.stamped(CHUNK, &body, Some(usage.report(cost))));
                     tail.extend_from_slice(DONE);
                     return Some((Ok(tail.into()), st));
                 }
@@ -113,7 +125,8 @@ impl State {
     fn fail(&mut self, message: &str) -> Bytes {
         self.finished = true;
         self.spec.stats.record_failure(&self.spec.breaker, None, now_ms());
-        frame_json(&self.spec.stamp.error_chunk(502, message, "provider_unavailable"))
+        let body = error_chunk(502, message, "provider_unavailable");
+        frame(&self.spec.stamp.stamped(CHUNK, &body, None))
     }
 
     /// Upstream usage if it sent any; else an estimate, so `usage` is always present.
@@ -130,5 +143,5 @@ fn delta_chars(chunk: &Map<String, Value>) -> u64 {
     let Some(Value::Array(choices)) = chunk.get("choices") else {
         return 0;
     };
-    choices.iter().map(|c| c.pointer("/delta/content").and_then(Value::as_str).map_or(0, str::len) as u64).sum()
+    choices.iter().map(|c| c.get("delta").and_then(|d| d.get("content")).and_then(Value::as_str).map_or(0, str::len) as u64).sum()
 }

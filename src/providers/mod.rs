@@ -9,6 +9,7 @@ mod fixture_support;
 mod gemini;
 mod mock;
 mod openai;
+mod openai_object;
 mod openai_shape;
 pub mod sse;
 mod upstream_http;
@@ -20,6 +21,10 @@ use futures_util::Stream;
 use serde_json::{Map, Value};
 use std::pin::Pin;
 use std::time::Duration;
+
+/// Identity fields the pipeline sets on every answer (`pipeline::stamp`): adapters need not
+/// fill them, and whatever they put there is replaced.
+pub const STAMPED_FIELDS: [&str; 5] = ["id", "object", "created", "model", "provider"];
 
 /// One item of a normalized stream.
 #[derive(Debug)]

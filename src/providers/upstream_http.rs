@@ -72,6 +72,11 @@ pub async fn send(builder: reqwest::RequestBuilder, timeout: Duration, classify:
 
 /// Reads a whole JSON-object body.
 pub async fn read_json(response: reqwest::Response, timeout: Duration) -> Result<Map<String, Value>, UpstreamError> {
+    read_json_as(response, timeout).await
+}
+
+/// Reads a whole JSON-object body into `T`.
+pub async fn read_json_as<T: serde::de::DeserializeOwned>(response: reqwest::Response, timeout: Duration) -> Result<T, UpstreamError> {
     let bytes = within(timeout, response.bytes()).await?.map_err(|e| UpstreamError::Connect(e.to_string()))?;
     serde_json::from_slice(&bytes).map_err(|e| UpstreamError::Protocol(format!("body is not a JSON object: {e}")))
 }
