@@ -144,12 +144,13 @@ pub fn translated_stream<T: EventTranslator>(response: reqwest::Response, timeou
 impl<T: EventTranslator> Driver<T> {
     fn feed(&mut self, bytes: &[u8]) -> Result<(), UpstreamError> {
         self.decoder.feed(bytes, &mut self.events);
-        for event in std::mem::take(&mut self.events) {
-            if self.translator.is_done() {
+        let mut result = Ok(());
+        for event in self.events.drain(..) {
+            if result.is_err() || self.translator.is_done() {
                 break;
             }
-            self.translator.event(&event, &mut self.ready)?;
+            result = self.translator.event(&event, &mut self.ready);
         }
-        Ok(())
+        result
     }
 }
