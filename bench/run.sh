@@ -16,6 +16,11 @@
 #   LOAD_CPU=0 GW_CPU=1   taskset cores: wrk, the probe and the mocks on LOAD_CPU, switchboard
 #                   alone on GW_CPU (no pinning when taskset is missing or there is one core)
 #   MOCK_PORT=19080 SLOW_PORT=19081 SB_PORT=19082
+#   NICE=0          nice level for every process of the run (wrk, probe, mocks, switchboard)
+#   RT=0            1: run them under SCHED_FIFO (chrt -f 1, root). On a machine shared with
+#                   other CPU-bound work, a woken gateway otherwise waits for the other
+#                   work's time slice (milliseconds), whatever its nice level; the kernel's
+#                   RT throttling still leaves 5% of each core to everything else
 #   SB_RUST_LOG     switchboard's RUST_LOG (default: unset, i.e. its default level)
 #   NO_BUILD=1      use the existing target/release binaries
 #   RESULTS_DIR     default bench/results/<timestamp>
@@ -40,7 +45,7 @@ else
   DUR="${DUR:-10}"; TTFB_N="${TTFB_N:-200}"; SLOW_TTFB_N="${SLOW_TTFB_N:-50}"; WARM=3
 fi
 REPS="${REPS:-1}"; LIMITS="${LIMITS:-auto}"; CACHE="${CACHE:-auto}"
-LOAD_CPU="${LOAD_CPU:-0}"; GW_CPU="${GW_CPU:-1}"
+LOAD_CPU="${LOAD_CPU:-0}"; GW_CPU="${GW_CPU:-1}"; NICE="${NICE:-0}"; RT="${RT:-0}"
 MOCK_PORT="${MOCK_PORT:-19080}"; SLOW_PORT="${SLOW_PORT:-19081}"; SB_PORT="${SB_PORT:-19082}"
 R="${RESULTS_DIR:-$BENCH/results/$(date +%Y%m%d-%H%M%S)-$MODE}"
 mkdir -p "$R/raw"
@@ -66,6 +71,14 @@ if command -v taskset >/dev/null && [ "$(nproc)" -ge 2 ]; then
   PIN_LOAD=(taskset -c "$LOAD_CPU"); PIN_GW=(taskset -c "$GW_CPU")
 else
   log "note: no taskset or a single core: processes are not pinned"
+fi
+if [ "$NICE" != 0 ]; then
+  nice -n "$NICE" true 2>/dev/null || die "cannot run at NICE=$NICE (negative levels need root)"
+  PIN_LOAD=(nice -n "$NICE" "${PIN_LOAD[@]}"); PIN_GW=(nice -n "$NICE" "${PIN_GW[@]}")
+fi
+if [ "$RT" = 1 ]; then
+  chrt -f 1 true 2>/dev/null || die "cannot run under SCHED_FIFO (RT=1 needs root and chrt)"
+  PIN_LOAD=(chrt -f 1 "${PIN_LOAD[@]}"); PIN_GW=(chrt -f 1 "${PIN_GW[@]}")
 fi
 
 if [ "${NO_BUILD:-0}" != 1 ]; then
@@ -188,8 +201,10 @@ accepts "$R/switchboard.yaml" || { cat "$R/switchboard.yaml.check" >&2; die "gen
   echo "python: $(python3 --version 2>&1)"
   echo "switchboard: $("$SB_BIN" --version 2>/dev/null) ($(git -C "$ROOT" describe --always --dirty 2>/dev/null || echo unknown))"
   echo "pinning: ${PIN_GW[*]:-none} for switchboard; ${PIN_LOAD[*]:-none} for wrk, probe and mocks"
-  echo "settings: DUR=${DUR}s REPS=$REPS TTFB_N=$TTFB_N SLOW_TTFB_N=$SLOW_TTFB_N limits=$USE_LIMITS cache=$USE_CACHE RUST_LOG=${SB_RUST_LOG:-unset}"
-  echo "command: bench/run.sh $*"
+  echo "busiest other processes at start: $(ps -eo pcpu=,comm= --sort=-pcpu | head -3 | awk '{printf "%s %s%%; ", $2, $1}')"
+  echo "settings: DUR=${DUR}s REPS=$REPS TTFB_N=$TTFB_N SLOW_TTFB_N=$SLOW_TTFB_N NICE=$NICE RT=$RT limits=$USE_LIMITS cache=$USE_CACHE RUST_LOG=${SB_RUST_LOG:-unset}"
+  echo "load average at start: $(cut -d' ' -f1-3 /proc/loadavg)"
+  echo "command: $([ "$RT" = 1 ] && echo "RT=1 ")$([ "$NICE" != 0 ] && echo "NICE=$NICE ")$([ "$REPS" != 1 ] && echo "REPS=$REPS ")bench/run.sh $*"
 } >"$R/env.txt"
 
 # ------------------------------------------------------------------ start
