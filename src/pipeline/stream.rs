@@ -5,6 +5,7 @@
 use super::stamp::{ensure_role, error_chunk, Stamp};
 use crate::api::usage::Usage;
 use crate::config::Price;
+use crate::providers::idle_timer::IdleTimer;
 use crate::providers::{ChunkStream, StreamItem};
 use crate::routing::health::{now_ms, BreakerSettings, EndpointStats};
 use bytes::Bytes;
@@ -55,9 +56,12 @@ struct State {
     role_sent: bool,
     finished: bool,
     started: Instant,
+    /// Silence on the client connection: a keep-alive comment is due when it expires.
+    quiet: IdleTimer,
 }
 
 pub fn client_stream(spec: StreamSpec, first: StreamItem, upstream: ChunkStream) -> impl Stream<Item = Result<Bytes, Infallible>> {
+    let quiet = IdleTimer::new(KEEP_ALIVE.min(spec.idle_timeout));
     let state = State {
         spec,
         first: Some(first),
@@ -67,23 +71,23 @@ pub fn client_stream(spec: StreamSpec, first: StreamItem, upstream: ChunkStream)
         role_sent: false,
         finished: false,
         started: Instant::now(),
+        quiet,
     };
     futures_util::stream::unfold(state, |mut st| async move {
         if st.finished {
             return None;
         }
-        let mut waited = Duration::ZERO;
         loop {
             let item = match st.first.take() {
                 Some(item) => Some(Ok(item)),
-                None => match tokio::time::timeout(KEEP_ALIVE.min(st.spec.idle_timeout), st.upstream.next()).await {
-                    Ok(item) => item,
-                    Err(_) => {
-                        waited += KEEP_ALIVE.min(st.spec.idle_timeout);
-                        if waited >= st.spec.idle_timeout {
+                None => match st.quiet.within(st.upstream.next()).await {
+                    Some(item) => item,
+                    None => {
+                        if KEEP_ALIVE >= st.spec.idle_timeout {
                             let msg = format!("the provider sent nothing for {:?}", st.spec.idle_timeout);
                             return Some((Ok(st.fail(&msg)), st));
                         }
+                        st.quiet.touch();
                         return Some((Ok(Bytes::from_static(KEEP_ALIVE_COMMENT)), st));
                     }
                 },

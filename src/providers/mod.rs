@@ -7,6 +7,7 @@ mod chat_input;
 #[cfg(test)]
 mod fixture_support;
 mod gemini;
+pub mod idle_timer;
 mod mock;
 mod openai;
 mod openai_object;
