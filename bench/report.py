@@ -148,7 +148,11 @@ def main(argv):
     print("```\n" + env.strip() + "\n```\n")
     print("## Load (wrk, one thread, fixed connection count)\n")
     print("CPU µs/req is switchboard's own utime+stime per request; on `direct` rows it is the mock's.")
-    print("RSS is switchboard's after the run (peak so far).\n")
+    print("RSS is switchboard's after the run (peak so far).")
+    if " RT=1 " in env:
+        print("With RT=1, a run that saturates its core is paused by the kernel's RT throttling for")
+        print("50 ms of every second: its p99 shows those pauses, not the gateway.")
+    print()
     print("| case | target | req/s | × direct | p50 ms | p90 ms | p99 ms | added p50 ms | added p99 ms | CPU µs/req | RSS MiB (peak) |")
     print("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for case, label in LOAD_CASES:

@@ -218,6 +218,9 @@ sleep 0.5
 printf '{"rss_kb_after_start": %s}\n' "$(mem_kb "${PID[switchboard]}" VmRSS)" >"$R/raw/start.json"
 
 AUTH="Authorization: Bearer $KEY"
+# Every case but the cache-hit one asks not to use the response cache, in case a build
+# caches by default: those cases measure the proxy path.
+NOCACHE="X-Switchboard-Cache: false"
 for payload in fast fast-stream slow; do
   code=$(curl -s -m 10 -o "$R/probe-$payload.body" -w '%{http_code}' -H "$AUTH" \
     -H 'Content-Type: application/json' --data-binary "@$R/payloads/$payload.json" \
@@ -230,10 +233,11 @@ log "switchboard (PID ${PID[switchboard]}) answers; results -> $R"
 port_of() { case $1 in direct) echo "$2" ;; switchboard) echo "$SB_PORT" ;; esac; }
 
 load() {  # $1 case, $2 target, $3 payload, $4 connections, $5 seconds, $6 upstream port, $7 out
-  local gw="${PID[switchboard]}" up t0 m0 t1 m1
+  local gw="${PID[switchboard]}" up t0 m0 t1 m1 headers="$AUTH|$NOCACHE"
+  if [ "$1" = cache-c32 ]; then headers="$AUTH"; fi
   up=$([ "$6" = "$SLOW_PORT" ] && echo "${PID[slow]}" || echo "${PID[mock]}")
   t0=$(cpu_ticks "$gw"); m0=$(cpu_ticks "$up")
-  WRK_BODY_FILE="$R/payloads/$3.json" WRK_HEADERS="$AUTH" WRK_REPORT="$7" \
+  WRK_BODY_FILE="$R/payloads/$3.json" WRK_HEADERS="$headers" WRK_REPORT="$7" \
     "${PIN_LOAD[@]}" wrk -t1 -c"$4" -d"$5s" --timeout 10s -s "$BENCH/wrk_post.lua" \
     "http://127.0.0.1:$(port_of "$2" "$6")/v1/chat/completions" >"${7%.json}.txt" 2>&1 \
     || die "wrk failed: $(tail -n 5 "${7%.json}.txt")"
@@ -247,7 +251,7 @@ probe() {  # $1 case, $2 target, $3 payload, $4 count, $5 upstream port, $6 out
   local gw="${PID[switchboard]}" t0 t1
   t0=$(cpu_ticks "$gw")
   timeout 600 "${PIN_LOAD[@]}" python3 "$BENCH/ttfb.py" --port "$(port_of "$2" "$5")" \
-    --body "$R/payloads/$3.json" -H "$AUTH" -n "$4" --warmup 5 >"$6" 2>"${6%.json}.err" \
+    --body "$R/payloads/$3.json" -H "$AUTH" -H "$NOCACHE" -n "$4" --warmup 5 >"$6" 2>"${6%.json}.err" \
     || die "ttfb probe failed: $(tail -n 5 "${6%.json}.err")"
   t1=$(cpu_ticks "$gw")
   printf '{"case":"%s","target":"%s","gw_cpu_ticks":%d,"clk_tck":%d,"gw_rss_kb":%d,"gw_hwm_kb":%d}\n' \
