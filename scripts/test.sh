@@ -18,5 +18,8 @@ fi
 .venv/bin/pip install --quiet --disable-pip-version-check -r tests/python/requirements.txt
 SWITCHBOARD_BIN="$PWD/target/release/switchboard" .venv/bin/python -m pytest -q tests/python
 
+echo "== Dockerfile check (no Docker engine needed)"
+PYTHON=.venv/bin/python bash scripts/docker-check.sh
+
 echo "== benchmark smoke run (every case answers; no timing assertions)"
 NO_BUILD=1 bash bench/run.sh --smoke

@@ -89,8 +89,11 @@ impl ResponseCache {
         self.entries.get(key).filter(|a| a.age() < a.ttl)
     }
 
+    /// Stores an answer and applies the byte bound right away (moka otherwise evicts
+    /// lazily). Inserts follow an upstream call, so this never sits on a hit's path.
     pub fn insert(&self, key: [u8; 32], answer: CachedAnswer) {
         self.entries.insert(key, Arc::new(answer));
+        self.entries.run_pending_tasks();
     }
 
     pub fn remove(&self, key: &[u8; 32]) {

@@ -24,6 +24,21 @@ pub enum GatewayError {
     NoEndpoints(String),
     #[error("request body is {size} bytes, over the limit of {limit} bytes (server.max_body_bytes)")]
     PayloadTooLarge { size: usize, limit: usize },
+    /// The key's or its team's budget cannot cover the worst-case cost of the request.
+    #[error("{0}")]
+    BudgetExceeded(String),
+    /// The key's or its team's own rate limit.
+    #[error("{message}")]
+    KeyRateLimited {
+        message: String,
+        limit: u64,
+        retry_after_ms: u64,
+        /// When the request would be admitted, ms since the Unix epoch.
+        reset_at_ms: i64,
+    },
+    /// `/api/v1/generation` for an id this key did not make (or that does not exist).
+    #[error("{0}")]
+    GenerationNotFound(String),
     /// Every upstream was rate-limited.
     #[error("{message}")]
     RateLimited { message: String, retry_after_secs: Option<u64> },
@@ -46,6 +61,8 @@ pub struct WireError {
     /// `x-should-retry: false` where a client retry cannot help.
     pub should_retry: Option<bool>,
     pub retry_after_secs: Option<u64>,
+    /// `X-RateLimit-Limit`, `-Remaining`, `-Reset` (ms since the Unix epoch).
+    pub rate_limit: Option<(u64, u64, i64)>,
 }
 
 impl GatewayError {
@@ -57,6 +74,9 @@ impl GatewayError {
             GatewayError::ModelNotFound(_) => (404, "not_found_error", "model_not_found", Some(false)),
             GatewayError::NoEndpoints(_) => (404, "not_found_error", "no_endpoints", Some(false)),
             GatewayError::PayloadTooLarge { .. } => (413, "invalid_request_error", "payload_too_large", Some(false)),
+            GatewayError::BudgetExceeded(_) => (402, "insufficient_quota", "budget_exceeded", Some(false)),
+            GatewayError::KeyRateLimited { .. } => (429, "rate_limit_error", "rate_limited", None),
+            GatewayError::GenerationNotFound(_) => (404, "not_found_error", "not_found", Some(false)),
             GatewayError::RateLimited { .. } => (429, "rate_limit_error", "rate_limited", None),
             GatewayError::UpstreamRejected { status, .. } => (*status, "invalid_request_error", "invalid_request", Some(false)),
             GatewayError::ProviderUnavailable { .. } => (502, "server_error", "provider_unavailable", Some(false)),
@@ -77,12 +97,17 @@ impl GatewayError {
         let (status, kind, error_type, should_retry) = self.row();
         let mut metadata = json!({ "error_type": error_type });
         let mut retry_after_secs = None;
+        let mut rate_limit = None;
         let mut param = Value::Null;
         match self {
             GatewayError::ProviderUnavailable { attempts, .. } => metadata["attempts"] = json!(attempts),
             GatewayError::RateLimited { retry_after_secs: r, .. } => retry_after_secs = *r,
             GatewayError::TemporarilyUnavailable { retry_after_secs: r, .. } => retry_after_secs = Some(*r),
             GatewayError::InvalidRequest { param: Some(p), .. } => param = json!(p),
+            GatewayError::KeyRateLimited { limit, retry_after_ms, reset_at_ms, .. } => {
+                retry_after_secs = Some(retry_after_ms.div_ceil(1000));
+                rate_limit = Some((*limit, 0, *reset_at_ms));
+            }
             _ => {}
         }
         let message = match self {
@@ -94,6 +119,7 @@ impl GatewayError {
             body: json!({ "error": { "code": status, "type": kind, "message": message, "param": param, "metadata": metadata } }),
             should_retry,
             retry_after_secs,
+            rate_limit,
         }
     }
 
@@ -111,6 +137,20 @@ mod tests {
         let wire = GatewayError::Internal("sqlite: disk I/O error at /secret/path".into()).to_wire();
         assert_eq!(wire.status, 500);
         assert!(!wire.body.to_string().contains("secret"));
+    }
+
+    #[test]
+    fn budget_and_key_rate_limit_rows() {
+        let wire = GatewayError::BudgetExceeded("budget exhausted for key `a`".into()).to_wire();
+        assert_eq!(wire.status, 402);
+        assert_eq!(wire.body["error"]["metadata"]["error_type"], "budget_exceeded");
+        assert_eq!(wire.should_retry, Some(false));
+        let wire =
+            GatewayError::KeyRateLimited { message: "slow down".into(), limit: 60, retry_after_ms: 1500, reset_at_ms: 1_700_000_001_500 }
+                .to_wire();
+        assert_eq!(wire.status, 429);
+        assert_eq!(wire.retry_after_secs, Some(2));
+        assert_eq!(wire.rate_limit, Some((60, 0, 1_700_000_001_500)));
     }
 
     #[test]

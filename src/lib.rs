@@ -3,6 +3,7 @@
 
 pub mod api;
 pub mod auth;
+pub mod budget;
 pub mod cache;
 pub mod cli;
 pub mod commands;
@@ -14,9 +15,12 @@ pub mod metrics;
 pub mod pipeline;
 pub mod probe;
 pub mod providers;
+pub mod ratelimit;
 pub mod routing;
 pub mod state;
 pub mod telemetry;
+pub mod usage;
+pub mod utc;
 
 pub use http::RunningServer;
 

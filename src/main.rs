@@ -19,6 +19,7 @@ fn main() -> ExitCode {
         Some(Command::Check) => commands::check(&cli.config),
         Some(Command::Health { url }) => switchboard::probe::health(&url),
         Some(Command::Keys { command: KeysCommand::New { name } }) => commands::keys_new(&name),
+        Some(Command::Usage { since, by, format }) => commands::usage(&cli.config, &since, by, format),
     }
 }
 

@@ -11,7 +11,18 @@ use std::sync::{Arc, RwLock};
 /// Latency buckets in seconds.
 const BUCKETS: [f64; 14] = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0, 5.0, 30.0];
 
-type Labels = Vec<(&'static str, String)>;
+pub type Labels = Vec<(&'static str, String)>;
+
+/// A point-in-time value read at scrape time (queue depth, circuit state, counters kept
+/// elsewhere). Samples of one name must be adjacent.
+pub struct Sample {
+    pub name: &'static str,
+    pub help: &'static str,
+    /// `gauge` or `counter`.
+    pub kind: &'static str,
+    pub labels: Labels,
+    pub value: f64,
+}
 
 #[derive(Default)]
 pub struct Histogram {
@@ -61,7 +72,6 @@ pub struct Metrics {
     cost_nano: Family<AtomicU64>,
     upstream_errors: Family<AtomicU64>,
     reloads: Family<AtomicU64>,
-    usage_dropped: Family<AtomicU64>,
     guardrail_hits: Family<AtomicU64>,
     gateway_latency: Family<Histogram>,
     upstream_latency: Family<Histogram>,
@@ -76,7 +86,6 @@ impl Default for Metrics {
             cost_nano: Family::new("switchboard_cost_usd_total", "Spend in USD by model and key."),
             upstream_errors: Family::new("switchboard_upstream_errors_total", "Failed upstream attempts by provider and kind."),
             reloads: Family::new("switchboard_config_reloads_total", "Config reloads by result (ok, error)."),
-            usage_dropped: Family::new("switchboard_usage_rows_dropped_total", "Usage rows dropped because the writer queue was full."),
             guardrail_hits: Family::new("switchboard_guardrail_hits_total", "Guardrail rules that fired, by rule and action."),
             gateway_latency: Family::new("switchboard_gateway_latency_seconds", "Time the gateway added: total minus upstream."),
             upstream_latency: Family::new(
@@ -117,10 +126,6 @@ impl Metrics {
         inc(&self.reloads.get(vec![("result", if ok { "ok" } else { "error" }.to_string())]), 1);
     }
 
-    pub fn usage_row_dropped(&self) {
-        inc(&self.usage_dropped.get(Vec::new()), 1);
-    }
-
     pub fn guardrail_hit(&self, rule: &str, action: &str) {
         inc(&self.guardrail_hits.get(vec![("rule", rule.to_string()), ("action", action.to_string())]), 1);
     }
@@ -135,10 +140,10 @@ impl Metrics {
         }
     }
 
-    /// The text exposition; `gauges` adds point-in-time values (name, help, labels, value).
-    pub fn render(&self, gauges: &[(&str, &str, Labels, f64)]) -> String {
+    /// The text exposition, followed by `samples` read at scrape time.
+    pub fn render(&self, samples: &[Sample]) -> String {
         let mut out = String::with_capacity(4096);
-        for family in [&self.requests, &self.tokens, &self.upstream_errors, &self.reloads, &self.usage_dropped, &self.guardrail_hits] {
+        for family in [&self.requests, &self.tokens, &self.upstream_errors, &self.reloads, &self.guardrail_hits] {
             header(&mut out, family.name, family.help, "counter");
             for (labels, v) in family.snapshot() {
                 let _ = writeln!(out, "{}{} {}", family.name, label_text(&labels, None), v.load(Ordering::Relaxed));
@@ -163,9 +168,13 @@ impl Metrics {
                 let _ = writeln!(out, "{}_count{} {count}", family.name, label_text(&labels, None));
             }
         }
-        for (name, help, labels, value) in gauges {
-            header(&mut out, name, help, "gauge");
-            let _ = writeln!(out, "{name}{} {value}", label_text(labels, None));
+        let mut previous = "";
+        for s in samples {
+            if s.name != previous {
+                header(&mut out, s.name, s.help, s.kind);
+                previous = s.name;
+            }
+            let _ = writeln!(out, "{}{} {}", s.name, label_text(&s.labels, None), s.value);
         }
         out
     }
@@ -202,7 +211,8 @@ mod tests {
         m.request("a/b", "p", 200, "MISS");
         m.usage("a/b", "alice", 10, 5, 1_500);
         m.latencies("a/b", "p", 0.0105, Some(0.01), Some(0.002));
-        let text = m.render(&[("switchboard_usage_queue_depth", "Rows waiting.", vec![], 3.0)]);
+        let depth = Sample { name: "switchboard_usage_queue_depth", help: "Rows waiting.", kind: "gauge", labels: vec![], value: 3.0 };
+        let text = m.render(&[depth]);
         assert!(text.contains("switchboard_requests_total{model=\"a/b\",provider=\"p\",status=\"200\",cache=\"MISS\"} 2"), "{text}");
         assert!(text.contains("switchboard_tokens_total{model=\"a/b\",kind=\"completion\"} 5"));
         assert!(text.contains("switchboard_cost_usd_total{model=\"a/b\",key=\"alice\"} 0.0000015"));

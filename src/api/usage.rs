@@ -84,6 +84,14 @@ pub fn nano_to_usd(nano: u64) -> f64 {
     nano as f64 / 1e9
 }
 
+/// Exact decimal USD text of a nano-USD amount, with at least two decimals:
+/// `20.00`, `0.000123456`.
+pub fn usd_text(nano: u64) -> String {
+    let frac = format!("{:09}", nano % 1_000_000_000);
+    let digits = frac.trim_end_matches('0').len().max(2);
+    format!("{}.{}", nano / 1_000_000_000, &frac[..digits])
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -120,6 +128,14 @@ mod tests {
                    "prompt_tokens_details": {"cached_tokens": 3},
                    "completion_tokens_details": {"reasoning_tokens": 2}, "cost": 0.0000015})
         );
+    }
+
+    #[test]
+    fn usd_text_is_exact() {
+        assert_eq!(usd_text(20_000_000_000), "20.00");
+        assert_eq!(usd_text(123_456), "0.000123456");
+        assert_eq!(usd_text(1_500_000_000), "1.50");
+        assert_eq!(usd_text(0), "0.00");
     }
 
     #[test]

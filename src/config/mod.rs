@@ -9,10 +9,12 @@ mod raw;
 pub mod reload;
 mod units;
 mod validate;
+mod validate_cache;
+mod validate_limits;
 mod validate_provider_keys;
 
 pub use model::*;
-pub use units::parse_duration;
+pub use units::{parse_duration, usd_amount_to_nano};
 pub use validate::decode_sha256_hex;
 
 use positions::Positions;

@@ -31,7 +31,8 @@ impl ConfigWatcher {
         let thread = std::thread::Builder::new().name("config-watch".into()).spawn(move || {
             let mut last = fingerprint(&path);
             loop {
-                let forced = match inbox.recv_timeout(interval) {
+                let wait = if interval.is_zero() { Duration::from_secs(3600) } else { interval };
+                let forced = match inbox.recv_timeout(wait) {
                     Ok(Command::Reload) => true,
                     Ok(Command::Stop) | Err(RecvTimeoutError::Disconnected) => return,
                     Err(RecvTimeoutError::Timeout) => false,
@@ -41,7 +42,7 @@ impl ConfigWatcher {
                 if now.is_none() && !forced {
                     continue;
                 }
-                if forced || now != last {
+                if forced || (!interval.is_zero() && now != last) {
                     last = now;
                     on_load(load(&path));
                 }

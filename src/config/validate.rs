@@ -34,7 +34,7 @@ impl<'a> Validator<'a> {
         Validator { unset, invalid_providers: HashSet::new(), problems: Vec::new(), warnings: Vec::new() }
     }
 
-    fn problem(&mut self, path: &str, message: impl Into<String>, hint: Option<String>) {
+    pub(super) fn problem(&mut self, path: &str, message: impl Into<String>, hint: Option<String>) {
         self.problems.push(Problem { path: path.to_string(), message: message.into(), hint });
     }
 
@@ -43,7 +43,7 @@ impl<'a> Validator<'a> {
     }
 
     /// Deserializes one entry; a failure becomes a problem at the innermost path.
-    fn entry<T: DeserializeOwned>(&mut self, path: &str, value: Value) -> Option<T> {
+    pub(super) fn entry<T: DeserializeOwned>(&mut self, path: &str, value: Value) -> Option<T> {
         match serde_path_to_error::deserialize::<_, T>(value) {
             Ok(v) => Some(v),
             Err(e) => {
@@ -65,7 +65,7 @@ impl<'a> Validator<'a> {
         );
     }
 
-    fn duration(&mut self, path: &str, text: Option<&str>, default: Duration) -> Duration {
+    pub(super) fn duration(&mut self, path: &str, text: Option<&str>, default: Duration) -> Duration {
         match text.map(parse_duration) {
             None => default,
             Some(Ok(d)) => d,
@@ -77,7 +77,7 @@ impl<'a> Validator<'a> {
     }
 
     pub fn validate(&mut self, raw: RawFile, source: &str) -> Option<Config> {
-        for (section, present) in [("cache", &raw.cache), ("guardrails", &raw.guardrails), ("teams", &raw.teams)] {
+        for (section, present) in [("guardrails", &raw.guardrails)] {
             if present.is_some() {
                 self.not_yet(section);
             }
@@ -87,8 +87,11 @@ impl<'a> Validator<'a> {
         let providers = self.providers(raw.providers);
         let (models, model_order) = self.models(raw.models, &providers);
         let aliases = self.aliases(raw.aliases, &models);
+        let teams = self.teams(raw.teams);
+        let cache = self.cache(raw.cache);
         let keys_given = matches!(&raw.keys, Some(Value::Sequence(items)) if !items.is_empty());
         let keys = self.keys(raw.keys);
+        self.check_key_teams(&keys, &teams);
         if !keys_given && !server.allow_unauthenticated {
             self.problem(
                 "keys",
@@ -108,6 +111,8 @@ impl<'a> Validator<'a> {
             model_order,
             aliases,
             keys,
+            teams,
+            cache,
             warnings: std::mem::take(&mut self.warnings),
         })
     }
@@ -141,6 +146,7 @@ impl<'a> Validator<'a> {
             request_timeout: self.duration("server.request_timeout", raw.request_timeout.as_deref(), Duration::from_secs(600)),
             shutdown_grace: self.duration("server.shutdown_grace", raw.shutdown_grace.as_deref(), Duration::from_secs(30)),
             workers: raw.workers,
+            reload_interval: self.duration("server.reload_interval", raw.reload_interval.as_deref(), Duration::from_secs(1)),
             circuit_failures: breaker.failures.unwrap_or(3).max(1),
             circuit_cooldown: self.duration("server.circuit_breaker.cooldown", breaker.cooldown.as_deref(), Duration::from_secs(30)),
         }
@@ -247,9 +253,7 @@ impl<'a> Validator<'a> {
             let Some(raw) = self.entry::<RawModel>(&path, value) else {
                 continue;
             };
-            if raw.cache_ttl.is_some() {
-                self.not_yet(&join(&path, "cache_ttl"));
-            }
+            let cache_ttl = raw.cache_ttl.as_deref().map(|t| self.duration(&join(&path, "cache_ttl"), Some(t), Duration::ZERO));
             if raw.endpoints.is_empty() {
                 self.problem(&join(&path, "endpoints"), "a model needs at least one endpoint", None);
             }
@@ -308,7 +312,7 @@ impl<'a> Validator<'a> {
                     max_output_tokens: raw.max_output_tokens,
                     endpoints,
                     fallbacks,
-                    cache_ttl: None,
+                    cache_ttl,
                 }),
             );
         }
@@ -372,12 +376,7 @@ impl<'a> Validator<'a> {
             let Some(raw) = self.entry::<RawKey>(&path, item) else {
                 continue;
             };
-            for (field, set) in [
-                ("budget", raw.budget.is_some()),
-                ("rate_limit", raw.rate_limit.is_some()),
-                ("guardrails", raw.guardrails.is_some()),
-                ("allowed_ips", raw.allowed_ips.is_some()),
-            ] {
+            for (field, set) in [("guardrails", raw.guardrails.is_some()), ("allowed_ips", raw.allowed_ips.is_some())] {
                 if set {
                     self.not_yet(&join(&path, field));
                 }
@@ -415,13 +414,15 @@ impl<'a> Validator<'a> {
             if !hashes.insert(hash) {
                 self.problem(&path, format!("key `{}` has the same secret as an earlier key", raw.name), None);
             }
-            out.push(Arc::new(KeyConfig { name: raw.name, key_sha256: hash, team: raw.team }));
+            let budget = self.budget(&join(&path, "budget"), raw.budget);
+            let rate_limit = self.rate_limit(&join(&path, "rate_limit"), raw.rate_limit);
+            out.push(Arc::new(KeyConfig { name: raw.name, key_sha256: hash, team: raw.team, budget, rate_limit }));
         }
         out
     }
 
     /// A mapping section as (name, value) pairs in file order.
-    fn named_entries(&mut self, section: &str, value: Option<Value>) -> Vec<(String, Value)> {
+    pub(super) fn named_entries(&mut self, section: &str, value: Option<Value>) -> Vec<(String, Value)> {
         match value {
             None | Some(Value::Null) => Vec::new(),
             Some(Value::Mapping(map)) => map

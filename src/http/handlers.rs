@@ -3,8 +3,9 @@
 
 use super::reply::{chat_response, error_response};
 use crate::auth::AuthFailure;
+use crate::cache::CacheDirective;
 use crate::error::GatewayError;
-use crate::pipeline::{self, RequestCtx};
+use crate::pipeline::{self, ClientInfo, RequestCtx};
 use crate::state::AppState;
 use actix_web::{web, HttpRequest, HttpResponse};
 use futures_util::StreamExt;
@@ -14,16 +15,14 @@ pub async fn chat_completions(req: HttpRequest, payload: web::Payload, state: we
     let generation_id = crate::ids::generation_id();
     let span = tracing::info_span!("request", id = %generation_id);
     async move {
-        let ctx = match authenticate(&req, &state, generation_id) {
+        let mut ctx = match authenticate(&req, &state, generation_id) {
             Ok(ctx) => ctx,
             Err(e) => return error_response(&e, None),
         };
+        ctx.client = client_info(&req);
         let limit = ctx.runtime.config.server.max_body_bytes;
-        let body = match read_body(&req, payload, limit).await {
-            Ok(body) => body,
-            Err(e) => return error_response(&e, Some(&ctx.generation_id)),
-        };
-        match pipeline::chat(&state, &ctx, &body).await {
+        let body = read_body(&req, payload, limit).await.map(|b| b.freeze());
+        match pipeline::chat(&state.into_inner(), &ctx, body).await {
             Ok(reply) => chat_response(reply, &ctx.generation_id),
             Err(e) => {
                 tracing::info!(key = %ctx.key.name, status = e.status(), "request failed: {e}");
@@ -42,13 +41,43 @@ pub async fn models(req: HttpRequest, state: web::Data<AppState>) -> HttpRespons
     }
 }
 
+pub async fn key_info(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
+    match authenticate(&req, &state, String::new()) {
+        Ok(ctx) => HttpResponse::Ok().json(pipeline::account::key_info(&state, &ctx)),
+        Err(e) => error_response(&e, None),
+    }
+}
+
+#[derive(serde::Deserialize)]
+pub struct GenerationQuery {
+    id: Option<String>,
+}
+
+pub async fn generation(req: HttpRequest, query: web::Query<GenerationQuery>, state: web::Data<AppState>) -> HttpResponse {
+    let ctx = match authenticate(&req, &state, String::new()) {
+        Ok(ctx) => ctx,
+        Err(e) => return error_response(&e, None),
+    };
+    match pipeline::account::generation(state.into_inner(), &ctx, query.into_inner().id).await {
+        Ok(body) => HttpResponse::Ok().json(body),
+        Err(e) => error_response(&e, None),
+    }
+}
+
 pub async fn health() -> HttpResponse {
     HttpResponse::Ok().content_type("application/json").body(r#"{"status":"ok"}"#)
 }
 
 pub async fn ready(state: web::Data<AppState>) -> HttpResponse {
     let runtime = state.runtime();
-    HttpResponse::Ok().json(serde_json::json!({ "status": "ready", "models": runtime.config.models.len() }))
+    let models = runtime.config.models.len();
+    if state.usage().is_writable() {
+        HttpResponse::Ok().json(serde_json::json!({ "status": "ready", "models": models, "database": "ok" }))
+    } else {
+        HttpResponse::ServiceUnavailable().json(
+            serde_json::json!({ "status": "not ready", "models": models, "database": "the usage log cannot be written; see the log" }),
+        )
+    }
 }
 
 pub async fn not_found(req: HttpRequest) -> HttpResponse {
@@ -75,8 +104,32 @@ fn authenticate(req: &HttpRequest, state: &AppState, generation_id: String) -> R
             AuthFailure::Unknown => "unknown API key: check the key, or ask the gateway operator for one".into(),
         })
     })?;
-    let session_header = headers.get("x-session-id").and_then(|v| v.to_str().ok()).map(str::to_string);
-    Ok(RequestCtx { generation_id, runtime, key, session_header })
+    Ok(RequestCtx {
+        generation_id,
+        runtime,
+        key,
+        created_at_ms: crate::utc::now_ms(),
+        started: std::time::Instant::now(),
+        client: ClientInfo::default(),
+    })
+}
+
+fn client_info(req: &HttpRequest) -> ClientInfo {
+    let header = |name: &str| {
+        req.headers()
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::trim)
+            .filter(|v| !v.is_empty())
+            .map(|v| v.chars().take(512).collect::<String>())
+    };
+    ClientInfo {
+        app_referer: header("http-referer").or_else(|| header("referer")),
+        app_title: header("x-openrouter-title").or_else(|| header("x-title")),
+        user_agent: header("user-agent"),
+        session_id: header("x-session-id"),
+        cache: CacheDirective::from_headers(|name| req.headers().get(name).and_then(|v| v.to_str().ok())),
+    }
 }
 
 /// Reads the whole body, refusing (413) as soon as it exceeds `limit`.

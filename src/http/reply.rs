@@ -2,7 +2,7 @@
 //! and chat replies as JSON or an unbuffered SSE stream with the gateway's headers.
 
 use crate::error::GatewayError;
-use crate::pipeline::{ChatReply, ReplyBody};
+use crate::pipeline::{CacheStatus, ChatReply, ReplyBody};
 use actix_web::http::StatusCode;
 use actix_web::HttpResponse;
 
@@ -18,6 +18,11 @@ pub fn error_response(error: &GatewayError, generation_id: Option<&str>) -> Http
     if let Some(secs) = wire.retry_after_secs {
         resp.insert_header(("retry-after", secs.to_string()));
     }
+    if let Some((limit, remaining, reset_ms)) = wire.rate_limit {
+        resp.insert_header(("x-ratelimit-limit", limit.to_string()))
+            .insert_header(("x-ratelimit-remaining", remaining.to_string()))
+            .insert_header(("x-ratelimit-reset", reset_ms.to_string()));
+    }
     if let Some(id) = generation_id {
         resp.insert_header(("x-generation-id", id));
     }
@@ -30,6 +35,18 @@ pub fn chat_response(reply: ChatReply, generation_id: &str) -> HttpResponse {
         .insert_header(("x-request-id", generation_id))
         .insert_header(("x-switchboard-provider", reply.provider))
         .insert_header(("x-switchboard-attempts", reply.attempts.to_string()));
+    let (status, age, ttl) = match reply.cache {
+        CacheStatus::Hit { age, ttl_left } => ("HIT", Some(age), Some(ttl_left)),
+        CacheStatus::Miss { ttl } => ("MISS", None, Some(ttl)),
+        CacheStatus::Bypass => ("BYPASS", None, None),
+    };
+    resp.insert_header(("x-switchboard-cache-status", status));
+    if let Some(age) = age {
+        resp.insert_header(("x-switchboard-cache-age", age.as_secs().to_string()));
+    }
+    if let Some(ttl) = ttl {
+        resp.insert_header(("x-switchboard-cache-ttl", ttl.as_secs().to_string()));
+    }
     match reply.body {
         ReplyBody::Json(bytes) => resp.content_type("application/json").body(bytes),
         ReplyBody::Sse(stream) => resp

@@ -27,14 +27,15 @@ pub struct Dispatched {
     pub attempts: u32,
 }
 
+/// Every failed attempt is appended to `records`, which the caller keeps for the usage log.
 pub async fn dispatch(
     client: &reqwest::Client,
     candidates: &[Candidate],
     request: &ChatRequest,
     breaker: &BreakerSettings,
     deadline: Instant,
+    records: &mut Vec<AttemptRecord>,
 ) -> Result<Dispatched, GatewayError> {
-    let mut records = Vec::new();
     let mut failures = Vec::new();
     // Set after a context-length error: skip that model and models no larger than it.
     let mut outgrown: Option<(String, Option<u64>)> = None;
@@ -106,7 +107,7 @@ pub async fn dispatch(
             retry_after_secs: 1,
         });
     }
-    Err(GatewayError::ProviderUnavailable { model: request.model.clone(), attempts: records })
+    Err(GatewayError::ProviderUnavailable { model: request.model.clone(), attempts: records.clone() })
 }
 
 async fn attempt(client: &reqwest::Client, candidate: &Candidate, request: &ChatRequest) -> Result<Served, UpstreamError> {

@@ -1,13 +1,19 @@
 //! The only module that knows the ORDER of a chat request's steps: parse, resolve the
-//! model, plan targets, dispatch, then shape the JSON or SSE answer.
+//! model chain, route, rate limit, reserve budget, dispatch, then shape the JSON or SSE
+//! answer — with the finalizer recording every outcome as one usage row.
 
+pub mod account;
+mod cached;
 mod chain;
 mod dispatch;
+mod finalize;
+mod observe;
 mod stamp;
 mod stream;
 
 use crate::api::chat::ChatRequest;
 use crate::api::routing_request::{split_variant, ProviderPrefs};
+use crate::budget;
 use crate::config::KeyConfig;
 use crate::error::GatewayError;
 use crate::routing::health::now_ms;
@@ -15,13 +21,14 @@ use crate::routing::{self, RouteInput};
 use crate::state::{AppState, Runtime};
 use bytes::Bytes;
 use dispatch::Served;
+use finalize::Finalizer;
 use futures_util::Stream;
 use serde_json::Value;
 use stamp::Stamp;
 use std::convert::Infallible;
 use std::pin::Pin;
 use std::sync::Arc;
-use std::time::{Instant, SystemTime, UNIX_EPOCH};
+use std::time::Instant;
 
 pub type SseBody = Pin<Box<dyn Stream<Item = Result<Bytes, Infallible>>>>;
 
@@ -34,24 +41,75 @@ pub struct ChatReply {
     pub provider: String,
     pub attempts: u32,
     pub body: ReplyBody,
+    pub cache: CacheStatus,
 }
+
+pub use cached::CacheStatus;
 
 /// Everything known about a request before its body is read.
 pub struct RequestCtx {
     pub generation_id: String,
     pub runtime: Arc<Runtime>,
     pub key: Arc<KeyConfig>,
-    /// The `x-session-id` header (the body's `session_id` wins).
-    pub session_header: Option<String>,
+    /// When the request arrived: wall clock (ms since the Unix epoch) and monotonic.
+    pub created_at_ms: i64,
+    pub started: Instant,
+    pub client: ClientInfo,
 }
 
-pub async fn chat(state: &AppState, ctx: &RequestCtx, body: &[u8]) -> Result<ChatReply, GatewayError> {
-    let request = ChatRequest::parse(body).map_err(|(message, param)| GatewayError::InvalidRequest { message, param })?;
+/// What the client says about itself in headers (OpenRouter attribution and session).
+#[derive(Debug, Clone, Default)]
+pub struct ClientInfo {
+    /// `HTTP-Referer`.
+    pub app_referer: Option<String>,
+    /// `X-OpenRouter-Title` (or the legacy `X-Title`).
+    pub app_title: Option<String>,
+    pub user_agent: Option<String>,
+    /// The `x-session-id` header (the body's `session_id` wins).
+    pub session_id: Option<String>,
+    /// What the `X-Switchboard-Cache*` headers ask of the response cache.
+    pub cache: crate::cache::CacheDirective,
+}
+
+/// A chat request from its (possibly failed) body read to the answer. Whatever happens
+/// after authentication, the finalizer records exactly one usage row.
+pub async fn chat(state: &Arc<AppState>, ctx: &RequestCtx, body: Result<Bytes, GatewayError>) -> Result<ChatReply, GatewayError> {
+    let mut fin = Finalizer::start(state, ctx);
+    let result = run(state, ctx, body, &mut fin).await;
+    if let Err(e) = &result {
+        fin.fail(e);
+    }
+    result
+}
+
+async fn run(
+    state: &Arc<AppState>,
+    ctx: &RequestCtx,
+    body: Result<Bytes, GatewayError>,
+    fin: &mut Finalizer,
+) -> Result<ChatReply, GatewayError> {
+    let body = body?;
+    let request = ChatRequest::parse(&body).map_err(|(message, param)| GatewayError::InvalidRequest { message, param })?;
+    fin.note_request(&request, &body);
     let prefs = ProviderPrefs::parse(request.body.get("provider"))
         .map_err(|m| GatewayError::InvalidRequest { message: m, param: Some("provider") })?;
     let (slug, variant_sort) = split_variant(&request.model);
     let chain = chain::model_chain(&ctx.runtime, slug, &request.fallback_models)?;
-    let session = request.body.get("session_id").and_then(Value::as_str).or(ctx.session_header.as_deref());
+    fin.note_model(&chain[0].slug);
+    let cache_plan = cached::plan(state, ctx, &chain[0], &request);
+    if let Some(hit) = cache_plan.and_then(|plan| state.cache().get(&plan.key)) {
+        let stamp = Stamp {
+            id: ctx.generation_id.clone(),
+            created: (ctx.created_at_ms / 1000) as u64,
+            model: hit.model.clone(),
+            provider: hit.provider.clone(),
+        };
+        fin.cache_hit(hit.usage, &hit.model, &hit.provider);
+        let cache = CacheStatus::Hit { age: hit.age(), ttl_left: hit.remaining() };
+        return Ok(ChatReply { provider: hit.provider.clone(), attempts: 0, body: cached::replay(&hit, &stamp), cache });
+    }
+    let cache = cache_plan.map_or(CacheStatus::Bypass, |p| CacheStatus::Miss { ttl: p.ttl });
+    let session = request.body.get("session_id").and_then(Value::as_str).or(ctx.client.session_id.as_deref());
     // `provider.order` disables sticky routing, as on OpenRouter.
     let pinned = session.filter(|_| prefs.order.is_empty()).and_then(|s| state.pinned_endpoint(s));
     let fields: Vec<&str> = request.body.keys().map(String::as_str).collect();
@@ -66,15 +124,24 @@ pub async fn chat(state: &AppState, ctx: &RequestCtx, body: &[u8]) -> Result<Cha
         rand01: rand::random::<f64>(),
     };
     let candidates = routing::route(&input, &|e| ctx.runtime.stats(e))?;
+    let prompt_estimate = request.estimate_prompt_tokens();
+    fin.admit(prompt_estimate)?;
+    let max_output = request.max_output_tokens().or(chain[0].max_output_tokens).unwrap_or(budget::DEFAULT_MAX_OUTPUT_TOKENS);
+    fin.reserve(budget::worst_case_nano(budget::prompt_token_bound(body.len()), max_output, candidates.iter().map(|c| &c.endpoint.price)))?;
     let deadline = Instant::now() + ctx.runtime.config.server.request_timeout;
-    let dispatched = dispatch::dispatch(state.http(), &candidates, &request, &ctx.runtime.breaker, deadline).await?;
+    let mut failed = Vec::new();
+    let upstream_started = Instant::now();
+    let dispatched = dispatch::dispatch(state.http(), &candidates, &request, &ctx.runtime.breaker, deadline, &mut failed).await;
+    fin.note_upstream_time(upstream_started.elapsed());
+    fin.note_attempts(&failed, dispatched.as_ref().ok().map(|d| &d.candidate));
+    let dispatched = dispatched?;
     if let Some(session) = session {
         state.pin_session(session, dispatched.candidate.endpoint.identity());
     }
     let target = &dispatched.candidate;
     let stamp = Stamp {
         id: ctx.generation_id.clone(),
-        created: SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0),
+        created: (ctx.created_at_ms / 1000) as u64,
         model: target.model.slug.clone(),
         provider: target.endpoint.provider.name.clone(),
     };
@@ -83,24 +150,29 @@ pub async fn chat(state: &AppState, ctx: &RequestCtx, body: &[u8]) -> Result<Cha
         Served::Complete(completion) => {
             let usage = completion.usage.unwrap_or_else(|| estimate_usage(&request, &completion.body));
             let cost = usage.cost_nano(&target.endpoint.price);
+            let finish_reason = completion.body.get("choices").and_then(|c| c.get(0)?.get("finish_reason")?.as_str()).map(str::to_string);
+            if let Some(plan) = cache_plan {
+                cached::store_completion(state, plan, &stamp, usage, &completion.body);
+            }
             let stamped = stamp.stamped("chat.completion", &completion.body, Some(usage.report(cost)));
             let mut bytes = Vec::with_capacity(1024);
             serde_json::to_writer(&mut bytes, &stamped).map_err(|e| GatewayError::Internal(e.to_string()))?;
+            fin.complete(usage, cost, finish_reason, &bytes);
             ReplyBody::Json(bytes.into())
         }
         Served::Stream { first, rest } => {
+            fin.stream_started(target.endpoint.price, prompt_estimate);
             let spec = stream::StreamSpec {
                 stamp: stamp.clone(),
-                price: target.endpoint.price,
-                estimated_prompt_tokens: request.estimate_prompt_tokens(),
                 idle_timeout: target.endpoint.provider.timeout,
                 stats: target.stats.clone(),
                 breaker: ctx.runtime.breaker,
+                recorder: cache_plan.map(|plan| cached::StreamRecorder::new(state.clone(), plan)),
             };
-            ReplyBody::Sse(Box::pin(stream::client_stream(spec, first, rest)))
+            ReplyBody::Sse(Box::pin(stream::client_stream(spec, first, rest, fin.take())))
         }
     };
-    Ok(ChatReply { provider: stamp.provider, attempts: dispatched.attempts, body })
+    Ok(ChatReply { provider: stamp.provider, attempts: dispatched.attempts, body, cache })
 }
 
 /// For upstreams that report no usage: prompt from the request, completion from the text.
