@@ -17,10 +17,11 @@
 #                   alone on GW_CPU (no pinning when taskset is missing or there is one core)
 #   MOCK_PORT=19080 SLOW_PORT=19081 SB_PORT=19082
 #   NICE=0          nice level for every process of the run (wrk, probe, mocks, switchboard)
-#   RT=0            1: run them under SCHED_FIFO (chrt -f 1, root). On a machine shared with
+#   RT=0            1: run them under SCHED_RR (chrt -r 1, root). On a machine shared with
 #                   other CPU-bound work, a woken gateway otherwise waits for the other
 #                   work's time slice (milliseconds), whatever its nice level; the kernel's
-#                   RT throttling still leaves 5% of each core to everything else
+#                   RT throttling still leaves 5% of each core to everything else. (Round
+#                   robin, not FIFO: FIFO would starve switchboard's usage-writer thread.)
 #   SB_RUST_LOG     switchboard's RUST_LOG (default: unset, i.e. its default level)
 #   NO_BUILD=1      use the existing target/release binaries
 #   RESULTS_DIR     default bench/results/<timestamp>
@@ -77,8 +78,8 @@ if [ "$NICE" != 0 ]; then
   PIN_LOAD=(nice -n "$NICE" "${PIN_LOAD[@]}"); PIN_GW=(nice -n "$NICE" "${PIN_GW[@]}")
 fi
 if [ "$RT" = 1 ]; then
-  chrt -f 1 true 2>/dev/null || die "cannot run under SCHED_FIFO (RT=1 needs root and chrt)"
-  PIN_LOAD=(chrt -f 1 "${PIN_LOAD[@]}"); PIN_GW=(chrt -f 1 "${PIN_GW[@]}")
+  chrt -r 1 true 2>/dev/null || die "cannot run under SCHED_RR (RT=1 needs root and chrt)"
+  PIN_LOAD=(chrt -r 1 "${PIN_LOAD[@]}"); PIN_GW=(chrt -r 1 "${PIN_GW[@]}")
 fi
 
 if [ "${NO_BUILD:-0}" != 1 ]; then
@@ -293,8 +294,10 @@ printf '{"rss_kb_end": %s, "hwm_kb_end": %s}\n' "$(mem_kb "${PID[switchboard]}" 
   "$(mem_kb "${PID[switchboard]}" VmHWM)" >"$R/raw/end.json"
 cleanup
 if [ -f "$R/switchboard.db" ]; then
-  echo "usage log: $(du -k "$R/switchboard.db" | cut -f1) KiB" >>"$R/env.txt"
+  rows=$(python3 -c 'import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); print(sum(c.execute("SELECT count(*) FROM \""+n+"\"").fetchone()[0] for (n,) in c.execute("SELECT name FROM sqlite_master WHERE type=\"table\" AND name LIKE \"%usage%\"")))' "$R/switchboard.db" 2>/dev/null || echo "?")
+  echo "usage log: $(du -k "$R/switchboard.db" | cut -f1) KiB, $rows rows in usage tables" >>"$R/env.txt"
 fi
+echo "switchboard log: $(wc -l <"$R/switchboard.log") lines, $(grep -c 'row DROPPED' "$R/switchboard.log" || true) dropped usage rows" >>"$R/env.txt"
 rm -f "$R"/switchboard.db "$R"/switchboard.db-wal "$R"/switchboard.db-shm
 
 python3 "$BENCH/report.py" "$R" >"$R/summary.md" || die "report failed"
