@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# The whole test suite, exactly as CI runs it: Rust unit and integration tests, then the
-# official Python SDKs against the real release binary. Installs what it needs: Python
-# packages go into ./.venv from PyPI.
+# The whole test suite, exactly as CI runs it: Rust unit and integration tests, the
+# official Python SDKs against the real release binary, then the benchmark's smoke run.
+# Installs what it needs: Python packages go into ./.venv from PyPI, wrk from apt.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -20,3 +20,6 @@ SWITCHBOARD_BIN="$PWD/target/release/switchboard" .venv/bin/python -m pytest -q 
 
 echo "== Dockerfile check (no Docker engine needed)"
 PYTHON=.venv/bin/python bash scripts/docker-check.sh
+
+echo "== benchmark smoke run (every case answers; no timing assertions)"
+NO_BUILD=1 bash bench/run.sh --smoke

@@ -3,7 +3,7 @@
 //! and zero cost, and storing a finished answer. Errors and failed streams are never stored.
 
 use super::stamp::Stamp;
-use super::stream::{frame_json, DONE};
+use super::stream::{frame_into, usage_chunk_body, CHUNK, DONE};
 use super::{ReplyBody, RequestCtx};
 use crate::api::usage::Usage;
 use crate::cache::{cache_key, CachedAnswer, CachedBody};
@@ -44,19 +44,15 @@ pub fn plan(state: &AppState, ctx: &RequestCtx, model: &ModelConfig, stream: boo
 pub fn replay(hit: &CachedAnswer, stamp: &Stamp) -> ReplyBody {
     match &hit.body {
         CachedBody::Json(body) => {
-            let mut body = body.clone();
-            stamp.apply(&mut body, "chat.completion");
-            body.insert("usage".into(), hit.usage.to_json(0));
-            ReplyBody::Json(serde_json::to_vec(&body).unwrap_or_default().into())
+            let stamped = stamp.stamped("chat.completion", body, Some(hit.usage.report(0)));
+            ReplyBody::Json(serde_json::to_vec(&stamped).unwrap_or_default().into())
         }
         CachedBody::Chunks(chunks) => {
             let mut out = Vec::with_capacity(chunks.len() * 256);
             for chunk in chunks {
-                let mut chunk = chunk.clone();
-                stamp.apply(&mut chunk, "chat.completion.chunk");
-                out.extend_from_slice(&frame_json(&chunk));
+                frame_into(&mut out, &stamp.stamped(CHUNK, chunk, None));
             }
-            out.extend_from_slice(&frame_json(&stamp.usage_chunk(&hit.usage, 0)));
+            frame_into(&mut out, &stamp.stamped(CHUNK, &usage_chunk_body(), Some(hit.usage.report(0))));
             out.extend_from_slice(DONE);
             let once = futures_util::stream::once(async move { Ok(Bytes::from(out)) });
             ReplyBody::Sse(Box::pin(once))

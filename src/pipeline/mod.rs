@@ -187,17 +187,16 @@ async fn run(
     };
     tracing::debug!(key = %ctx.key.name, model = %stamp.model, provider = %stamp.provider, attempts = dispatched.attempts, "served");
     let body = match dispatched.served {
-        Served::Complete(mut completion) => {
+        Served::Complete(completion) => {
             let usage = completion.usage.unwrap_or_else(|| estimate_usage(&request, &completion.body));
             let cost = usage.cost_nano(&target.endpoint.price);
-            let finish_reason =
-                completion.body.get("choices").and_then(|c| c.pointer("/0/finish_reason")).and_then(Value::as_str).map(str::to_string);
+            let finish_reason = completion.body.get("choices").and_then(|c| c.get(0)?.get("finish_reason")?.as_str()).map(str::to_string);
             if let Some(plan) = cache_plan {
                 cached::store_completion(state, plan, &stamp, usage, &completion.body);
             }
-            stamp.apply(&mut completion.body, "chat.completion");
-            completion.body.insert("usage".into(), usage.to_json(cost));
-            let bytes = serde_json::to_vec(&completion.body).map_err(|e| GatewayError::Internal(e.to_string()))?;
+            let stamped = stamp.stamped("chat.completion", &completion.body, Some(usage.report(cost)));
+            let mut bytes = Vec::with_capacity(1024);
+            serde_json::to_writer(&mut bytes, &stamped).map_err(|e| GatewayError::Internal(e.to_string()))?;
             fin.complete(usage, cost, finish_reason, &bytes);
             ReplyBody::Json(bytes.into())
         }
@@ -221,7 +220,7 @@ fn estimate_usage(request: &ChatRequest, body: &serde_json::Map<String, Value>) 
     let text_len: usize = body
         .get("choices")
         .and_then(Value::as_array)
-        .map(|cs| cs.iter().map(|c| c.pointer("/message/content").and_then(Value::as_str).map_or(0, str::len)).sum())
+        .map(|cs| cs.iter().map(|c| c.get("message").and_then(|m| m.get("content")).and_then(Value::as_str).map_or(0, str::len)).sum())
         .unwrap_or(0);
     crate::api::usage::Usage {
         prompt_tokens: request.estimate_prompt_tokens(),

@@ -6,11 +6,13 @@
 
 use super::cached::StreamRecorder;
 use super::finalize::Finalizer;
-use super::stamp::{ensure_role, Stamp};
+use super::stamp::{ensure_role, error_chunk, Stamp};
+use crate::providers::idle_timer::IdleTimer;
 use crate::providers::{ChunkStream, StreamItem};
 use crate::routing::health::{now_ms, BreakerSettings, EndpointStats};
 use bytes::Bytes;
 use futures_util::{Stream, StreamExt};
+use serde::Serialize;
 use serde_json::{Map, Value};
 use std::convert::Infallible;
 use std::sync::Arc;
@@ -18,12 +20,26 @@ use std::time::{Duration, Instant};
 
 const KEEP_ALIVE: Duration = Duration::from_secs(15);
 
-pub fn frame_json(value: &Map<String, Value>) -> Bytes {
-    let mut out = Vec::with_capacity(256);
+pub const CHUNK: &str = "chat.completion.chunk";
+
+/// `data: <json>\n\n`, appended to `out`.
+pub fn frame_into(out: &mut Vec<u8>, value: &impl Serialize) {
     out.extend_from_slice(b"data: ");
-    serde_json::to_writer(&mut out, value).expect("a JSON map always serializes");
+    serde_json::to_writer(&mut *out, value).expect("a stamped JSON map always serializes");
     out.extend_from_slice(b"\n\n");
+}
+
+fn frame(value: &impl Serialize) -> Bytes {
+    let mut out = Vec::with_capacity(512);
+    frame_into(&mut out, value);
     out.into()
+}
+
+/// The body of the final chunk: no choices (its `usage` is added by the stamp).
+pub fn usage_chunk_body() -> Map<String, Value> {
+    let mut body = Map::new();
+    body.insert("choices".into(), Value::Array(Vec::new()));
+    body
 }
 
 pub const DONE: &[u8] = b"data: [DONE]\n\n";
@@ -49,6 +65,8 @@ struct State {
     role_sent: bool,
     finished: bool,
     started: Instant,
+    /// Silence on the client connection: a keep-alive comment is due when it expires.
+    quiet: IdleTimer,
 }
 
 pub fn client_stream(
@@ -57,24 +75,33 @@ pub fn client_stream(
     upstream: ChunkStream,
     fin: Finalizer,
 ) -> impl Stream<Item = Result<Bytes, Infallible>> {
-    let state =
-        State { spec, first: Some(first), upstream, fin, finish_reason: None, role_sent: false, finished: false, started: Instant::now() };
+    let quiet = IdleTimer::new(KEEP_ALIVE.min(spec.idle_timeout));
+    let state = State {
+        spec,
+        first: Some(first),
+        upstream,
+        fin,
+        finish_reason: None,
+        role_sent: false,
+        finished: false,
+        started: Instant::now(),
+        quiet,
+    };
     futures_util::stream::unfold(state, |mut st| async move {
         if st.finished {
             return None;
         }
-        let mut waited = Duration::ZERO;
         loop {
             let item = match st.first.take() {
                 Some(item) => Some(Ok(item)),
-                None => match tokio::time::timeout(KEEP_ALIVE.min(st.spec.idle_timeout), st.upstream.next()).await {
-                    Ok(item) => item,
-                    Err(_) => {
-                        waited += KEEP_ALIVE.min(st.spec.idle_timeout);
-                        if waited >= st.spec.idle_timeout {
+                None => match st.quiet.within(st.upstream.next()).await {
+                    Some(item) => item,
+                    None => {
+                        if KEEP_ALIVE >= st.spec.idle_timeout {
                             let msg = format!("the provider sent nothing for {:?}", st.spec.idle_timeout);
                             return Some((Ok(st.fail(502, &msg, "provider_unavailable")), st));
                         }
+                        st.quiet.touch();
                         return Some((Ok(Bytes::from_static(KEEP_ALIVE_COMMENT)), st));
                     }
                 },
@@ -97,8 +124,8 @@ pub fn client_stream(
                     if let Some(recorder) = st.spec.recorder.as_mut() {
                         recorder.record(&chunk);
                     }
-                    st.spec.stamp.apply(&mut chunk, "chat.completion.chunk");
-                    return Some((Ok(frame_json(&chunk)), st));
+                    let framed = frame(&st.spec.stamp.stamped(CHUNK, &chunk, None));
+                    return Some((Ok(framed), st));
                 }
                 Some(Err(e)) => {
                     tracing::warn!(provider = %st.spec.stamp.provider, "stream failed after the first byte: {e}");
@@ -113,7 +140,8 @@ pub fn client_stream(
                         recorder.finish(&st.spec.stamp, usage, st.finish_reason.as_deref());
                     }
                     st.fin.stream_finished(st.finish_reason.take(), None);
-                    let mut tail = frame_json(&st.spec.stamp.usage_chunk(&usage, cost)).to_vec();
+                    let mut tail = Vec::with_capacity(512);
+                    frame_into(&mut tail, &st.spec.stamp.stamped(CHUNK, &usage_chunk_body(), Some(usage.report(cost))));
                     tail.extend_from_slice(DONE);
                     return Some((Ok(tail.into()), st));
                 }
@@ -132,13 +160,13 @@ impl State {
         }
         let (usage, cost) = self.fin.stream_charge();
         self.fin.stream_finished(None, Some(error_type));
-        let mut chunk = self.spec.stamp.error_chunk(code, message, error_type);
+        let mut chunk = error_chunk(code, message, error_type);
         // Top-level `usage` belongs to the final `choices: []` chunk only; the charge of a
         // failed stream travels in the error's metadata.
         if let Some(Value::Object(metadata)) = chunk.get_mut("error").and_then(|e| e.get_mut("metadata")) {
             metadata.insert("usage".into(), usage.to_json(cost));
         }
-        frame_json(&chunk)
+        frame(&self.spec.stamp.stamped(CHUNK, &chunk, None))
     }
 }
 

@@ -7,8 +7,10 @@ pub(crate) mod chat_input;
 #[cfg(test)]
 mod fixture_support;
 mod gemini;
+pub mod idle_timer;
 mod mock;
 mod openai;
+mod openai_object;
 pub(crate) mod openai_shape;
 pub mod sse;
 mod upstream_http;
@@ -21,6 +23,10 @@ use futures_util::Stream;
 use serde_json::{Map, Value};
 use std::pin::Pin;
 use std::time::Duration;
+
+/// Identity fields the pipeline sets on every answer (`pipeline::stamp`): adapters need not
+/// fill them, and whatever they put there is replaced.
+pub const STAMPED_FIELDS: [&str; 5] = ["id", "object", "created", "model", "provider"];
 
 /// One item of a normalized stream.
 #[derive(Debug)]

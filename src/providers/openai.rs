@@ -1,14 +1,14 @@
 //! Adapter for OpenAI and every OpenAI-compatible server (`type: openai`): forwards the
 //! client's body (unknown fields included), and normalizes the JSON or SSE answer.
 
+use super::openai_object::UpstreamObject;
 use super::sse::SseEvent;
-use super::upstream_http::{json_post, read_json, send, translated_stream, EventTranslator, KeyHeader};
+use super::upstream_http::{json_post, read_json, read_json_as, send, translated_stream, EventTranslator, KeyHeader};
 use super::{error_message, retry_after_secs, Completion, Embeddings, Outcome, StreamItem, UpstreamError};
 use crate::api::chat::ChatRequest;
 use crate::api::embeddings::{decode_base64, EmbeddingRequest};
-use crate::api::usage::Usage;
 use crate::config::Endpoint;
-use serde_json::{Map, Value};
+use serde_json::Value;
 use std::collections::VecDeque;
 
 pub async fn chat(client: &reqwest::Client, endpoint: &Endpoint, request: &ChatRequest) -> Result<Outcome, UpstreamError> {
@@ -21,11 +21,10 @@ pub async fn chat(client: &reqwest::Client, endpoint: &Endpoint, request: &ChatR
     if request.stream {
         return Ok(Outcome::Stream(translated_stream(response, timeout, OpenAiEvents::default())));
     }
-    let body = read_json(response, timeout).await?;
+    let UpstreamObject { body, usage } = read_json_as(response, timeout).await?;
     if !body.get("choices").is_some_and(Value::is_array) {
         return Err(UpstreamError::Protocol("response has no `choices`".into()));
     }
-    let usage = body.get("usage").filter(|u| u.is_object()).map(Usage::from_openai);
     Ok(Outcome::Complete(Completion { body, usage }))
 }
 
@@ -81,14 +80,14 @@ impl EventTranslator for OpenAiEvents {
             self.done = true;
             return Ok(());
         }
-        let mut chunk: Map<String, Value> =
-            serde_json::from_str(&ev.data).map_err(|e| UpstreamError::Protocol(format!("stream event is not a JSON object: {e}")))?;
+        let UpstreamObject { body: mut chunk, usage } = UpstreamObject::parse(ev.data.as_bytes())
+            .map_err(|e| UpstreamError::Protocol(format!("stream event is not a JSON object: {e}")))?;
         if let Some(err) = chunk.get("error").filter(|e| !e.is_null()) {
             let message = err["message"].as_str().unwrap_or("upstream reported an error").to_string();
             return Err(UpstreamError::MidStream(message));
         }
-        if let Some(usage) = chunk.remove("usage").filter(Value::is_object) {
-            out.push_back(StreamItem::Usage(Usage::from_openai(&usage)));
+        if let Some(usage) = usage {
+            out.push_back(StreamItem::Usage(usage));
         }
         let Some(Value::Array(choices)) = chunk.get_mut("choices") else {
             return Ok(());
@@ -109,7 +108,7 @@ impl EventTranslator for OpenAiEvents {
 
 /// Some OpenAI-compatible servers omit `index` on tool-call deltas; SDKs require it.
 fn number_tool_calls(choice: &mut Value) {
-    if let Some(Value::Array(calls)) = choice.pointer_mut("/delta/tool_calls") {
+    if let Some(Value::Array(calls)) = choice.get_mut("delta").and_then(|delta| delta.get_mut("tool_calls")) {
         for (i, call) in calls.iter_mut().enumerate() {
             if let Some(obj) = call.as_object_mut() {
                 obj.entry("index").or_insert(Value::from(i));

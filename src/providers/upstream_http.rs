@@ -2,6 +2,7 @@
 //! non-2xx answer into `UpstreamError` through the adapter's `classify`, read a JSON body,
 //! and drive an SSE body through the adapter's pure per-event translator.
 
+use super::idle_timer::IdleTimer;
 use super::sse::{SseDecoder, SseEvent};
 use super::{ChunkStream, StreamItem, UpstreamError};
 use crate::config::ProviderConfig;
@@ -72,6 +73,11 @@ pub async fn send(builder: reqwest::RequestBuilder, timeout: Duration, classify:
 
 /// Reads a whole JSON-object body.
 pub async fn read_json(response: reqwest::Response, timeout: Duration) -> Result<Map<String, Value>, UpstreamError> {
+    read_json_as(response, timeout).await
+}
+
+/// Reads a whole JSON-object body into `T`.
+pub async fn read_json_as<T: serde::de::DeserializeOwned>(response: reqwest::Response, timeout: Duration) -> Result<T, UpstreamError> {
     let bytes = within(timeout, response.bytes()).await?.map_err(|e| UpstreamError::Connect(e.to_string()))?;
     serde_json::from_slice(&bytes).map_err(|e| UpstreamError::Protocol(format!("body is not a JSON object: {e}")))
 }
@@ -93,6 +99,7 @@ struct Driver<T> {
     events: Vec<SseEvent>,
     ready: VecDeque<StreamItem>,
     timeout: Duration,
+    idle: IdleTimer,
     translator: T,
     ended: bool,
 }
@@ -106,6 +113,7 @@ pub fn translated_stream<T: EventTranslator>(response: reqwest::Response, timeou
         events: Vec::new(),
         ready: VecDeque::new(),
         timeout,
+        idle: IdleTimer::new(timeout),
         translator,
         ended: false,
     };
@@ -117,15 +125,15 @@ pub fn translated_stream<T: EventTranslator>(response: reqwest::Response, timeou
             if d.ended || d.translator.is_done() {
                 return None;
             }
-            let failure = match tokio::time::timeout(d.timeout, d.body.next()).await {
-                Err(_) => Some(UpstreamError::Timeout(d.timeout)),
-                Ok(Some(Ok(bytes))) => d.feed(&bytes).err(),
-                Ok(Some(Err(e))) => Some(UpstreamError::MidStream(format!("connection lost: {e}"))),
-                Ok(None) if d.translator.is_complete() => {
+            let failure = match d.idle.within(d.body.next()).await {
+                None => Some(UpstreamError::Timeout(d.timeout)),
+                Some(Some(Ok(bytes))) => d.feed(&bytes).err(),
+                Some(Some(Err(e))) => Some(UpstreamError::MidStream(format!("connection lost: {e}"))),
+                Some(None) if d.translator.is_complete() => {
                     d.ended = true;
                     None
                 }
-                Ok(None) => Some(UpstreamError::MidStream("upstream closed the stream before it finished".into())),
+                Some(None) => Some(UpstreamError::MidStream("upstream closed the stream before it finished".into())),
             };
             if let Some(err) = failure {
                 d.ended = true;
@@ -139,12 +147,13 @@ pub fn translated_stream<T: EventTranslator>(response: reqwest::Response, timeou
 impl<T: EventTranslator> Driver<T> {
     fn feed(&mut self, bytes: &[u8]) -> Result<(), UpstreamError> {
         self.decoder.feed(bytes, &mut self.events);
-        for event in std::mem::take(&mut self.events) {
-            if self.translator.is_done() {
+        let mut result = Ok(());
+        for event in self.events.drain(..) {
+            if result.is_err() || self.translator.is_done() {
                 break;
             }
-            self.translator.event(&event, &mut self.ready)?;
+            result = self.translator.event(&event, &mut self.ready);
         }
-        Ok(())
+        result
     }
 }
