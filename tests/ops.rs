@@ -49,6 +49,14 @@ async fn served_by(client: &reqwest::Client, base: &str) -> (u16, Option<String>
     (r.status().as_u16(), r.headers().get("x-switchboard-provider").map(|v| v.to_str().unwrap().to_string()))
 }
 
+/// Opens a streamed chat request and checks it was accepted.
+async fn start_stream(client: &reqwest::Client, base: &str) -> reqwest::Response {
+    let body = json!({"model": "t/m", "messages": user("x"), "stream": true});
+    let r = client.post(format!("{base}/v1/chat/completions")).bearer_auth(KEY).json(&body).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    r
+}
+
 async fn until(deadline: Duration, mut check: impl AsyncFnMut() -> bool) -> Duration {
     let started = Instant::now();
     while started.elapsed() < deadline {
@@ -113,14 +121,7 @@ async fn sighup_reloads_and_a_stream_in_flight_finishes_on_its_config() {
     write(&path, &config(&[&a, &b], 0, &db, ", reload_interval: 0s", ""));
     let gw = GatewayProcess::spawn(&path);
     let client = reqwest::Client::new();
-    let stream = client
-        .post(format!("{}/v1/chat/completions", gw.base))
-        .bearer_auth(KEY)
-        .json(&json!({"model": "t/m", "messages": user("x"), "stream": true}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(stream.status(), 200);
+    let stream = start_stream(&client, &gw.base).await;
 
     write(&path, &config(&[&a, &b], 1, &db, ", reload_interval: 0s", ""));
     tokio::time::sleep(Duration::from_millis(1000)).await;
@@ -216,15 +217,7 @@ async fn sigterm_lets_active_streams_finish_and_exits_zero() {
     let client = reqwest::Client::new();
     let mut streams = Vec::new();
     for _ in 0..3 {
-        let r = client
-            .post(format!("{}/v1/chat/completions", gw.base))
-            .bearer_auth(KEY)
-            .json(&json!({"model": "t/m", "messages": user("x"), "stream": true}))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(r.status(), 200);
-        streams.push(r);
+        streams.push(start_stream(&client, &gw.base).await);
     }
     gw.signal("TERM");
     for r in streams {
