@@ -14,13 +14,13 @@ RUN cargo build --release --locked --bin switchboard \
 
 FROM gcr.io/distroless/cc-debian12:nonroot
 COPY --from=build /out/switchboard /usr/local/bin/switchboard
-COPY --from=build --chown=nonroot:nonroot /out/data /var/lib/switchboard
+COPY --from=build --chown=65532:65532 /out/data /var/lib/switchboard
 COPY config.example.yaml /etc/switchboard/switchboard.yaml
 ENV SWITCHBOARD_CONFIG=/etc/switchboard/switchboard.yaml
 WORKDIR /var/lib/switchboard
 VOLUME ["/var/lib/switchboard"]
 EXPOSE 8080
-USER nonroot
+USER 65532:65532
 HEALTHCHECK --interval=15s --timeout=3s --start-period=5s --retries=3 CMD ["/usr/local/bin/switchboard", "health", "--url", "http://127.0.0.1:8080/health"]
 ENTRYPOINT ["/usr/local/bin/switchboard"]
 CMD ["serve"]

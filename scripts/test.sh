@@ -1,15 +1,15 @@
 #!/usr/bin/env bash
-# The whole test suite, exactly as CI runs it: Rust unit and integration tests (release
-# profile, so the binary is built once), then the official Python SDKs against the real
-# binary. Installs what it needs: Python packages go into ./.venv from PyPI.
+# The whole test suite, exactly as CI runs it: Rust unit and integration tests, the
+# official Python SDKs against the real release binary, then the benchmark's smoke run.
+# Installs what it needs: Python packages go into ./.venv from PyPI, wrk from apt.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 echo "== cargo build --release"
 cargo build --release --locked --bins --examples
 
-echo "== cargo test --release"
-cargo test --release --locked
+echo "== cargo test"
+cargo test --locked
 
 echo "== python real-client tests"
 if [ ! -x .venv/bin/python ]; then
@@ -17,3 +17,9 @@ if [ ! -x .venv/bin/python ]; then
 fi
 .venv/bin/pip install --quiet --disable-pip-version-check -r tests/python/requirements.txt
 SWITCHBOARD_BIN="$PWD/target/release/switchboard" .venv/bin/python -m pytest -q tests/python
+
+echo "== Dockerfile check (no Docker engine needed)"
+PYTHON=.venv/bin/python bash scripts/docker-check.sh
+
+echo "== benchmark smoke run (every case answers; no timing assertions)"
+NO_BUILD=1 bash bench/run.sh --smoke

@@ -22,8 +22,16 @@ impl KeyTable {
     pub fn new(keys: &[Arc<KeyConfig>], allow_unauthenticated: bool) -> KeyTable {
         KeyTable {
             by_hash: keys.iter().map(|k| (k.key_sha256, k.clone())).collect(),
-            anonymous: allow_unauthenticated
-                .then(|| Arc::new(KeyConfig { name: "anonymous".into(), key_sha256: [0; 32], team: None, guardrails: Vec::new() })),
+            anonymous: allow_unauthenticated.then(|| {
+                Arc::new(KeyConfig {
+                    name: "anonymous".into(),
+                    key_sha256: [0; 32],
+                    team: None,
+                    budget: None,
+                    rate_limit: None,
+                    guardrails: Vec::new(),
+                })
+            }),
         }
     }
 
@@ -41,7 +49,8 @@ impl KeyTable {
     }
 }
 
-fn constant_time_eq(a: &[u8; 32], b: &[u8; 32]) -> bool {
+/// Equality of two digests whose time does not depend on where they differ.
+pub fn constant_time_eq(a: &[u8; 32], b: &[u8; 32]) -> bool {
     a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
@@ -50,8 +59,14 @@ mod tests {
     use super::*;
 
     fn table(anon: bool) -> KeyTable {
-        let key =
-            Arc::new(KeyConfig { name: "alice".into(), key_sha256: Sha256::digest(b"sk-a").into(), team: None, guardrails: Vec::new() });
+        let key = Arc::new(KeyConfig {
+            name: "alice".into(),
+            key_sha256: Sha256::digest(b"sk-a").into(),
+            team: None,
+            budget: None,
+            rate_limit: None,
+            guardrails: Vec::new(),
+        });
         KeyTable::new(&[key], anon)
     }
 

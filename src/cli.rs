@@ -1,4 +1,4 @@
-//! Command-line surface (clap derive): `serve` (default), `check`, `keys new`.
+//! Command-line surface (clap derive): `serve` (default), `check`, `keys new`, `usage`.
 
 use clap::{Parser, Subcommand, ValueEnum};
 use std::net::SocketAddr;
@@ -47,6 +47,34 @@ pub enum Command {
         #[command(subcommand)]
         command: KeysCommand,
     },
+    /// Summarize the usage log (works while the gateway runs).
+    Usage {
+        /// How far back to look: e.g. 24h, 7d, 30d.
+        #[arg(long, default_value = "7d")]
+        since: String,
+        /// What to group by.
+        #[arg(long, value_enum, default_value_t = UsageGroup::Key)]
+        by: UsageGroup,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = UsageFormat::Table)]
+        format: UsageFormat,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum UsageGroup {
+    Key,
+    Team,
+    Model,
+    Provider,
+    Day,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum UsageFormat {
+    Table,
+    Json,
+    Csv,
 }
 
 #[derive(Debug, Subcommand)]

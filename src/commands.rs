@@ -1,10 +1,15 @@
-//! What each subcommand does: serve, check (with the routing table), keys new.
+//! What each subcommand does: serve, check (with the routing table), keys new, usage.
 
-use crate::config::{self, Config, Price};
+use crate::cli::{UsageFormat, UsageGroup};
+use crate::config::reload::ConfigWatcher;
+use crate::config::{self, Config, ConfigErrors, Price};
+use crate::state::AppState;
+use crate::usage::{GroupBy, ReportFormat, UsageReader};
 use sha2::{Digest, Sha256};
 use std::net::SocketAddr;
 use std::path::Path;
 use std::process::ExitCode;
+use std::sync::{Arc, Weak};
 
 /// Exit code for an invalid config.
 const INVALID: u8 = 2;
@@ -25,12 +30,39 @@ pub async fn serve(config_path: &Path, listen: Option<SocketAddr>) -> ExitCode {
     let running = match crate::start(config, Some(listen)) {
         Ok(r) => r,
         Err(e) => {
-            eprintln!("switchboard: cannot listen on {listen}: {e}");
+            eprintln!("switchboard: cannot start on {listen}: {e}");
             return ExitCode::FAILURE;
         }
     };
     tracing::info!("switchboard listening on http://{} ({models} models, {keys} keys)", running.addr);
-    match running.server.await {
+    let weak = Arc::downgrade(&running.state);
+    let interval = running.state.runtime().config.server.reload_interval;
+    let watcher = match ConfigWatcher::spawn(config_path.to_path_buf(), interval, move |result| apply_reload(&weak, result)) {
+        Ok(w) => w,
+        Err(e) => {
+            eprintln!("switchboard: cannot start the config watcher: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let run = running.run_to_completion();
+    tokio::pin!(run);
+    let result = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()) {
+        Ok(mut hangups) => loop {
+            tokio::select! {
+                result = &mut run => break result,
+                Some(()) = hangups.recv() => {
+                    tracing::info!("SIGHUP: reloading {}", config_path.display());
+                    watcher.reload_now();
+                }
+            }
+        },
+        Err(e) => {
+            tracing::warn!("cannot listen for SIGHUP ({e}); the config file is still watched");
+            run.await
+        }
+    };
+    watcher.stop();
+    match result {
         Ok(()) => {
             tracing::info!("switchboard stopped");
             ExitCode::SUCCESS
@@ -38,6 +70,42 @@ pub async fn serve(config_path: &Path, listen: Option<SocketAddr>) -> ExitCode {
         Err(e) => {
             eprintln!("switchboard: server error: {e}");
             ExitCode::FAILURE
+        }
+    }
+}
+
+/// A reload attempt's outcome: a valid config replaces the live one for new requests; an
+/// invalid one is logged with the same messages as `check`, and the last good one keeps serving.
+fn apply_reload(state: &Weak<AppState>, result: Result<Config, ConfigErrors>) {
+    let Some(state) = state.upgrade() else { return };
+    match result {
+        Ok(config) => {
+            let old = state.runtime();
+            let (before, after) = (&old.config, &config);
+            for (setting, changed) in [
+                ("server.listen", before.server.listen != after.server.listen),
+                ("server.workers", before.server.workers != after.server.workers),
+                ("database.path", before.database.path != after.database.path),
+                ("cache.max_bytes", before.cache.max_bytes != after.cache.max_bytes),
+            ] {
+                if changed {
+                    tracing::warn!("config reload: {setting} changed; it takes effect at the next restart");
+                }
+            }
+            for warning in &config.warnings {
+                tracing::warn!("{warning}");
+            }
+            let (models, keys) = (config.models.len(), config.keys.len());
+            state.replace_config(config);
+            state.metrics().reload(true);
+            tracing::info!("config reloaded: {models} models, {keys} keys");
+        }
+        Err(errors) => {
+            for line in errors.0 {
+                tracing::error!("{line}");
+            }
+            state.metrics().reload(false);
+            tracing::error!("config reload failed; the last good config keeps serving");
         }
     }
 }
@@ -69,12 +137,17 @@ pub fn routing_table(config: &Config) -> String {
         let url = if p.base_url.is_empty() { "(built-in)" } else { &p.base_url };
         out.push_str(&format!("  {:<16} {:<9} {url}{state}\n", p.name, p.kind.as_str()));
     }
-    out.push_str("\nmodels (endpoints in the order tried, then fallbacks):\n");
+    out.push_str("\nmodels (endpoints cheapest first, with their chance of being tried first; then fallbacks):\n");
     for slug in &config.model_order {
         let model = &config.models[slug];
         out.push_str(&format!("  {slug}\n"));
-        for (i, e) in model.endpoints.iter().enumerate() {
-            out.push_str(&format!("    {}. {:<16} {:<32} {}\n", i + 1, e.provider.name, e.upstream_model, price_text(&e.price)));
+        let mut endpoints: Vec<_> = model.endpoints.iter().collect();
+        endpoints.sort_by_key(|e| e.price.prompt + e.price.completion);
+        let prices: Vec<u64> = endpoints.iter().map(|e| e.price.prompt + e.price.completion).collect();
+        let shares = crate::routing::first_pick_shares(&prices);
+        for (i, e) in endpoints.iter().enumerate() {
+            let share = if endpoints.len() > 1 { format!("  first {:.0}%", shares[i] * 100.0) } else { String::new() };
+            out.push_str(&format!("    {}. {:<16} {:<32} {}{share}\n", i + 1, e.provider.name, e.upstream_model, price_text(&e.price)));
         }
         if !model.fallbacks.is_empty() {
             out.push_str(&format!("    fallbacks: {}\n", model.fallbacks.join(" -> ")));
@@ -97,8 +170,41 @@ pub fn routing_table(config: &Config) -> String {
         out.push_str("; unauthenticated requests ALLOWED");
     }
     out.push('\n');
+    out.push_str(&limits_table(config));
     out.push_str(&crate::guardrails::describe(config, &crate::guardrails::Policies::new(config)));
     out
+}
+
+/// The budgets and rate limits of teams and keys, for `check`; empty when there are none.
+fn limits_table(config: &Config) -> String {
+    let describe = |budget: Option<config::Budget>, rate: Option<config::RateLimit>| {
+        let mut parts = Vec::new();
+        if let Some(b) = budget {
+            parts.push(format!("${} {}", crate::api::usage::usd_text(b.limit_nano), b.period.as_str()));
+        }
+        let rate = rate.unwrap_or_default();
+        if let Some(n) = rate.requests_per_minute {
+            parts.push(format!("{n} requests/min"));
+        }
+        if let Some(n) = rate.tokens_per_minute {
+            parts.push(format!("{n} tokens/min"));
+        }
+        parts.join(", ")
+    };
+    let mut teams: Vec<_> = config.teams.values().collect();
+    teams.sort_by(|a, b| a.name.cmp(&b.name));
+    let mut lines: Vec<String> = teams
+        .iter()
+        .map(|t| (format!("team {}", t.name), describe(t.budget, t.rate_limit)))
+        .chain(config.keys.iter().map(|k| (format!("key {}", k.name), describe(k.budget, k.rate_limit))))
+        .filter(|(_, limits)| !limits.is_empty())
+        .map(|(who, limits)| format!("  {who:<24} {limits}\n"))
+        .collect();
+    if lines.is_empty() {
+        return String::new();
+    }
+    lines.insert(0, "\nlimits:\n".into());
+    lines.concat()
 }
 
 fn price_text(p: &Price) -> String {
@@ -116,4 +222,45 @@ pub fn keys_new(name: &str) -> ExitCode {
     println!("\nGive the key to its user; it is not stored anywhere. Add this to `keys:` in your config:\n");
     println!("  - name: {name}\n    key_sha256: {hash}");
     ExitCode::SUCCESS
+}
+
+/// `switchboard usage`: totals from the usage log since `since` ago, grouped by `by`.
+pub fn usage(config_path: &Path, since: &str, by: UsageGroup, format: UsageFormat) -> ExitCode {
+    let config = match config::load(config_path) {
+        Ok(c) => c,
+        Err(errors) => {
+            eprintln!("{errors}");
+            return ExitCode::from(INVALID);
+        }
+    };
+    let window = match config::parse_duration(since) {
+        Ok(d) => d,
+        Err(e) => {
+            eprintln!("switchboard usage: --since: {e}");
+            return ExitCode::from(INVALID);
+        }
+    };
+    let by = match by {
+        UsageGroup::Key => GroupBy::Key,
+        UsageGroup::Team => GroupBy::Team,
+        UsageGroup::Model => GroupBy::Model,
+        UsageGroup::Provider => GroupBy::Provider,
+        UsageGroup::Day => GroupBy::Day,
+    };
+    let format = match format {
+        UsageFormat::Table => ReportFormat::Table,
+        UsageFormat::Json => ReportFormat::Json,
+        UsageFormat::Csv => ReportFormat::Csv,
+    };
+    let since_ms = crate::utc::now_ms() - window.as_millis() as i64;
+    match UsageReader::open(&config.database.path).and_then(|r| r.aggregate(by, since_ms)) {
+        Ok(rows) => {
+            print!("{}", crate::usage::render(by, &rows, format));
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("switchboard usage: {e}");
+            ExitCode::FAILURE
+        }
+    }
 }

@@ -30,6 +30,21 @@ pub enum GatewayError {
     GuardrailBlocked { rules: Vec<String>, patterns: Vec<&'static str> },
     #[error("request body is {size} bytes, over the limit of {limit} bytes (server.max_body_bytes)")]
     PayloadTooLarge { size: usize, limit: usize },
+    /// The key's or its team's budget cannot cover the worst-case cost of the request.
+    #[error("{0}")]
+    BudgetExceeded(String),
+    /// The key's or its team's own rate limit.
+    #[error("{message}")]
+    KeyRateLimited {
+        message: String,
+        limit: u64,
+        retry_after_ms: u64,
+        /// When the request would be admitted, ms since the Unix epoch.
+        reset_at_ms: i64,
+    },
+    /// `/api/v1/generation` for an id this key did not make (or that does not exist).
+    #[error("{0}")]
+    GenerationNotFound(String),
     /// Every upstream was rate-limited.
     #[error("{message}")]
     RateLimited { message: String, retry_after_secs: Option<u64> },
@@ -52,6 +67,8 @@ pub struct WireError {
     /// `x-should-retry: false` where a client retry cannot help.
     pub should_retry: Option<bool>,
     pub retry_after_secs: Option<u64>,
+    /// `X-RateLimit-Limit`, `-Remaining`, `-Reset` (ms since the Unix epoch).
+    pub rate_limit: Option<(u64, u64, i64)>,
 }
 
 impl GatewayError {
@@ -65,6 +82,9 @@ impl GatewayError {
             GatewayError::ModelNotAllowed(_) => (404, "not_found_error", "model_not_allowed", Some(false)),
             GatewayError::GuardrailBlocked { .. } => (403, "permission_error", "guardrail_blocked", Some(false)),
             GatewayError::PayloadTooLarge { .. } => (413, "invalid_request_error", "payload_too_large", Some(false)),
+            GatewayError::BudgetExceeded(_) => (402, "insufficient_quota", "budget_exceeded", Some(false)),
+            GatewayError::KeyRateLimited { .. } => (429, "rate_limit_error", "rate_limited", None),
+            GatewayError::GenerationNotFound(_) => (404, "not_found_error", "not_found", Some(false)),
             GatewayError::RateLimited { .. } => (429, "rate_limit_error", "rate_limited", None),
             GatewayError::UpstreamRejected { status, .. } => (*status, "invalid_request_error", "invalid_request", Some(false)),
             GatewayError::ProviderUnavailable { .. } => (502, "server_error", "provider_unavailable", Some(false)),
@@ -85,6 +105,7 @@ impl GatewayError {
         let (status, kind, error_type, should_retry) = self.row();
         let mut metadata = json!({ "error_type": error_type });
         let mut retry_after_secs = None;
+        let mut rate_limit = None;
         let mut param = Value::Null;
         match self {
             GatewayError::ProviderUnavailable { attempts, .. } => metadata["attempts"] = json!(attempts),
@@ -97,6 +118,10 @@ impl GatewayError {
                     metadata["patterns"] = json!(patterns);
                 }
             }
+            GatewayError::KeyRateLimited { limit, retry_after_ms, reset_at_ms, .. } => {
+                retry_after_secs = Some(retry_after_ms.div_ceil(1000));
+                rate_limit = Some((*limit, 0, *reset_at_ms));
+            }
             _ => {}
         }
         let message = match self {
@@ -108,7 +133,20 @@ impl GatewayError {
             body: json!({ "error": { "code": status, "type": kind, "message": message, "param": param, "metadata": metadata } }),
             should_retry,
             retry_after_secs,
+            rate_limit,
         }
+    }
+
+    /// The same error in Anthropic's shape (`{"type":"error","error":{"type","message"}}`)
+    /// for the Messages skin: status, headers and message from the same table, the error
+    /// `type` from the status as Anthropic names it.
+    pub fn to_anthropic_wire(&self, request_id: Option<&str>) -> WireError {
+        let mut wire = self.to_wire();
+        let error = &wire.body["error"];
+        let mut inner = json!({ "type": anthropic_error_type(wire.status), "message": error["message"] });
+        inner["error_type"] = error["metadata"]["error_type"].clone();
+        wire.body = json!({ "type": "error", "error": inner, "request_id": request_id });
+        wire
     }
 
     pub fn invalid(message: impl Into<String>) -> Self {
@@ -121,6 +159,22 @@ fn quoted(names: &[String]) -> String {
     names.iter().map(|n| format!("`{n}`")).collect::<Vec<_>>().join(", ")
 }
 
+/// Anthropic's `error.type` for an HTTP status (its SDKs pick the exception class by status).
+pub fn anthropic_error_type(status: u16) -> &'static str {
+    match status {
+        401 => "authentication_error",
+        402 => "billing_error",
+        403 => "permission_error",
+        404 => "not_found_error",
+        413 => "request_too_large",
+        429 => "rate_limit_error",
+        503 | 529 => "overloaded_error",
+        504 => "timeout_error",
+        s if s < 500 => "invalid_request_error",
+        _ => "api_error",
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -130,6 +184,20 @@ mod tests {
         let wire = GatewayError::Internal("sqlite: disk I/O error at /secret/path".into()).to_wire();
         assert_eq!(wire.status, 500);
         assert!(!wire.body.to_string().contains("secret"));
+    }
+
+    #[test]
+    fn budget_and_key_rate_limit_rows() {
+        let wire = GatewayError::BudgetExceeded("budget exhausted for key `a`".into()).to_wire();
+        assert_eq!(wire.status, 402);
+        assert_eq!(wire.body["error"]["metadata"]["error_type"], "budget_exceeded");
+        assert_eq!(wire.should_retry, Some(false));
+        let wire =
+            GatewayError::KeyRateLimited { message: "slow down".into(), limit: 60, retry_after_ms: 1500, reset_at_ms: 1_700_000_001_500 }
+                .to_wire();
+        assert_eq!(wire.status, 429);
+        assert_eq!(wire.retry_after_secs, Some(2));
+        assert_eq!(wire.rate_limit, Some((60, 0, 1_700_000_001_500)));
     }
 
     #[test]
@@ -158,5 +226,32 @@ mod tests {
         let wire = GatewayError::ModelNotAllowed("model `x` is not allowed".into()).to_wire();
         assert_eq!((wire.status, wire.should_retry), (404, Some(false)));
         assert_eq!(wire.body["error"]["metadata"]["error_type"], "model_not_allowed");
+    }
+
+    #[test]
+    fn anthropic_shape_keeps_status_and_headers() {
+        let wire = GatewayError::ModelNotFound("unknown model `x`".into()).to_anthropic_wire(Some("gen-1"));
+        assert_eq!(wire.status, 404);
+        assert_eq!(wire.body["type"], "error");
+        assert_eq!(wire.body["error"]["type"], "not_found_error");
+        assert_eq!(wire.body["error"]["message"], "unknown model `x`");
+        assert_eq!(wire.body["request_id"], "gen-1");
+        let limited = GatewayError::RateLimited { message: "slow down".into(), retry_after_secs: Some(3) }.to_anthropic_wire(None);
+        assert_eq!((limited.status, limited.retry_after_secs), (429, Some(3)));
+        assert_eq!(limited.body["error"]["type"], "rate_limit_error");
+        let cases = [
+            (400, "invalid_request_error"),
+            (401, "authentication_error"),
+            (403, "permission_error"),
+            (413, "request_too_large"),
+            (422, "invalid_request_error"),
+            (500, "api_error"),
+            (502, "api_error"),
+            (503, "overloaded_error"),
+            (529, "overloaded_error"),
+        ];
+        for (status, kind) in cases {
+            assert_eq!(anthropic_error_type(status), kind, "{status}");
+        }
     }
 }

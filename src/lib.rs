@@ -1,8 +1,11 @@
 //! switchboard: a self-hosted LLM gateway. Module list and `start`, used by `main` and by
 //! the integration tests alike.
 
+pub mod anthropic_skin;
 pub mod api;
 pub mod auth;
+pub mod budget;
+pub mod cache;
 pub mod cli;
 pub mod commands;
 pub mod config;
@@ -10,12 +13,16 @@ pub mod error;
 pub mod guardrails;
 pub mod http;
 pub mod ids;
+pub mod metrics;
 pub mod pipeline;
 pub mod probe;
 pub mod providers;
+pub mod ratelimit;
 pub mod routing;
 pub mod state;
 pub mod telemetry;
+pub mod usage;
+pub mod utc;
 
 pub use http::RunningServer;
 

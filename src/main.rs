@@ -5,6 +5,11 @@ use std::process::ExitCode;
 use switchboard::cli::{Cli, Command, KeysCommand};
 use switchboard::{commands, telemetry};
 
+/// Every request allocates and frees a few hundred small objects (JSON maps, headers, reqwest
+/// and actix state); mimalloc serves them in about half the instructions glibc's malloc takes.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     telemetry::init(cli.log_format);
@@ -14,6 +19,7 @@ fn main() -> ExitCode {
         Some(Command::Check) => commands::check(&cli.config),
         Some(Command::Health { url }) => switchboard::probe::health(&url),
         Some(Command::Keys { command: KeysCommand::New { name } }) => commands::keys_new(&name),
+        Some(Command::Usage { since, by, format }) => commands::usage(&cli.config, &since, by, format),
     }
 }
 

@@ -1,11 +1,17 @@
 //! `AppState`: the one place shared things are built — the pooled upstream HTTP client,
-//! endpoint health and sticky sessions (kept across reloads), and the live configuration
-//! (swapped atomically on reload) with everything derived from it.
+//! what must outlive a reload (endpoint health, sticky sessions, the usage log, the budget
+//! ledger and rate-limit state), and the live configuration (swapped atomically on
+//! reload) with everything derived from it.
 
 use crate::auth::KeyTable;
+use crate::budget::{BudgetLedger, Spend};
+use crate::cache::ResponseCache;
 use crate::config::{Config, Endpoint};
 use crate::guardrails::Policies;
-use crate::routing::health::{BreakerSettings, EndpointStats, HealthRegistry};
+use crate::metrics::Metrics;
+use crate::ratelimit::RateLimiter;
+use crate::routing::health::{Availability, BreakerSettings, EndpointStats, HealthRegistry};
+use crate::usage::{SpendSums, UsageLog, DEFAULT_QUEUE_CAPACITY};
 use arc_swap::ArcSwap;
 use bytes::Bytes;
 use std::collections::HashMap;
@@ -51,6 +57,25 @@ impl Runtime {
         self.config.aliases.get(slug).map(String::as_str).unwrap_or(slug)
     }
 
+    /// Every configured endpoint's circuit: 0 closed, 0.5 half-open, 1 open.
+    pub fn circuit_states(&self) -> Vec<(String, f64)> {
+        let now = crate::routing::health::now_ms();
+        let mut out: Vec<(String, f64)> = self
+            .endpoint_stats
+            .iter()
+            .map(|(id, s)| {
+                let v = match s.availability(&self.breaker, now) {
+                    Availability::Closed => 0.0,
+                    Availability::HalfOpen => 0.5,
+                    Availability::Open { .. } => 1.0,
+                };
+                (id.clone(), v)
+            })
+            .collect();
+        out.sort_by(|a, b| a.0.cmp(&b.0));
+        out
+    }
+
     /// The live health stats of a configured endpoint.
     pub fn stats(&self, endpoint: &Endpoint) -> Arc<EndpointStats> {
         self.endpoint_stats.get(&endpoint.identity()).cloned().unwrap_or_default()
@@ -63,6 +88,12 @@ pub struct AppState {
     health: HealthRegistry,
     /// session id -> endpoint identity that served it (sticky routing).
     sessions: moka::sync::Cache<String, String>,
+    usage: UsageLog,
+    budgets: BudgetLedger,
+    limits: RateLimiter,
+    /// Sized once at start from `cache.max_bytes`; entries survive config reloads.
+    cache: ResponseCache,
+    metrics: Metrics,
 }
 
 impl AppState {
@@ -76,7 +107,28 @@ impl AppState {
             .map_err(std::io::Error::other)?;
         let health = HealthRegistry::default();
         let sessions = moka::sync::Cache::builder().max_capacity(100_000).time_to_idle(Duration::from_secs(3600)).build();
-        Ok(AppState { live: ArcSwap::from_pointee(Runtime::new(config, &health)), http, health, sessions })
+        let now = crate::utc::now_ms();
+        let (usage, restored) = UsageLog::open(&config.database.path, DEFAULT_QUEUE_CAPACITY, now).map_err(std::io::Error::other)?;
+        tracing::info!(
+            path = %config.database.path,
+            keys = restored.keys.len(),
+            teams = restored.teams.len(),
+            "usage log open; budgets rebuilt from it"
+        );
+        let spend = |s: SpendSums| (s.name, Spend { total: s.total, daily: s.daily, weekly: s.weekly, monthly: s.monthly });
+        let budgets = BudgetLedger::restore(restored.keys.into_iter().map(spend), restored.teams.into_iter().map(spend), now);
+        let cache = ResponseCache::new(config.cache.max_bytes);
+        Ok(AppState {
+            cache,
+            metrics: Metrics::default(),
+            live: ArcSwap::from_pointee(Runtime::new(config, &health)),
+            http,
+            health,
+            sessions,
+            usage,
+            budgets,
+            limits: RateLimiter::default(),
+        })
     }
 
     /// The configuration new requests should use.
@@ -99,5 +151,39 @@ impl AppState {
 
     pub fn pin_session(&self, session: &str, endpoint_identity: String) {
         self.sessions.insert(session.to_string(), endpoint_identity);
+    }
+
+    pub fn usage(&self) -> &UsageLog {
+        &self.usage
+    }
+
+    pub fn budgets(&self) -> &BudgetLedger {
+        &self.budgets
+    }
+
+    pub fn limits(&self) -> &RateLimiter {
+        &self.limits
+    }
+
+    pub fn cache(&self) -> &ResponseCache {
+        &self.cache
+    }
+
+    pub fn metrics(&self) -> &Metrics {
+        &self.metrics
+    }
+
+    /// After the server stopped: waits (up to `wait`) for the workers and the last
+    /// requests to let go of the state, so every usage row is queued, then writes them
+    /// all. Blocks.
+    pub fn shutdown(self: Arc<Self>, wait: Duration) {
+        let deadline = std::time::Instant::now() + wait;
+        while Arc::strong_count(&self) > 1 && std::time::Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        if Arc::strong_count(&self) > 1 {
+            tracing::warn!("the gateway state is still in use {wait:?} after the server stopped; closing the usage log anyway");
+        }
+        self.usage.close();
     }
 }

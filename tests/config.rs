@@ -57,8 +57,8 @@ fn unknown_sections_and_unbuilt_features_are_never_silently_accepted() {
         errors("providrs: {}\n"),
         "switchboard.yaml:1:1: providrs: unknown field `providrs`, expected one of `server`, `database`, `cache`, `providers`, `models`, `aliases`, `guardrails`, `teams`, `keys`\n  hint: did you mean `providers`?"
     );
-    let text = errors("server: { allow_unauthenticated: true }\nteams: { research: {} }\n");
-    assert_eq!(text, "switchboard.yaml:2:1: teams: not supported yet by this version of switchboard\n  hint: remove it for now; it is parsed, never silently ignored");
+    let text = errors("keys:\n  - { name: a, key: sk-a, allowed_ips: [10.0.0.0/8] }\n");
+    assert_eq!(text, "switchboard.yaml:2:27: keys[0].allowed_ips: not supported yet by this version of switchboard\n  hint: remove it for now; it is parsed, never silently ignored");
 }
 
 #[test]

@@ -149,7 +149,7 @@ fn guardrail_cost() {
         let text = prose(size);
         let mut clean = request(&text);
         let t_clean = time(|| {
-            let findings = redacting.inspect(&mut chat_slots(&mut clean)).unwrap();
+            let findings = redacting.inspect(&mut chat_slots(&mut clean), true).unwrap();
             assert!(findings.is_empty(), "{findings:?}");
         });
         // The same prompt with an email, a card, an SSN-free phone and an injection attempt
@@ -161,13 +161,13 @@ fn guardrail_cost() {
         );
         let mut dirty = request(&dirty_text);
         let t_flag = time(|| {
-            let findings = flagging.inspect(&mut chat_slots(&mut dirty)).unwrap();
+            let findings = flagging.inspect(&mut chat_slots(&mut dirty), true).unwrap();
             assert_eq!(findings.flagged.len(), 3);
         });
         // ... and with `redact` (the request rewritten; includes cloning it each run).
         let t_redact = time(|| {
             let mut copy = dirty.clone();
-            let findings = redacting.inspect(&mut chat_slots(&mut copy)).unwrap();
+            let findings = redacting.inspect(&mut chat_slots(&mut copy), true).unwrap();
             assert_eq!(findings.redacted.len(), 3);
         });
         println!("  {:>2} KB prompt, clean:                   {}", size / 1024, show(t_clean));

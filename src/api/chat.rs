@@ -1,6 +1,7 @@
 //! The chat request as received: the client's JSON object (kept whole, so unknown fields can
 //! pass through) plus the few fields the gateway itself acts on, validated up front.
 
+use super::anthropic_native::AnthropicNative;
 use serde::ser::{Serialize, SerializeMap, Serializer};
 use serde_json::{Map, Value};
 
@@ -14,6 +15,9 @@ pub struct ChatRequest {
     pub stream: bool,
     /// OpenRouter `models`: extra fallback slugs, tried last.
     pub fallback_models: Vec<String>,
+    /// Set when the request came in on `/v1/messages`: the client's Anthropic request, for
+    /// a verbatim pass-through to Anthropic-typed endpoints.
+    pub anthropic: Option<AnthropicNative>,
 }
 
 impl ChatRequest {
@@ -21,6 +25,11 @@ impl ChatRequest {
     pub fn parse(bytes: &[u8]) -> Result<ChatRequest, (String, Option<&'static str>)> {
         let body: Map<String, Value> =
             serde_json::from_slice(bytes).map_err(|e| (format!("request body is not a JSON object: {e}"), None))?;
+        Self::from_body(body)
+    }
+
+    /// Checks an already decoded request body (see `parse`).
+    pub fn from_body(body: Map<String, Value>) -> Result<ChatRequest, (String, Option<&'static str>)> {
         let model = match body.get("model") {
             Some(Value::String(m)) if !m.is_empty() => m.clone(),
             Some(_) => return Err(("`model` must be a non-empty string".into(), Some("model"))),
@@ -56,7 +65,7 @@ impl ChatRequest {
                 .ok_or(("`models` must be an array of model slugs".to_string(), Some("models")))?,
             Some(_) => return Err(("`models` must be an array of model slugs".into(), Some("models"))),
         };
-        Ok(ChatRequest { body, model, stream, fallback_models })
+        Ok(ChatRequest { body, model, stream, fallback_models, anthropic: None })
     }
 
     /// `max_completion_tokens`, else `max_tokens`.

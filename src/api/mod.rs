@@ -1,7 +1,10 @@
 //! Wire types we serve: the OpenAI Chat Completions request (with OpenRouter extensions),
-//! usage accounting fields, and the `/v1/models` listing. Types and pure conversions only.
+//! usage accounting fields, the `/v1/models` listing, the embeddings request and answer,
+//! and the Anthropic request carried for native pass-through. Types and pure conversions only.
 
+pub mod anthropic_native;
 pub mod chat;
+pub mod embeddings;
 pub mod models;
 pub mod routing_request;
 pub mod usage;

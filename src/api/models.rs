@@ -1,7 +1,8 @@
-//! The `/v1/models` listing: OpenAI's list shape plus OpenRouter's model fields, built once
-//! per config load (the route then serves stored bytes).
+//! The `/v1/models` listing: OpenAI's list shape plus OpenRouter's model fields and
+//! Anthropic's (`type`, `display_name`, `created_at`, `has_more`), with the routes each model
+//! serves; built once per config load (the route then serves stored bytes).
 
-use crate::config::{Config, ModelConfig, Price};
+use crate::config::{Config, ModelConfig, ModelKind, Price};
 use serde_json::{json, Value};
 
 const SUPPORTED_PARAMETERS: &[&str] = &[
@@ -21,29 +22,46 @@ const SUPPORTED_PARAMETERS: &[&str] = &[
     "top_logprobs",
 ];
 
+const EMBEDDING_PARAMETERS: &[&str] = &["input", "dimensions", "encoding_format", "user"];
+
 pub fn models_listing(config: &Config, created: u64) -> Value {
     let data: Vec<Value> = config.model_order.iter().filter_map(|slug| config.models.get(slug)).map(|m| model_entry(m, created)).collect();
-    json!({ "object": "list", "data": data, "total_count": config.models.len(), "links": { "next": null } })
+    let first_id = data.first().map(|m| m["id"].clone());
+    let last_id = data.last().map(|m| m["id"].clone());
+    json!({
+        "object": "list", "data": data, "total_count": config.models.len(), "links": { "next": null },
+        "has_more": false, "first_id": first_id, "last_id": last_id,
+    })
 }
 
 fn model_entry(model: &ModelConfig, created: u64) -> Value {
     let owned_by = model.slug.split_once('/').map(|(a, _)| a).unwrap_or("switchboard");
     // Advertise the cheapest endpoint's price, the one routing prefers.
     let price = model.endpoints.iter().map(|e| e.price).min_by_key(|p| p.prompt + p.completion).unwrap_or_default();
+    let name = model.name.clone().unwrap_or_else(|| model.slug.clone());
+    let (endpoints, modality, output, parameters) = match model.kind {
+        ModelKind::Chat => (vec!["chat.completions", "messages"], "text->text", "text", SUPPORTED_PARAMETERS),
+        ModelKind::Embedding => (vec!["embeddings"], "text->embeddings", "embeddings", EMBEDDING_PARAMETERS),
+    };
     json!({
         "id": model.slug,
         "object": "model",
+        "type": "model",
         "created": created,
+        "created_at": rfc3339(created),
         "owned_by": owned_by,
         "canonical_slug": model.slug,
-        "name": model.name.clone().unwrap_or_else(|| model.slug.clone()),
+        "name": name,
+        "display_name": name,
         "description": model.description.clone().unwrap_or_default(),
+        "kind": model.kind.as_str(),
+        "supported_endpoints": endpoints,
         "context_length": model.context_length,
         "pricing": pricing(&price),
         "architecture": {
-            "modality": "text->text",
+            "modality": modality,
             "input_modalities": ["text"],
-            "output_modalities": ["text"],
+            "output_modalities": [output],
             "tokenizer": "Other",
             "instruct_type": null,
         },
@@ -53,10 +71,26 @@ fn model_entry(model: &ModelConfig, created: u64) -> Value {
             "is_moderated": false,
         },
         "per_request_limits": null,
-        "supported_parameters": SUPPORTED_PARAMETERS,
+        "supported_parameters": parameters,
         "default_parameters": null,
         "endpoints": model.endpoints.iter().map(|e| json!({ "provider": e.provider.name, "type": e.provider.kind.as_str() })).collect::<Vec<_>>(),
     })
+}
+
+/// Unix seconds as an RFC 3339 UTC timestamp (Anthropic's `created_at`).
+fn rfc3339(unix: u64) -> String {
+    let (days, secs) = (unix / 86_400, unix % 86_400);
+    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
+    let z = days as i64 + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!("{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z", secs / 3600, secs % 3600 / 60, secs % 60)
 }
 
 /// USD per token as decimal strings (OpenRouter's unit), from nano-USD per 1M tokens.
@@ -88,7 +122,14 @@ fn per_token(nano_per_million: u64) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::per_token;
+    use super::{per_token, rfc3339};
+
+    #[test]
+    fn created_at_is_rfc3339() {
+        assert_eq!(rfc3339(0), "1970-01-01T00:00:00Z");
+        assert_eq!(rfc3339(951_782_400), "2000-02-29T00:00:00Z");
+        assert_eq!(rfc3339(1_767_225_599), "2025-12-31T23:59:59Z");
+    }
 
     #[test]
     fn per_token_prices_are_exact_decimal_strings() {

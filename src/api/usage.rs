@@ -2,7 +2,8 @@
 //! pricing against an endpoint's integer nano-USD price table.
 
 use crate::config::Price;
-use serde_json::{json, Value};
+use serde::ser::{Serialize, SerializeMap, Serializer};
+use serde_json::Value;
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Usage {
@@ -40,14 +41,42 @@ impl Usage {
 
     /// The `usage` object clients see, with `cost` in USD.
     pub fn to_json(&self, cost_nano: u64) -> Value {
-        json!({
-            "prompt_tokens": self.prompt_tokens,
-            "completion_tokens": self.completion_tokens,
-            "total_tokens": self.prompt_tokens + self.completion_tokens,
-            "prompt_tokens_details": { "cached_tokens": self.cached_tokens },
-            "completion_tokens_details": { "reasoning_tokens": self.reasoning_tokens },
-            "cost": nano_to_usd(cost_nano),
-        })
+        serde_json::to_value(self.report(cost_nano)).expect("usage always serializes")
+    }
+
+    /// The same object as `to_json`, serialized straight from the numbers.
+    pub fn report(&self, cost_nano: u64) -> UsageReport {
+        UsageReport { usage: *self, cost_nano }
+    }
+}
+
+/// `Usage` with its cost, serializing as the `usage` object clients see (keys sorted, as a
+/// `serde_json::Map` would have them).
+#[derive(Debug, Clone, Copy)]
+pub struct UsageReport {
+    usage: Usage,
+    cost_nano: u64,
+}
+
+impl Serialize for UsageReport {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        struct Detail(&'static str, u64);
+        impl Serialize for Detail {
+            fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                let mut map = s.serialize_map(Some(1))?;
+                map.serialize_entry(self.0, &self.1)?;
+                map.end()
+            }
+        }
+        let u = &self.usage;
+        let mut map = s.serialize_map(Some(6))?;
+        map.serialize_entry("completion_tokens", &u.completion_tokens)?;
+        map.serialize_entry("completion_tokens_details", &Detail("reasoning_tokens", u.reasoning_tokens))?;
+        map.serialize_entry("cost", &nano_to_usd(self.cost_nano))?;
+        map.serialize_entry("prompt_tokens", &u.prompt_tokens)?;
+        map.serialize_entry("prompt_tokens_details", &Detail("cached_tokens", u.cached_tokens))?;
+        map.serialize_entry("total_tokens", &(u.prompt_tokens + u.completion_tokens))?;
+        map.end()
     }
 }
 
@@ -55,9 +84,18 @@ pub fn nano_to_usd(nano: u64) -> f64 {
     nano as f64 / 1e9
 }
 
+/// Exact decimal USD text of a nano-USD amount, with at least two decimals:
+/// `20.00`, `0.000123456`.
+pub fn usd_text(nano: u64) -> String {
+    let frac = format!("{:09}", nano % 1_000_000_000);
+    let digits = frac.trim_end_matches('0').len().max(2);
+    format!("{}.{}", nano / 1_000_000_000, &frac[..digits])
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
 
     fn price() -> Price {
         Price {
@@ -75,6 +113,29 @@ mod tests {
         let u = Usage { prompt_tokens: 1000, completion_tokens: 100, cached_tokens: 400, reasoning_tokens: 0 };
         // 600 * 0.15/1M + 400 * 0.075/1M + 100 * 0.60/1M USD = 90_000 + 30_000 + 60_000 nano.
         assert_eq!(u.cost_nano(&price()), 180_000);
+    }
+
+    #[test]
+    fn report_serializes_the_client_usage_object() {
+        let u = Usage { prompt_tokens: 10, completion_tokens: 5, cached_tokens: 3, reasoning_tokens: 2 };
+        assert_eq!(
+            serde_json::to_string(&u.report(1_500)).unwrap(),
+            r#"{"completion_tokens":5,"completion_tokens_details":{"reasoning_tokens":2},"cost":1.5e-6,"prompt_tokens":10,"prompt_tokens_details":{"cached_tokens":3},"total_tokens":15}"#
+        );
+        assert_eq!(
+            u.to_json(1_500),
+            json!({"prompt_tokens": 10, "completion_tokens": 5, "total_tokens": 15,
+                   "prompt_tokens_details": {"cached_tokens": 3},
+                   "completion_tokens_details": {"reasoning_tokens": 2}, "cost": 0.0000015})
+        );
+    }
+
+    #[test]
+    fn usd_text_is_exact() {
+        assert_eq!(usd_text(20_000_000_000), "20.00");
+        assert_eq!(usd_text(123_456), "0.000123456");
+        assert_eq!(usd_text(1_500_000_000), "1.50");
+        assert_eq!(usd_text(0), "0.00");
     }
 
     #[test]

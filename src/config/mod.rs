@@ -7,13 +7,18 @@ mod interpolate;
 mod model;
 mod positions;
 mod raw;
+pub mod reload;
 mod units;
 mod validate;
+mod validate_cache;
 mod validate_guardrails;
+mod validate_limits;
+mod validate_model_kind;
+mod validate_provider_keys;
 
 pub use guardrail_sets::*;
 pub use model::*;
-pub use units::parse_duration;
+pub use units::{parse_duration, usd_amount_to_nano};
 pub use validate::decode_sha256_hex;
 pub use validate_guardrails::glob_matches;
 

@@ -47,8 +47,19 @@ pub struct Config {
     /// Guardrail sets by name (`default` included when declared).
     pub guardrails: HashMap<String, Arc<super::GuardrailSet>>,
     pub keys: Vec<Arc<KeyConfig>>,
+    /// Keyed by team name.
+    pub teams: HashMap<String, Arc<TeamConfig>>,
+    pub cache: CacheConfig,
     /// Non-fatal findings (disabled providers and keys), shown at start and by `check`.
     pub warnings: Vec<String>,
+}
+
+/// The response cache: on for a model when a TTL applies (the model's `cache_ttl`, else
+/// `default_ttl`, else a request header).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CacheConfig {
+    pub default_ttl: Option<Duration>,
+    pub max_bytes: u64,
 }
 
 #[derive(Debug, Clone)]
@@ -62,6 +73,8 @@ pub struct ServerConfig {
     pub request_timeout: Duration,
     pub shutdown_grace: Duration,
     pub workers: Option<usize>,
+    /// How often the config file is checked for changes; zero: only on SIGHUP.
+    pub reload_interval: Duration,
     /// Consecutive failures that open an endpoint's circuit breaker.
     pub circuit_failures: u32,
     /// How long an open circuit skips its endpoint before one probe.
@@ -116,9 +129,28 @@ pub struct MockSettings {
     pub chunk_delay: Duration,
 }
 
+/// What a model does, which decides the routes that serve it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ModelKind {
+    /// `/v1/chat/completions` and `/v1/messages`.
+    Chat,
+    /// `/v1/embeddings`.
+    Embedding,
+}
+
+impl ModelKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ModelKind::Chat => "chat",
+            ModelKind::Embedding => "embedding",
+        }
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct ModelConfig {
     pub slug: String,
+    pub kind: ModelKind,
     pub name: Option<String>,
     pub description: Option<String>,
     pub context_length: Option<u64>,
@@ -133,6 +165,8 @@ pub struct Endpoint {
     pub provider: Arc<ProviderConfig>,
     pub upstream_model: String,
     pub price: Price,
+    /// The model's `max_output_tokens`, for upstreams that require a limit (Anthropic).
+    pub max_output_tokens: Option<u64>,
 }
 
 impl Endpoint {
@@ -163,4 +197,45 @@ pub struct KeyConfig {
     pub team: Option<String>,
     /// Names of the guardrail sets layered on top of `default`, in YAML order.
     pub guardrails: Vec<String>,
+    pub budget: Option<Budget>,
+    pub rate_limit: Option<RateLimit>,
+}
+
+#[derive(Debug, Clone)]
+pub struct TeamConfig {
+    pub name: String,
+    pub budget: Option<Budget>,
+    pub rate_limit: Option<RateLimit>,
+}
+
+/// The calendar period a budget resets on (UTC; weeks start on Monday).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BudgetPeriod {
+    Daily,
+    Weekly,
+    Monthly,
+}
+
+impl BudgetPeriod {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            BudgetPeriod::Daily => "daily",
+            BudgetPeriod::Weekly => "weekly",
+            BudgetPeriod::Monthly => "monthly",
+        }
+    }
+}
+
+/// A spending limit, in integer nano-USD per period.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Budget {
+    pub limit_nano: u64,
+    pub period: BudgetPeriod,
+}
+
+/// Per-minute limits; `None` means unlimited in that dimension.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct RateLimit {
+    pub requests_per_minute: Option<u64>,
+    pub tokens_per_minute: Option<u64>,
 }

@@ -33,6 +33,7 @@ pub struct RawServer {
     pub shutdown_grace: Option<String>,
     pub workers: Option<usize>,
     pub circuit_breaker: Option<RawCircuitBreaker>,
+    pub reload_interval: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -42,6 +43,13 @@ pub struct RawCircuitBreaker {
     pub failures: Option<u32>,
     /// How long an open circuit skips the endpoint before one probe request.
     pub cooldown: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawCache {
+    pub default_ttl: Option<String>,
+    pub max_bytes: Option<Value>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -74,6 +82,8 @@ pub struct RawProvider {
 #[serde(deny_unknown_fields)]
 pub struct RawModel {
     pub endpoints: Vec<RawEndpoint>,
+    /// `chat` or `embedding`; inferred from the names when absent.
+    pub kind: Option<String>,
     pub context_length: Option<u64>,
     pub max_output_tokens: Option<u64>,
     pub fallbacks: Option<Vec<String>>,
@@ -108,8 +118,8 @@ pub struct RawKey {
     pub key: Option<String>,
     pub key_sha256: Option<String>,
     pub team: Option<String>,
-    pub budget: Option<Value>,
-    pub rate_limit: Option<Value>,
+    pub budget: Option<RawBudget>,
+    pub rate_limit: Option<RawRateLimit>,
     pub guardrails: Option<Value>,
     pub allowed_ips: Option<Value>,
 }
@@ -138,10 +148,32 @@ pub struct RawPii {
     pub ip_address: Option<String>,
 }
 
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawTeam {
+    pub budget: Option<RawBudget>,
+    pub rate_limit: Option<RawRateLimit>,
+}
+
+/// A spending limit in USD per calendar period.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawBudget {
+    pub limit_usd: f64,
+    pub period: String,
+}
+
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawCustomPattern {
     pub name: String,
     pub pattern: String,
     pub action: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawRateLimit {
+    pub requests_per_minute: Option<u64>,
+    pub tokens_per_minute: Option<u64>,
 }

@@ -48,6 +48,16 @@ pub fn usd_to_nano(usd: f64) -> Result<u64, String> {
     Ok((usd * 1e9).round() as u64)
 }
 
+/// A budget amount in USD to integer nano-USD (at most one billion USD, so sums of
+/// amounts stay far from `u64::MAX`).
+pub fn usd_amount_to_nano(usd: f64) -> Result<u64, String> {
+    match usd {
+        u if !u.is_finite() || u < 0.0 => Err(format!("{usd} must be a finite amount of USD >= 0")),
+        u if u > 1e9 => Err(format!("{usd} USD is more than this gateway can account")),
+        u => Ok((u * 1e9).round() as u64),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -76,5 +86,8 @@ mod tests {
         assert_eq!(usd_to_nano(0.0375).unwrap(), 37_500_000);
         assert!(usd_to_nano(-1.0).is_err());
         assert!(usd_to_nano(f64::NAN).is_err());
+        assert_eq!(usd_amount_to_nano(20.0).unwrap(), 20_000_000_000);
+        assert_eq!(usd_amount_to_nano(0.000_000_001).unwrap(), 1);
+        assert!(usd_amount_to_nano(-0.5).is_err());
     }
 }

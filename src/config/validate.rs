@@ -66,7 +66,7 @@ impl<'a> Validator<'a> {
         );
     }
 
-    fn duration(&mut self, path: &str, text: Option<&str>, default: Duration) -> Duration {
+    pub(super) fn duration(&mut self, path: &str, text: Option<&str>, default: Duration) -> Duration {
         match text.map(parse_duration) {
             None => default,
             Some(Ok(d)) => d,
@@ -78,19 +78,17 @@ impl<'a> Validator<'a> {
     }
 
     pub fn validate(&mut self, raw: RawFile, source: &str) -> Option<Config> {
-        for (section, present) in [("cache", &raw.cache), ("teams", &raw.teams)] {
-            if present.is_some() {
-                self.not_yet(section);
-            }
-        }
         let server = self.server(raw.server);
         let database = self.database(raw.database);
         let providers = self.providers(raw.providers);
         let (models, model_order) = self.models(raw.models, &providers);
         let aliases = self.aliases(raw.aliases, &models);
+        let teams = self.teams(raw.teams);
+        let cache = self.cache(raw.cache);
         let keys_given = matches!(&raw.keys, Some(Value::Sequence(items)) if !items.is_empty());
         let guardrails = self.guardrail_sets(raw.guardrails, &providers, &models);
         let keys = self.keys(raw.keys, &guardrails);
+        self.check_key_teams(&keys, &teams);
         if !keys_given && !server.allow_unauthenticated {
             self.problem(
                 "keys",
@@ -111,6 +109,8 @@ impl<'a> Validator<'a> {
             aliases,
             guardrails,
             keys,
+            teams,
+            cache,
             warnings: std::mem::take(&mut self.warnings),
         })
     }
@@ -144,6 +144,7 @@ impl<'a> Validator<'a> {
             request_timeout: self.duration("server.request_timeout", raw.request_timeout.as_deref(), Duration::from_secs(600)),
             shutdown_grace: self.duration("server.shutdown_grace", raw.shutdown_grace.as_deref(), Duration::from_secs(30)),
             workers: raw.workers,
+            reload_interval: self.duration("server.reload_interval", raw.reload_interval.as_deref(), Duration::from_secs(1)),
             circuit_failures: breaker.failures.unwrap_or(3).max(1),
             circuit_cooldown: self.duration("server.circuit_breaker.cooldown", breaker.cooldown.as_deref(), Duration::from_secs(30)),
         }
@@ -174,11 +175,9 @@ impl<'a> Validator<'a> {
     fn provider(&mut self, path: &str, name: String, raw: RawProvider) -> Option<ProviderConfig> {
         let kind = match raw.kind.as_str() {
             "openai" => ProviderKind::OpenAi,
+            "anthropic" => ProviderKind::Anthropic,
+            "gemini" => ProviderKind::Gemini,
             "mock" => ProviderKind::Mock,
-            "anthropic" | "gemini" => {
-                self.not_yet(&join(path, "type"));
-                return None;
-            }
             other => {
                 self.problem(
                     &join(path, "type"),
@@ -207,6 +206,7 @@ impl<'a> Validator<'a> {
         if kind != ProviderKind::Mock && !(base_url.starts_with("http://") || base_url.starts_with("https://")) {
             self.problem(&join(path, "base_url"), format!("`{base_url}` is not an http(s) URL"), None);
         }
+        self.require_api_key(path, kind, raw.api_key.as_deref());
         let key_path = join(path, "api_key");
         let disabled = self.unset_var(&key_path).map(|var| format!("environment variable `{var}` is not set"));
         if let Some(reason) = &disabled {
@@ -251,9 +251,7 @@ impl<'a> Validator<'a> {
             let Some(raw) = self.entry::<RawModel>(&path, value) else {
                 continue;
             };
-            if raw.cache_ttl.is_some() {
-                self.not_yet(&join(&path, "cache_ttl"));
-            }
+            let cache_ttl = raw.cache_ttl.as_deref().map(|t| self.duration(&join(&path, "cache_ttl"), Some(t), Duration::ZERO));
             if raw.endpoints.is_empty() {
                 self.problem(&join(&path, "endpoints"), "a model needs at least one endpoint", None);
             }
@@ -278,8 +276,14 @@ impl<'a> Validator<'a> {
                     );
                     continue;
                 };
-                endpoints.push(Endpoint { provider: provider.clone(), upstream_model: ep.model, price });
+                endpoints.push(Endpoint {
+                    provider: provider.clone(),
+                    upstream_model: ep.model,
+                    price,
+                    max_output_tokens: raw.max_output_tokens,
+                });
             }
+            let kind = self.model_kind(&path, raw.kind.as_deref(), &slug, &endpoints);
             let fallbacks = raw.fallbacks.unwrap_or_default();
             if !endpoints.is_empty() && endpoints.iter().all(|e| e.provider.disabled.is_some()) {
                 let outcome = if fallbacks.is_empty() { "requests get 503" } else { "requests go to its fallbacks" };
@@ -301,16 +305,18 @@ impl<'a> Validator<'a> {
                 slug.clone(),
                 Arc::new(ModelConfig {
                     slug,
+                    kind,
                     name: raw.name,
                     description: raw.description,
                     context_length: raw.context_length,
                     max_output_tokens: raw.max_output_tokens,
                     endpoints,
                     fallbacks,
-                    cache_ttl: None,
+                    cache_ttl,
                 }),
             );
         }
+        self.fallback_kinds(&out);
         (out, order)
     }
 
@@ -371,12 +377,8 @@ impl<'a> Validator<'a> {
             let Some(raw) = self.entry::<RawKey>(&path, item) else {
                 continue;
             };
-            for (field, set) in
-                [("budget", raw.budget.is_some()), ("rate_limit", raw.rate_limit.is_some()), ("allowed_ips", raw.allowed_ips.is_some())]
-            {
-                if set {
-                    self.not_yet(&join(&path, field));
-                }
+            if raw.allowed_ips.is_some() {
+                self.not_yet(&join(&path, "allowed_ips"));
             }
             if !names.insert(raw.name.clone()) {
                 self.problem(&join(&path, "name"), format!("duplicate key name `{}`", raw.name), None);
@@ -411,8 +413,10 @@ impl<'a> Validator<'a> {
             if !hashes.insert(hash) {
                 self.problem(&path, format!("key `{}` has the same secret as an earlier key", raw.name), None);
             }
+            let budget = self.budget(&join(&path, "budget"), raw.budget);
+            let rate_limit = self.rate_limit(&join(&path, "rate_limit"), raw.rate_limit);
             let guardrails = self.key_guardrails(&join(&path, "guardrails"), raw.guardrails, sets);
-            out.push(Arc::new(KeyConfig { name: raw.name, key_sha256: hash, team: raw.team, guardrails }));
+            out.push(Arc::new(KeyConfig { name: raw.name, key_sha256: hash, team: raw.team, budget, rate_limit, guardrails }));
         }
         out
     }

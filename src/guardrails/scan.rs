@@ -67,6 +67,12 @@ impl Findings {
     pub fn is_empty(&self) -> bool {
         self.flagged.is_empty() && self.redacted.is_empty()
     }
+
+    /// For the usage row: `{"flagged": [...], "redacted": [...], "patterns": [...]}` with
+    /// the non-empty lists; `None` when nothing fired.
+    pub fn usage_json(&self) -> Option<String> {
+        (!self.is_empty()).then(|| usage_json(&[("flagged", &self.flagged), ("redacted", &self.redacted)], &self.patterns))
+    }
 }
 
 /// A refused request: the `block` rules that fired (never the matched text).
@@ -76,10 +82,31 @@ pub struct Blocked {
     pub patterns: Vec<&'static str>,
 }
 
+impl Blocked {
+    /// For the usage row: `{"blocked": [...], "patterns": [...]}`.
+    pub fn usage_json(&self) -> String {
+        usage_json(&[("blocked", &self.rules)], &self.patterns)
+    }
+}
+
+fn usage_json(lists: &[(&str, &Vec<String>)], patterns: &[&str]) -> String {
+    let mut out = Map::new();
+    for (name, rules) in lists.iter().filter(|(_, r)| !r.is_empty()) {
+        out.insert(name.to_string(), Value::from(rules.to_vec()));
+    }
+    if !patterns.is_empty() {
+        out.insert("patterns".into(), Value::from(patterns.to_vec()));
+    }
+    Value::Object(out).to_string()
+}
+
 impl Policy {
     /// Scans every slot; on a `block` rule returns `Blocked` and leaves the texts alone,
-    /// otherwise redacts in place and returns what fired.
-    pub fn inspect(&self, slots: &mut [Slot<'_>]) -> Result<Findings, Blocked> {
+    /// otherwise redacts in place and returns what fired. `instructions`: the texts are
+    /// read by a model as instructions (chat), so prompt injection applies; for data (the
+    /// inputs of an embedding) only PII and custom rules do.
+    pub fn inspect(&self, slots: &mut [Slot<'_>], instructions: bool) -> Result<Findings, Blocked> {
+        let injection_on = instructions && self.prompt_injection != GuardAction::Off;
         if self.scans_nothing() {
             return Ok(Findings::default());
         }
@@ -99,11 +126,12 @@ impl Policy {
                             hits.push(kind.index());
                         }
                     }
-                    Member::Injection(entry) => injection_hits |= 1 << entry,
+                    Member::Injection(entry) if injection_on => injection_hits |= 1 << entry,
+                    Member::Injection(_) => {}
                     Member::Custom(c) => hits.push(FIRST_CUSTOM_RULE + c),
                 });
             }
-            if self.prompt_injection != GuardAction::Off {
+            if injection_on {
                 injection_hits |= injection::detect_normalized(text, slot.system, &mut norm);
             }
             if injection_hits != 0 {

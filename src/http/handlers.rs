@@ -1,33 +1,63 @@
 //! Thin route handlers: authenticate, read the body within the limit, call the pipeline,
 //! hand the result to `reply`.
 
-use super::reply::{chat_response, error_response};
+use super::reply::{anthropic_error_response, chat_response, error_response};
 use crate::auth::AuthFailure;
+use crate::cache::CacheDirective;
 use crate::error::GatewayError;
-use crate::pipeline::{self, RequestCtx};
+use crate::pipeline::{self, ClientApi, ClientInfo, RequestCtx};
 use crate::state::AppState;
+use actix_web::http::header::{HeaderName, HeaderValue};
 use actix_web::{web, HttpRequest, HttpResponse};
 use futures_util::StreamExt;
 use tracing::Instrument;
 
 pub async fn chat_completions(req: HttpRequest, payload: web::Payload, state: web::Data<AppState>) -> HttpResponse {
+    serve(req, payload, state, ClientApi::Chat).await
+}
+
+pub async fn embeddings(req: HttpRequest, payload: web::Payload, state: web::Data<AppState>) -> HttpResponse {
+    serve(req, payload, state, ClientApi::Embeddings).await
+}
+
+pub async fn messages(req: HttpRequest, payload: web::Payload, state: web::Data<AppState>) -> HttpResponse {
+    serve(req, payload, state, ClientApi::Messages).await
+}
+
+/// Authenticate, read the body within the limit, run the pipeline for `api`, and answer
+/// (errors in the shape of that API).
+async fn serve(req: HttpRequest, payload: web::Payload, state: web::Data<AppState>, api: ClientApi) -> HttpResponse {
     let generation_id = crate::ids::generation_id();
-    let span = tracing::info_span!("request", id = %generation_id);
+    let span = tracing::info_span!("request", id = %generation_id, api = api.as_str());
     async move {
-        let ctx = match authenticate(&req, &state, generation_id) {
+        let mut ctx = match authenticate(&req, &state, generation_id) {
             Ok(ctx) => ctx,
-            Err(e) => return error_response(&e, None),
+            Err(e) => return api_error_response(api, &e, None),
         };
+        ctx.client = client_info(&req);
+        ctx.api = api;
         let limit = ctx.runtime.config.server.max_body_bytes;
-        let body = match read_body(&req, payload, limit).await {
-            Ok(body) => body,
-            Err(e) => return error_response(&e, Some(&ctx.generation_id)),
+        let body = read_body(&req, payload, limit).await.map(|b| b.freeze());
+        let state = state.into_inner();
+        let result = match api {
+            ClientApi::Chat => pipeline::chat(&state, &ctx, body).await,
+            ClientApi::Messages => pipeline::messages(&state, &ctx, body, anthropic_headers(&req)).await,
+            ClientApi::Embeddings => pipeline::embeddings(&state, &ctx, body).await,
         };
-        match pipeline::chat(&state, &ctx, &body).await {
-            Ok(reply) => chat_response(reply, &ctx.generation_id),
+        match result {
+            Ok(reply) => {
+                let mut resp = chat_response(reply, &ctx.generation_id);
+                if api == ClientApi::Messages {
+                    // Where Anthropic's SDKs read the request id.
+                    if let Ok(v) = HeaderValue::from_str(&ctx.generation_id) {
+                        resp.headers_mut().insert(HeaderName::from_static("request-id"), v);
+                    }
+                }
+                resp
+            }
             Err(e) => {
                 tracing::info!(key = %ctx.key.name, status = e.status(), "request failed: {e}");
-                error_response(&e, Some(&ctx.generation_id))
+                api_error_response(api, &e, Some(&ctx.generation_id))
             }
         }
     }
@@ -35,9 +65,67 @@ pub async fn chat_completions(req: HttpRequest, payload: web::Payload, state: we
     .await
 }
 
+/// `POST /v1/messages/count_tokens`: an estimate, for Claude Code's context accounting.
+pub async fn count_tokens(req: HttpRequest, payload: web::Payload, state: web::Data<AppState>) -> HttpResponse {
+    let api = ClientApi::Messages;
+    let ctx = match authenticate(&req, &state, String::new()) {
+        Ok(ctx) => ctx,
+        Err(e) => return api_error_response(api, &e, None),
+    };
+    let answer = match read_body(&req, payload, ctx.runtime.config.server.max_body_bytes).await {
+        Ok(body) => pipeline::count_tokens(&ctx, &body),
+        Err(e) => Err(e),
+    };
+    match answer {
+        Ok(bytes) => HttpResponse::Ok().content_type("application/json").body(bytes),
+        Err(e) => api_error_response(api, &e, None),
+    }
+}
+
+/// The client's `anthropic-beta` and `anthropic-version`, forwarded to Anthropic upstreams.
+fn anthropic_headers(req: &HttpRequest) -> Vec<(&'static str, String)> {
+    ["anthropic-beta", "anthropic-version"]
+        .into_iter()
+        .filter_map(|name| {
+            let values: Vec<&str> = req.headers().get_all(name).filter_map(|v| v.to_str().ok()).collect();
+            (!values.is_empty()).then(|| (name, values.join(",")))
+        })
+        .collect()
+}
+
+fn api_error_response(api: ClientApi, error: &GatewayError, generation_id: Option<&str>) -> HttpResponse {
+    match api {
+        ClientApi::Messages => anthropic_error_response(error, generation_id),
+        ClientApi::Chat | ClientApi::Embeddings => error_response(error, generation_id),
+    }
+}
+
 pub async fn models(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
     match authenticate(&req, &state, String::new()) {
         Ok(ctx) => HttpResponse::Ok().content_type("application/json").body(ctx.runtime.models_json.clone()),
+        Err(e) => error_response(&e, None),
+    }
+}
+
+pub async fn key_info(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
+    match authenticate(&req, &state, String::new()) {
+        Ok(ctx) => HttpResponse::Ok().json(pipeline::account::key_info(&state, &ctx)),
+        Err(e) => error_response(&e, None),
+    }
+}
+
+#[derive(serde::Deserialize)]
+pub struct GenerationQuery {
+    id: Option<String>,
+}
+
+pub async fn generation(req: HttpRequest, query: web::Query<GenerationQuery>, state: web::Data<AppState>) -> HttpResponse {
+    let ctx = match authenticate(&req, &state, String::new()) {
+        Ok(ctx) => ctx,
+        Err(e) => return error_response(&e, None),
+    };
+    match pipeline::account::generation(state.into_inner(), &ctx, query.into_inner().id).await {
+        Ok(body) => HttpResponse::Ok().json(body),
         Err(e) => error_response(&e, None),
     }
 }
@@ -48,7 +136,14 @@ pub async fn health() -> HttpResponse {
 
 pub async fn ready(state: web::Data<AppState>) -> HttpResponse {
     let runtime = state.runtime();
-    HttpResponse::Ok().json(serde_json::json!({ "status": "ready", "models": runtime.config.models.len() }))
+    let models = runtime.config.models.len();
+    if state.usage().is_writable() {
+        HttpResponse::Ok().json(serde_json::json!({ "status": "ready", "models": models, "database": "ok" }))
+    } else {
+        HttpResponse::ServiceUnavailable().json(
+            serde_json::json!({ "status": "not ready", "models": models, "database": "the usage log cannot be written; see the log" }),
+        )
+    }
 }
 
 pub async fn not_found(req: HttpRequest) -> HttpResponse {
@@ -75,8 +170,34 @@ fn authenticate(req: &HttpRequest, state: &AppState, generation_id: String) -> R
             AuthFailure::Unknown => "unknown API key: check the key, or ask the gateway operator for one".into(),
         })
     })?;
-    let session_header = headers.get("x-session-id").and_then(|v| v.to_str().ok()).map(str::to_string);
-    Ok(RequestCtx { generation_id, runtime, key, session_header })
+    Ok(RequestCtx {
+        generation_id,
+        runtime,
+        key,
+        created_at_ms: crate::utc::now_ms(),
+        started: std::time::Instant::now(),
+        client: ClientInfo::default(),
+        api: ClientApi::Chat,
+    })
+}
+
+fn client_info(req: &HttpRequest) -> ClientInfo {
+    let header = |name: &str| {
+        req.headers()
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::trim)
+            .filter(|v| !v.is_empty())
+            .map(|v| v.chars().take(512).collect::<String>())
+    };
+    ClientInfo {
+        app_referer: header("http-referer").or_else(|| header("referer")),
+        app_title: header("x-openrouter-title").or_else(|| header("x-title")),
+        user_agent: header("user-agent"),
+        // Claude Code names its session in a header of its own.
+        session_id: header("x-session-id").or_else(|| header("x-claude-code-session-id")),
+        cache: CacheDirective::from_headers(|name| req.headers().get(name).and_then(|v| v.to_str().ok())),
+    }
 }
 
 /// Reads the whole body, refusing (413) as soon as it exceeds `limit`.

@@ -21,20 +21,39 @@ pub enum Served {
     },
 }
 
-pub struct Dispatched {
+pub struct Dispatched<T = Served> {
     pub candidate: Candidate,
-    pub served: Served,
+    pub served: T,
     pub attempts: u32,
 }
 
+/// Every failed attempt is appended to `records`, which the caller keeps for the usage log.
 pub async fn dispatch(
     client: &reqwest::Client,
     candidates: &[Candidate],
     request: &ChatRequest,
     breaker: &BreakerSettings,
     deadline: Instant,
+    records: &mut Vec<AttemptRecord>,
 ) -> Result<Dispatched, GatewayError> {
-    let mut records = Vec::new();
+    dispatch_with(candidates, &request.model, breaker, deadline, records, |candidate| attempt(client, candidate, request)).await
+}
+
+/// The attempt loop for any kind of upstream call: `attempt` sends the request to one
+/// candidate; `model` is the requested model, for error messages. Every failed attempt is
+/// appended to `records`.
+pub async fn dispatch_with<'a, T, F, Fut>(
+    candidates: &'a [Candidate],
+    model: &str,
+    breaker: &BreakerSettings,
+    deadline: Instant,
+    records: &mut Vec<AttemptRecord>,
+    attempt: F,
+) -> Result<Dispatched<T>, GatewayError>
+where
+    F: Fn(&'a Candidate) -> Fut,
+    Fut: std::future::Future<Output = Result<T, UpstreamError>>,
+{
     let mut failures = Vec::new();
     // Set after a context-length error: skip that model and models no larger than it.
     let mut outgrown: Option<(String, Option<u64>)> = None;
@@ -54,7 +73,7 @@ pub async fn dispatch(
         }
         let Some(remaining) = deadline.checked_duration_since(Instant::now()).filter(|d| !d.is_zero()) else { break };
         let started = Instant::now();
-        let result = match tokio::time::timeout(remaining, attempt(client, candidate, request)).await {
+        let result = match tokio::time::timeout(remaining, attempt(candidate)).await {
             Ok(result) => result,
             Err(_) => Err(UpstreamError::Timeout(remaining)),
         };
@@ -96,17 +115,17 @@ pub async fn dispatch(
     if !failures.is_empty() && failures.iter().all(UpstreamError::is_rate_limit) {
         let retry_after = failures.iter().filter_map(UpstreamError::retry_after_secs).max();
         return Err(GatewayError::RateLimited {
-            message: format!("every provider for model `{}` is rate-limiting requests; retry later", request.model),
+            message: format!("every provider for model `{model}` is rate-limiting requests; retry later"),
             retry_after_secs: retry_after.or(Some(1)),
         });
     }
     if records.is_empty() {
         return Err(GatewayError::TemporarilyUnavailable {
-            message: format!("every endpoint for model `{}` is being probed after recent failures; retry shortly", request.model),
+            message: format!("every endpoint for model `{model}` is being probed after recent failures; retry shortly"),
             retry_after_secs: 1,
         });
     }
-    Err(GatewayError::ProviderUnavailable { model: request.model.clone(), attempts: records })
+    Err(GatewayError::ProviderUnavailable { model: model.to_string(), attempts: records.clone() })
 }
 
 async fn attempt(client: &reqwest::Client, candidate: &Candidate, request: &ChatRequest) -> Result<Served, UpstreamError> {

@@ -1,29 +1,41 @@
 //! The only module that knows the ORDER of a chat request's steps: parse, resolve the
-//! model chain (within the key's allowlist), apply the key's guardrails, route, dispatch,
-//! then shape the JSON or SSE answer.
+//! model chain (within the key's allowlist), apply the key's guardrails, consult the cache,
+//! route, rate limit, reserve budget, dispatch, then shape the JSON or SSE answer — with
+//! the finalizer recording every outcome as one usage row.
 
+pub mod account;
+mod cached;
 mod chain;
 mod dispatch;
+mod embeddings;
+mod finalize;
+mod messages;
+mod observe;
 mod stamp;
 mod stream;
 
+pub use embeddings::embeddings;
+pub use messages::{count_tokens, messages};
+
 use crate::api::chat::ChatRequest;
 use crate::api::routing_request::{split_variant, ProviderPrefs};
-use crate::config::KeyConfig;
+use crate::budget;
+use crate::config::{KeyConfig, ModelKind};
 use crate::error::GatewayError;
-use crate::guardrails::{chat_slots, Findings, Policy};
+use crate::guardrails::{self, Findings, Policy, Slot};
 use crate::routing::health::now_ms;
 use crate::routing::{self, RouteInput};
 use crate::state::{AppState, Runtime};
 use bytes::Bytes;
 use dispatch::Served;
+use finalize::Finalizer;
 use futures_util::Stream;
 use serde_json::Value;
 use stamp::Stamp;
 use std::convert::Infallible;
 use std::pin::Pin;
 use std::sync::Arc;
-use std::time::{Instant, SystemTime, UNIX_EPOCH};
+use std::time::Instant;
 
 pub type SseBody = Pin<Box<dyn Stream<Item = Result<Bytes, Infallible>>>>;
 
@@ -36,27 +48,116 @@ pub struct ChatReply {
     pub provider: String,
     pub attempts: u32,
     pub body: ReplyBody,
+    pub cache: CacheStatus,
 }
+
+pub use cached::CacheStatus;
 
 /// Everything known about a request before its body is read.
 pub struct RequestCtx {
     pub generation_id: String,
     pub runtime: Arc<Runtime>,
     pub key: Arc<KeyConfig>,
-    /// The `x-session-id` header (the body's `session_id` wins).
-    pub session_header: Option<String>,
+    /// When the request arrived: wall clock (ms since the Unix epoch) and monotonic.
+    pub created_at_ms: i64,
+    pub started: Instant,
+    pub client: ClientInfo,
+    pub api: ClientApi,
 }
 
-pub async fn chat(state: &AppState, ctx: &RequestCtx, body: &[u8]) -> Result<ChatReply, GatewayError> {
-    let mut request = ChatRequest::parse(body).map_err(|(message, param)| GatewayError::InvalidRequest { message, param })?;
+/// The API a request came in on (the usage row's `endpoint`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ClientApi {
+    Chat,
+    Messages,
+    Embeddings,
+}
+
+impl ClientApi {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ClientApi::Chat => "chat",
+            ClientApi::Messages => "messages",
+            ClientApi::Embeddings => "embeddings",
+        }
+    }
+}
+
+/// What the client says about itself in headers (OpenRouter attribution and session).
+#[derive(Debug, Clone, Default)]
+pub struct ClientInfo {
+    /// `HTTP-Referer`.
+    pub app_referer: Option<String>,
+    /// `X-OpenRouter-Title` (or the legacy `X-Title`).
+    pub app_title: Option<String>,
+    pub user_agent: Option<String>,
+    /// The `x-session-id` header (the body's `session_id` wins).
+    pub session_id: Option<String>,
+    /// What the `X-Switchboard-Cache*` headers ask of the response cache.
+    pub cache: crate::cache::CacheDirective,
+}
+
+/// A chat request from its (possibly failed) body read to the answer. Whatever happens
+/// after authentication, the finalizer records exactly one usage row.
+pub async fn chat(state: &Arc<AppState>, ctx: &RequestCtx, body: Result<Bytes, GatewayError>) -> Result<ChatReply, GatewayError> {
+    let mut fin = Finalizer::start(state, ctx);
+    let result = match body {
+        Ok(body) => match ChatRequest::parse(&body) {
+            Ok(request) => run(state, ctx, request, &body, &mut fin).await,
+            Err((message, param)) => Err(GatewayError::InvalidRequest { message, param }),
+        },
+        Err(e) => Err(e),
+    };
+    if let Err(e) = &result {
+        fin.fail(e);
+    }
+    result
+}
+
+/// Runs a parsed chat request (from `/v1/chat/completions`, or translated by a skin from
+/// the client's `raw` body) under `fin`.
+async fn run(
+    state: &Arc<AppState>,
+    ctx: &RequestCtx,
+    mut request: ChatRequest,
+    body: &[u8],
+    fin: &mut Finalizer,
+) -> Result<ChatReply, GatewayError> {
+    fin.note_request(&request, body);
     let prefs = ProviderPrefs::parse(request.body.get("provider"))
         .map_err(|m| GatewayError::InvalidRequest { message: m, param: Some("provider") })?;
     let policy = ctx.runtime.guardrails.for_key(&ctx.key);
     let (slug, variant_sort) = split_variant(&request.model);
     let chain = chain::model_chain(&ctx.runtime, slug, &request.fallback_models, policy)?;
-    // What fired (flag / redact) is for the usage row and metrics.
-    let _guardrail_findings = apply_guardrails(policy, &mut request, &ctx.key.name)?;
-    let session = request.body.get("session_id").and_then(Value::as_str).or(ctx.session_header.as_deref());
+    fin.note_model(&chain[0].slug);
+    if chain[0].kind == ModelKind::Embedding {
+        return Err(GatewayError::InvalidRequest {
+            message: format!("model `{}` is an embedding model; use POST /v1/embeddings", chain[0].slug),
+            param: Some("model"),
+        });
+    }
+    // Before the cache: a blocked prompt is never answered, a redacted one is looked up as sent.
+    let findings = apply_guardrails(state, ctx, policy, &mut guardrails::chat_slots(&mut request.body), true, fin)?;
+    if !findings.redacted.is_empty() {
+        fin.note_redacted_body(|| serde_json::to_string(&request.body).unwrap_or_default());
+    }
+    // A Messages request is keyed on the client's own body: it holds what the translation
+    // leaves out (thinking, server tools), which can change the answer.
+    let key_body = request.anthropic.as_ref().map_or(&request.body, |native| native.body());
+    let cache_plan = cached::plan(state, ctx, &chain[0], request.stream, key_body);
+    if let Some(hit) = cache_plan.and_then(|plan| state.cache().get(&plan.key)) {
+        let stamp = Stamp {
+            id: ctx.generation_id.clone(),
+            created: (ctx.created_at_ms / 1000) as u64,
+            model: hit.model.clone(),
+            provider: hit.provider.clone(),
+        };
+        fin.cache_hit(hit.usage, &hit.model, &hit.provider);
+        let cache = CacheStatus::Hit { age: hit.age(), ttl_left: hit.remaining() };
+        return Ok(ChatReply { provider: hit.provider.clone(), attempts: 0, body: cached::replay(&hit, &stamp), cache });
+    }
+    let cache = cache_plan.map_or(CacheStatus::Bypass, |p| CacheStatus::Miss { ttl: p.ttl });
+    let session = request.body.get("session_id").and_then(Value::as_str).or(ctx.client.session_id.as_deref());
     // `provider.order` disables sticky routing, as on OpenRouter.
     let pinned = session.filter(|_| prefs.order.is_empty()).and_then(|s| state.pinned_endpoint(s));
     let fields: Vec<&str> = request.body.keys().map(String::as_str).collect();
@@ -72,53 +173,88 @@ pub async fn chat(state: &AppState, ctx: &RequestCtx, body: &[u8]) -> Result<Cha
         rand01: rand::random::<f64>(),
     };
     let candidates = routing::route(&input, &|e| ctx.runtime.stats(e))?;
+    let prompt_estimate = request.estimate_prompt_tokens();
+    fin.admit(prompt_estimate)?;
+    let max_output = request.max_output_tokens().or(chain[0].max_output_tokens).unwrap_or(budget::DEFAULT_MAX_OUTPUT_TOKENS);
+    fin.reserve(budget::worst_case_nano(budget::prompt_token_bound(body.len()), max_output, candidates.iter().map(|c| &c.endpoint.price)))?;
     let deadline = Instant::now() + ctx.runtime.config.server.request_timeout;
-    let dispatched = dispatch::dispatch(state.http(), &candidates, &request, &ctx.runtime.breaker, deadline).await?;
+    let mut failed = Vec::new();
+    let upstream_started = Instant::now();
+    let dispatched = dispatch::dispatch(state.http(), &candidates, &request, &ctx.runtime.breaker, deadline, &mut failed).await;
+    fin.note_upstream_time(upstream_started.elapsed());
+    fin.note_attempts(&failed, dispatched.as_ref().ok().map(|d| &d.candidate));
+    let dispatched = dispatched?;
     if let Some(session) = session {
         state.pin_session(session, dispatched.candidate.endpoint.identity());
     }
     let target = &dispatched.candidate;
     let stamp = Stamp {
         id: ctx.generation_id.clone(),
-        created: SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0),
+        created: (ctx.created_at_ms / 1000) as u64,
         model: target.model.slug.clone(),
         provider: target.endpoint.provider.name.clone(),
     };
     tracing::debug!(key = %ctx.key.name, model = %stamp.model, provider = %stamp.provider, attempts = dispatched.attempts, "served");
     let body = match dispatched.served {
-        Served::Complete(mut completion) => {
+        Served::Complete(completion) => {
             let usage = completion.usage.unwrap_or_else(|| estimate_usage(&request, &completion.body));
             let cost = usage.cost_nano(&target.endpoint.price);
-            stamp.apply(&mut completion.body, "chat.completion");
-            completion.body.insert("usage".into(), usage.to_json(cost));
-            let bytes = serde_json::to_vec(&completion.body).map_err(|e| GatewayError::Internal(e.to_string()))?;
+            let finish_reason = completion.body.get("choices").and_then(|c| c.get(0)?.get("finish_reason")?.as_str()).map(str::to_string);
+            if let Some(plan) = cache_plan {
+                cached::store_completion(state, plan, &stamp, usage, &completion.body);
+            }
+            let stamped = stamp.stamped("chat.completion", &completion.body, Some(usage.report(cost)));
+            let mut bytes = Vec::with_capacity(1024);
+            serde_json::to_writer(&mut bytes, &stamped).map_err(|e| GatewayError::Internal(e.to_string()))?;
+            fin.complete(usage, cost, finish_reason, &bytes);
             ReplyBody::Json(bytes.into())
         }
         Served::Stream { first, rest } => {
+            fin.stream_started(target.endpoint.price, prompt_estimate);
             let spec = stream::StreamSpec {
                 stamp: stamp.clone(),
-                price: target.endpoint.price,
-                estimated_prompt_tokens: request.estimate_prompt_tokens(),
                 idle_timeout: target.endpoint.provider.timeout,
                 stats: target.stats.clone(),
                 breaker: ctx.runtime.breaker,
+                recorder: cache_plan.map(|plan| cached::StreamRecorder::new(state.clone(), plan)),
             };
-            ReplyBody::Sse(Box::pin(stream::client_stream(spec, first, rest)))
+            ReplyBody::Sse(Box::pin(stream::client_stream(spec, first, rest, fin.take())))
         }
     };
-    Ok(ChatReply { provider: stamp.provider, attempts: dispatched.attempts, body })
+    Ok(ChatReply { provider: stamp.provider, attempts: dispatched.attempts, body, cache })
 }
 
-/// Scans (and, for `redact` rules, rewrites) every text of the request under the key's
-/// policy; a `block` rule ends the request with 403 before any upstream is called.
-fn apply_guardrails(policy: &Policy, request: &mut ChatRequest, key: &str) -> Result<Findings, GatewayError> {
-    let findings = policy
-        .inspect(&mut chat_slots(&mut request.body))
-        .map_err(|b| GatewayError::GuardrailBlocked { rules: b.rules, patterns: b.patterns })?;
-    if !findings.is_empty() {
-        tracing::info!(key, flagged = ?findings.flagged, redacted = ?findings.redacted, patterns = ?findings.patterns, "guardrails fired");
+/// Scans (and, for `redact` rules, rewrites) the request's texts under the key's policy
+/// (`prompt_injection` only where a model reads them as instructions); a `block` rule ends
+/// the request with 403 before any upstream is called. What fired goes to the usage row,
+/// the metrics and the log.
+fn apply_guardrails(
+    state: &AppState,
+    ctx: &RequestCtx,
+    policy: &Policy,
+    slots: &mut [Slot<'_>],
+    instructions: bool,
+    fin: &mut Finalizer,
+) -> Result<Findings, GatewayError> {
+    let metrics = state.metrics();
+    let key = &ctx.key.name;
+    match policy.inspect(slots, instructions) {
+        Ok(findings) => {
+            for (rules, action) in [(&findings.flagged, "flag"), (&findings.redacted, "redact")] {
+                rules.iter().for_each(|rule| metrics.guardrail_hit(rule, action));
+            }
+            if !findings.is_empty() {
+                tracing::info!(%key, flagged = ?findings.flagged, redacted = ?findings.redacted, patterns = ?findings.patterns, "guardrails fired");
+            }
+            fin.note_guardrails(findings.usage_json());
+            Ok(findings)
+        }
+        Err(blocked) => {
+            blocked.rules.iter().for_each(|rule| metrics.guardrail_hit(rule, "block"));
+            fin.note_guardrails(Some(blocked.usage_json()));
+            Err(GatewayError::GuardrailBlocked { rules: blocked.rules, patterns: blocked.patterns })
+        }
     }
-    Ok(findings)
 }
 
 /// For upstreams that report no usage: prompt from the request, completion from the text.
@@ -126,7 +262,7 @@ fn estimate_usage(request: &ChatRequest, body: &serde_json::Map<String, Value>) 
     let text_len: usize = body
         .get("choices")
         .and_then(Value::as_array)
-        .map(|cs| cs.iter().map(|c| c.pointer("/message/content").and_then(Value::as_str).map_or(0, str::len)).sum())
+        .map(|cs| cs.iter().map(|c| c.get("message").and_then(|m| m.get("content")).and_then(Value::as_str).map_or(0, str::len)).sum())
         .unwrap_or(0);
     crate::api::usage::Usage {
         prompt_tokens: request.estimate_prompt_tokens(),

@@ -1,7 +1,10 @@
 //! Gateway identity on every answer: our `gen-` id, the served model slug, the provider's
-//! name, one `created` time, and `usage` with `cost`.
+//! name, one `created` time, and `usage` with `cost`, written over the upstream's body as
+//! it is serialized (the body itself is never copied or changed).
 
-use crate::api::usage::Usage;
+use crate::api::usage::UsageReport;
+use crate::providers::STAMPED_FIELDS;
+use serde::ser::{Serialize, SerializeMap, Serializer};
 use serde_json::{Map, Value};
 
 #[derive(Clone)]
@@ -13,31 +16,47 @@ pub struct Stamp {
 }
 
 impl Stamp {
-    pub fn apply(&self, body: &mut Map<String, Value>, object: &'static str) {
-        body.insert("id".into(), Value::String(self.id.clone()));
-        body.insert("object".into(), Value::from(object));
-        body.insert("created".into(), Value::from(self.created));
-        body.insert("model".into(), Value::String(self.model.clone()));
-        body.insert("provider".into(), Value::String(self.provider.clone()));
+    /// `body` as the client sees it: the identity fields first (replacing any the body
+    /// has), then the body's other fields, then `usage` when given (replacing the body's).
+    pub fn stamped<'a>(&'a self, object: &'static str, body: &'a Map<String, Value>, usage: Option<UsageReport>) -> Stamped<'a> {
+        Stamped { stamp: self, object, body, usage }
     }
+}
 
-    /// The final stream chunk: no choices, whole-request usage.
-    pub fn usage_chunk(&self, usage: &Usage, cost_nano: u64) -> Map<String, Value> {
-        let mut chunk = Map::new();
-        self.apply(&mut chunk, "chat.completion.chunk");
-        chunk.insert("choices".into(), Value::Array(Vec::new()));
-        chunk.insert("usage".into(), usage.to_json(cost_nano));
-        chunk
-    }
+pub struct Stamped<'a> {
+    stamp: &'a Stamp,
+    object: &'static str,
+    body: &'a Map<String, Value>,
+    usage: Option<UsageReport>,
+}
 
-    /// The chunk that ends a stream that failed after its first byte.
-    pub fn error_chunk(&self, code: u16, message: &str, error_type: &str) -> Map<String, Value> {
-        let mut chunk = Map::new();
-        self.apply(&mut chunk, "chat.completion.chunk");
-        chunk.insert("error".into(), serde_json::json!({ "code": code, "message": message, "metadata": { "error_type": error_type } }));
-        chunk.insert("choices".into(), serde_json::json!([{ "index": 0, "delta": { "content": "" }, "finish_reason": "error" }]));
-        chunk
+impl Serialize for Stamped<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut map = s.serialize_map(None)?;
+        map.serialize_entry("id", &self.stamp.id)?;
+        map.serialize_entry("object", self.object)?;
+        map.serialize_entry("created", &self.stamp.created)?;
+        map.serialize_entry("model", &self.stamp.model)?;
+        map.serialize_entry("provider", &self.stamp.provider)?;
+        for (key, value) in self.body {
+            let replaced = STAMPED_FIELDS.contains(&key.as_str()) || (self.usage.is_some() && key == "usage");
+            if !replaced {
+                map.serialize_entry(key, value)?;
+            }
+        }
+        if let Some(usage) = &self.usage {
+            map.serialize_entry("usage", usage)?;
+        }
+        map.end()
     }
+}
+
+/// The body of the chunk that ends a stream that failed after its first byte.
+pub fn error_chunk(code: u16, message: &str, error_type: &str) -> Map<String, Value> {
+    let mut chunk = Map::new();
+    chunk.insert("error".into(), serde_json::json!({ "code": code, "message": message, "metadata": { "error_type": error_type } }));
+    chunk.insert("choices".into(), serde_json::json!([{ "index": 0, "delta": { "content": "" }, "finish_reason": "error" }]));
+    chunk
 }
 
 /// Makes sure the first delta of each choice says `role: assistant`.
@@ -48,5 +67,39 @@ pub fn ensure_role(chunk: &mut Map<String, Value>) {
                 delta.entry("role").or_insert(Value::from("assistant"));
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::api::usage::Usage;
+    use serde_json::json;
+
+    fn stamp() -> Stamp {
+        Stamp { id: "gen-1".into(), created: 7, model: "a/b".into(), provider: "p".into() }
+    }
+
+    #[test]
+    fn identity_replaces_the_upstream_fields_and_comes_first() {
+        let body = json!({"id": "up", "model": "m", "choices": [], "system_fingerprint": "fp"});
+        let body = body.as_object().unwrap();
+        let text = serde_json::to_string(&stamp().stamped("chat.completion.chunk", body, None)).unwrap();
+        assert_eq!(
+            text,
+            r#"{"id":"gen-1","object":"chat.completion.chunk","created":7,"model":"a/b","provider":"p","choices":[],"system_fingerprint":"fp"}"#
+        );
+    }
+
+    #[test]
+    fn usage_replaces_the_upstream_usage() {
+        let body = json!({"usage": {"prompt_tokens": 99}, "choices": []});
+        let usage = Usage { prompt_tokens: 2, completion_tokens: 1, ..Usage::default() };
+        let stamp = stamp();
+        let stamped = stamp.stamped("chat.completion", body.as_object().unwrap(), Some(usage.report(0)));
+        let v = serde_json::to_value(&stamped).unwrap();
+        assert_eq!(v["usage"], usage.to_json(0));
+        assert_eq!(v["object"], "chat.completion");
+        assert_eq!(v["choices"], json!([]));
     }
 }

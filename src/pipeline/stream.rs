@@ -1,14 +1,18 @@
 //! The client-facing SSE stream: stamps each upstream chunk, adds the usage chunk and
 //! `[DONE]`, sends `: keep-alive` comments while the upstream is quiet, and turns a
-//! failure after the first byte into one error chunk. SSE framing lives here only.
+//! failure after the first byte — or output past the budget — into one error chunk.
+//! SSE framing lives here only. The finalizer travels inside the stream's state, so a
+//! client that disconnects (the stream is dropped) still gets its partial usage logged.
 
-use super::stamp::{ensure_role, Stamp};
-use crate::api::usage::Usage;
-use crate::config::Price;
+use super::cached::StreamRecorder;
+use super::finalize::Finalizer;
+use super::stamp::{ensure_role, error_chunk, Stamp};
+use crate::providers::idle_timer::IdleTimer;
 use crate::providers::{ChunkStream, StreamItem};
 use crate::routing::health::{now_ms, BreakerSettings, EndpointStats};
 use bytes::Bytes;
 use futures_util::{Stream, StreamExt};
+use serde::Serialize;
 use serde_json::{Map, Value};
 use std::convert::Infallible;
 use std::sync::Arc;
@@ -16,91 +20,128 @@ use std::time::{Duration, Instant};
 
 const KEEP_ALIVE: Duration = Duration::from_secs(15);
 
-pub fn frame_json(value: &Map<String, Value>) -> Bytes {
-    let mut out = Vec::with_capacity(256);
+pub const CHUNK: &str = "chat.completion.chunk";
+
+/// `data: <json>\n\n`, appended to `out`.
+pub fn frame_into(out: &mut Vec<u8>, value: &impl Serialize) {
     out.extend_from_slice(b"data: ");
-    serde_json::to_writer(&mut out, value).expect("a JSON map always serializes");
+    serde_json::to_writer(&mut *out, value).expect("a stamped JSON map always serializes");
     out.extend_from_slice(b"\n\n");
+}
+
+fn frame(value: &impl Serialize) -> Bytes {
+    let mut out = Vec::with_capacity(512);
+    frame_into(&mut out, value);
     out.into()
 }
 
-const DONE: &[u8] = b"data: [DONE]\n\n";
+/// The body of the final chunk: no choices (its `usage` is added by the stamp).
+pub fn usage_chunk_body() -> Map<String, Value> {
+    let mut body = Map::new();
+    body.insert("choices".into(), Value::Array(Vec::new()));
+    body
+}
+
+pub const DONE: &[u8] = b"data: [DONE]\n\n";
 const KEEP_ALIVE_COMMENT: &[u8] = b": keep-alive\n\n";
 
 pub struct StreamSpec {
     pub stamp: Stamp,
-    pub price: Price,
-    pub estimated_prompt_tokens: u64,
     /// Longest silence allowed between upstream chunks.
     pub idle_timeout: Duration,
     /// Where the endpoint's throughput and mid-stream failures are recorded.
     pub stats: Arc<EndpointStats>,
     pub breaker: BreakerSettings,
+    /// Set when the finished stream should be stored in the response cache.
+    pub recorder: Option<StreamRecorder>,
 }
 
 struct State {
     spec: StreamSpec,
     first: Option<StreamItem>,
     upstream: ChunkStream,
-    usage: Option<Usage>,
-    completion_chars: u64,
+    fin: Finalizer,
+    finish_reason: Option<String>,
     role_sent: bool,
     finished: bool,
     started: Instant,
+    /// Silence on the client connection: a keep-alive comment is due when it expires.
+    quiet: IdleTimer,
 }
 
-pub fn client_stream(spec: StreamSpec, first: StreamItem, upstream: ChunkStream) -> impl Stream<Item = Result<Bytes, Infallible>> {
+pub fn client_stream(
+    spec: StreamSpec,
+    first: StreamItem,
+    upstream: ChunkStream,
+    fin: Finalizer,
+) -> impl Stream<Item = Result<Bytes, Infallible>> {
+    let quiet = IdleTimer::new(KEEP_ALIVE.min(spec.idle_timeout));
     let state = State {
         spec,
         first: Some(first),
         upstream,
-        usage: None,
-        completion_chars: 0,
+        fin,
+        finish_reason: None,
         role_sent: false,
         finished: false,
         started: Instant::now(),
+        quiet,
     };
     futures_util::stream::unfold(state, |mut st| async move {
         if st.finished {
             return None;
         }
-        let mut waited = Duration::ZERO;
         loop {
             let item = match st.first.take() {
                 Some(item) => Some(Ok(item)),
-                None => match tokio::time::timeout(KEEP_ALIVE.min(st.spec.idle_timeout), st.upstream.next()).await {
-                    Ok(item) => item,
-                    Err(_) => {
-                        waited += KEEP_ALIVE.min(st.spec.idle_timeout);
-                        if waited >= st.spec.idle_timeout {
+                None => match st.quiet.within(st.upstream.next()).await {
+                    Some(item) => item,
+                    None => {
+                        if KEEP_ALIVE >= st.spec.idle_timeout {
                             let msg = format!("the provider sent nothing for {:?}", st.spec.idle_timeout);
-                            return Some((Ok(st.fail(&msg)), st));
+                            return Some((Ok(st.fail(502, &msg, "provider_unavailable")), st));
                         }
+                        st.quiet.touch();
                         return Some((Ok(Bytes::from_static(KEEP_ALIVE_COMMENT)), st));
                     }
                 },
             };
             match item {
-                Some(Ok(StreamItem::Usage(u))) => st.usage = Some(u),
+                Some(Ok(StreamItem::Usage(u))) => st.fin.stream_usage(u),
                 Some(Ok(StreamItem::Chunk(mut chunk))) => {
+                    let (chars, text) = delta_output(&chunk);
+                    if st.fin.stream_delta(chars, &text).is_err() {
+                        let msg = "the budget ran out during this response; it was cut off here";
+                        return Some((Ok(st.fail(402, msg, "budget_exceeded")), st));
+                    }
                     if !st.role_sent {
                         ensure_role(&mut chunk);
                         st.role_sent = true;
                     }
-                    st.completion_chars += delta_chars(&chunk);
-                    st.spec.stamp.apply(&mut chunk, "chat.completion.chunk");
-                    return Some((Ok(frame_json(&chunk)), st));
+                    if let Some(reason) = finish_reason(&chunk) {
+                        st.finish_reason = Some(reason);
+                    }
+                    if let Some(recorder) = st.spec.recorder.as_mut() {
+                        recorder.record(&chunk);
+                    }
+                    let framed = frame(&st.spec.stamp.stamped(CHUNK, &chunk, None));
+                    return Some((Ok(framed), st));
                 }
                 Some(Err(e)) => {
                     tracing::warn!(provider = %st.spec.stamp.provider, "stream failed after the first byte: {e}");
-                    return Some((Ok(st.fail("the provider's stream failed before it finished")), st));
+                    let msg = "the provider's stream failed before it finished";
+                    return Some((Ok(st.fail(502, msg, "provider_unavailable")), st));
                 }
                 None => {
                     st.finished = true;
-                    let usage = st.final_usage();
+                    let (usage, cost) = st.fin.stream_charge();
                     st.spec.stats.record_throughput(usage.completion_tokens, st.started.elapsed());
-                    let cost = usage.cost_nano(&st.spec.price);
-                    let mut tail = frame_json(&st.spec.stamp.usage_chunk(&usage, cost)).to_vec();
+                    if let Some(recorder) = st.spec.recorder.take() {
+                        recorder.finish(&st.spec.stamp, usage, st.finish_reason.as_deref());
+                    }
+                    st.fin.stream_finished(st.finish_reason.take(), None);
+                    let mut tail = Vec::with_capacity(512);
+                    frame_into(&mut tail, &st.spec.stamp.stamped(CHUNK, &usage_chunk_body(), Some(usage.report(cost))));
                     tail.extend_from_slice(DONE);
                     return Some((Ok(tail.into()), st));
                 }
@@ -110,25 +151,53 @@ pub fn client_stream(spec: StreamSpec, first: StreamItem, upstream: ChunkStream)
 }
 
 impl State {
-    fn fail(&mut self, message: &str) -> Bytes {
+    /// Ends the stream with one error chunk that also carries the usage charged (in
+    /// `error.metadata.usage`). A 5xx is the provider's fault and counts against its health.
+    fn fail(&mut self, code: u16, message: &str, error_type: &str) -> Bytes {
         self.finished = true;
-        self.spec.stats.record_failure(&self.spec.breaker, None, now_ms());
-        frame_json(&self.spec.stamp.error_chunk(502, message, "provider_unavailable"))
-    }
-
-    /// Upstream usage if it sent any; else an estimate, so `usage` is always present.
-    fn final_usage(&self) -> Usage {
-        self.usage.unwrap_or(Usage {
-            prompt_tokens: self.spec.estimated_prompt_tokens,
-            completion_tokens: self.completion_chars.div_ceil(4),
-            ..Usage::default()
-        })
+        if code >= 500 {
+            self.spec.stats.record_failure(&self.spec.breaker, None, now_ms());
+        }
+        let (usage, cost) = self.fin.stream_charge();
+        self.fin.stream_finished(None, Some(error_type));
+        let mut chunk = error_chunk(code, message, error_type);
+        // Top-level `usage` belongs to the final `choices: []` chunk only; the charge of a
+        // failed stream travels in the error's metadata.
+        if let Some(Value::Object(metadata)) = chunk.get_mut("error").and_then(|e| e.get_mut("metadata")) {
+            metadata.insert("usage".into(), usage.to_json(cost));
+        }
+        frame(&self.spec.stamp.stamped(CHUNK, &chunk, None))
     }
 }
 
-fn delta_chars(chunk: &Map<String, Value>) -> u64 {
+/// Output in a chunk's deltas (content, reasoning, refusal, tool-call arguments): its
+/// length in bytes, and its text (content only) for the body log.
+fn delta_output(chunk: &Map<String, Value>) -> (u64, String) {
     let Some(Value::Array(choices)) = chunk.get("choices") else {
-        return 0;
+        return (0, String::new());
     };
-    choices.iter().map(|c| c.pointer("/delta/content").and_then(Value::as_str).map_or(0, str::len) as u64).sum()
+    let mut chars = 0u64;
+    let mut text = String::new();
+    for delta in choices.iter().filter_map(|c| c.get("delta")) {
+        for field in ["content", "reasoning", "refusal"] {
+            if let Some(s) = delta.get(field).and_then(Value::as_str) {
+                chars += s.len() as u64;
+                if field == "content" {
+                    text.push_str(s);
+                }
+            }
+        }
+        if let Some(Value::Array(calls)) = delta.get("tool_calls") {
+            chars +=
+                calls.iter().filter_map(|c| c.pointer("/function/arguments").and_then(Value::as_str)).map(|a| a.len() as u64).sum::<u64>();
+        }
+    }
+    (chars, text)
+}
+
+fn finish_reason(chunk: &Map<String, Value>) -> Option<String> {
+    let Some(Value::Array(choices)) = chunk.get("choices") else {
+        return None;
+    };
+    choices.iter().find_map(|c| c.get("finish_reason").and_then(Value::as_str)).map(str::to_string)
 }

@@ -1,13 +1,21 @@
 //! The built-in offline provider (`type: mock`): echoes the last user message (or a fixed
 //! `reply`), calls the requested tool when the request offers tools, streams word by word
-//! with optional latency, and reports usage like a real provider.
+//! with optional latency, and reports usage like a real provider. Embeddings are
+//! deterministic pseudo-vectors (see `mock_vector`), so tests can check their values.
 
-use super::{ChunkStream, Completion, Outcome, StreamItem};
+use super::openai_shape::{chunk, into_map};
+use super::{ChunkStream, Completion, Embeddings, Outcome, StreamItem};
 use crate::api::chat::ChatRequest;
+use crate::api::embeddings::{EmbeddingInput, EmbeddingRequest};
 use crate::api::usage::Usage;
 use crate::config::Endpoint;
-use serde_json::{json, Map, Value};
+use serde_json::{json, Value};
+use sha2::{Digest, Sha256};
 use std::time::Duration;
+
+/// Vector length when the request sets no `dimensions`.
+pub const MOCK_DIMENSIONS: u32 = 8;
+const MAX_MOCK_DIMENSIONS: u32 = 8192;
 
 enum Answer {
     Text(String),
@@ -77,10 +85,7 @@ fn complete(answer: Answer, usage: Usage) -> Completion {
 }
 
 fn delta(delta: Value, finish: Option<&str>) -> StreamItem {
-    StreamItem::Chunk(into_map(json!({
-        "object": "chat.completion.chunk",
-        "choices": [{ "index": 0, "delta": delta, "logprobs": null, "finish_reason": finish }],
-    })))
+    chunk(0, delta, finish)
 }
 
 fn stream(answer: Answer, usage: Usage, chunk_delay: Duration) -> ChunkStream {
@@ -112,9 +117,51 @@ fn stream(answer: Answer, usage: Usage, chunk_delay: Duration) -> ChunkStream {
     }))
 }
 
-fn into_map(v: Value) -> Map<String, Value> {
-    match v {
-        Value::Object(m) => m,
-        _ => Map::new(),
+pub async fn embeddings(endpoint: &Endpoint, request: &EmbeddingRequest) -> Embeddings {
+    let latency = endpoint.provider.mock.latency;
+    if !latency.is_zero() {
+        tokio::time::sleep(latency).await;
+    }
+    let dims = request.dimensions.unwrap_or(MOCK_DIMENSIONS).min(MAX_MOCK_DIMENSIONS) as usize;
+    let vectors = match &request.input {
+        EmbeddingInput::Texts(texts) => texts.iter().map(|t| mock_vector(t, dims)).collect(),
+        EmbeddingInput::Tokens(inputs) => {
+            inputs.iter().map(|ids| mock_vector(&ids.iter().map(u64::to_string).collect::<Vec<_>>().join(" "), dims)).collect()
+        }
+    };
+    Embeddings { vectors, prompt_tokens: Some(request.estimate_tokens()) }
+}
+
+/// Component `i` is the first four bytes of SHA-256(`"{i}:{text}"`) read as a little-endian
+/// u32 and mapped onto [-1, 1]; the vector is then scaled to unit length. (Token inputs
+/// are hashed as their ids joined by spaces.)
+pub fn mock_vector(text: &str, dims: usize) -> Vec<f32> {
+    let raw: Vec<f64> = (0..dims)
+        .map(|i| {
+            let h = Sha256::digest(format!("{i}:{text}").as_bytes());
+            f64::from(u32::from_le_bytes([h[0], h[1], h[2], h[3]])) / f64::from(u32::MAX) * 2.0 - 1.0
+        })
+        .collect();
+    let norm = raw.iter().map(|x| x * x).sum::<f64>().sqrt().max(f64::MIN_POSITIVE);
+    raw.iter().map(|x| (x / norm) as f32).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::mock_vector;
+    use sha2::Digest;
+
+    #[test]
+    fn mock_vectors_are_deterministic_unit_vectors() {
+        let a = mock_vector("hello", 8);
+        assert_eq!(a.len(), 8);
+        assert_eq!(a, mock_vector("hello", 8));
+        assert_ne!(a, mock_vector("hello!", 8));
+        let norm: f32 = a.iter().map(|x| x * x).sum::<f32>().sqrt();
+        assert!((norm - 1.0).abs() < 1e-5, "{norm}");
+        // SHA-256("0:hello") starts with bytes whose little-endian u32 fixes component 0.
+        let first = sha2::Sha256::digest(b"0:hello");
+        let raw0 = f64::from(u32::from_le_bytes([first[0], first[1], first[2], first[3]])) / f64::from(u32::MAX) * 2.0 - 1.0;
+        assert_eq!(a[0].signum() as f64, raw0.signum());
     }
 }

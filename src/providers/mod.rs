@@ -2,17 +2,31 @@
 //! the normalized outcome they return (an OpenAI-shaped completion or chunk stream), and
 //! `UpstreamError` with the one retry classification the pipeline relies on.
 
+pub(crate) mod anthropic;
+pub(crate) mod chat_input;
+#[cfg(test)]
+mod fixture_support;
+mod gemini;
+pub mod idle_timer;
 mod mock;
 mod openai;
+mod openai_object;
+pub(crate) mod openai_shape;
 pub mod sse;
+mod upstream_http;
 
 use crate::api::chat::ChatRequest;
+use crate::api::embeddings::EmbeddingRequest;
 use crate::api::usage::Usage;
 use crate::config::{Endpoint, ProviderKind};
 use futures_util::Stream;
 use serde_json::{Map, Value};
 use std::pin::Pin;
 use std::time::Duration;
+
+/// Identity fields the pipeline sets on every answer (`pipeline::stamp`): adapters need not
+/// fill them, and whatever they put there is replaced.
+pub const STAMPED_FIELDS: [&str; 5] = ["id", "object", "created", "model", "provider"];
 
 /// One item of a normalized stream.
 #[derive(Debug)]
@@ -85,11 +99,28 @@ impl UpstreamError {
 pub async fn chat(client: &reqwest::Client, endpoint: &Endpoint, request: &ChatRequest) -> Result<Outcome, UpstreamError> {
     match endpoint.provider.kind {
         ProviderKind::OpenAi => openai::chat(client, endpoint, request).await,
+        ProviderKind::Anthropic => anthropic::chat(client, endpoint, request).await,
+        ProviderKind::Gemini => gemini::chat(client, endpoint, request).await,
         ProviderKind::Mock => Ok(mock::chat(endpoint, request).await),
-        // Rejected by config validation until their adapters exist.
-        ProviderKind::Anthropic | ProviderKind::Gemini => {
-            Err(UpstreamError::Protocol(format!("provider type {} is not available in this build", endpoint.provider.kind.as_str())))
-        }
+    }
+}
+
+/// The vectors of an embeddings call, in input order.
+#[derive(Debug)]
+pub struct Embeddings {
+    pub vectors: Vec<Vec<f32>>,
+    /// As the upstream reported it (Gemini reports none).
+    pub prompt_tokens: Option<u64>,
+}
+
+/// Sends one embeddings request to one endpoint (config validation keeps embedding models
+/// off Anthropic-typed providers).
+pub async fn embeddings(client: &reqwest::Client, endpoint: &Endpoint, request: &EmbeddingRequest) -> Result<Embeddings, UpstreamError> {
+    match endpoint.provider.kind {
+        ProviderKind::OpenAi => openai::embeddings(client, endpoint, request).await,
+        ProviderKind::Gemini => gemini::embeddings(client, endpoint, request).await,
+        ProviderKind::Mock => Ok(mock::embeddings(endpoint, request).await),
+        ProviderKind::Anthropic => Err(upstream_http::untranslatable("Anthropic", "it serves no embeddings".into())),
     }
 }
 
@@ -135,7 +166,14 @@ pub fn supports_field(kind: ProviderKind, field: &str) -> bool {
     ];
     match kind {
         ProviderKind::OpenAi | ProviderKind::Mock => true,
-        ProviderKind::Anthropic => CORE.contains(&field) || matches!(field, "top_k" | "parallel_tool_calls"),
-        ProviderKind::Gemini => CORE.contains(&field) || matches!(field, "top_k" | "seed" | "presence_penalty" | "frequency_penalty" | "n"),
+        // As the native translators map them (see their `request` modules): client
+        // `metadata` has no native equivalent, nor has `user` on Gemini.
+        ProviderKind::Anthropic => {
+            (CORE.contains(&field) && field != "metadata") || matches!(field, "top_k" | "parallel_tool_calls" | "reasoning_effort")
+        }
+        ProviderKind::Gemini => {
+            (CORE.contains(&field) && !matches!(field, "metadata" | "user"))
+                || matches!(field, "top_k" | "seed" | "presence_penalty" | "frequency_penalty" | "n" | "reasoning_effort")
+        }
     }
 }

@@ -1,123 +1,93 @@
 //! Adapter for OpenAI and every OpenAI-compatible server (`type: openai`): forwards the
 //! client's body (unknown fields included), and normalizes the JSON or SSE answer.
 
-use super::sse::{SseDecoder, SseEvent};
-use super::{error_message, retry_after_secs, ChunkStream, Completion, Outcome, StreamItem, UpstreamError};
+use super::openai_object::UpstreamObject;
+use super::sse::SseEvent;
+use super::upstream_http::{json_post, read_json, read_json_as, send, translated_stream, EventTranslator, KeyHeader};
+use super::{error_message, retry_after_secs, Completion, Embeddings, Outcome, StreamItem, UpstreamError};
 use crate::api::chat::ChatRequest;
-use crate::api::usage::Usage;
+use crate::api::embeddings::{decode_base64, EmbeddingRequest};
 use crate::config::Endpoint;
-use futures_util::StreamExt;
-use serde_json::{Map, Value};
+use serde_json::Value;
 use std::collections::VecDeque;
-use std::time::Duration;
 
 pub async fn chat(client: &reqwest::Client, endpoint: &Endpoint, request: &ChatRequest) -> Result<Outcome, UpstreamError> {
     let provider = &endpoint.provider;
-    let body = serde_json::to_vec(&request.openai_upstream_body(&endpoint.upstream_model))
-        .map_err(|e| UpstreamError::Protocol(format!("could not encode the request: {e}")))?;
-    let mut builder =
-        client.post(format!("{}/chat/completions", provider.base_url)).header(reqwest::header::CONTENT_TYPE, "application/json").body(body);
-    if let Some(key) = &provider.api_key {
-        builder = builder.bearer_auth(key.expose());
-    }
-    for (name, value) in &provider.headers {
-        builder = builder.header(name, value);
-    }
+    let url = format!("{}/chat/completions", provider.base_url);
+    let body = request.openai_upstream_body(&endpoint.upstream_model);
+    let builder = json_post(client, provider, url, &body, KeyHeader::Bearer)?;
     let timeout = provider.timeout;
-    let response = within(timeout, builder.send()).await?.map_err(|e| UpstreamError::Connect(e.to_string()))?;
-    let status = response.status();
-    if !status.is_success() {
-        let retry_after = retry_after_secs(response.headers());
-        let body = within(timeout, response.bytes()).await?.unwrap_or_default();
-        return Err(UpstreamError::Status { status: status.as_u16(), message: error_message(&body), retry_after_secs: retry_after });
-    }
+    let response = send(builder, timeout, classify).await?;
     if request.stream {
-        return Ok(Outcome::Stream(chunk_stream(response, timeout)));
+        return Ok(Outcome::Stream(translated_stream(response, timeout, OpenAiEvents::default())));
     }
-    let bytes = within(timeout, response.bytes()).await?.map_err(|e| UpstreamError::Connect(e.to_string()))?;
-    let body: Map<String, Value> =
-        serde_json::from_slice(&bytes).map_err(|e| UpstreamError::Protocol(format!("body is not a JSON object: {e}")))?;
+    let UpstreamObject { body, usage } = read_json_as(response, timeout).await?;
     if !body.get("choices").is_some_and(Value::is_array) {
         return Err(UpstreamError::Protocol("response has no `choices`".into()));
     }
-    let usage = body.get("usage").filter(|u| u.is_object()).map(Usage::from_openai);
     Ok(Outcome::Complete(Completion { body, usage }))
 }
 
-async fn within<T>(timeout: Duration, fut: impl std::future::Future<Output = T>) -> Result<T, UpstreamError> {
-    tokio::time::timeout(timeout, fut).await.map_err(|_| UpstreamError::Timeout(timeout))
+/// `POST /embeddings`, floats asked for; vectors put back in input order by `index`.
+pub async fn embeddings(client: &reqwest::Client, endpoint: &Endpoint, request: &EmbeddingRequest) -> Result<Embeddings, UpstreamError> {
+    let provider = &endpoint.provider;
+    let url = format!("{}/embeddings", provider.base_url);
+    let builder = json_post(client, provider, url, &request.openai_upstream_body(&endpoint.upstream_model), KeyHeader::Bearer)?;
+    let response = send(builder, provider.timeout, classify).await?;
+    let body = read_json(response, provider.timeout).await?;
+    let data = body.get("data").and_then(Value::as_array).ok_or_else(|| UpstreamError::Protocol("response has no `data`".into()))?;
+    let mut slots: Vec<Option<Vec<f32>>> = vec![None; request.len()];
+    for (position, item) in data.iter().enumerate() {
+        let index = item["index"].as_u64().map_or(position, |i| i as usize);
+        let vector = match &item["embedding"] {
+            Value::Array(xs) => xs.iter().map(|x| x.as_f64().map(|f| f as f32)).collect::<Option<Vec<f32>>>(),
+            // Servers that ignore `encoding_format: float`.
+            Value::String(b64) => decode_base64(b64),
+            _ => None,
+        };
+        let slot = slots.get_mut(index).ok_or_else(|| UpstreamError::Protocol(format!("embedding index {index} out of range")))?;
+        *slot = Some(vector.ok_or_else(|| UpstreamError::Protocol(format!("embedding {index} is not a vector")))?);
+    }
+    let vectors =
+        slots.into_iter().collect::<Option<Vec<_>>>().ok_or_else(|| UpstreamError::Protocol("an input got no embedding".into()))?;
+    let prompt_tokens = body.get("usage").and_then(|u| u["prompt_tokens"].as_u64());
+    Ok(Embeddings { vectors, prompt_tokens })
 }
 
-struct StreamState {
-    body: futures_util::stream::BoxStream<'static, reqwest::Result<bytes::Bytes>>,
-    decoder: SseDecoder,
-    events: Vec<SseEvent>,
-    ready: VecDeque<StreamItem>,
-    timeout: Duration,
+fn classify(status: u16, headers: &reqwest::header::HeaderMap, body: &[u8]) -> UpstreamError {
+    UpstreamError::Status { status, message: error_message(body), retry_after_secs: retry_after_secs(headers) }
+}
+
+/// OpenAI SSE chunks, passed through with usage split out. Done at `[DONE]`; complete
+/// once every choice has finished.
+#[derive(Default)]
+struct OpenAiEvents {
     saw_finish: bool,
     done: bool,
 }
 
-/// Upstream SSE -> normalized items. Ends at `[DONE]`; a drop before it is an error
-/// unless every choice had already finished.
-fn chunk_stream(response: reqwest::Response, timeout: Duration) -> ChunkStream {
-    let state = StreamState {
-        body: response.bytes_stream().boxed(),
-        decoder: SseDecoder::default(),
-        events: Vec::new(),
-        ready: VecDeque::new(),
-        timeout,
-        saw_finish: false,
-        done: false,
-    };
-    Box::pin(futures_util::stream::unfold(state, |mut st| async move {
-        loop {
-            if let Some(item) = st.ready.pop_front() {
-                return Some((Ok(item), st));
-            }
-            if st.done {
-                return None;
-            }
-            let next = match tokio::time::timeout(st.timeout, st.body.next()).await {
-                Err(_) => Some(Err(UpstreamError::Timeout(st.timeout))),
-                Ok(Some(Ok(bytes))) => {
-                    st.decoder.feed(&bytes, &mut st.events);
-                    let events = std::mem::take(&mut st.events);
-                    events.into_iter().find_map(|ev| st.event(ev).err()).map(Err)
-                }
-                Ok(Some(Err(e))) => Some(Err(UpstreamError::MidStream(format!("connection lost: {e}")))),
-                Ok(None) if st.saw_finish => {
-                    st.done = true;
-                    None
-                }
-                Ok(None) => Some(Err(UpstreamError::MidStream("upstream closed the stream before it finished".into()))),
-            };
-            if let Some(err) = next {
-                st.done = true;
-                st.ready.clear();
-                return Some((err, st));
-            }
-        }
-    }))
-}
+impl EventTranslator for OpenAiEvents {
+    fn is_complete(&self) -> bool {
+        self.saw_finish || self.done
+    }
 
-impl StreamState {
-    fn event(&mut self, ev: SseEvent) -> Result<(), UpstreamError> {
-        if self.done {
-            return Ok(());
-        }
+    fn is_done(&self) -> bool {
+        self.done
+    }
+
+    fn event(&mut self, ev: &SseEvent, out: &mut VecDeque<StreamItem>) -> Result<(), UpstreamError> {
         if ev.data.trim() == "[DONE]" {
             self.done = true;
             return Ok(());
         }
-        let mut chunk: Map<String, Value> =
-            serde_json::from_str(&ev.data).map_err(|e| UpstreamError::Protocol(format!("stream event is not a JSON object: {e}")))?;
+        let UpstreamObject { body: mut chunk, usage } = UpstreamObject::parse(ev.data.as_bytes())
+            .map_err(|e| UpstreamError::Protocol(format!("stream event is not a JSON object: {e}")))?;
         if let Some(err) = chunk.get("error").filter(|e| !e.is_null()) {
             let message = err["message"].as_str().unwrap_or("upstream reported an error").to_string();
             return Err(UpstreamError::MidStream(message));
         }
-        if let Some(usage) = chunk.remove("usage").filter(Value::is_object) {
-            self.ready.push_back(StreamItem::Usage(Usage::from_openai(&usage)));
+        if let Some(usage) = usage {
+            out.push_back(StreamItem::Usage(usage));
         }
         let Some(Value::Array(choices)) = chunk.get_mut("choices") else {
             return Ok(());
@@ -131,14 +101,14 @@ impl StreamState {
             }
             number_tool_calls(choice);
         }
-        self.ready.push_back(StreamItem::Chunk(chunk));
+        out.push_back(StreamItem::Chunk(chunk));
         Ok(())
     }
 }
 
 /// Some OpenAI-compatible servers omit `index` on tool-call deltas; SDKs require it.
 fn number_tool_calls(choice: &mut Value) {
-    if let Some(Value::Array(calls)) = choice.pointer_mut("/delta/tool_calls") {
+    if let Some(Value::Array(calls)) = choice.get_mut("delta").and_then(|delta| delta.get_mut("tool_calls")) {
         for (i, call) in calls.iter_mut().enumerate() {
             if let Some(obj) = call.as_object_mut() {
                 obj.entry("index").or_insert(Value::from(i));

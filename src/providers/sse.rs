@@ -17,20 +17,37 @@ pub struct SseDecoder {
 impl SseDecoder {
     /// Feeds bytes; appends every event completed by them to `out`.
     pub fn feed(&mut self, bytes: &[u8], out: &mut Vec<SseEvent>) {
-        self.buf.extend_from_slice(bytes);
-        let mut start = 0;
-        while let Some(nl) = self.buf[start..].iter().position(|b| *b == b'\n') {
-            let end = start + nl;
-            let line = &self.buf[start..end];
-            let line = line.strip_suffix(b"\r").unwrap_or(line);
-            let line = String::from_utf8_lossy(line).into_owned();
-            start = end + 1;
-            self.line(&line, out);
+        // Whole lines straight from `bytes` when nothing is pending (the usual case: the
+        // upstream flushes whole events); only a trailing partial line is copied.
+        let mut input = bytes;
+        if !self.buf.is_empty() {
+            let Some(nl) = bytes.iter().position(|b| *b == b'\n') else {
+                self.buf.extend_from_slice(bytes);
+                return;
+            };
+            let mut pending = std::mem::take(&mut self.buf);
+            pending.extend_from_slice(&bytes[..nl]);
+            self.line(&pending, out);
+            pending.clear();
+            self.buf = pending;
+            input = &bytes[nl + 1..];
         }
-        self.buf.drain(..start);
+        while let Some(nl) = input.iter().position(|b| *b == b'\n') {
+            self.line(&input[..nl], out);
+            input = &input[nl + 1..];
+        }
+        self.buf.extend_from_slice(input);
     }
 
-    fn line(&mut self, line: &str, out: &mut Vec<SseEvent>) {
+    fn line(&mut self, line: &[u8], out: &mut Vec<SseEvent>) {
+        let line = line.strip_suffix(b"\r").unwrap_or(line);
+        match std::str::from_utf8(line) {
+            Ok(line) => self.text_line(line, out),
+            Err(_) => self.text_line(&String::from_utf8_lossy(line), out),
+        }
+    }
+
+    fn text_line(&mut self, line: &str, out: &mut Vec<SseEvent>) {
         if line.is_empty() {
             if self.has_data || self.current.event.is_some() {
                 out.push(std::mem::take(&mut self.current));
@@ -72,5 +89,24 @@ mod tests {
             out,
             vec![SseEvent { event: Some("ping".into()), data: "{\"a\":1}".into() }, SseEvent { event: None, data: "x\ny".into() },]
         );
+    }
+
+    #[test]
+    fn lines_split_anywhere_decode_the_same() {
+        let stream = b"data: {\"a\":\"\xc3\xa9\"}\r\n\r\n: c\n\ndata: x\ndata: y\n\nevent: e\ndata: [DONE]\n\n";
+        let mut whole = vec![];
+        SseDecoder::default().feed(stream, &mut whole);
+        assert_eq!(whole.len(), 3);
+        assert_eq!(whole[0].data, "{\"a\":\"\u{e9}\"}");
+        for split in 0..stream.len() {
+            for second in split..stream.len() {
+                let mut d = SseDecoder::default();
+                let mut out = vec![];
+                d.feed(&stream[..split], &mut out);
+                d.feed(&stream[split..second], &mut out);
+                d.feed(&stream[second..], &mut out);
+                assert_eq!(out, whole, "split at {split} and {second}");
+            }
+        }
     }
 }

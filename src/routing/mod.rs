@@ -16,7 +16,6 @@ pub struct Candidate {
     pub model: Arc<ModelConfig>,
     pub endpoint: Endpoint,
     pub stats: Arc<EndpointStats>,
-    half_open: bool,
 }
 
 impl Candidate {
@@ -66,15 +65,12 @@ pub fn route(input: &RouteInput<'_>, stats: &dyn Fn(&Endpoint) -> Arc<EndpointSt
                 continue;
             }
             let stats = stats(endpoint);
-            let half_open = match stats.availability(input.breaker, input.now_ms) {
-                Availability::Open { retry_in_ms } => {
-                    open_retry_ms = Some(open_retry_ms.map_or(retry_in_ms, |r| r.min(retry_in_ms)));
-                    continue;
-                }
-                Availability::HalfOpen => true,
-                Availability::Closed => false,
-            };
-            group.push(Candidate { model: model.clone(), endpoint: endpoint.clone(), stats, half_open });
+            // Half-open endpoints keep their place: `dispatch` lets one probe through.
+            if let Availability::Open { retry_in_ms } = stats.availability(input.breaker, input.now_ms) {
+                open_retry_ms = Some(open_retry_ms.map_or(retry_in_ms, |r| r.min(retry_in_ms)));
+                continue;
+            }
+            group.push(Candidate { model: model.clone(), endpoint: endpoint.clone(), stats });
         }
         groups.push(group);
     }
@@ -144,14 +140,6 @@ fn excluded_by(input: &RouteInput<'_>, endpoint: &Endpoint) -> Option<&'static s
 
 fn order_group(mut group: Vec<Candidate>, input: &RouteInput<'_>, sort: Option<SortBy>) -> Vec<Candidate> {
     let prefs = input.prefs;
-    // Endpoints in a half-open circuit are tried last: they get one probe, not traffic.
-    let mut probing: Vec<Candidate> = Vec::new();
-    group.retain(|c| {
-        !c.half_open || {
-            probing.push(c.clone());
-            false
-        }
-    });
     if !prefs.order.is_empty() {
         let rank = |c: &Candidate| prefs.order.iter().position(|p| *p == c.endpoint.provider.name).unwrap_or(usize::MAX);
         group.sort_by_key(|c| (rank(c), c.total_price()));
@@ -166,7 +154,6 @@ fn order_group(mut group: Vec<Candidate>, input: &RouteInput<'_>, sort: Option<S
             group.insert(0, chosen);
         }
     }
-    group.extend(probing);
     if !prefs.allow_fallbacks && prefs.order.is_empty() {
         group.truncate(1);
     }
@@ -185,25 +172,30 @@ fn sort_by(all: &mut [Candidate], by: SortBy) {
     }
 }
 
-/// Index drawn with probability proportional to 1/price²; free endpoints win outright.
-fn weighted_pick(group: &[Candidate], rand01: f64) -> Option<usize> {
-    if group.is_empty() {
-        return None;
-    }
-    let free: Vec<usize> = (0..group.len()).filter(|&i| group[i].total_price() == 0).collect();
-    if !free.is_empty() {
-        return Some(free[((rand01 * free.len() as f64) as usize).min(free.len() - 1)]);
-    }
-    let weights: Vec<f64> = group.iter().map(|c| 1.0 / (c.total_price() as f64 / 1e9).powi(2)).collect();
+/// Each endpoint's chance of being tried first by default, from its total price (nano-USD
+/// per 1M prompt + completion tokens): proportional to 1/price², free endpoints taking it all.
+pub fn first_pick_shares(total_prices: &[u64]) -> Vec<f64> {
+    let free = total_prices.iter().filter(|p| **p == 0).count();
+    let weights: Vec<f64> = if free > 0 {
+        total_prices.iter().map(|p| if *p == 0 { 1.0 } else { 0.0 }).collect()
+    } else {
+        total_prices.iter().map(|p| 1.0 / (*p as f64 / 1e9).powi(2)).collect()
+    };
     let total: f64 = weights.iter().sum();
-    let mut target = rand01 * total;
-    for (i, w) in weights.iter().enumerate() {
-        if target < *w {
+    weights.iter().map(|w| w / total).collect()
+}
+
+/// Index drawn with `first_pick_shares` as probabilities.
+fn weighted_pick(group: &[Candidate], rand01: f64) -> Option<usize> {
+    let prices: Vec<u64> = group.iter().map(Candidate::total_price).collect();
+    let mut target = rand01;
+    for (i, share) in first_pick_shares(&prices).iter().enumerate() {
+        if target < *share {
             return Some(i);
         }
-        target -= w;
+        target -= share;
     }
-    Some(group.len() - 1)
+    group.len().checked_sub(1)
 }
 
 #[cfg(test)]

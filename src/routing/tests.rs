@@ -25,6 +25,7 @@ fn provider(name: &str) -> Arc<ProviderConfig> {
 
 fn model(slug: &str, endpoints: &[(&str, u64)]) -> Arc<ModelConfig> {
     Arc::new(ModelConfig {
+        kind: crate::config::ModelKind::Chat,
         slug: slug.into(),
         name: None,
         description: None,
@@ -36,6 +37,7 @@ fn model(slug: &str, endpoints: &[(&str, u64)]) -> Arc<ModelConfig> {
                 provider: provider(p),
                 upstream_model: "m".into(),
                 price: Price { prompt: usd_per_m * 1_000_000_000, ..Price::default() },
+                max_output_tokens: None,
             })
             .collect(),
         fallbacks: vec![],
@@ -88,7 +90,7 @@ fn inverse_square_price_weighting_is_deterministic_for_a_given_draw() {
     // Prices 1 and 2 USD/M: weights 1 and 1/4, so `a` wins draws below 0.8.
     let m = model("x/y", &[("b", 2), ("a", 1)]);
     let mut f = Fixture::new();
-    assert_eq!(f.route(&[m.clone()], &defaults(), 0.79).unwrap(), vec!["a", "b"]);
+    assert_eq!(f.route(std::slice::from_ref(&m), &defaults(), 0.79).unwrap(), vec!["a", "b"]);
     assert_eq!(f.route(&[m], &defaults(), 0.81).unwrap(), vec!["b", "a"]);
 }
 
@@ -164,4 +166,41 @@ fn partition_none_sorts_across_fallback_models() {
     assert_eq!(f.route(&chain, &p, 0.0).unwrap(), vec!["b", "a"]);
     let p = ProviderPrefs::parse(Some(&serde_json::json!({"sort": {"by": "price", "partition": "model"}}))).unwrap();
     assert_eq!(f.route(&chain, &p, 0.0).unwrap(), vec!["a", "b"]);
+}
+
+#[test]
+fn first_pick_shares_are_inverse_square_of_price() {
+    let shares = first_pick_shares(&[1_000_000_000, 2_000_000_000]);
+    assert!((shares[0] - 0.8).abs() < 1e-9 && (shares[1] - 0.2).abs() < 1e-9);
+    assert_eq!(first_pick_shares(&[0, 5, 0]), vec![0.5, 0.0, 0.5]);
+}
+
+/// The cost of one routing decision (3 endpoints + a fallback model, default policy).
+/// `cargo test --release --lib -- --ignored routing_decision_cost --nocapture`
+#[test]
+#[ignore]
+fn routing_decision_cost() {
+    let mut f = Fixture::new();
+    let chain = [model("x/y", &[("a", 1), ("b", 2), ("c", 3)]), model("z/w", &[("d", 1)])];
+    let prefs = defaults();
+    f.route(&chain, &prefs, 0.5).unwrap();
+    let stats = &f.stats;
+    let lookup = |e: &Endpoint| stats[&e.provider.name].clone();
+    let n = 200_000;
+    let started = std::time::Instant::now();
+    for i in 0..n {
+        let input = RouteInput {
+            chain: &chain,
+            prefs: &prefs,
+            variant_sort: None,
+            pinned: None,
+            request_fields: &[],
+            key_excludes: &|_| None,
+            breaker: &BREAKER,
+            now_ms: 1_000,
+            rand01: (i % 100) as f64 / 100.0,
+        };
+        std::hint::black_box(route(&input, &lookup).unwrap());
+    }
+    eprintln!("routing decision: {:.0} ns", started.elapsed().as_nanos() as f64 / n as f64);
 }

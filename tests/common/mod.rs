@@ -2,7 +2,10 @@
 //! scripted mock upstreams, OpenAI-shaped reply builders and an SSE reader.
 #![allow(dead_code)]
 
+pub mod messages;
+pub mod native;
 pub mod openai;
+pub mod process;
 pub mod upstream;
 
 use std::net::SocketAddr;
@@ -18,6 +21,9 @@ pub struct Gateway {
     pub addr: SocketAddr,
     handle: actix_web::dev::ServerHandle,
     pub client: reqwest::Client,
+    /// The usage database: the YAML's `database.path`, else a fresh temporary file.
+    pub db_path: String,
+    done: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
 }
 
 impl Gateway {
@@ -29,11 +35,24 @@ impl Gateway {
     pub async fn start_with_env(yaml: &str, env: &[(&str, &str)]) -> Gateway {
         let env: Vec<(String, String)> = env.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
         let lookup = move |var: &str| env.iter().find(|(k, _)| k == var).map(|(_, v)| v.clone());
-        let config = switchboard::config::parse(yaml, "test.yaml", &lookup).unwrap_or_else(|e| panic!("test config invalid:\n{e}"));
+        let mut config = switchboard::config::parse(yaml, "test.yaml", &lookup).unwrap_or_else(|e| panic!("test config invalid:\n{e}"));
+        if !yaml.lines().any(|l| l.starts_with("database:")) {
+            config.database.path = temp_db_path();
+        }
+        let db_path = config.database.path.clone();
         let running = switchboard::start(config, Some("127.0.0.1:0".parse().unwrap())).expect("gateway binds");
         let handle = running.handle.clone();
-        tokio::spawn(running.server);
-        Gateway { addr: running.addr, handle, client: reqwest::Client::new() }
+        let addr = running.addr;
+        let done = tokio::spawn(running.run_to_completion());
+        Gateway { addr, handle, client: reqwest::Client::new(), db_path, done: Some(done) }
+    }
+
+    /// Stops gracefully and waits until every usage row is written.
+    pub async fn stop(mut self) {
+        self.handle.stop(true).await;
+        if let Some(done) = self.done.take() {
+            done.await.expect("server task").expect("server ran");
+        }
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -55,6 +74,12 @@ impl Drop for Gateway {
         let handle = self.handle.clone();
         tokio::spawn(async move { handle.stop(false).await });
     }
+}
+
+/// A fresh path for a usage database under the system's temporary directory.
+pub fn temp_db_path() -> String {
+    let dir = std::env::temp_dir().join(format!("switchboard-test-{}-{}", std::process::id(), switchboard::ids::random_alphanumeric(10)));
+    dir.join("usage.db").to_string_lossy().into_owned()
 }
 
 /// A config with one OpenAI-typed provider per upstream (`up0`, `up1`, …) and one model

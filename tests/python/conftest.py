@@ -85,6 +85,9 @@ models:
     endpoints: [ {{ provider: demo, model: echo, price: {{ prompt: 1, completion: 2 }} }} ]
   scripted/tools:
     endpoints: [ {{ provider: scripted, model: upstream-tools, price: {{ prompt: 1, completion: 2 }} }} ]
+  demo/embed:
+    kind: embedding
+    endpoints: [ {{ provider: demo, model: hashed, price: {{ prompt: 0.02 }} }} ]
 keys:
   - {{ name: python, key: {KEY} }}
 """

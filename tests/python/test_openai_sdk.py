@@ -87,5 +87,25 @@ def test_errors_surface_as_sdk_exceptions(client, gateway):
 
 
 def test_models_list(client):
-    ids = [m.id for m in client.models.list()]
-    assert ids == ["demo/echo", "scripted/tools"]
+    models = list(client.models.list())
+    assert [m.id for m in models] == ["demo/echo", "scripted/tools", "demo/embed"]
+    assert [m.model_extra["supported_endpoints"] for m in models] == [
+        ["chat.completions", "messages"], ["chat.completions", "messages"], ["embeddings"]]
+
+
+def test_streaming_cache_hit_replays_through_the_sdk(client):
+    def stream_once():
+        raw = client.chat.completions.with_raw_response.create(
+            model="demo/echo", messages=[{"role": "user", "content": "cache me please"}], stream=True,
+            extra_headers={"X-Switchboard-Cache": "true", "X-Switchboard-Cache-TTL": "120"})
+        chunks = list(raw.parse())
+        return raw.headers["x-switchboard-cache-status"], chunks
+
+    first_status, first = stream_once()
+    second_status, second = stream_once()
+    assert (first_status, second_status) == ("MISS", "HIT")
+    text = lambda chunks: "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
+    assert text(second) == text(first) == "cache me please"
+    assert second[-1].usage.completion_tokens == first[-1].usage.completion_tokens
+    assert second[-1].usage.cost == 0 and first[-1].usage.cost > 0
+    assert second[0].id != first[0].id

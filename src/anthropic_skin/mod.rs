@@ -1,0 +1,13 @@
+//! The Anthropic Messages skin (`/v1/messages`): pure translations between the Messages
+//! wire format the client speaks and the OpenAI-shaped chat the pipeline runs. Request in
+//! (`request`), answer out as a `message` (`response`) or named SSE events (`stream`), the
+//! `count_tokens` estimate (`tokens`). Content blocks go through the Anthropic adapter's own
+//! block readers and writers, so both directions agree. No IO.
+
+pub mod request;
+pub mod response;
+pub mod stream;
+pub mod tokens;
+mod tool_names;
+
+pub use tool_names::ToolNames;

@@ -1,0 +1,237 @@
+//! The pipeline's OpenAI chunk stream -> Anthropic's named SSE events. A pure state
+//! machine fed one `data:` payload at a time: `message_start` once; content blocks with
+//! sequential indices, one open at a time (thinking, text, tool_use: a block is closed
+//! before the next starts); `input_json_delta` for tool arguments; thinking and signature
+//! deltas; `message_delta` with the cumulative usage; `message_stop`. Keep-alives become
+//! `ping`, a failure after the first byte one `error` event. Anthropic framing lives here.
+
+use super::response::{stop_reason, usage_json};
+use super::tool_names::ToolNames;
+use crate::api::usage::Usage;
+use crate::error::anthropic_error_type;
+use crate::providers::anthropic::request::tool_use_id;
+use crate::providers::anthropic::REASONING_FORMAT;
+use serde_json::{json, Value};
+
+/// The content block being streamed.
+enum Open {
+    None,
+    Text(usize),
+    Thinking {
+        block: usize,
+        detail: u64,
+    },
+    Tool {
+        block: usize,
+    },
+    /// Opened and closed at once: it has no deltas.
+    Redacted(usize),
+}
+
+pub struct EventWriter {
+    names: ToolNames,
+    /// `input_tokens` for `message_start` (the real count arrives with the usage chunk).
+    estimated_input: u64,
+    started: bool,
+    ended: bool,
+    open: Open,
+    next_block: usize,
+    /// OpenAI tool-call index -> content block index.
+    tools: Vec<(u64, usize)>,
+    finish: Option<String>,
+    native_finish: Option<String>,
+    usage: Option<Usage>,
+}
+
+impl EventWriter {
+    pub fn new(names: ToolNames, estimated_input: u64) -> EventWriter {
+        EventWriter {
+            names,
+            estimated_input,
+            started: false,
+            ended: false,
+            open: Open::None,
+            next_block: 0,
+            tools: Vec::new(),
+            finish: None,
+            native_finish: None,
+            usage: None,
+        }
+    }
+
+    /// Whether the stream has said its last event.
+    pub fn is_ended(&self) -> bool {
+        self.ended
+    }
+
+    /// One `data:` payload of the OpenAI stream (a chunk, or `[DONE]`).
+    pub fn data(&mut self, data: &str, out: &mut Vec<u8>) {
+        if self.ended {
+            return;
+        }
+        if data.trim() == "[DONE]" {
+            return self.end(out);
+        }
+        let Ok(chunk) = serde_json::from_str::<Value>(data) else { return };
+        self.start(&chunk, out);
+        if let Some(error) = chunk.get("error").filter(|e| e.is_object()) {
+            let status = error["code"].as_u64().and_then(|c| u16::try_from(c).ok()).unwrap_or(502);
+            let message = error["message"].as_str().unwrap_or("the provider's stream failed");
+            emit(out, json!({ "type": "error", "error": { "type": anthropic_error_type(status), "message": message } }));
+            self.ended = true;
+            return;
+        }
+        if let Some(u) = chunk.get("usage").filter(|u| u.is_object()) {
+            self.usage = Some(Usage::from_openai(u));
+        }
+        let Some(choice) = chunk["choices"].as_array().and_then(|c| c.first()) else { return };
+        let delta = &choice["delta"];
+        for detail in delta["reasoning_details"].as_array().into_iter().flatten() {
+            self.reasoning_detail(detail, out);
+        }
+        if let Some(text) = delta["content"].as_str().filter(|t| !t.is_empty()) {
+            if !matches!(self.open, Open::Text(_)) {
+                let block = self.open_block(json!({ "type": "text", "text": "" }), out);
+                self.open = Open::Text(block);
+            }
+            self.block_delta(json!({ "type": "text_delta", "text": text }), out);
+        }
+        for call in delta["tool_calls"].as_array().into_iter().flatten() {
+            self.tool_call(call, out);
+        }
+        if let Some(f) = choice["finish_reason"].as_str() {
+            self.finish = Some(f.to_string());
+        }
+        if let Some(n) = choice["native_finish_reason"].as_str() {
+            self.native_finish = Some(n.to_string());
+        }
+    }
+
+    /// The upstream is quiet: keep the connection alive.
+    pub fn keep_alive(&mut self, out: &mut Vec<u8>) {
+        if !self.ended {
+            emit(out, json!({ "type": "ping" }));
+        }
+    }
+
+    /// The OpenAI stream is over: close the open block, then `message_delta` and `message_stop`.
+    pub fn end(&mut self, out: &mut Vec<u8>) {
+        if self.ended {
+            return;
+        }
+        self.start(&Value::Null, out);
+        self.close(out);
+        self.ended = true;
+        let usage = self.usage.unwrap_or_default();
+        let stop = stop_reason(self.finish.as_deref(), self.native_finish.as_deref(), !self.tools.is_empty());
+        emit(out, json!({ "type": "message_delta", "delta": { "stop_reason": stop, "stop_sequence": null }, "usage": usage_json(&usage) }));
+        emit(out, json!({ "type": "message_stop" }));
+    }
+
+    fn start(&mut self, chunk: &Value, out: &mut Vec<u8>) {
+        if self.started {
+            return;
+        }
+        self.started = true;
+        let message = json!({
+            "id": chunk["id"], "type": "message", "role": "assistant", "model": chunk["model"], "content": [],
+            "stop_reason": null, "stop_sequence": null,
+            "usage": { "input_tokens": self.estimated_input, "output_tokens": 0 },
+        });
+        emit(out, json!({ "type": "message_start", "message": message }));
+        emit(out, json!({ "type": "ping" }));
+    }
+
+    /// Anthropic thinking arrives as `reasoning_details` fragments sharing an `index`; only
+    /// the first names its `format`. Other providers' details have no Anthropic block.
+    fn reasoning_detail(&mut self, d: &Value, out: &mut Vec<u8>) {
+        let index = d["index"].as_u64().unwrap_or(0);
+        let ours = d["format"].as_str() == Some(REASONING_FORMAT);
+        match d["type"].as_str() {
+            Some("reasoning.text") => {
+                let continuing = matches!(self.open, Open::Thinking { detail, .. } if detail == index);
+                if !continuing {
+                    if !ours {
+                        return;
+                    }
+                    let block = self.open_block(json!({ "type": "thinking", "thinking": "" }), out);
+                    self.open = Open::Thinking { block, detail: index };
+                }
+                if let Some(t) = d["text"].as_str().filter(|t| !t.is_empty()) {
+                    self.block_delta(json!({ "type": "thinking_delta", "thinking": t }), out);
+                }
+                if let Some(s) = d["signature"].as_str().filter(|s| !s.is_empty()) {
+                    self.block_delta(json!({ "type": "signature_delta", "signature": s }), out);
+                }
+            }
+            Some("reasoning.encrypted") if ours => {
+                let data = d["data"].as_str().unwrap_or_default();
+                let block = self.open_block(json!({ "type": "redacted_thinking", "data": data }), out);
+                self.open = Open::Redacted(block);
+                self.close(out);
+            }
+            _ => {}
+        }
+    }
+
+    fn tool_call(&mut self, call: &Value, out: &mut Vec<u8>) {
+        let index = call["index"].as_u64().unwrap_or(0);
+        let known = self.tools.iter().find(|(i, _)| *i == index).map(|(_, b)| *b);
+        let block = match (known, call["id"].as_str()) {
+            (Some(block), _) => block,
+            (None, Some(id)) => {
+                let name = call.pointer("/function/name").and_then(Value::as_str).unwrap_or_default();
+                let start = json!({ "type": "tool_use", "id": tool_use_id(id), "name": self.names.restore(name), "input": {} });
+                let block = self.open_block(start, out);
+                self.open = Open::Tool { block };
+                self.tools.push((index, block));
+                block
+            }
+            // Arguments before the call's id: nowhere to put them.
+            (None, None) => return,
+        };
+        if let Some(fragment) = call.pointer("/function/arguments").and_then(Value::as_str).filter(|a| !a.is_empty()) {
+            let delta = json!({ "type": "input_json_delta", "partial_json": fragment });
+            emit(out, json!({ "type": "content_block_delta", "index": block, "delta": delta }));
+        }
+    }
+
+    /// Closes the open block and starts `content_block`; returns its index.
+    fn open_block(&mut self, content_block: Value, out: &mut Vec<u8>) -> usize {
+        self.close(out);
+        let index = self.next_block;
+        self.next_block += 1;
+        emit(out, json!({ "type": "content_block_start", "index": index, "content_block": content_block }));
+        index
+    }
+
+    /// A delta for the open block.
+    fn block_delta(&mut self, delta: Value, out: &mut Vec<u8>) {
+        let index = match self.open {
+            Open::Text(b) | Open::Thinking { block: b, .. } | Open::Tool { block: b } => b,
+            Open::Redacted(_) | Open::None => return,
+        };
+        emit(out, json!({ "type": "content_block_delta", "index": index, "delta": delta }));
+    }
+
+    fn close(&mut self, out: &mut Vec<u8>) {
+        let index = match std::mem::replace(&mut self.open, Open::None) {
+            Open::Text(b) | Open::Thinking { block: b, .. } | Open::Tool { block: b } | Open::Redacted(b) => b,
+            Open::None => return,
+        };
+        emit(out, json!({ "type": "content_block_stop", "index": index }));
+    }
+}
+
+/// `event: <type>` and `data: <json>`: Anthropic's SDKs dispatch on the event name.
+fn emit(out: &mut Vec<u8>, event: Value) {
+    out.extend_from_slice(b"event: ");
+    out.extend_from_slice(event["type"].as_str().unwrap_or("unknown").as_bytes());
+    out.extend_from_slice(b"\ndata: ");
+    serde_json::to_writer(&mut *out, &event).expect("a JSON value always serializes");
+    out.extend_from_slice(b"\n\n");
+}
+
+#[cfg(test)]
+#[path = "stream_tests.rs"]
+mod tests;

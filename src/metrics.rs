@@ -1,0 +1,229 @@
+//! Prometheus metrics: counters, gauges and histograms keyed by small label sets, updated
+//! with atomics (a read lock finds an existing series; a write lock only adds a new one)
+//! and rendered in the Prometheus text format. Labels are bounded: model slugs, provider
+//! and key names, statuses — never secrets or request ids.
+
+use std::collections::BTreeMap;
+use std::fmt::Write;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, RwLock};
+
+/// Latency buckets in seconds.
+const BUCKETS: [f64; 14] = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0, 5.0, 30.0];
+
+pub type Labels = Vec<(&'static str, String)>;
+
+/// A point-in-time value read at scrape time (queue depth, circuit state, counters kept
+/// elsewhere). Samples of one name must be adjacent.
+pub struct Sample {
+    pub name: &'static str,
+    pub help: &'static str,
+    /// `gauge` or `counter`.
+    pub kind: &'static str,
+    pub labels: Labels,
+    pub value: f64,
+}
+
+#[derive(Default)]
+pub struct Histogram {
+    buckets: [AtomicU64; BUCKETS.len()],
+    count: AtomicU64,
+    /// Sum in nanoseconds.
+    sum_nanos: AtomicU64,
+}
+
+impl Histogram {
+    pub fn observe(&self, seconds: f64) {
+        if let Some(i) = BUCKETS.iter().position(|b| seconds <= *b) {
+            self.buckets[i].fetch_add(1, Ordering::Relaxed);
+        }
+        self.count.fetch_add(1, Ordering::Relaxed);
+        self.sum_nanos.fetch_add((seconds.max(0.0) * 1e9) as u64, Ordering::Relaxed);
+    }
+}
+
+/// One metric family: a name, help, type, and its series by label values.
+struct Family<T> {
+    name: &'static str,
+    help: &'static str,
+    series: RwLock<BTreeMap<Labels, Arc<T>>>,
+}
+
+impl<T: Default> Family<T> {
+    const fn new(name: &'static str, help: &'static str) -> Self {
+        Family { name, help, series: RwLock::new(BTreeMap::new()) }
+    }
+
+    fn get(&self, labels: Labels) -> Arc<T> {
+        if let Some(s) = self.series.read().unwrap_or_else(|p| p.into_inner()).get(&labels) {
+            return s.clone();
+        }
+        self.series.write().unwrap_or_else(|p| p.into_inner()).entry(labels).or_default().clone()
+    }
+
+    fn snapshot(&self) -> Vec<(Labels, Arc<T>)> {
+        self.series.read().unwrap_or_else(|p| p.into_inner()).iter().map(|(l, s)| (l.clone(), s.clone())).collect()
+    }
+}
+
+pub struct Metrics {
+    requests: Family<AtomicU64>,
+    tokens: Family<AtomicU64>,
+    cost_nano: Family<AtomicU64>,
+    upstream_errors: Family<AtomicU64>,
+    reloads: Family<AtomicU64>,
+    guardrail_hits: Family<AtomicU64>,
+    gateway_latency: Family<Histogram>,
+    upstream_latency: Family<Histogram>,
+    ttft: Family<Histogram>,
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Metrics {
+            requests: Family::new("switchboard_requests_total", "Client requests by model, provider, status and cache status."),
+            tokens: Family::new("switchboard_tokens_total", "Tokens by model and kind (prompt, completion)."),
+            cost_nano: Family::new("switchboard_cost_usd_total", "Spend in USD by model and key."),
+            upstream_errors: Family::new("switchboard_upstream_errors_total", "Failed upstream attempts by provider and kind."),
+            reloads: Family::new("switchboard_config_reloads_total", "Config reloads by result (ok, error)."),
+            guardrail_hits: Family::new("switchboard_guardrail_hits_total", "Guardrail rules that fired, by rule and action."),
+            gateway_latency: Family::new("switchboard_gateway_latency_seconds", "Time the gateway added: total minus upstream."),
+            upstream_latency: Family::new(
+                "switchboard_upstream_latency_seconds",
+                "Upstream time to response (first byte for streams) by provider.",
+            ),
+            ttft: Family::new("switchboard_ttft_seconds", "Time to first token seen by the client, by model."),
+        }
+    }
+}
+
+fn inc(c: &AtomicU64, by: u64) {
+    c.fetch_add(by, Ordering::Relaxed);
+}
+
+impl Metrics {
+    pub fn request(&self, model: &str, provider: &str, status: u16, cache: &str) {
+        let labels = vec![
+            ("model", model.to_string()),
+            ("provider", provider.to_string()),
+            ("status", status.to_string()),
+            ("cache", cache.to_string()),
+        ];
+        inc(&self.requests.get(labels), 1);
+    }
+
+    pub fn usage(&self, model: &str, key: &str, prompt_tokens: u64, completion_tokens: u64, cost_nano: u64) {
+        inc(&self.tokens.get(vec![("model", model.to_string()), ("kind", "prompt".into())]), prompt_tokens);
+        inc(&self.tokens.get(vec![("model", model.to_string()), ("kind", "completion".into())]), completion_tokens);
+        inc(&self.cost_nano.get(vec![("model", model.to_string()), ("key", key.to_string())]), cost_nano);
+    }
+
+    pub fn upstream_error(&self, provider: &str, kind: &str) {
+        inc(&self.upstream_errors.get(vec![("provider", provider.to_string()), ("kind", kind.to_string())]), 1);
+    }
+
+    pub fn reload(&self, ok: bool) {
+        inc(&self.reloads.get(vec![("result", if ok { "ok" } else { "error" }.to_string())]), 1);
+    }
+
+    pub fn guardrail_hit(&self, rule: &str, action: &str) {
+        inc(&self.guardrail_hits.get(vec![("rule", rule.to_string()), ("action", action.to_string())]), 1);
+    }
+
+    pub fn latencies(&self, model: &str, provider: &str, total: f64, upstream: Option<f64>, ttft: Option<f64>) {
+        self.gateway_latency.get(Vec::new()).observe((total - upstream.unwrap_or(0.0)).max(0.0));
+        if let Some(u) = upstream {
+            self.upstream_latency.get(vec![("provider", provider.to_string())]).observe(u);
+        }
+        if let Some(t) = ttft {
+            self.ttft.get(vec![("model", model.to_string())]).observe(t);
+        }
+    }
+
+    /// The text exposition, followed by `samples` read at scrape time.
+    pub fn render(&self, samples: &[Sample]) -> String {
+        let mut out = String::with_capacity(4096);
+        for family in [&self.requests, &self.tokens, &self.upstream_errors, &self.reloads, &self.guardrail_hits] {
+            header(&mut out, family.name, family.help, "counter");
+            for (labels, v) in family.snapshot() {
+                let _ = writeln!(out, "{}{} {}", family.name, label_text(&labels, None), v.load(Ordering::Relaxed));
+            }
+        }
+        header(&mut out, self.cost_nano.name, self.cost_nano.help, "counter");
+        for (labels, v) in self.cost_nano.snapshot() {
+            let _ = writeln!(out, "{}{} {}", self.cost_nano.name, label_text(&labels, None), v.load(Ordering::Relaxed) as f64 / 1e9);
+        }
+        for family in [&self.gateway_latency, &self.upstream_latency, &self.ttft] {
+            header(&mut out, family.name, family.help, "histogram");
+            for (labels, h) in family.snapshot() {
+                let mut cumulative = 0;
+                for (i, bound) in BUCKETS.iter().enumerate() {
+                    cumulative += h.buckets[i].load(Ordering::Relaxed);
+                    let _ = writeln!(out, "{}_bucket{} {cumulative}", family.name, label_text(&labels, Some(&bound.to_string())));
+                }
+                let count = h.count.load(Ordering::Relaxed);
+                let _ = writeln!(out, "{}_bucket{} {count}", family.name, label_text(&labels, Some("+Inf")));
+                let _ =
+                    writeln!(out, "{}_sum{} {}", family.name, label_text(&labels, None), h.sum_nanos.load(Ordering::Relaxed) as f64 / 1e9);
+                let _ = writeln!(out, "{}_count{} {count}", family.name, label_text(&labels, None));
+            }
+        }
+        let mut previous = "";
+        for s in samples {
+            if s.name != previous {
+                header(&mut out, s.name, s.help, s.kind);
+                previous = s.name;
+            }
+            let _ = writeln!(out, "{}{} {}", s.name, label_text(&s.labels, None), s.value);
+        }
+        out
+    }
+}
+
+fn header(out: &mut String, name: &str, help: &str, kind: &str) {
+    let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}");
+}
+
+fn label_text(labels: &Labels, le: Option<&str>) -> String {
+    let mut parts: Vec<String> = labels.iter().map(|(k, v)| format!("{k}=\"{}\"", escape(v))).collect();
+    if let Some(le) = le {
+        parts.push(format!("le=\"{le}\""));
+    }
+    if parts.is_empty() {
+        String::new()
+    } else {
+        format!("{{{}}}", parts.join(","))
+    }
+}
+
+fn escape(v: &str) -> String {
+    v.replace('\\', "\\\\").replace('"', "\\\"").replace('\n', "\\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn renders_counters_histograms_and_gauges() {
+        let m = Metrics::default();
+        m.request("a/b", "p", 200, "MISS");
+        m.request("a/b", "p", 200, "MISS");
+        m.usage("a/b", "alice", 10, 5, 1_500);
+        m.latencies("a/b", "p", 0.0105, Some(0.01), Some(0.002));
+        let depth = Sample { name: "switchboard_usage_queue_depth", help: "Rows waiting.", kind: "gauge", labels: vec![], value: 3.0 };
+        let text = m.render(&[depth]);
+        assert!(text.contains("switchboard_requests_total{model=\"a/b\",provider=\"p\",status=\"200\",cache=\"MISS\"} 2"), "{text}");
+        assert!(text.contains("switchboard_tokens_total{model=\"a/b\",kind=\"completion\"} 5"));
+        assert!(text.contains("switchboard_cost_usd_total{model=\"a/b\",key=\"alice\"} 0.0000015"));
+        assert!(text.contains("switchboard_gateway_latency_seconds_bucket{le=\"0.001\"} 1"));
+        assert!(text.contains("switchboard_gateway_latency_seconds_count 1"));
+        assert!(text.contains("switchboard_upstream_latency_seconds_bucket{provider=\"p\",le=\"0.01\"} 1"));
+        assert!(text.contains("# TYPE switchboard_usage_queue_depth gauge\nswitchboard_usage_queue_depth 3"));
+    }
+
+    #[test]
+    fn label_values_are_escaped() {
+        assert_eq!(label_text(&vec![("m", "a\"b\\c".into())], None), "{m=\"a\\\"b\\\\c\"}");
+    }
+}

@@ -1,0 +1,108 @@
+//! The response cache in a request's life: deciding whether a request may use it (and
+//! under which key and TTL), replaying a hit — JSON or a stream — with a fresh identity
+//! and zero cost, and storing a finished answer. Errors and failed streams are never stored.
+
+use super::stamp::Stamp;
+use super::stream::{frame_into, usage_chunk_body, CHUNK, DONE};
+use super::{ReplyBody, RequestCtx};
+use crate::api::usage::Usage;
+use crate::cache::{cache_key, CachedAnswer, CachedBody};
+use crate::config::ModelConfig;
+use crate::state::AppState;
+use bytes::Bytes;
+use serde_json::{Map, Value};
+use std::sync::Arc;
+use std::time::Duration;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CacheStatus {
+    Hit { age: Duration, ttl_left: Duration },
+    Miss { ttl: Duration },
+    Bypass,
+}
+
+/// Where a cacheable request's answer goes.
+#[derive(Clone, Copy)]
+pub struct CachePlan {
+    pub key: [u8; 32],
+    pub ttl: Duration,
+}
+
+/// The plan for a request with this `body`, or None when no TTL applies (or the request
+/// opted out). `X-Switchboard-Cache-Clear` drops the stored entry so this request refreshes it.
+pub fn plan(state: &AppState, ctx: &RequestCtx, model: &ModelConfig, stream: bool, body: &Map<String, Value>) -> Option<CachePlan> {
+    let configured = model.cache_ttl.or(ctx.runtime.config.cache.default_ttl);
+    let ttl = ctx.client.cache.effective_ttl(configured)?;
+    let key = cache_key(&ctx.key.name, &model.slug, stream, body);
+    if ctx.client.cache.clear {
+        state.cache().remove(&key);
+    }
+    Some(CachePlan { key, ttl })
+}
+
+/// A stored answer replayed under this request's id: usage as recorded, cost 0.
+pub fn replay(hit: &CachedAnswer, stamp: &Stamp) -> ReplyBody {
+    match &hit.body {
+        CachedBody::Json(body) => {
+            let stamped = stamp.stamped("chat.completion", body, Some(hit.usage.report(0)));
+            ReplyBody::Json(serde_json::to_vec(&stamped).unwrap_or_default().into())
+        }
+        CachedBody::Chunks(chunks) => {
+            let mut out = Vec::with_capacity(chunks.len() * 256);
+            for chunk in chunks {
+                frame_into(&mut out, &stamp.stamped(CHUNK, chunk, None));
+            }
+            frame_into(&mut out, &stamp.stamped(CHUNK, &usage_chunk_body(), Some(hit.usage.report(0))));
+            out.extend_from_slice(DONE);
+            let once = futures_util::stream::once(async move { Ok(Bytes::from(out)) });
+            ReplyBody::Sse(Box::pin(once))
+        }
+    }
+}
+
+/// Stores a finished JSON answer (the body before stamping), unless it ended in error.
+pub fn store_completion(state: &AppState, plan: CachePlan, stamp: &Stamp, usage: Usage, body: &Map<String, Value>) {
+    let failed = body.get("choices").and_then(|c| c.pointer("/0/finish_reason")).and_then(Value::as_str) == Some("error");
+    if !failed {
+        let answer = CachedAnswer::new(
+            plan.ttl,
+            stamp.model.clone(),
+            stamp.provider.clone(),
+            usage,
+            stamp.id.clone(),
+            CachedBody::Json(body.clone()),
+        );
+        state.cache().insert(plan.key, answer);
+    }
+}
+
+/// Collects a stream's chunks; stored only when the stream finishes normally.
+pub struct StreamRecorder {
+    state: Arc<AppState>,
+    plan: CachePlan,
+    chunks: Vec<Map<String, Value>>,
+}
+
+impl StreamRecorder {
+    pub fn new(state: Arc<AppState>, plan: CachePlan) -> StreamRecorder {
+        StreamRecorder { state, plan, chunks: Vec::new() }
+    }
+
+    pub fn record(&mut self, chunk: &Map<String, Value>) {
+        self.chunks.push(chunk.clone());
+    }
+
+    pub fn finish(self, stamp: &Stamp, usage: Usage, finish_reason: Option<&str>) {
+        if finish_reason != Some("error") {
+            let answer = CachedAnswer::new(
+                self.plan.ttl,
+                stamp.model.clone(),
+                stamp.provider.clone(),
+                usage,
+                stamp.id.clone(),
+                CachedBody::Chunks(self.chunks),
+            );
+            self.state.cache().insert(self.plan.key, answer);
+        }
+    }
+}

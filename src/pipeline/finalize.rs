@@ -1,0 +1,438 @@
+//! The finalizer: owns a request's rate-limit admission and budget reservation, learns
+//! what happened as the pipeline runs, and emits exactly ONE usage row per client request
+//! — on success, error, finished or failed stream, and (from `Drop`) when the client goes
+//! away mid-request. The row goes to the usage log's queue; nothing here touches SQLite.
+
+use super::RequestCtx;
+use crate::api::chat::ChatRequest;
+use crate::api::usage::Usage;
+use crate::budget::{Payer, Reservation};
+use crate::config::Price;
+use crate::error::{AttemptRecord, GatewayError};
+use crate::ratelimit::{Holder, Subject};
+use crate::routing::Candidate;
+use crate::state::AppState;
+use crate::usage::UsageRow;
+use crate::utc;
+use serde_json::Value;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// Output tokens a stream's reservation grows by at a time once it runs past it.
+const STREAM_EXTENSION_TOKENS: u64 = 256;
+
+pub struct Finalizer {
+    pending: Option<Box<Pending>>,
+}
+
+struct Pending {
+    state: Arc<AppState>,
+    payer: Payer,
+    row: UsageRow,
+    started: Instant,
+    reservation: Option<Reservation>,
+    admitted_tokens: Option<u64>,
+    meter: Meter,
+    log_bodies: bool,
+    /// Time spent waiting on the upstream (to its answer, or its first chunk).
+    upstream: Option<Duration>,
+}
+
+/// What a stream has delivered so far, priced: the basis of a partial or cut-off charge.
+#[derive(Default)]
+struct Meter {
+    price: Price,
+    prompt_estimate: u64,
+    completion_chars: u64,
+    reported: Option<Usage>,
+    /// The streamed text, kept only with `database.log_bodies`.
+    text: Option<String>,
+}
+
+impl Meter {
+    /// Upstream-reported usage if any arrived; else an estimate from what was streamed.
+    fn usage(&self) -> Usage {
+        self.reported.unwrap_or(Usage {
+            prompt_tokens: self.prompt_estimate,
+            completion_tokens: self.completion_chars.div_ceil(4),
+            ..Usage::default()
+        })
+    }
+}
+
+/// A stream ran past what its budget allows.
+pub struct OverBudget;
+
+impl Finalizer {
+    pub fn start(state: &Arc<AppState>, ctx: &RequestCtx) -> Finalizer {
+        let runtime = &ctx.runtime;
+        let row = UsageRow {
+            id: ctx.generation_id.clone(),
+            created_at_ms: ctx.created_at_ms,
+            key_name: ctx.key.name.clone(),
+            team: ctx.key.team.clone(),
+            endpoint: ctx.api.as_str().into(),
+            status: 499,
+            attempts: "[]".into(),
+            session_id: ctx.client.session_id.clone(),
+            app_referer: ctx.client.app_referer.clone(),
+            app_title: ctx.client.app_title.clone(),
+            user_agent: ctx.client.user_agent.clone(),
+            ..UsageRow::default()
+        };
+        Finalizer {
+            pending: Some(Box::new(Pending {
+                state: state.clone(),
+                payer: Payer::new(ctx.key.clone(), &runtime.config.teams),
+                row,
+                started: ctx.started,
+                reservation: None,
+                admitted_tokens: None,
+                meter: Meter::default(),
+                upstream: None,
+                log_bodies: runtime.config.database.log_bodies,
+            })),
+        }
+    }
+
+    /// Moves the pending request out (into a stream); `self` is left finished.
+    pub fn take(&mut self) -> Finalizer {
+        Finalizer { pending: self.pending.take() }
+    }
+
+    fn with(&mut self, f: impl FnOnce(&mut Pending)) {
+        if let Some(p) = self.pending.as_deref_mut() {
+            f(p);
+        }
+    }
+
+    pub fn note_request(&mut self, request: &ChatRequest, raw: &[u8]) {
+        let text = |field: &str| request.body.get(field).and_then(Value::as_str);
+        self.note_client_request(&request.model, request.stream, text("user"), text("session_id"), raw);
+    }
+
+    /// What the client asked for, from any API's request (`raw` is its body as sent).
+    pub fn note_client_request(&mut self, model: &str, streamed: bool, user: Option<&str>, session: Option<&str>, raw: &[u8]) {
+        self.with(|p| {
+            p.row.model_requested = Some(model.to_string());
+            p.row.streamed = streamed;
+            p.row.user = user.map(str::to_string);
+            if let Some(session) = session {
+                p.row.session_id = Some(session.to_string());
+            }
+            if p.log_bodies {
+                p.row.request_body = Some(String::from_utf8_lossy(raw).into_owned());
+            }
+        });
+    }
+
+    pub fn note_model(&mut self, slug: &str) {
+        self.with(|p| p.row.model = Some(slug.to_string()));
+    }
+
+    /// The guardrail rules that fired (JSON, see `UsageRow::guardrails`).
+    pub fn note_guardrails(&mut self, fired: Option<String>) {
+        self.with(|p| p.row.guardrails = fired);
+    }
+
+    /// After a guardrail redaction, the logged request body (kept only with
+    /// `database.log_bodies`) is the redacted one.
+    pub fn note_redacted_body(&mut self, body: impl FnOnce() -> String) {
+        self.with(|p| {
+            if p.log_bodies {
+                p.row.request_body = Some(body());
+            }
+        });
+    }
+
+    /// Rate limits of the key and its team, on the request's estimated prompt tokens.
+    pub fn admit(&mut self, prompt_tokens: u64) -> Result<(), GatewayError> {
+        let Some(p) = self.pending.as_deref_mut() else {
+            return Ok(());
+        };
+        let subjects = subjects(&p.payer);
+        if subjects.is_empty() {
+            return Ok(());
+        }
+        p.state.limits().admit(&subjects, prompt_tokens).map_err(|t| GatewayError::KeyRateLimited {
+            message: t.message,
+            limit: t.limit,
+            retry_after_ms: t.retry_after_ms,
+            reset_at_ms: utc::now_ms() + t.retry_after_ms as i64,
+        })?;
+        p.admitted_tokens = Some(prompt_tokens);
+        Ok(())
+    }
+
+    /// Holds the request's worst-case cost against the key's and team's budgets.
+    pub fn reserve(&mut self, worst_case_nano: u64) -> Result<(), GatewayError> {
+        let Some(p) = self.pending.as_deref_mut() else {
+            return Ok(());
+        };
+        let reservation = p.state.budgets().reserve(&p.payer, worst_case_nano, utc::now_ms()).map_err(|denied| {
+            tracing::info!(key = %p.payer.key.name, "{denied}");
+            GatewayError::BudgetExceeded(denied.to_string())
+        })?;
+        p.reservation = Some(reservation);
+        Ok(())
+    }
+
+    /// Records the upstream attempts made and, when one answered, who served.
+    pub fn note_attempts(&mut self, failed: &[AttemptRecord], served: Option<&Candidate>) {
+        self.with(|p| {
+            let mut all: Vec<&AttemptRecord> = failed.iter().collect();
+            let ok = served.map(|t| AttemptRecord {
+                provider: t.endpoint.provider.name.clone(),
+                model: t.model.slug.clone(),
+                status: Some(200),
+                reason: "ok".into(),
+            });
+            all.extend(ok.as_ref());
+            p.row.attempts = serde_json::to_string(&all).unwrap_or_else(|_| "[]".into());
+            if let Some(t) = served {
+                p.row.model = Some(t.model.slug.clone());
+                p.row.provider = Some(t.endpoint.provider.name.clone());
+                p.row.upstream_model = Some(t.endpoint.upstream_model.clone());
+            }
+        });
+    }
+
+    /// A stream is committed: the client gets a 200 and its first chunk now.
+    pub fn stream_started(&mut self, price: Price, prompt_estimate: u64) {
+        self.with(|p| {
+            p.row.status = 200;
+            p.row.ttft_ms = Some(p.started.elapsed().as_millis() as u64);
+            p.meter = Meter { price, prompt_estimate, text: p.log_bodies.then(String::new), ..Meter::default() };
+        });
+    }
+
+    /// Counts streamed output against the reservation, growing it while the budget
+    /// allows. `Err` means this delta must not be delivered.
+    pub fn stream_delta(&mut self, chars: u64, text: &str) -> Result<(), OverBudget> {
+        let Some(p) = self.pending.as_deref_mut() else {
+            return Ok(());
+        };
+        p.meter.completion_chars += chars;
+        let running = p.meter.usage().cost_nano(&p.meter.price);
+        if let (true, Some(reservation)) = (p.payer.has_budget(), p.reservation.as_mut()) {
+            if running > reservation.amount() {
+                let headroom = Usage { completion_tokens: STREAM_EXTENSION_TOKENS, ..Usage::default() }
+                    .cost_nano(&Price { request_nano: 0, ..p.meter.price });
+                let needed = running - reservation.amount();
+                let ledger = p.state.budgets();
+                let now = utc::now_ms();
+                if !ledger.extend(&p.payer, reservation, needed + headroom, now) && !ledger.extend(&p.payer, reservation, needed, now) {
+                    p.meter.completion_chars -= chars;
+                    return Err(OverBudget);
+                }
+            }
+        }
+        if let Some(body) = p.meter.text.as_mut() {
+            body.push_str(text);
+        }
+        Ok(())
+    }
+
+    pub fn stream_usage(&mut self, usage: Usage) {
+        self.with(|p| p.meter.reported = Some(usage));
+    }
+
+    /// Usage and cost of what the stream has delivered so far.
+    pub fn stream_charge(&self) -> (Usage, u64) {
+        match self.pending.as_deref() {
+            Some(p) => {
+                let usage = p.meter.usage();
+                (usage, usage.cost_nano(&p.meter.price))
+            }
+            None => (Usage::default(), 0),
+        }
+    }
+
+    /// A stream ended: normally (`error` None) or with an error chunk.
+    pub fn stream_finished(&mut self, finish_reason: Option<String>, error: Option<&str>) {
+        let (usage, cost) = self.stream_charge();
+        self.with(|p| {
+            p.row.finish_reason = finish_reason.or(error.map(|_| "error".into()));
+            p.row.error_type = error.map(str::to_string);
+            p.row.response_body = p.meter.text.take();
+        });
+        self.emit(usage, cost, false);
+    }
+
+    /// A JSON answer was produced; `body` is kept only with `database.log_bodies`.
+    pub fn complete(&mut self, usage: Usage, cost_nano: u64, finish_reason: Option<String>, body: &[u8]) {
+        self.with(|p| {
+            p.row.status = 200;
+            p.row.finish_reason = finish_reason;
+            if p.log_bodies {
+                p.row.response_body = Some(String::from_utf8_lossy(body).into_owned());
+            }
+        });
+        self.emit(usage, cost_nano, false);
+    }
+
+    pub fn note_upstream_time(&mut self, spent: Duration) {
+        self.with(|p| p.upstream = Some(spent));
+    }
+
+    /// Answered from the response cache: no upstream call, no charge, `cache_hit = 1`.
+    pub fn cache_hit(&mut self, usage: Usage, model: &str, provider: &str) {
+        self.with(|p| {
+            p.row.status = 200;
+            p.row.cache_hit = true;
+            p.row.model = Some(model.to_string());
+            p.row.provider = Some(provider.to_string());
+            p.row.attempts = "[]".into();
+        });
+        self.emit(usage, 0, false);
+    }
+
+    /// The request failed before any answer was committed.
+    pub fn fail(&mut self, error: &GatewayError) {
+        self.with(|p| {
+            p.row.status = error.status();
+            p.row.error_type = Some(error.error_type().to_string());
+            if let GatewayError::ProviderUnavailable { attempts, .. } = error {
+                p.row.attempts = serde_json::to_string(attempts).unwrap_or_else(|_| "[]".into());
+            }
+        });
+        self.emit(Usage::default(), 0, false);
+    }
+
+    /// Settles the budget and rate limit and queues the row. Runs at most once.
+    fn emit(&mut self, usage: Usage, cost_nano: u64, cancelled: bool) {
+        let Some(p) = self.pending.take() else {
+            return;
+        };
+        let Pending { state, payer, mut row, started, reservation, admitted_tokens, upstream, .. } = *p;
+        let reservation = reservation.unwrap_or_else(|| Reservation::unreserved(row.created_at_ms));
+        state.budgets().settle(&payer, reservation, cost_nano);
+        if let Some(admitted) = admitted_tokens {
+            let actual = usage.prompt_tokens + usage.completion_tokens;
+            state.limits().correct_tokens(&subjects(&payer), actual as i64 - admitted as i64);
+        }
+        row.usage = usage;
+        row.cost_nano = cost_nano;
+        row.cancelled = cancelled;
+        row.latency_ms = started.elapsed().as_millis() as u64;
+        super::observe::observe(&state, &row, upstream);
+        state.usage().record(row);
+    }
+}
+
+impl Drop for Finalizer {
+    /// The client went away before the request finished (actix dropped the handler or
+    /// the stream): charge what was delivered, and mark the row cancelled.
+    fn drop(&mut self) {
+        if self.pending.is_some() {
+            let (usage, cost) = self.stream_charge();
+            self.with(|p| p.row.response_body = p.meter.text.take());
+            self.emit(usage, cost, true);
+        }
+    }
+}
+
+fn subjects(payer: &Payer) -> Vec<Subject<'_>> {
+    let mut out = Vec::new();
+    if let Some(limit) = payer.key.rate_limit {
+        out.push(Subject { holder: Holder::Key, name: &payer.key.name, limit });
+    }
+    if let Some(team) = &payer.team {
+        if let Some(limit) = team.rate_limit {
+            out.push(Subject { holder: Holder::Team, name: &team.name, limit });
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::api::chat::ChatRequest;
+    use std::time::Instant;
+
+    fn setup() -> (Arc<AppState>, RequestCtx) {
+        let db = std::env::temp_dir().join(format!("switchboard-finalize-{}-{}", std::process::id(), crate::ids::random_alphanumeric(8)));
+        let yaml = format!(
+            "database: {{ path: \"{}\" }}\nproviders: {{ demo: {{ type: mock }} }}\nmodels:\n  demo/echo: {{ endpoints: [ {{ provider: demo, model: echo, price: {{ prompt: 1, completion: 2 }} }} ] }}\nteams:\n  research: {{ budget: {{ limit_usd: 1000000, period: monthly }}, rate_limit: {{ requests_per_minute: 100000000 }} }}\nkeys:\n  - {{ name: alice, key: sk-a, team: research, budget: {{ limit_usd: 1000000, period: daily }}, rate_limit: {{ requests_per_minute: 100000000, tokens_per_minute: 1000000000 }} }}\n",
+            db.join("usage.db").display()
+        );
+        let config = crate::config::parse(&yaml, "t.yaml", &|_| None).unwrap();
+        let state = Arc::new(AppState::new(config).unwrap());
+        let runtime = state.runtime();
+        let key = runtime.config.keys[0].clone();
+        let ctx = RequestCtx {
+            generation_id: crate::ids::generation_id(),
+            runtime,
+            key,
+            created_at_ms: utc::now_ms(),
+            started: Instant::now(),
+            client: Default::default(),
+            api: super::super::ClientApi::Chat,
+        };
+        (state, ctx)
+    }
+
+    #[test]
+    fn a_dropped_request_is_logged_once_as_cancelled_and_releases_its_reservation() {
+        let (state, ctx) = setup();
+        let mut fin = Finalizer::start(&state, &ctx);
+        fin.reserve(999_000_000_000_000).unwrap();
+        let mut moved = fin.take();
+        drop(fin);
+        moved.fail(&GatewayError::invalid("x"));
+        drop(moved);
+        let row = state.usage().fetch(&ctx.generation_id, "alice").unwrap().unwrap();
+        assert_eq!((row.status, row.cancelled), (400, false), "emitted once, by the first finish");
+        let mut fin = Finalizer::start(&state, &RequestCtx { generation_id: "gen-dropped".into(), ..ctx });
+        fin.reserve(999_000_000_000_000).unwrap();
+        drop(fin);
+        let row = state.usage().fetch("gen-dropped", "alice").unwrap().unwrap();
+        assert_eq!((row.status, row.cancelled, row.cost_nano), (499, true, 0));
+        // Both reservations were released: the whole budget fits again.
+        let payer = Payer::new(state.runtime().config.keys[0].clone(), &state.runtime().config.teams);
+        assert!(state.budgets().reserve(&payer, 999_000_000_000_000, utc::now_ms()).is_ok());
+    }
+
+    /// The request-path cost of accounting (rate limit, budget reserve and settle, row
+    /// queued) for a key with a budget and rate limits in a team with both:
+    /// `cargo test --release --lib -- --ignored accounting_overhead --nocapture`
+    #[test]
+    #[ignore]
+    fn accounting_overhead() {
+        let (state, ctx) = setup();
+        let body = br#"{"model":"demo/echo","messages":[{"role":"user","content":"hello there, how are you today?"}],"max_tokens":64}"#;
+        let request = ChatRequest::parse(body).unwrap();
+        let n = 50_000;
+        let ctxs: Vec<RequestCtx> = (0..n)
+            .map(|_| RequestCtx {
+                generation_id: crate::ids::generation_id(),
+                runtime: ctx.runtime.clone(),
+                key: ctx.key.clone(),
+                created_at_ms: ctx.created_at_ms,
+                started: ctx.started,
+                client: Default::default(),
+                api: ctx.api,
+            })
+            .collect();
+        let started = Instant::now();
+        let cpu = crate::usage::tests::thread_cpu_ns();
+        for ctx in &ctxs {
+            let mut fin = Finalizer::start(&state, ctx);
+            fin.note_request(&request, body);
+            fin.note_model("demo/echo");
+            fin.admit(request.estimate_prompt_tokens()).unwrap();
+            fin.reserve(crate::budget::worst_case_nano(crate::budget::prompt_token_bound(body.len()), 64, [&Price::default()])).unwrap();
+            fin.note_attempts(&[], None);
+            let usage = Usage { prompt_tokens: 12, completion_tokens: 30, ..Usage::default() };
+            fin.complete(usage, 72_000, Some("stop".into()), b"");
+        }
+        let per_cpu = (crate::usage::tests::thread_cpu_ns() - cpu) as f64 / n as f64;
+        let per = started.elapsed().as_nanos() as f64 / n as f64;
+        state.usage().close();
+        assert_eq!(state.usage().written(), n as u64);
+        println!(
+            "accounting_overhead: {per:.0} ns per request wall, {per_cpu:.0} ns of CPU (rate limit + budget reserve/settle + row queued)"
+        );
+    }
+}
