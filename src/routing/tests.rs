@@ -64,20 +64,25 @@ impl Fixture {
                 self.stats(&e.provider.name);
             }
         }
-        let input = RouteInput {
-            chain,
-            prefs,
-            variant_sort: None,
-            pinned: None,
-            request_fields: &[],
-            key_excludes: &|_| None,
-            breaker: &BREAKER,
-            now_ms: 1_000,
-            rand01,
-        };
+        let input = default_input(chain, prefs, rand01);
         let stats = &self.stats;
         route(&input, &|e: &Endpoint| stats[&e.provider.name].clone())
             .map(|cs| cs.iter().map(|c| c.endpoint.provider.name.clone()).collect())
+    }
+}
+
+/// A request with no session, variant, key policy or special fields, at a fixed time.
+fn default_input<'a>(chain: &'a [Arc<ModelConfig>], prefs: &'a ProviderPrefs, rand01: f64) -> RouteInput<'a> {
+    RouteInput {
+        chain,
+        prefs,
+        variant_sort: None,
+        pinned: None,
+        request_fields: &[],
+        key_excludes: &|_| None,
+        breaker: &BREAKER,
+        now_ms: 1_000,
+        rand01,
     }
 }
 
@@ -189,17 +194,7 @@ fn routing_decision_cost() {
     let n = 200_000;
     let started = std::time::Instant::now();
     for i in 0..n {
-        let input = RouteInput {
-            chain: &chain,
-            prefs: &prefs,
-            variant_sort: None,
-            pinned: None,
-            request_fields: &[],
-            key_excludes: &|_| None,
-            breaker: &BREAKER,
-            now_ms: 1_000,
-            rand01: (i % 100) as f64 / 100.0,
-        };
+        let input = default_input(&chain, &prefs, (i % 100) as f64 / 100.0);
         std::hint::black_box(route(&input, &lookup).unwrap());
     }
     eprintln!("routing decision: {:.0} ns", started.elapsed().as_nanos() as f64 / n as f64);

@@ -8,6 +8,8 @@ import json
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+from mock_openai_upstream import send_body
+
 ANTHROPIC_SIGNATURE = "EqQBCkYIBxgCKkBsignature=="
 GEMINI_SIGNATURE = "CiQBjz1rXthoughtsig=="
 
@@ -130,12 +132,7 @@ class Handler(BaseHTTPRequestHandler):
         else:
             self.send_error(404)
             return
-        data = payload.encode()
-        self.send_response(200)
-        self.send_header("content-type", "text/event-stream")
-        self.send_header("content-length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
+        send_body(self, "text/event-stream", payload.encode())
 
 
 def start_native_upstreams():

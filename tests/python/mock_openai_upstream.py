@@ -26,6 +26,15 @@ def tool_call_events():
     ]
 
 
+def send_body(handler, content_type, data):
+    """Answers 200 with `data` (bytes) and its length."""
+    handler.send_response(200)
+    handler.send_header("content-type", content_type)
+    handler.send_header("content-length", str(len(data)))
+    handler.end_headers()
+    handler.wfile.write(data)
+
+
 class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
 
@@ -40,23 +49,13 @@ class Handler(BaseHTTPRequestHandler):
                 {"id": "x", "object": "chat.completion.chunk", "created": 1, "model": "m", "choices": [],
                  "usage": {"prompt_tokens": 5, "completion_tokens": 2, "total_tokens": 7}}]
             payload = "".join(f"data: {json.dumps(e)}\n\n" for e in events) + "data: [DONE]\n\n"
-            data = payload.encode()
-            self.send_response(200)
-            self.send_header("content-type", "text/event-stream")
-            self.send_header("content-length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
+            send_body(self, "text/event-stream", payload.encode())
             return
         answer = {"id": "chatcmpl-up", "object": "chat.completion", "created": 1, "model": "upstream-tools",
                   "choices": [{"index": 0, "message": {"role": "assistant", "content": "plain answer"},
                                "finish_reason": "stop"}],
                   "usage": {"prompt_tokens": 5, "completion_tokens": 2, "total_tokens": 7}}
-        data = json.dumps(answer).encode()
-        self.send_response(200)
-        self.send_header("content-type", "application/json")
-        self.send_header("content-length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
+        send_body(self, "application/json", json.dumps(answer).encode())
 
 
 def start_mock_upstream():
