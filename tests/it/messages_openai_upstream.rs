@@ -3,11 +3,9 @@
 //! named SSE events with sequential blocks, tool arguments as input_json_delta), errors in
 //! Anthropic's shape with the gateway's statuses, and count_tokens.
 
-mod common;
-
-use common::messages::{accumulate, events, post};
-use common::openai::{chunk, completion, error_body, usage_chunk};
-use common::{config_for, Gateway, MockUpstream, Reply};
+use crate::common::messages::{accumulate, events, post};
+use crate::common::openai::{chunk, completion, error_body, usage_chunk};
+use crate::common::{config_for, Gateway, MockUpstream, Reply};
 use serde_json::{json, Value};
 
 fn weather_tool() -> Value {

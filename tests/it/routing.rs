@@ -1,10 +1,8 @@
 //! Routing and resilience end to end: fallbacks across endpoints and models, provider
 //! preferences, variants, sticky sessions, circuit breaking and the failure bodies.
 
-mod common;
-
-use common::openai::{completion, error_body, text_stream, user};
-use common::{sse_chunks, Gateway, MockUpstream, Reply, KEY};
+use crate::common::openai::{completion, error_body, text_stream, user};
+use crate::common::{sse_chunks, Gateway, MockUpstream, Reply, KEY};
 use serde_json::{json, Value};
 use std::time::Duration;
 

@@ -3,12 +3,10 @@
 //! pass-through turns off) and blocks in Anthropic's error shape; `/v1/embeddings` inputs
 //! are redacted (PII and custom rules; prompt injection does not apply to data).
 
-mod common;
-
-use common::messages::post;
-use common::native::native_config;
-use common::openai::{completion, user};
-use common::{Gateway, MockUpstream, Reply, KEY};
+use crate::common::messages::post;
+use crate::common::native::native_config;
+use crate::common::openai::{completion, user};
+use crate::common::{Gateway, MockUpstream, Reply, KEY};
 use serde_json::{json, Value};
 
 const SETS: &str = "\
@@ -36,7 +34,7 @@ async fn usage_rows_and_metrics_record_what_fired() {
     up.always(Reply::json(200, completion("ok", 5, 1)));
     let yaml = format!(
         "server: {{ workers: 1, metrics_public: true }}\ndatabase: {{ path: \"{}\", log_bodies: true }}\nproviders:\n  up: {{ type: openai, base_url: \"{}\", api_key: k, timeout: 2s }}\nmodels:\n  test/model:\n    endpoints: [ {{ provider: up, model: m, price: {{ prompt: 1, completion: 1 }} }} ]\nkeys:\n  - {{ name: test, key: {KEY} }}\n{SETS}",
-        common::temp_db_path(),
+        crate::common::temp_db_path(),
         up.base_url()
     );
     let gw = Gateway::start(&yaml).await;

@@ -3,11 +3,9 @@
 //! bodies): what the upstream received (auth header, systemInstruction, declarations,
 //! functionResponse names and signatures) and what an OpenAI client gets back.
 
-mod common;
-
-use common::native::{accumulate, fixture_events, fixture_json, native_config, UPSTREAM_KEY};
-use common::openai::completion;
-use common::{sse_chunks, sse_data, Gateway, MockUpstream, Reply};
+use crate::common::native::{accumulate, fixture_events, fixture_json, native_config, UPSTREAM_KEY};
+use crate::common::openai::completion;
+use crate::common::{sse_chunks, sse_data, Gateway, MockUpstream, Reply};
 use serde_json::{json, Value};
 
 fn weather_tool() -> Value {

@@ -2,14 +2,11 @@
 //! usage rows; keys scoped per caller and insensitive to field order; TTLs, the Clear and
 //! opt-out headers, streams replayed, errors never stored, and the byte bound.
 
-mod common;
-mod usage_support;
-
-use common::openai::{completion, error_body, text_stream, user};
-use common::{sse_chunks, Gateway, MockUpstream, Reply, KEY};
+use crate::common::openai::{completion, error_body, text_stream, user};
+use crate::common::{sse_chunks, Gateway, MockUpstream, Reply, KEY};
+use crate::usage_support::rows;
 use serde_json::{json, Value};
 use std::time::Duration;
-use usage_support::rows;
 
 const OTHER_KEY: &str = "sk-other-key";
 

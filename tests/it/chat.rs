@@ -1,10 +1,8 @@
 //! End-to-end chat behaviour through real sockets: the gateway on 127.0.0.1:0 in front of
 //! scripted OpenAI-compatible upstreams on 127.0.0.1:0.
 
-mod common;
-
-use common::openai::{chunk, completion, error_body, text_stream, user};
-use common::{config_for, sse_chunks, sse_data, Gateway, MockUpstream, Reply};
+use crate::common::openai::{chunk, completion, error_body, text_stream, user};
+use crate::common::{config_for, sse_chunks, sse_data, Gateway, MockUpstream, Reply};
 use futures_util::StreamExt;
 use serde_json::json;
 use std::time::Duration;
@@ -80,7 +78,7 @@ async fn tool_call_deltas_pass_through_intact() {
         chunk(args0.clone(), None),
         chunk(call1.clone(), None),
         chunk(json!({}), Some("tool_calls")),
-        common::openai::usage_chunk(20, 10),
+        crate::common::openai::usage_chunk(20, 10),
         "[DONE]".into(),
     ]));
     let gw = Gateway::start(&config_for(&[&up], "")).await;
@@ -202,14 +200,21 @@ async fn bad_key_unknown_model_bad_json_and_oversized_body() {
     assert_eq!(body["error"]["metadata"]["error_type"], "model_not_found");
     assert!(body["error"]["message"].as_str().unwrap().contains("nope/missing"));
 
-    let resp =
-        gw.client.post(&url).bearer_auth(common::KEY).header("content-type", "application/json").body("{not json").send().await.unwrap();
+    let resp = gw
+        .client
+        .post(&url)
+        .bearer_auth(crate::common::KEY)
+        .header("content-type", "application/json")
+        .body("{not json")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(resp.status(), 400);
     let body: serde_json::Value = resp.json().await.unwrap();
     assert_eq!(body["error"]["type"], "invalid_request_error");
 
     let big = "x".repeat(2_000_000);
-    let resp = gw.client.post(&url).bearer_auth(common::KEY).body(big).send().await.unwrap();
+    let resp = gw.client.post(&url).bearer_auth(crate::common::KEY).body(big).send().await.unwrap();
     assert_eq!(resp.status(), 413);
     let body: serde_json::Value = resp.json().await.unwrap();
     assert_eq!(body["error"]["metadata"]["error_type"], "payload_too_large");
@@ -223,7 +228,7 @@ async fn routes_exist_under_both_prefixes_and_models_lists_both_shapes() {
     let gw = Gateway::start(&config_for(&[&up], "")).await;
     assert_eq!(gw.post("/api/v1/chat/completions", &json!({"model": "test/model", "messages": user("x")})).await.status(), 200);
     let models: serde_json::Value =
-        gw.client.get(gw.url("/api/v1/models")).bearer_auth(common::KEY).send().await.unwrap().json().await.unwrap();
+        gw.client.get(gw.url("/api/v1/models")).bearer_auth(crate::common::KEY).send().await.unwrap().json().await.unwrap();
     assert_eq!(models["object"], "list");
     let m = &models["data"][0];
     assert_eq!((m["id"].as_str(), m["object"].as_str(), m["owned_by"].as_str()), (Some("test/model"), Some("model"), Some("test")));

@@ -3,16 +3,13 @@
 //! cost; a key's budget refuses them like chat requests (402, in Anthropic's shape on the
 //! Messages route); and the response cache replays them in their own shapes.
 
-mod common;
-mod usage_support;
-
+use crate::common::messages::{accumulate, events, post};
+use crate::common::openai::text_stream;
+use crate::common::{Gateway, MockUpstream, Reply, KEY};
+use crate::usage_support::{nano, row};
 use base64::Engine;
-use common::messages::{accumulate, events, post};
-use common::openai::text_stream;
-use common::{Gateway, MockUpstream, Reply, KEY};
 use rusqlite::{Connection, OpenFlags};
 use serde_json::{json, Value};
-use usage_support::{nano, row};
 
 fn config(up: &MockUpstream) -> String {
     format!(

@@ -2,14 +2,11 @@
 //! error, gateway error, finished and cancelled streams), exact costs with cached and
 //! reasoning tokens, `/api/v1/generation`, attribution headers and body logging.
 
-mod common;
-mod usage_support;
-
-use common::openai::{completion, text_stream, user};
-use common::{sse_chunks, Gateway, MockUpstream, Reply, KEY};
+use crate::common::openai::{completion, text_stream, user};
+use crate::common::{sse_chunks, Gateway, MockUpstream, Reply, KEY};
+use crate::usage_support::{nano, row, rows};
 use serde_json::json;
 use std::time::Duration;
-use usage_support::{nano, row, rows};
 
 /// One upstream `up` serving model `test/model` at `price`; keys `test` (KEY) and `other`.
 fn config(up: &MockUpstream, price: &str, extra: &str) -> String {
@@ -224,7 +221,7 @@ async fn generation_is_readable_right_away_and_only_by_its_key() {
 async fn bodies_are_stored_only_when_asked() {
     let up = MockUpstream::start().await;
     up.always(Reply::sse(text_stream(&["Hel", "lo"], 4, 2)));
-    let db = common::temp_db_path();
+    let db = crate::common::temp_db_path();
     let gw = Gateway::start(&config(&up, PRICE, &format!("database: {{ path: \"{db}\", log_bodies: true }}\n"))).await;
     let resp = gw.chat(json!({"model": "test/model", "messages": user("secret prompt"), "stream": true})).await;
     let id = resp.headers()["x-generation-id"].to_str().unwrap().to_string();

@@ -1,18 +1,15 @@
 //! The real binary: `switchboard usage` output, verbatim, from a database the gateway
 //! wrote; and SIGTERM under load, after which every request that got a 200 has its row.
 
-mod common;
-mod usage_support;
-
-use common::openai::user;
-use common::Gateway;
+use crate::common::openai::user;
+use crate::common::Gateway;
+use crate::usage_support::{nano, rows};
 use serde_json::json;
 use std::process::Command;
 use std::sync::Arc;
 use std::time::Duration;
-use usage_support::{nano, rows};
 
-use common::process::BIN;
+use crate::common::process::BIN;
 
 /// Mock provider answering "a b c d" (4 completion tokens) at $1000/M completion tokens.
 fn config(db: &str, provider_extra: &str, server_extra: &str) -> String {
@@ -22,7 +19,7 @@ fn config(db: &str, provider_extra: &str, server_extra: &str) -> String {
 }
 
 fn write_config(yaml: &str) -> std::path::PathBuf {
-    let path = std::path::PathBuf::from(common::temp_db_path()).with_file_name("switchboard.yaml");
+    let path = std::path::PathBuf::from(crate::common::temp_db_path()).with_file_name("switchboard.yaml");
     std::fs::create_dir_all(path.parent().unwrap()).unwrap();
     std::fs::write(&path, yaml).unwrap();
     path
@@ -45,7 +42,7 @@ fn usage_cli(config: &std::path::Path, args: &[&str]) -> String {
 
 #[tokio::test]
 async fn usage_cli_prints_totals_verbatim() {
-    let db = common::temp_db_path();
+    let db = crate::common::temp_db_path();
     let yaml = config(&db, "", "");
     let gw = Gateway::start(&yaml).await;
     let base = format!("http://{}", gw.addr);
@@ -96,9 +93,9 @@ async fn usage_cli_prints_totals_verbatim() {
 
 #[tokio::test]
 async fn sigterm_under_load_loses_no_acknowledged_request() {
-    let db = common::temp_db_path();
+    let db = crate::common::temp_db_path();
     let path = write_config(&config(&db, ", latency: 50ms, chunk_delay: 20ms", ", shutdown_grace: 10s"));
-    let gateway = common::process::GatewayProcess::spawn(&path);
+    let gateway = crate::common::process::GatewayProcess::spawn(&path);
     let base = gateway.base.clone();
 
     let client = reqwest::Client::new();
@@ -120,7 +117,7 @@ async fn sigterm_under_load_loses_no_acknowledged_request() {
                     if !text.ends_with("data: [DONE]\n\n") {
                         continue;
                     }
-                    common::sse_chunks(&text).last().map(|c| nano(&c["usage"]["cost"]))
+                    crate::common::sse_chunks(&text).last().map(|c| nano(&c["usage"]["cost"]))
                 } else {
                     serde_json::from_str::<serde_json::Value>(&text).ok().map(|v| nano(&v["usage"]["cost"]))
                 };

@@ -1,7 +1,7 @@
 //! Guardrail cost benchmark (ignored by default; run it in release):
 //!
 //! ```text
-//! cargo test --release --test guardrail_cost -- --ignored --nocapture
+//! cargo test --release --test it guardrail_cost -- --ignored --nocapture
 //! ```
 //!
 //! Scans 4 KB and 64 KB chat prompts with every rule on (all PII built-ins, prompt

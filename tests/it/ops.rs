@@ -2,11 +2,9 @@
 //! files ignored, in-flight streams finish on their config, budgets carry over),
 //! Prometheus `/metrics`, and SIGTERM with streams in flight.
 
-mod common;
-
-use common::openai::{completion, text_stream, user};
-use common::process::GatewayProcess;
-use common::{sse_data, MockUpstream, Reply};
+use crate::common::openai::{completion, text_stream, user};
+use crate::common::process::GatewayProcess;
+use crate::common::{sse_data, MockUpstream, Reply};
 use serde_json::json;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -32,7 +30,7 @@ fn write(path: &Path, yaml: &str) {
 }
 
 fn config_path() -> (PathBuf, String) {
-    let db = common::temp_db_path();
+    let db = crate::common::temp_db_path();
     let path = PathBuf::from(&db).with_file_name("switchboard.yaml");
     std::fs::create_dir_all(path.parent().unwrap()).unwrap();
     (path, db)
@@ -146,7 +144,7 @@ async fn sighup_reloads_and_a_stream_in_flight_finishes_on_its_config() {
     let data = sse_data(&body);
     assert_eq!(data.last().map(String::as_str), Some("[DONE]"), "the stream in flight completed");
     let content: String =
-        common::sse_chunks(&body).iter().filter_map(|c| c["choices"][0]["delta"]["content"].as_str().map(str::to_string)).collect();
+        crate::common::sse_chunks(&body).iter().filter_map(|c| c["choices"][0]["delta"]["content"].as_str().map(str::to_string)).collect();
     assert_eq!(content, words.concat(), "served to the end by the endpoint it started on");
     drop(gw);
 }
@@ -232,7 +230,7 @@ async fn sigterm_lets_active_streams_finish_and_exits_zero() {
 }
 
 /// How long a reload of a large config takes (parse, validate, build the runtime).
-/// `cargo test --release --test ops -- --ignored reload_timing --nocapture`
+/// `cargo test --release --test it -- --ignored reload_timing --nocapture`
 #[tokio::test]
 #[ignore]
 async fn reload_timing_for_500_models_and_1000_keys() {

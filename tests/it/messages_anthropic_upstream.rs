@@ -3,12 +3,10 @@
 //! their signatures, JSON and streamed; a failover to an OpenAI-typed backup runs the same
 //! request translated; Anthropic's error wording reaches the client.
 
-mod common;
-
-use common::messages::{accumulate, events, post};
-use common::native::{fixture_events, fixture_json, native_config, UPSTREAM_KEY};
-use common::openai::completion;
-use common::{Gateway, MockUpstream, Reply};
+use crate::common::messages::{accumulate, events, post};
+use crate::common::native::{fixture_events, fixture_json, native_config, UPSTREAM_KEY};
+use crate::common::openai::completion;
+use crate::common::{Gateway, MockUpstream, Reply};
 use serde_json::{json, Value};
 
 /// A request shaped like Claude Code's: system blocks with cache_control, a thinking

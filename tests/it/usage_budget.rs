@@ -3,13 +3,10 @@
 //! of concurrent requests, streams cut off at the limit — and spend in SQLite equal to the
 //! sum of `usage.cost` returned to clients, to the nano-dollar.
 
-mod common;
-mod usage_support;
-
-use common::openai::{text_stream, user};
-use common::{sse_chunks, Gateway, MockUpstream, Reply};
+use crate::common::openai::{text_stream, user};
+use crate::common::{sse_chunks, Gateway, MockUpstream, Reply};
+use crate::usage_support::{nano, rows};
 use serde_json::json;
-use usage_support::{nano, rows};
 
 /// The built-in mock provider answering "a b c d" (4 completion tokens) after `latency`,
 /// at $1000 per 1M completion tokens (4 tokens = $0.004) and free prompt tokens, so a
@@ -43,7 +40,7 @@ fn tomorrow() -> String {
 
 #[tokio::test]
 async fn over_budget_is_402_and_stays_402_after_a_restart() {
-    let db = common::temp_db_path();
+    let db = crate::common::temp_db_path();
     let yaml = config(
         "0ms",
         "  - { name: alice, key: sk-alice, budget: { limit_usd: 0.01, period: daily } }\n",
@@ -180,7 +177,7 @@ async fn a_stream_that_outruns_the_budget_is_cut_off_at_the_limit() {
     assert_eq!(ask_model(&gw).await, 402);
     let db = gw.db_path.clone();
     gw.stop().await;
-    let r = usage_support::row(&db, &id);
+    let r = crate::usage_support::row(&db, &id);
     assert_eq!((r.status, r.error_type.as_deref(), r.cost_nano), (200, Some("budget_exceeded"), charged));
     let spent: u64 = rows(&db).iter().map(|r| r.cost_nano).sum();
     assert!(spent <= 50_000_000);

@@ -1,10 +1,8 @@
 //! Rate limits and the key endpoint end to end: 429 with `Retry-After` and
 //! `X-RateLimit-*` for key and team limits on requests and tokens, and `/api/v1/key`.
 
-mod common;
-
-use common::openai::user;
-use common::Gateway;
+use crate::common::openai::user;
+use crate::common::Gateway;
 use serde_json::json;
 
 fn config(keys: &str, extra: &str) -> String {

@@ -3,10 +3,8 @@
 //! cost), a Gemini upstream (`batchEmbedContents`), failover, kind checks, and the models
 //! listing's routes.
 
-mod common;
-
+use crate::common::{Gateway, MockUpstream, Reply, KEY};
 use base64::Engine;
-use common::{Gateway, MockUpstream, Reply, KEY};
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 

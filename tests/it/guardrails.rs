@@ -2,10 +2,8 @@
 //! blocks that never reach it, flags that pass, per-key layering, model allowlists and
 //! provider filters that fallbacks cannot escape; plus the config errors and `check` view.
 
-mod common;
-
-use common::openai::{completion, error_body, user};
-use common::{Gateway, MockUpstream, Reply};
+use crate::common::openai::{completion, error_body, user};
+use crate::common::{Gateway, MockUpstream, Reply};
 use serde_json::{json, Value};
 
 /// Two OpenAI-typed upstreams (`up0` collects data and has no ZDR, `up1` denies data

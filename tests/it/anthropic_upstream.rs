@@ -3,11 +3,9 @@
 //! system placement, tools, tool_result ordering, thinking replay) and what an OpenAI
 //! client gets back (text, accumulated tool calls, finish reasons, usage).
 
-mod common;
-
-use common::native::{accumulate, fixture_events, fixture_json, native_config, StreamedCall, UPSTREAM_KEY};
-use common::openai::{completion, text_stream};
-use common::{sse_chunks, sse_data, Gateway, MockUpstream, Reply};
+use crate::common::native::{accumulate, fixture_events, fixture_json, native_config, StreamedCall, UPSTREAM_KEY};
+use crate::common::openai::{completion, text_stream};
+use crate::common::{sse_chunks, sse_data, Gateway, MockUpstream, Reply};
 use serde_json::{json, Value};
 
 fn weather_tool() -> Value {
@@ -242,7 +240,7 @@ async fn untranslatable_request_is_a_400_without_an_upstream_call() {
 async fn provider_without_its_key_variable_is_disabled() {
     let yaml = format!(
         "providers:\n  claude: {{ type: anthropic, api_key: \"${{ANTHROPIC_API_KEY}}\" }}\nmodels:\n  a/claude:\n    endpoints: [ {{ provider: claude, model: claude-x }} ]\nkeys:\n  - {{ name: test, key: {} }}\n",
-        common::KEY
+        crate::common::KEY
     );
     let gw = Gateway::start(&yaml).await;
     let resp = gw.chat(json!({"model": "a/claude", "messages": [{"role": "user", "content": "hi"}]})).await;

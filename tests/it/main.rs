@@ -1,0 +1,25 @@
+//! One integration-test binary: the real gateway on 127.0.0.1:0 in front of scripted
+//! upstreams, grouped by feature. A single binary links the crate once instead of once per
+//! file, which keeps the test build small and quick.
+
+mod common;
+mod usage_support;
+
+mod anthropic_upstream;
+mod cache;
+mod chat;
+mod config;
+mod embeddings;
+mod gemini_upstream;
+mod guardrail_cost;
+mod guardrails;
+mod guardrails_apis;
+mod messages_anthropic_upstream;
+mod messages_openai_upstream;
+mod messages_usage;
+mod ops;
+mod routing;
+mod usage_budget;
+mod usage_log;
+mod usage_process;
+mod usage_ratelimit;
