@@ -12,7 +12,7 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    telemetry::init(cli.log_format);
+    let _flush_logs_on_exit = telemetry::init(cli.log_format);
     match cli.command {
         None => run_serve(&cli.config, None),
         Some(Command::Serve { listen }) => run_serve(&cli.config, listen),
