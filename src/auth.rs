@@ -1,9 +1,11 @@
-//! Who is calling: the key table (SHA-256 of each key -> its policy) and the lookup of a
-//! presented secret, compared in constant time.
+//! Who is calling: the key table (SHA-256 of each key -> its policy), the lookup of a
+//! presented secret, compared in constant time, and the key's `allowed_ips` checked against
+//! the connection's peer address.
 
-use crate::config::KeyConfig;
+use crate::config::{canonical_ip, KeyConfig};
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
+use std::net::IpAddr;
 use std::sync::Arc;
 
 pub struct KeyTable {
@@ -16,6 +18,11 @@ pub struct KeyTable {
 pub enum AuthFailure {
     Missing,
     Unknown,
+    /// A valid key, from an address outside its `allowed_ips` (`None`: the peer is unknown).
+    AddressNotAllowed {
+        key: String,
+        peer: Option<IpAddr>,
+    },
 }
 
 impl KeyTable {
@@ -30,13 +37,24 @@ impl KeyTable {
                     budget: None,
                     rate_limit: None,
                     guardrails: Vec::new(),
+                    allowed_ips: None,
                 })
             }),
         }
     }
 
-    /// Resolves the presented secret (if any) to a key.
-    pub fn authenticate(&self, presented: Option<&str>) -> Result<Arc<KeyConfig>, AuthFailure> {
+    /// Resolves the presented secret (if any) to a key, then checks the key's `allowed_ips`
+    /// against `peer`, the TCP peer address (never a forwarding header, which anyone can write).
+    pub fn authenticate(&self, presented: Option<&str>, peer: Option<IpAddr>) -> Result<Arc<KeyConfig>, AuthFailure> {
+        let key = self.resolve(presented)?;
+        match &key.allowed_ips {
+            None => Ok(key),
+            Some(list) if peer.is_some_and(|ip| list.admits(ip)) => Ok(key),
+            Some(_) => Err(AuthFailure::AddressNotAllowed { key: key.name.clone(), peer: peer.map(canonical_ip) }),
+        }
+    }
+
+    fn resolve(&self, presented: Option<&str>) -> Result<Arc<KeyConfig>, AuthFailure> {
         let Some(secret) = presented.filter(|s| !s.is_empty()) else {
             return self.anonymous.clone().ok_or(AuthFailure::Missing);
         };
@@ -57,31 +75,55 @@ pub fn constant_time_eq(a: &[u8; 32], b: &[u8; 32]) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::{IpAllowlist, IpNet};
 
-    fn table(anon: bool) -> KeyTable {
-        let key = Arc::new(KeyConfig {
-            name: "alice".into(),
-            key_sha256: Sha256::digest(b"sk-a").into(),
+    fn key(name: &str, secret: &str, allowed: Option<&[&str]>) -> Arc<KeyConfig> {
+        Arc::new(KeyConfig {
+            name: name.into(),
+            key_sha256: Sha256::digest(secret.as_bytes()).into(),
             team: None,
             budget: None,
             rate_limit: None,
             guardrails: Vec::new(),
-        });
-        KeyTable::new(&[key], anon)
+            allowed_ips: allowed.map(|nets| IpAllowlist::new(nets.iter().map(|n| IpNet::parse(n).unwrap()).collect())),
+        })
+    }
+
+    fn table(anon: bool) -> KeyTable {
+        KeyTable::new(&[key("alice", "sk-a", None)], anon)
+    }
+
+    fn ip(text: &str) -> Option<IpAddr> {
+        Some(text.parse().unwrap())
     }
 
     #[test]
     fn known_unknown_and_missing_keys() {
         let t = table(false);
-        assert_eq!(t.authenticate(Some("sk-a")).unwrap().name, "alice");
-        assert_eq!(t.authenticate(Some("sk-b")).unwrap_err(), AuthFailure::Unknown);
-        assert_eq!(t.authenticate(None).unwrap_err(), AuthFailure::Missing);
+        assert_eq!(t.authenticate(Some("sk-a"), ip("203.0.113.9")).unwrap().name, "alice");
+        assert_eq!(t.authenticate(Some("sk-b"), None).unwrap_err(), AuthFailure::Unknown);
+        assert_eq!(t.authenticate(None, None).unwrap_err(), AuthFailure::Missing);
     }
 
     #[test]
     fn anonymous_only_when_allowed_and_never_for_a_wrong_key() {
         let t = table(true);
-        assert_eq!(t.authenticate(None).unwrap().name, "anonymous");
-        assert_eq!(t.authenticate(Some("sk-b")).unwrap_err(), AuthFailure::Unknown);
+        assert_eq!(t.authenticate(None, None).unwrap().name, "anonymous");
+        assert_eq!(t.authenticate(Some("sk-b"), None).unwrap_err(), AuthFailure::Unknown);
+    }
+
+    #[test]
+    fn allowed_ips_admit_listed_peers_only() {
+        let t = KeyTable::new(&[key("ci", "sk-ci", Some(&["10.0.0.0/8", "::1"]))], false);
+        assert_eq!(t.authenticate(Some("sk-ci"), ip("10.4.5.6")).unwrap().name, "ci");
+        assert_eq!(t.authenticate(Some("sk-ci"), ip("::1")).unwrap().name, "ci");
+        assert_eq!(
+            t.authenticate(Some("sk-ci"), ip("::ffff:192.168.0.2")).unwrap_err(),
+            AuthFailure::AddressNotAllowed { key: "ci".into(), peer: ip("192.168.0.2") }
+        );
+        // An unknown peer is refused, never admitted.
+        assert_eq!(t.authenticate(Some("sk-ci"), None).unwrap_err(), AuthFailure::AddressNotAllowed { key: "ci".into(), peer: None });
+        // The secret is checked first: a wrong key is a 401 wherever it comes from.
+        assert_eq!(t.authenticate(Some("sk-x"), ip("10.4.5.6")).unwrap_err(), AuthFailure::Unknown);
     }
 }

@@ -334,6 +334,7 @@ mod tests {
             budget: limit.map(|limit_nano| Budget { limit_nano, period: BudgetPeriod::Daily }),
             rate_limit: None,
             guardrails: Vec::new(),
+            allowed_ips: None,
         })
     }
 

@@ -171,6 +171,7 @@ pub fn routing_table(config: &Config) -> String {
     }
     out.push('\n');
     out.push_str(&limits_table(config));
+    out.push_str(&address_table(config));
     out.push_str(&crate::guardrails::describe(config, &crate::guardrails::Policies::new(config)));
     out
 }
@@ -205,6 +206,19 @@ fn limits_table(config: &Config) -> String {
     }
     lines.insert(0, "\nlimits:\n".into());
     lines.concat()
+}
+
+/// The keys usable only from some client addresses, for `check`; empty when there are none.
+fn address_table(config: &Config) -> String {
+    let lines: String = config
+        .keys
+        .iter()
+        .filter_map(|k| k.allowed_ips.as_ref().map(|list| format!("  {:<24} {list}\n", format!("key {}", k.name))))
+        .collect();
+    if lines.is_empty() {
+        return lines;
+    }
+    format!("\nallowed addresses (the TCP peer; others get 403 ip_not_allowed):\n{lines}")
 }
 
 fn price_text(p: &Price) -> String {

@@ -2,6 +2,7 @@
 //! `type` and `metadata.error_type`. Builds the wire body; knows nothing of actix.
 
 use serde_json::{json, Value};
+use std::net::IpAddr;
 
 /// One upstream attempt, as listed in a 502's `metadata.attempts`.
 #[derive(Debug, Clone, serde::Serialize)]
@@ -28,6 +29,9 @@ pub enum GatewayError {
     /// A guardrail rule with action `block` matched; `rules` name the rules, never the text.
     #[error("request blocked by this key's guardrails: rule {} matched; remove that content or ask the gateway's operator about the key's guardrails", quoted(rules))]
     GuardrailBlocked { rules: Vec<String>, patterns: Vec<&'static str> },
+    /// A valid key used from an address outside its `allowed_ips` (`None`: unknown peer).
+    #[error("key `{key}` may not be used from {}: that address is not in the key's `allowed_ips`; ask the gateway's operator to add it (or its network) to the key's `allowed_ips`, or call from an allowed address", address(ip))]
+    IpNotAllowed { key: String, ip: Option<IpAddr> },
     #[error("request body is {size} bytes, over the limit of {limit} bytes (server.max_body_bytes)")]
     PayloadTooLarge { size: usize, limit: usize },
     /// The key's or its team's budget cannot cover the worst-case cost of the request.
@@ -81,6 +85,7 @@ impl GatewayError {
             GatewayError::NoEndpoints(_) => (404, "not_found_error", "no_endpoints", Some(false)),
             GatewayError::ModelNotAllowed(_) => (404, "not_found_error", "model_not_allowed", Some(false)),
             GatewayError::GuardrailBlocked { .. } => (403, "permission_error", "guardrail_blocked", Some(false)),
+            GatewayError::IpNotAllowed { .. } => (403, "permission_error", "ip_not_allowed", Some(false)),
             GatewayError::PayloadTooLarge { .. } => (413, "invalid_request_error", "payload_too_large", Some(false)),
             GatewayError::BudgetExceeded(_) => (402, "insufficient_quota", "budget_exceeded", Some(false)),
             GatewayError::KeyRateLimited { .. } => (429, "rate_limit_error", "rate_limited", None),
@@ -159,6 +164,11 @@ fn quoted(names: &[String]) -> String {
     names.iter().map(|n| format!("`{n}`")).collect::<Vec<_>>().join(", ")
 }
 
+/// A peer address for a message (`an unknown address` when the socket did not say).
+fn address(ip: &Option<IpAddr>) -> String {
+    ip.map_or_else(|| "an unknown address".to_string(), |ip| ip.to_string())
+}
+
 /// Anthropic's `error.type` for an HTTP status (its SDKs pick the exception class by status).
 pub fn anthropic_error_type(status: u16) -> &'static str {
     match status {
@@ -226,6 +236,25 @@ mod tests {
         let wire = GatewayError::ModelNotAllowed("model `x` is not allowed".into()).to_wire();
         assert_eq!((wire.status, wire.should_retry), (404, Some(false)));
         assert_eq!(wire.body["error"]["metadata"]["error_type"], "model_not_allowed");
+    }
+
+    #[test]
+    fn ip_not_allowed_names_key_and_address_and_is_not_retried() {
+        let e = GatewayError::IpNotAllowed { key: "ci".into(), ip: Some("203.0.113.9".parse().unwrap()) };
+        let wire = e.to_wire();
+        assert_eq!((wire.status, wire.should_retry), (403, Some(false)));
+        assert_eq!(wire.body["error"]["type"], "permission_error");
+        assert_eq!(wire.body["error"]["metadata"]["error_type"], "ip_not_allowed");
+        assert_eq!(
+            wire.body["error"]["message"],
+            "key `ci` may not be used from 203.0.113.9: that address is not in the key's `allowed_ips`; ask the gateway's operator to add it (or its network) to the key's `allowed_ips`, or call from an allowed address"
+        );
+        let unknown = GatewayError::IpNotAllowed { key: "ci".into(), ip: None }.to_string();
+        assert!(unknown.starts_with("key `ci` may not be used from an unknown address:"), "{unknown}");
+        let anthropic = e.to_anthropic_wire(None);
+        assert_eq!((anthropic.status, anthropic.should_retry), (403, Some(false)));
+        assert_eq!(anthropic.body["error"]["type"], "permission_error");
+        assert_eq!(anthropic.body["error"]["error_type"], "ip_not_allowed");
     }
 
     #[test]

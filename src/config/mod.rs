@@ -4,12 +4,14 @@
 
 mod guardrail_sets;
 mod interpolate;
+mod ip_allowlist;
 mod model;
 mod positions;
 mod raw;
 pub mod reload;
 mod units;
 mod validate;
+mod validate_allowed_ips;
 mod validate_cache;
 mod validate_guardrails;
 mod validate_limits;
@@ -17,6 +19,7 @@ mod validate_model_kind;
 mod validate_provider_keys;
 
 pub use guardrail_sets::*;
+pub use ip_allowlist::{canonical_ip, IpAllowlist, IpNet, IpNetError};
 pub use model::*;
 pub use units::{parse_duration, usd_amount_to_nano};
 pub use validate::decode_sha256_hex;

@@ -199,6 +199,8 @@ pub struct KeyConfig {
     pub guardrails: Vec<String>,
     pub budget: Option<Budget>,
     pub rate_limit: Option<RateLimit>,
+    /// The client addresses the key may be used from; `None`: any.
+    pub allowed_ips: Option<super::IpAllowlist>,
 }
 
 #[derive(Debug, Clone)]

@@ -121,7 +121,15 @@ pub struct RawKey {
     pub budget: Option<RawBudget>,
     pub rate_limit: Option<RawRateLimit>,
     pub guardrails: Option<Value>,
+    /// `Some(Null)` for a bare `allowed_ips:`, so that it is refused like an empty list
+    /// instead of silently admitting every address.
+    #[serde(default, deserialize_with = "present")]
     pub allowed_ips: Option<Value>,
+}
+
+/// A field that is present, even as `null`.
+fn present<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Option<Value>, D::Error> {
+    Value::deserialize(deserializer).map(Some)
 }
 
 /// One entry under `guardrails:`.

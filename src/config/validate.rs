@@ -58,14 +58,6 @@ impl<'a> Validator<'a> {
         }
     }
 
-    fn not_yet(&mut self, path: &str) {
-        self.problem(
-            path,
-            "not supported yet by this version of switchboard",
-            Some("remove it for now; it is parsed, never silently ignored".into()),
-        );
-    }
-
     pub(super) fn duration(&mut self, path: &str, text: Option<&str>, default: Duration) -> Duration {
         match text.map(parse_duration) {
             None => default,
@@ -377,9 +369,8 @@ impl<'a> Validator<'a> {
             let Some(raw) = self.entry::<RawKey>(&path, item) else {
                 continue;
             };
-            if raw.allowed_ips.is_some() {
-                self.not_yet(&join(&path, "allowed_ips"));
-            }
+            // Checked first: a key disabled below (unset variable) still has its list checked.
+            let allowed_ips = self.allowed_ips(&join(&path, "allowed_ips"), raw.allowed_ips);
             if !names.insert(raw.name.clone()) {
                 self.problem(&join(&path, "name"), format!("duplicate key name `{}`", raw.name), None);
             }
@@ -416,7 +407,7 @@ impl<'a> Validator<'a> {
             let budget = self.budget(&join(&path, "budget"), raw.budget);
             let rate_limit = self.rate_limit(&join(&path, "rate_limit"), raw.rate_limit);
             let guardrails = self.key_guardrails(&join(&path, "guardrails"), raw.guardrails, sets);
-            out.push(Arc::new(KeyConfig { name: raw.name, key_sha256: hash, team: raw.team, budget, rate_limit, guardrails }));
+            out.push(Arc::new(KeyConfig { name: raw.name, key_sha256: hash, team: raw.team, budget, rate_limit, guardrails, allowed_ips }));
         }
         out
     }

@@ -164,11 +164,18 @@ fn authenticate(req: &HttpRequest, state: &AppState, generation_id: String) -> R
         v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")).unwrap_or(v).trim()
     });
     let presented = bearer.or_else(|| headers.get("x-api-key").and_then(|v| v.to_str().ok()).map(str::trim));
-    let key = runtime.keys.authenticate(presented).map_err(|f| {
-        GatewayError::Unauthenticated(match f {
-            AuthFailure::Missing => "missing API key: send `Authorization: Bearer <key>` (or `x-api-key`)".into(),
-            AuthFailure::Unknown => "unknown API key: check the key, or ask the gateway operator for one".into(),
-        })
+    // The socket's peer, not `X-Forwarded-For`: a header is whatever the client writes.
+    let peer = req.peer_addr().map(|a| a.ip());
+    let key = runtime.keys.authenticate(presented, peer).map_err(|f| match f {
+        AuthFailure::Missing => {
+            GatewayError::Unauthenticated("missing API key: send `Authorization: Bearer <key>` (or `x-api-key`)".into())
+        }
+        AuthFailure::Unknown => GatewayError::Unauthenticated("unknown API key: check the key, or ask the gateway operator for one".into()),
+        AuthFailure::AddressNotAllowed { key, peer } => {
+            let from = peer.map_or_else(|| "unknown".to_string(), |ip| ip.to_string());
+            tracing::warn!(key = %key, peer = %from, "refused: the address is not in the key's allowed_ips");
+            GatewayError::IpNotAllowed { key, ip: peer }
+        }
     })?;
     Ok(RequestCtx {
         generation_id,

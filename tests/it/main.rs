@@ -5,6 +5,7 @@
 mod common;
 mod usage_support;
 
+mod allowed_ips;
 mod anthropic_upstream;
 mod cache;
 mod chat;

@@ -33,6 +33,11 @@ impl Gateway {
     }
 
     pub async fn start_with_env(yaml: &str, env: &[(&str, &str)]) -> Gateway {
+        Self::start_at(yaml, env, "127.0.0.1:0".parse().unwrap()).await
+    }
+
+    /// Starts the gateway listening on `listen` (e.g. `[::1]:0`) instead of 127.0.0.1:0.
+    pub async fn start_at(yaml: &str, env: &[(&str, &str)], listen: SocketAddr) -> Gateway {
         let env: Vec<(String, String)> = env.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
         let lookup = move |var: &str| env.iter().find(|(k, _)| k == var).map(|(_, v)| v.clone());
         let mut config = switchboard::config::parse(yaml, "test.yaml", &lookup).unwrap_or_else(|e| panic!("test config invalid:\n{e}"));
@@ -40,7 +45,7 @@ impl Gateway {
             config.database.path = temp_db_path();
         }
         let db_path = config.database.path.clone();
-        let running = switchboard::start(config, Some("127.0.0.1:0".parse().unwrap())).expect("gateway binds");
+        let running = switchboard::start(config, Some(listen)).expect("gateway binds");
         let handle = running.handle.clone();
         let addr = running.addr;
         let done = tokio::spawn(running.run_to_completion());
