@@ -142,14 +142,25 @@ impl RateLimiter {
 
     /// Corrects the token cells once the actual count is known (`delta` may be negative).
     pub fn correct_tokens(&self, subjects: &[Subject<'_>], delta: i64) {
+        self.shift(subjects, |limit| limit.tokens_per_minute, |cells| &mut cells.tokens, delta);
+    }
+
+    /// Gives back the request slot `admit` took, for a request the gateway refused before
+    /// calling any upstream (an exhausted budget): a refusal is not a request served.
+    pub fn refund_request(&self, subjects: &[Subject<'_>]) {
+        self.shift(subjects, |limit| limit.requests_per_minute, |cells| &mut cells.requests, -1);
+    }
+
+    /// Moves one cell of every subject by `units` emission intervals of its limit.
+    fn shift(&self, subjects: &[Subject<'_>], per_minute: fn(&RateLimit) -> Option<u64>, cell: fn(&mut Cells) -> &mut i64, units: i64) {
         let now = self.now_ns();
         let mut table = self.table.lock().unwrap_or_else(|e| e.into_inner());
         for s in subjects {
-            if let Some(per_minute) = s.limit.tokens_per_minute {
-                let cells = table.cells(s.holder, s.name);
-                let moved = cells.tokens.saturating_add(delta.saturating_mul(interval_ns(per_minute)));
+            if let Some(per_minute) = per_minute(&s.limit) {
+                let tat = cell(table.cells(s.holder, s.name));
+                let moved = tat.saturating_add(units.saturating_mul(interval_ns(per_minute)));
                 // Never credit time already past: an idle cell stays idle, no more.
-                cells.tokens = moved.max(now.min(cells.tokens));
+                *tat = moved.max(now.min(*tat));
             }
         }
     }
@@ -177,6 +188,31 @@ mod tests {
         assert!(t.message.contains("3 requests per minute"), "{}", t.message);
         assert!(rl.admit_at(&s, 0, 120 * SEC - 1).is_err());
         assert!(rl.admit_at(&s, 0, 120 * SEC).is_ok());
+    }
+
+    #[test]
+    fn a_refunded_request_slot_can_be_used_again_once() {
+        let rl = RateLimiter::default();
+        let s = [key(Some(3), None)];
+        let now = rl.now_ns();
+        for _ in 0..3 {
+            rl.admit_at(&s, 0, now).unwrap();
+        }
+        assert!(rl.admit_at(&s, 0, now).is_err());
+        rl.refund_request(&s);
+        rl.admit_at(&s, 0, now).unwrap();
+        assert!(rl.admit_at(&s, 0, now).is_err());
+    }
+
+    #[test]
+    fn a_refund_never_credits_idle_time() {
+        let rl = RateLimiter::default();
+        let s = [key(Some(1), None)];
+        // An idle cell gets no credit: after a refund, one request, not two, goes through.
+        rl.refund_request(&s);
+        let now = rl.now_ns();
+        rl.admit_at(&s, 0, now).unwrap();
+        assert!(rl.admit_at(&s, 0, now).is_err());
     }
 
     #[test]

@@ -171,6 +171,9 @@ impl Finalizer {
         };
         let reservation = p.state.budgets().reserve(&p.payer, worst_case_nano, utc::now_ms()).map_err(|denied| {
             tracing::info!(key = %p.payer.key.name, "{denied}");
+            if p.admitted_tokens.is_some() {
+                p.state.limits().refund_request(&subjects(&p.payer));
+            }
             GatewayError::BudgetExceeded(denied.to_string())
         })?;
         p.reservation = Some(reservation);
