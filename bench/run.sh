@@ -24,6 +24,8 @@
 #                   robin, not FIFO: FIFO would starve switchboard's usage-writer thread.)
 #   SB_RUST_LOG     switchboard's RUST_LOG (default: unset, i.e. its default level)
 #   NO_BUILD=1      use the existing target/release binaries
+#   SB_BIN          the switchboard binary to measure (default target/release/switchboard;
+#                   e.g. an older build, for a before/after comparison on the same machine)
 #   RESULTS_DIR     default bench/results/<timestamp>
 # Every load run is bounded in time, the probe in count; every process started here is
 # stopped by its PID when the script exits.
@@ -51,7 +53,7 @@ MOCK_PORT="${MOCK_PORT:-19080}"; SLOW_PORT="${SLOW_PORT:-19081}"; SB_PORT="${SB_
 R="${RESULTS_DIR:-$BENCH/results/$(date +%Y%m%d-%H%M%S)-$MODE}"
 mkdir -p "$R/raw"
 R="$(cd "$R" && pwd)"
-SB_BIN="$ROOT/target/release/switchboard"
+SB_BIN="${SB_BIN:-$ROOT/target/release/switchboard}"
 MOCK_BIN="$ROOT/target/release/examples/mock_upstream"
 KEY="sk-bench-overhead-0001"
 

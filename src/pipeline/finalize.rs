@@ -135,6 +135,12 @@ impl Finalizer {
         self.with(|p| p.row.guardrails = fired);
     }
 
+    /// A request blocked by a guardrail: its body is never logged, even with
+    /// `database.log_bodies` (it holds what the rule refused to let through).
+    pub fn forget_request_body(&mut self) {
+        self.with(|p| p.row.request_body = None);
+    }
+
     /// After a guardrail redaction, the logged request body (kept only with
     /// `database.log_bodies`) is the redacted one.
     pub fn note_redacted_body(&mut self, body: impl FnOnce() -> String) {

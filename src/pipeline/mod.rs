@@ -252,6 +252,8 @@ fn apply_guardrails(
         Err(blocked) => {
             blocked.rules.iter().for_each(|rule| metrics.guardrail_hit(rule, "block"));
             fin.note_guardrails(Some(blocked.usage_json()));
+            // A body blocked for PII or a custom pattern must not land in the usage log either.
+            fin.forget_request_body();
             Err(GatewayError::GuardrailBlocked { rules: blocked.rules, patterns: blocked.patterns })
         }
     }

@@ -20,10 +20,10 @@ guardrails:
 type Recorded = (Option<String>, u16, Option<String>);
 
 /// Each usage row, oldest first, and the logged request bodies.
-fn recorded(db: &str) -> (Vec<Recorded>, Vec<String>) {
+fn recorded(db: &str) -> (Vec<Recorded>, Vec<Option<String>>) {
     let conn = rusqlite::Connection::open_with_flags(db, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY).unwrap();
     let mut stmt = conn.prepare("SELECT guardrails, status, error_type, request_body FROM usage ORDER BY created_at, id").unwrap();
-    let rows: Vec<(Option<String>, u16, Option<String>, String)> =
+    let rows: Vec<(Option<String>, u16, Option<String>, Option<String>)> =
         stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))).unwrap().map(Result::unwrap).collect();
     (rows.iter().map(|(g, s, e, _)| (g.clone(), *s, e.clone())).collect(), rows.into_iter().map(|r| r.3).collect())
 }
@@ -57,7 +57,10 @@ async fn usage_rows_and_metrics_record_what_fired() {
     let db = gw.db_path.clone();
     gw.stop().await;
     let (rows, bodies) = recorded(&db);
-    assert!(bodies[0].contains("[EMAIL]") && !bodies[0].contains("a@b.com"), "the logged body is the redacted one: {}", bodies[0]);
+    let redacted = bodies[0].as_deref().unwrap();
+    assert!(redacted.contains("[EMAIL]") && !redacted.contains("a@b.com"), "the logged body is the redacted one: {redacted}");
+    assert_eq!(bodies[1], None, "a blocked body is never logged, even with log_bodies");
+    assert!(bodies[2].as_deref().is_some_and(|b| b.contains("hello")), "{:?}", bodies[2]);
     assert_eq!(
         rows,
         vec![
