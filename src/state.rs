@@ -100,6 +100,9 @@ impl AppState {
     pub fn new(config: Config) -> std::io::Result<AppState> {
         let http = reqwest::Client::builder()
             .tcp_nodelay(true)
+            // A redirect from an LLM API is a misconfigured `base_url`; following it would
+            // turn the POST into a GET. It is an upstream failure like any other 3xx.
+            .redirect(reqwest::redirect::Policy::none())
             .pool_idle_timeout(Duration::from_secs(90))
             .pool_max_idle_per_host(1024)
             .connect_timeout(Duration::from_secs(10))

@@ -62,6 +62,23 @@ async fn three_endpoints_keep_answering_while_any_two_fail() {
 }
 
 #[tokio::test]
+async fn an_upstream_redirect_is_a_failure_never_followed() {
+    let u = ups(2).await;
+    // up0 redirects to up1: following it would send up1 a GET; the gateway must instead
+    // count it as up0 failing and fall back to up1 with the real POST.
+    let location = format!("{}/chat/completions", u[1].base_url());
+    u[0].always(Reply::Json { status: 301, body: "{}".into(), headers: vec![("location".into(), location)] });
+    u[1].always(Reply::json(200, completion("from up1", 1, 1)));
+    let gw = Gateway::start(&yaml(&[&u[0], &u[1]], &model("t/m", &[(0, 1.0), (1, 1.0)], ""), "")).await;
+    let r = gw.chat(json!({"model": "t/m", "messages": user("x"), "provider": {"order": ["up0", "up1"]}})).await;
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.headers()["x-switchboard-attempts"], "2");
+    assert_eq!(u[0].calls(), 1);
+    let methods: Vec<String> = u[1].requests().iter().map(|r| r.method.clone()).collect();
+    assert_eq!(methods, ["POST"], "up1 got the fallback POST, not a redirected GET");
+}
+
+#[tokio::test]
 async fn model_fallbacks_then_the_request_models_array() {
     let u = ups(3).await;
     u[0].always(Reply::json(500, error_body("a down")));
