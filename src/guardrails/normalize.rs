@@ -16,8 +16,11 @@ enum Mapped {
     Char(char),
 }
 
-fn map_char(c: char) -> Mapped {
-    let c = match c as u32 {
+/// What an evasion character stands for: `None` for an invisible one (zero-width, bidi
+/// controls, variation selectors, soft hyphen), the ASCII hidden in a Unicode tag character
+/// or imitated by a fullwidth form; any other character is itself.
+fn unmask(c: char) -> Option<char> {
+    match c as u32 {
         0x00AD
         | 0x034F
         | 0x180E
@@ -27,11 +30,30 @@ fn map_char(c: char) -> Mapped {
         | 0xFE00..=0xFE0F
         | 0xFEFF
         | 0xE0000..=0xE001F
-        | 0xE007F => return Mapped::Skip,
+        | 0xE007F => None,
         // Unicode tag characters smuggle ASCII invisibly: read what they hide.
-        t @ 0xE0020..=0xE007E => char::from_u32(t - 0xE0000).unwrap_or(' '),
+        t @ 0xE0020..=0xE007E => char::from_u32(t - 0xE0000),
         // Fullwidth ASCII.
-        f @ 0xFF01..=0xFF5E => char::from_u32(f - 0xFEE0).unwrap_or(' '),
+        f @ 0xFF01..=0xFF5E => char::from_u32(f - 0xFEE0),
+        _ => Some(c),
+    }
+}
+
+/// `text` as a reader (or a model) sees it: invisible characters dropped, tag characters
+/// and fullwidth forms read as their ASCII, so a PII pattern finds `a@b.com` in
+/// `a\u{200B}@b.com`. `None` when there is nothing to unmask (the common case: no copy).
+pub fn visible_form(text: &str) -> Option<String> {
+    if text.is_ascii() || text.chars().all(|c| unmask(c) == Some(c)) {
+        return None;
+    }
+    Some(text.chars().filter_map(unmask).collect())
+}
+
+fn map_char(c: char) -> Mapped {
+    let Some(c) = unmask(c) else {
+        return Mapped::Skip;
+    };
+    let c = match c as u32 {
         // Mathematical alphanumeric letters (bold, italic, script, …): 52 per style.
         m @ 0x1D400..=0x1D6A3 => (b'a' + ((m - 0x1D400) % 52 % 26) as u8) as char,
         d @ 0x1D7CE..=0x1D7FF => (b'0' + ((d - 0x1D7CE) % 10) as u8) as char,
@@ -321,6 +343,16 @@ mod tests {
         assert_eq!(view("IGNORE, all... Previous!!"), "ignore all previous");
         assert_eq!(view("  leading and trailing  "), "leading and trailing");
         assert_eq!(view("don't"), "don t");
+    }
+
+    #[test]
+    fn visible_form_unmasks_only_when_there_is_something_to_unmask() {
+        assert_eq!(visible_form("plain a@b.com"), None);
+        assert_eq!(visible_form("café ü"), None, "ordinary non-ASCII text is left alone");
+        assert_eq!(visible_form("a\u{200B}@b\u{FEFF}.com").as_deref(), Some("a@b.com"));
+        assert_eq!(visible_form("１２３-４５-６７８９").as_deref(), Some("123-45-6789"));
+        let tagged: String = "x@y.io".chars().map(|c| char::from_u32(0xE0000 + c as u32).unwrap()).collect();
+        assert_eq!(visible_form(&tagged).as_deref(), Some("x@y.io"));
     }
 
     #[test]

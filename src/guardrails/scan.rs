@@ -3,7 +3,7 @@
 //! `redact` rules with their labels in place, and report what fired.
 
 use super::injection;
-use super::normalize::Normalized;
+use super::normalize::{self, Normalized};
 use super::pii;
 use super::policy::{Member, Policy, FIRST_CUSTOM_RULE, INJECTION_RULE};
 use crate::config::{GuardAction, PiiKind};
@@ -115,7 +115,15 @@ impl Policy {
         let mut to_redact = Vec::new();
         let mut norm = Normalized::default();
         let mut hits: Vec<usize> = Vec::new();
-        for (i, slot) in slots.iter().enumerate() {
+        for (i, slot) in slots.iter_mut().enumerate() {
+            // Invisible or fullwidth characters can split an email or a card number so no
+            // pattern sees it. When the visible form holds PII or a custom match, that form
+            // is what is scanned, redacted and forwarded; otherwise the text is untouched.
+            if let Some(visible) = normalize::visible_form(slot.text) {
+                if self.content_rule_matches(&visible) {
+                    *slot.text = visible;
+                }
+            }
             let text = slot.text.as_str();
             hits.clear();
             let mut injection_hits = 0u64;
@@ -160,6 +168,21 @@ impl Policy {
             *slot.text = redacted;
         }
         Ok(Findings { flagged: names(GuardAction::Flag), redacted: names(GuardAction::Redact), patterns })
+    }
+
+    /// Whether a PII rule (a validated match) or a custom rule matches somewhere in `text`.
+    fn content_rule_matches(&self, text: &str) -> bool {
+        let mut found = false;
+        if let Some(matcher) = &self.text_matcher {
+            matcher.for_each_match(text, |m| {
+                found |= match self.text_members[m] {
+                    Member::Pii(kind) => pii::find(text, kind).next().is_some(),
+                    Member::Custom(_) => true,
+                    Member::Injection(_) => false,
+                }
+            });
+        }
+        found
     }
 
     /// `text` with every match of `rules` (the `redact` rules that fired in it) replaced by

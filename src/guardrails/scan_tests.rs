@@ -146,3 +146,25 @@ fn off_rules_do_nothing() {
     assert!(run(&p, &mut b).unwrap().is_empty());
     assert_eq!(Value::Object(b), original);
 }
+
+#[test]
+fn pii_split_by_invisible_or_fullwidth_characters_is_still_caught() {
+    let p = policy(|s| {
+        s.pii[PiiKind::Email.index()] = Some(GuardAction::Redact);
+        s.pii[PiiKind::Ssn.index()] = Some(GuardAction::Block);
+    });
+    let mut b = body(json!({"messages": [{"role": "user", "content": "mail jo\u{200B}hn@exam\u{200D}ple.com today"}]}));
+    let found = run(&p, &mut b).unwrap();
+    assert_eq!(found.redacted, ["email"]);
+    assert_eq!(b["messages"][0]["content"], "mail [EMAIL] today");
+
+    let mut b = body(json!({"messages": [{"role": "user", "content": "ssn １２３-４５-６７８９"}]}));
+    assert_eq!(run(&p, &mut b).unwrap_err().rules, ["ssn"]);
+
+    // Invisible characters with no PII behind them are left exactly as sent (an emoji ZWJ
+    // sequence must not be taken apart).
+    let family = "the \u{1F468}\u{200D}\u{1F469}\u{200D}\u{1F467} emoji";
+    let mut b = body(json!({"messages": [{"role": "user", "content": family}]}));
+    assert!(run(&p, &mut b).unwrap().is_empty());
+    assert_eq!(b["messages"][0]["content"], family);
+}
