@@ -13,7 +13,7 @@ pub use catalogue::{Entry as CatalogueEntry, View as CatalogueView, CATALOGUE};
 pub use policy::Policy;
 pub use scan::{chat_slots, Blocked, Findings, Slot};
 
-use crate::config::{Config, KeyConfig, DEFAULT_SET};
+use crate::config::{Config, GuardAction, KeyConfig, DEFAULT_SET};
 use std::collections::HashMap;
 use std::sync::Arc;
 
@@ -27,8 +27,15 @@ pub struct Policies {
 
 impl Policies {
     pub fn new(config: &Config) -> Policies {
-        injection::warm_up();
-        pii::warm_up();
+        // Compile the built-in detectors now rather than on a first request, but only those
+        // some set turns on: the injection catalogue alone is megabytes of automata.
+        let on = |action: Option<GuardAction>| action.is_some_and(|a| a != GuardAction::Off);
+        if config.guardrails.values().any(|set| on(set.prompt_injection)) {
+            injection::warm_up();
+        }
+        if config.guardrails.values().any(|set| set.pii.iter().any(|&a| on(a))) {
+            pii::warm_up();
+        }
         let default_set = config.guardrails.get(DEFAULT_SET);
         let mut compiled: HashMap<Vec<String>, Arc<Policy>> = HashMap::new();
         let mut layer = |names: Vec<String>| -> Arc<Policy> {

@@ -1,0 +1,85 @@
+#!/usr/bin/env bash
+# Before/after: two switchboard builds measured side by side against the same mock upstream,
+# with wrk runs alternating between them (before, after, before, after, ...) so that the
+# load other jobs put on a shared machine falls on both alike. Prints a markdown table of
+# requests/s and switchboard CPU µs per request for each round, and the median of each.
+#
+#   bench/compare.sh BEFORE_BIN AFTER_BIN
+#
+# Knobs: ROUNDS=3, DUR=5 (seconds per wrk run), CONNS=32, NICE=-20, CASES="fast fast-stream".
+# The config (auth, usage log, budget and rate limit on the key) and the request bodies are
+# the ones bench/run.sh writes; a smoke run of it generates them first. Both builds get
+# core GW_CPU (1), wrk and the mock core LOAD_CPU (0), when taskset exists.
+set -euo pipefail
+[ $# -eq 2 ] || { echo "usage: bench/compare.sh BEFORE_BIN AFTER_BIN" >&2; exit 2; }
+BEFORE=$(realpath "$1"); AFTER=$(realpath "$2")
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+ROUNDS=${ROUNDS:-3}; DUR=${DUR:-5}; CONNS=${CONNS:-32}; NICE=${NICE:--20}
+CASES=${CASES:-fast fast-stream}; GW_CPU=${GW_CPU:-1}; LOAD_CPU=${LOAD_CPU:-0}
+MOCK_PORT=19080; PORT_BEFORE=19092; PORT_AFTER=19093
+
+W=$(mktemp -d)
+PIDS=()
+cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$W"; }
+trap cleanup EXIT
+
+echo "generating the config and request bodies (bench/run.sh --smoke)..." >&2
+NO_BUILD=1 SB_BIN="$AFTER" RESULTS_DIR="$W/setup" bash "$ROOT/bench/run.sh" --smoke >"$W/setup.log" 2>&1 \
+  || { tail -n 20 "$W/setup.log" >&2; exit 1; }
+KEY=$(awk '/^ +key: /{print $2; exit}' "$W/setup/switchboard.yaml")
+
+pin() {  # $1 core: the command prefix that pins to it and sets the nice level
+  local prefix=()
+  [ "$NICE" != 0 ] && prefix+=(nice -n "$NICE")
+  command -v taskset >/dev/null && [ "$(nproc)" -gt 1 ] && prefix+=(taskset -c "$1")
+  echo "${prefix[@]}"
+}
+start() {  # $1 name, $2 binary, $3 port
+  sed -e "s#listen: 127.0.0.1:[0-9]*#listen: 127.0.0.1:$3#" -e "s#path: \".*\"#path: \"$W/$1.db\"#" \
+    "$W/setup/switchboard.yaml" >"$W/$1.yaml"
+  # shellcheck disable=SC2046
+  $(pin "$GW_CPU") "$2" serve --config "$W/$1.yaml" >"$W/$1.log" 2>&1 &
+  PIDS+=("$!")
+  for _ in $(seq 1 100); do "$2" health --url "http://127.0.0.1:$3/health" 2>/dev/null && return; sleep 0.1; done
+  echo "$1 did not start" >&2; cat "$W/$1.log" >&2; exit 1
+}
+# shellcheck disable=SC2046
+$(pin "$LOAD_CPU") "$ROOT/target/release/examples/mock_upstream" --port "$MOCK_PORT" >"$W/mock.log" 2>&1 &
+PIDS+=("$!")
+start before "$BEFORE" "$PORT_BEFORE"; PID_BEFORE=${PIDS[-1]}
+start after "$AFTER" "$PORT_AFTER"; PID_AFTER=${PIDS[-1]}
+
+ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+measure() {  # $1 pid, $2 port, $3 payload -> "rps cpu_us_per_request"
+  local t0 t1 out
+  t0=$(ticks "$1")
+  # shellcheck disable=SC2046
+  out=$(WRK_BODY_FILE="$W/setup/payloads/$3.json" WRK_HEADERS="Authorization: Bearer $KEY|X-Switchboard-Cache: false" \
+    WRK_REPORT="$W/wrk.json" $(pin "$LOAD_CPU") wrk -t1 -c"$CONNS" -d"${DUR}s" --timeout 10s \
+    -s "$ROOT/bench/wrk_post.lua" "http://127.0.0.1:$2/v1/chat/completions" 2>&1)
+  t1=$(ticks "$1")
+  echo "$out" | awk -v t=$((t1 - t0)) -v hz="$(getconf CLK_TCK)" \
+    '/requests in/{n=$1} /Requests\/sec/{r=$2} END{printf "%.0f %.1f\n", r, t * 1e6 / hz / n}'
+}
+
+echo "| case | round | before req/s | after req/s | after/before | before CPU µs/req | after CPU µs/req |"
+echo "|---|---:|---:|---:|---:|---:|---:|"
+for case in $CASES; do
+  measure "$PID_BEFORE" "$PORT_BEFORE" "$case" >/dev/null   # warm-up, not recorded
+  measure "$PID_AFTER" "$PORT_AFTER" "$case" >/dev/null
+  for round in $(seq 1 "$ROUNDS"); do
+    read -r rb cb < <(measure "$PID_BEFORE" "$PORT_BEFORE" "$case")
+    read -r ra ca < <(measure "$PID_AFTER" "$PORT_AFTER" "$case")
+    echo "$case $round $rb $ra $cb $ca" >>"$W/rows"
+    awk -v c="$case" -v n="$round" -v rb="$rb" -v ra="$ra" -v cb="$cb" -v ca="$ca" \
+      'BEGIN{printf "| %s, c=%d | %d | %d | %d | %.2f× | %.1f | %.1f |\n", c, '"$CONNS"', n, rb, ra, ra / rb, cb, ca}'
+  done
+done
+python3 - "$W/rows" <<'EOF'
+import statistics, sys
+rows = [l.split() for l in open(sys.argv[1])]
+for case in dict.fromkeys(r[0] for r in rows):
+    rs = [r for r in rows if r[0] == case]
+    med = lambda i: statistics.median(float(r[i]) for r in rs)
+    print(f"| {case}: median | | {med(2):.0f} | {med(3):.0f} | {med(3) / med(2):.2f}× | {med(4):.1f} | {med(5):.1f} |")
+EOF
