@@ -19,11 +19,14 @@ guardrails:
 /// A usage row's (guardrails column, status, error_type).
 type Recorded = (Option<String>, u16, Option<String>);
 
+/// A usage row's logged request body (`None` when none was kept).
+type LoggedBody = Option<String>;
+
 /// Each usage row, oldest first, and the logged request bodies.
-fn recorded(db: &str) -> (Vec<Recorded>, Vec<Option<String>>) {
+fn recorded(db: &str) -> (Vec<Recorded>, Vec<LoggedBody>) {
     let conn = rusqlite::Connection::open_with_flags(db, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY).unwrap();
     let mut stmt = conn.prepare("SELECT guardrails, status, error_type, request_body FROM usage ORDER BY created_at, id").unwrap();
-    let rows: Vec<(Option<String>, u16, Option<String>, Option<String>)> =
+    let rows: Vec<(Option<String>, u16, Option<String>, LoggedBody)> =
         stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))).unwrap().map(Result::unwrap).collect();
     (rows.iter().map(|(g, s, e, _)| (g.clone(), *s, e.clone())).collect(), rows.into_iter().map(|r| r.3).collect())
 }
