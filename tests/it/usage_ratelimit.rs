@@ -99,7 +99,8 @@ async fn key_endpoint_reports_limits_spend_and_rate_limit() {
 async fn budget_refusals_do_not_use_up_the_rate_limit() {
     // Each request's worst case is more than the whole budget: refused with 402 before any
     // upstream call, so none of them may count as the one request a minute allowed.
-    let keys = "  - { name: alice, key: sk-alice, budget: { limit_usd: 0.000001, period: daily }, rate_limit: { requests_per_minute: 1 } }\n";
+    let keys =
+        "  - { name: alice, key: sk-alice, budget: { limit_usd: 0.000001, period: daily }, rate_limit: { requests_per_minute: 1 } }\n";
     let gw = Gateway::start(&config(keys, "")).await;
     for attempt in ["one", "two", "three"] {
         let refused = ask(&gw, "sk-alice", attempt).await;
