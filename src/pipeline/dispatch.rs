@@ -58,6 +58,9 @@ where
     // Set after a context-length error: skip that model and models no larger than it.
     let mut outgrown: Option<(String, Option<u64>)> = None;
     let mut context_error = None;
+    // Set when an endpoint's provider type cannot express the request: returned as a 400
+    // only if no other endpoint was tried and failed.
+    let mut unservable = None;
     for candidate in candidates {
         if let Some((slug, context)) = &outgrown {
             let larger = match (context, candidate.model.context_length) {
@@ -97,6 +100,12 @@ where
             status: err.status(),
             reason: short_reason(&err),
         });
+        if let UpstreamError::Untranslatable(_) = err {
+            // Nothing was sent: the endpoint's health is untouched, a half-open probe freed.
+            candidate.stats.release_probe();
+            unservable.get_or_insert((provider.clone(), err));
+            continue;
+        }
         if is_context_length(&err) {
             outgrown = Some((candidate.model.slug.clone(), candidate.model.context_length));
             context_error = Some(err);
@@ -111,6 +120,9 @@ where
     }
     if let (Some(err), true) = (&context_error, failures.is_empty()) {
         return Err(rejected(&records.last().map(|r| r.provider.clone()).unwrap_or_default(), err));
+    }
+    if let (Some((provider, err)), true) = (&unservable, failures.is_empty()) {
+        return Err(rejected(provider, err));
     }
     if !failures.is_empty() && failures.iter().all(UpstreamError::is_rate_limit) {
         let retry_after = failures.iter().filter_map(UpstreamError::retry_after_secs).max();

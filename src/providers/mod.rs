@@ -64,6 +64,11 @@ pub enum UpstreamError {
     Protocol(String),
     #[error("stream failed: {0}")]
     MidStream(String),
+    /// The request uses something this provider type cannot express (audio for Anthropic,
+    /// token-array inputs for Gemini). Not the provider's fault and not a failure of its
+    /// health: the next endpoint may serve it; if none can, the client gets a 400.
+    #[error("{0}")]
+    Untranslatable(String),
 }
 
 impl UpstreamError {
@@ -72,7 +77,11 @@ impl UpstreamError {
     pub fn is_retryable(&self) -> bool {
         match self {
             UpstreamError::Status { status, .. } => !matches!(status, 400 | 413 | 422),
-            UpstreamError::Connect(_) | UpstreamError::Timeout(_) | UpstreamError::Protocol(_) | UpstreamError::MidStream(_) => true,
+            UpstreamError::Connect(_)
+            | UpstreamError::Timeout(_)
+            | UpstreamError::Protocol(_)
+            | UpstreamError::MidStream(_)
+            | UpstreamError::Untranslatable(_) => true,
         }
     }
 

@@ -49,14 +49,10 @@ pub fn json_post(
     Ok(builder)
 }
 
-/// A request a native translator cannot express for `vendor`: the request's fault (400),
-/// so it is returned to the client rather than retried elsewhere.
+/// A request a native translator cannot express for `vendor`. Another endpoint may serve
+/// it; when none can, the client gets a 400 with this reason.
 pub fn untranslatable(vendor: &str, reason: String) -> UpstreamError {
-    UpstreamError::Status {
-        status: 400,
-        message: format!("the request cannot be expressed for {vendor}: {reason}"),
-        retry_after_secs: None,
-    }
+    UpstreamError::Untranslatable(format!("the request cannot be expressed for {vendor}: {reason}"))
 }
 
 /// Sends the request; a non-2xx answer is read and classified.

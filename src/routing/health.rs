@@ -78,6 +78,12 @@ impl EndpointStats {
         }
     }
 
+    /// An attempt that sent nothing (the request could not be expressed for this endpoint):
+    /// a half-open probe it held goes to the next request instead of waiting out the cool-down.
+    pub fn release_probe(&self) {
+        self.probe_started_ms.store(0, Ordering::Relaxed);
+    }
+
     pub fn record_success(&self) {
         self.consecutive_failures.store(0, Ordering::Relaxed);
         self.open_until_ms.store(0, Ordering::Relaxed);

@@ -192,6 +192,44 @@ async fn overloaded_falls_back_and_a_bad_request_does_not() {
 }
 
 #[tokio::test]
+async fn a_request_anthropic_cannot_express_goes_to_an_endpoint_that_can() {
+    let audio = json!([{"role": "user", "content": [
+        {"type": "text", "text": "transcribe this"},
+        {"type": "input_audio", "input_audio": {"data": "UklGRg==", "format": "wav"}}
+    ]}]);
+    let up = MockUpstream::start().await;
+    let backup = MockUpstream::start().await;
+    backup.always(Reply::json(200, completion("heard it", 1, 1)));
+    let gw = Gateway::start(&native_config("anthropic", &up, "claude-x", Some(&backup), "")).await;
+    let resp = gw.chat(json!({"model": "test/model", "messages": audio, "provider": {"order": ["native", "backup"]}})).await;
+    assert_eq!(resp.status(), 200);
+    assert_eq!(resp.headers()["x-switchboard-provider"], "backup");
+    assert_eq!(up.calls(), 0, "nothing was sent to the endpoint that cannot take audio");
+    assert_eq!(backup.requests()[0].json()["messages"][0]["content"][1]["type"], "input_audio");
+
+    // With no endpoint that can express it: the client's 400, naming what and where.
+    let only_native = Gateway::start(&native_config("anthropic", &up, "claude-x", None, "")).await;
+    let resp = only_native.chat(json!({"model": "test/model", "messages": audio})).await;
+    assert_eq!(resp.status(), 400);
+    assert_eq!(resp.headers()["x-should-retry"], "false");
+    let body: Value = resp.json().await.unwrap();
+    let msg = body["error"]["message"].as_str().unwrap();
+    assert!(msg.contains("audio input is not supported by Anthropic") && msg.contains("native"), "{msg}");
+    assert_eq!(up.calls(), 0);
+    // The endpoint's health is untouched: a plain request is served by it at once.
+    up.always(Reply::json(
+        200,
+        json!({"id": "msg_1", "type": "message", "role": "assistant", "model": "claude-x",
+        "content": [{"type": "text", "text": "hi"}], "stop_reason": "end_turn", "stop_sequence": null,
+        "usage": {"input_tokens": 3, "output_tokens": 1}}),
+    ));
+    for _ in 0..5 {
+        assert_eq!(only_native.chat(json!({"model": "test/model", "messages": audio})).await.status(), 400);
+    }
+    assert_eq!(only_native.chat(json!({"model": "test/model", "messages": [{"role": "user", "content": "hi"}]})).await.status(), 200);
+}
+
+#[tokio::test]
 async fn stream_error_event_falls_back_before_content_and_is_an_error_chunk_after() {
     let up = MockUpstream::start().await;
     let backup = MockUpstream::start().await;

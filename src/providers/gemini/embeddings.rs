@@ -61,6 +61,7 @@ mod tests {
                 {"model": "models/gemini-embedding-001", "content": {"parts": [{"text": "b"}]}, "outputDimensionality": 256}]})
         );
         let tokens = EmbeddingRequest::parse(br#"{"model":"m","input":[1,2]}"#).unwrap();
-        assert_eq!(request_body(&tokens, "x").unwrap_err().status(), Some(400));
+        let err = request_body(&tokens, "x").unwrap_err();
+        assert!(matches!(&err, UpstreamError::Untranslatable(m) if m.contains("token-array inputs")), "{err}");
     }
 }
