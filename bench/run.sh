@@ -15,7 +15,7 @@
 #   CACHE=auto      cache-hit case: auto (run it when `check` accepts `cache_ttl`), off
 #   LOAD_CPU=0 GW_CPU=1   taskset cores: wrk, the probe and the mocks on LOAD_CPU, switchboard
 #                   alone on GW_CPU (no pinning when taskset is missing or there is one core)
-#   MOCK_PORT=19080 SLOW_PORT=19081 SB_PORT=19082
+#   MOCK_PORT SLOW_PORT SB_PORT   loopback ports (default: free ones picked at start)
 #   NICE=0          nice level for every process of the run (wrk, probe, mocks, switchboard)
 #   RT=0            1: run them under SCHED_RR (chrt -r 1, root). On a machine shared with
 #                   other CPU-bound work, a woken gateway otherwise waits for the other
@@ -49,7 +49,12 @@ else
 fi
 REPS="${REPS:-1}"; LIMITS="${LIMITS:-auto}"; CACHE="${CACHE:-auto}"
 LOAD_CPU="${LOAD_CPU:-0}"; GW_CPU="${GW_CPU:-1}"; NICE="${NICE:-0}"; RT="${RT:-0}"
-MOCK_PORT="${MOCK_PORT:-19080}"; SLOW_PORT="${SLOW_PORT:-19081}"; SB_PORT="${SB_PORT:-19082}"
+# Ports not given are picked free (three distinct ones, held open together while picked).
+read -r FREE1 FREE2 FREE3 < <(python3 -c 'import socket
+s = [socket.socket() for _ in range(3)]
+[x.bind(("127.0.0.1", 0)) for x in s]
+print(*(x.getsockname()[1] for x in s))')
+MOCK_PORT="${MOCK_PORT:-$FREE1}"; SLOW_PORT="${SLOW_PORT:-$FREE2}"; SB_PORT="${SB_PORT:-$FREE3}"
 R="${RESULTS_DIR:-$BENCH/results/$(date +%Y%m%d-%H%M%S)-$MODE}"
 mkdir -p "$R/raw"
 R="$(cd "$R" && pwd)"

@@ -14,6 +14,7 @@ mod validate;
 mod validate_allowed_ips;
 mod validate_cache;
 mod validate_guardrails;
+mod validate_keys;
 mod validate_limits;
 mod validate_model_kind;
 mod validate_provider_keys;
@@ -22,8 +23,8 @@ pub use guardrail_sets::*;
 pub use ip_allowlist::{canonical_ip, IpAllowlist, IpNet, IpNetError};
 pub use model::*;
 pub use units::{parse_duration, usd_amount_to_nano};
-pub use validate::decode_sha256_hex;
 pub use validate_guardrails::glob_matches;
+pub use validate_keys::decode_sha256_hex;
 
 use positions::Positions;
 use std::fmt;
