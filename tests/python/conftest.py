@@ -16,6 +16,8 @@ from mock_openai_upstream import start_mock_upstream
 
 ROOT = Path(__file__).resolve().parents[2]
 KEY = "sk-python-test"
+# A key only usable from 10.0.0.0/8: refused from the tests' 127.0.0.1.
+OFFICE_KEY = "sk-python-office"
 
 
 def free_port() -> int:
@@ -90,6 +92,7 @@ models:
     endpoints: [ {{ provider: demo, model: hashed, price: {{ prompt: 0.02 }} }} ]
 keys:
   - {{ name: python, key: {KEY} }}
+  - {{ name: office, key: {OFFICE_KEY}, allowed_ips: ["10.0.0.0/8"] }}
 """
     gw = Gateway(config)
     yield gw

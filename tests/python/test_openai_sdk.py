@@ -5,7 +5,7 @@ import json
 import openai
 import pytest
 
-from conftest import KEY
+from conftest import KEY, OFFICE_KEY
 
 TOOLS = [
     {"type": "function", "function": {"name": "get_weather", "description": "Weather for a city",
@@ -84,6 +84,16 @@ def test_errors_surface_as_sdk_exceptions(client, gateway):
     bad = openai.OpenAI(base_url=gateway.base_url, api_key="sk-wrong", max_retries=0)
     with pytest.raises(openai.AuthenticationError):
         bad.chat.completions.create(model="demo/echo", messages=[{"role": "user", "content": "x"}])
+
+
+def test_a_key_used_from_outside_its_allowed_ips_is_permission_denied(gateway):
+    office = openai.OpenAI(base_url=gateway.base_url, api_key=OFFICE_KEY, max_retries=0)
+    with pytest.raises(openai.PermissionDeniedError) as err:
+        office.chat.completions.create(model="demo/echo", messages=[{"role": "user", "content": "x"}])
+    assert err.value.status_code == 403
+    assert err.value.body["metadata"]["error_type"] == "ip_not_allowed"
+    assert "127.0.0.1" in err.value.message and "allowed_ips" in err.value.message
+    assert err.value.response.headers["x-should-retry"] == "false"
 
 
 def test_models_list(client):
