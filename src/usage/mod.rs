@@ -3,6 +3,7 @@
 //! touches SQLite), lookups of one row, spend per key and team for the budget ledger,
 //! and the read-only aggregates behind `switchboard usage`.
 
+mod access_log;
 mod queries;
 mod report;
 mod row;
@@ -82,6 +83,7 @@ impl UsageLog {
                 TrySendError::Disconnected(Msg::Row(r)) => ("the writer has stopped", r),
                 _ => unreachable!("only rows are sent here"),
             };
+            access_log::write(&row);
             tracing::error!(
                 id = %row.id, key = %row.key_name, cost_nano = row.cost_nano, dropped_total = dropped,
                 "usage log: row DROPPED because {why}; spend is still counted in memory but this request will be missing from the database"

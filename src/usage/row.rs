@@ -49,6 +49,23 @@ pub struct UsageRow {
 }
 
 impl UsageRow {
+    /// The model served, else the one asked for, for logs and metric labels.
+    pub fn model_label(&self) -> &str {
+        self.model.as_deref().or(self.model_requested.as_deref()).unwrap_or("-")
+    }
+
+    pub fn provider_label(&self) -> &str {
+        self.provider.as_deref().unwrap_or("-")
+    }
+
+    pub fn cache_label(&self) -> &'static str {
+        if self.cache_hit {
+            "HIT"
+        } else {
+            "MISS"
+        }
+    }
+
     /// The `data` object of `GET /api/v1/generation`.
     pub fn generation_json(&self) -> Value {
         let cost = nano_to_usd(self.cost_nano);

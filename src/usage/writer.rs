@@ -2,6 +2,7 @@
 //! bounded queue, writes the rows that are waiting as one transaction, then answers the
 //! lookups that were queued with them (so a lookup sees every row sent before it).
 
+use super::access_log;
 use super::queries;
 use super::row::UsageRow;
 use rusqlite::Connection;
@@ -75,6 +76,7 @@ pub fn run(mut conn: Connection, queue: Receiver<Msg>, counters: Arc<Counters>) 
                 next = queue.try_recv().ok();
             }
         }
+        rows.iter().for_each(access_log::write);
         write_batch(&mut conn, &mut rows, &counters);
         for (id, key, reply) in fetches.drain(..) {
             let _ = reply.send(queries::fetch(&conn, &id, &key).map_err(|e| e.to_string()));

@@ -258,3 +258,49 @@ async fn reload_timing_for_500_models_and_1000_keys() {
     times.sort();
     eprintln!("reload of {} bytes (500 models, 1000 keys): median {:?}, max {:?}", yaml.len(), times[5], times[9]);
 }
+
+#[tokio::test]
+async fn every_request_leaves_one_json_access_line_even_through_a_drain() {
+    let up = MockUpstream::start().await;
+    up.always(Reply::json(200, completion("ok", 3, 2)));
+    let (path, db) = config_path();
+    write(&path, &config(&[&up], 0, &db, "", ""));
+    let gw = GatewayProcess::spawn(&path);
+    let client = reqwest::Client::new();
+    let ok = client
+        .post(format!("{}/v1/chat/completions", gw.base))
+        .bearer_auth(KEY)
+        .json(&json!({"model": "t/m", "messages": user("x")}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(ok.status(), 200);
+    let id = ok.headers()["x-generation-id"].to_str().unwrap().to_string();
+    let missing = client
+        .post(format!("{}/v1/chat/completions", gw.base))
+        .bearer_auth(KEY)
+        .json(&json!({"model": "no/such", "messages": user("x")}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(missing.status(), 404);
+    // Straight to SIGTERM: the lines are written by the usage writer as it drains.
+    gw.signal("TERM");
+    let (status, log) = gw.wait().await;
+    assert!(status.success());
+    let lines: Vec<serde_json::Value> = log
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .filter(|l| l["target"] == "switchboard::access")
+        .collect();
+    assert_eq!(lines.len(), 2, "{log}");
+    let served = &lines[0];
+    assert_eq!((served["id"].as_str(), served["status"].as_u64()), (Some(id.as_str()), Some(200)));
+    assert_eq!((served["model"].as_str(), served["provider"].as_str(), served["key"].as_str()), (Some("t/m"), Some("up0"), Some("ops")));
+    assert_eq!(
+        (served["prompt_tokens"].as_u64(), served["completion_tokens"].as_u64(), served["cache"].as_str()),
+        (Some(3), Some(2), Some("MISS"))
+    );
+    assert_eq!((lines[1]["status"].as_u64(), lines[1]["error_type"].as_str()), (Some(404), Some("model_not_found")));
+    assert!(!log.contains('\u{1b}'), "no ANSI colour codes when stderr is not a terminal");
+}
