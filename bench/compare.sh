@@ -17,21 +17,9 @@ ROOT=$(cd "$(dirname "$0")/.." && pwd)
 ROUNDS=${ROUNDS:-3}; DUR=${DUR:-5}; CONNS=${CONNS:-32}; NICE=${NICE:--20}
 CASES=${CASES:-fast fast-stream}; GW_CPU=${GW_CPU:-1}; LOAD_CPU=${LOAD_CPU:-0}
 
-W=$(mktemp -d)
-PIDS=()
-cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$W"; }
-trap cleanup EXIT
-
-echo "generating the config and request bodies (bench/run.sh --smoke)..." >&2
-NO_BUILD=1 SB_BIN="$AFTER" RESULTS_DIR="$W/setup" bash "$ROOT/bench/run.sh" --smoke >"$W/setup.log" 2>&1 \
-  || { tail -n 20 "$W/setup.log" >&2; exit 1; }
-KEY=$(awk '/^ +key: /{print $2; exit}' "$W/setup/switchboard.yaml")
-# The mock answers on the port the generated config points at; both builds get free ports.
-MOCK_PORT=$(grep -o 'base_url: "http://127.0.0.1:[0-9]*' "$W/setup/switchboard.yaml" | head -1 | grep -o '[0-9]*$')
-read -r PORT_BEFORE PORT_AFTER < <(python3 -c 'import socket
-s = [socket.socket() for _ in range(2)]
-[x.bind(("127.0.0.1", 0)) for x in s]
-print(*(x.getsockname()[1] for x in s))')
+# shellcheck source=bench/setup.sh
+. "$ROOT/bench/setup.sh" "$AFTER"
+read -r PORT_BEFORE PORT_AFTER < <(free_ports 2)
 
 pin() {  # $1 core: the command prefix that pins to it and sets the nice level
   local prefix=()
@@ -40,8 +28,7 @@ pin() {  # $1 core: the command prefix that pins to it and sets the nice level
   echo "${prefix[@]}"
 }
 start() {  # $1 name, $2 binary, $3 port
-  sed -e "s#listen: 127.0.0.1:[0-9]*#listen: 127.0.0.1:$3#" -e "s#path: \".*\"#path: \"$W/$1.db\"#" \
-    "$W/setup/switchboard.yaml" >"$W/$1.yaml"
+  config_for "$1" "$3"
   # shellcheck disable=SC2046
   $(pin "$GW_CPU") "$2" serve --config "$W/$1.yaml" >"$W/$1.log" 2>&1 &
   PIDS+=("$!")
