@@ -112,6 +112,10 @@ pub struct ProviderConfig {
     pub kind: ProviderKind,
     /// Without a trailing slash, e.g. `https://api.openai.com/v1`.
     pub base_url: String,
+    /// The type's fixed endpoints, parsed once at load so no request parses them:
+    /// chat (`/chat/completions`, Anthropic's `/messages`) and `/embeddings` (openai type).
+    pub chat_url: Option<url::Url>,
+    pub embeddings_url: Option<url::Url>,
     pub api_key: Option<Secret>,
     /// Why the provider cannot be used (its key variable is unset), if it cannot.
     pub disabled: Option<String>,

@@ -195,7 +195,15 @@ impl<'a> Validator<'a> {
         let base_url = raw.base_url.unwrap_or_else(|| default_url.into()).trim_end_matches('/').to_string();
         if kind != ProviderKind::Mock && !(base_url.starts_with("http://") || base_url.starts_with("https://")) {
             self.problem(&join(path, "base_url"), format!("`{base_url}` is not an http(s) URL"), None);
+        } else if let (false, Err(e)) = (kind == ProviderKind::Mock, url::Url::parse(&base_url)) {
+            self.problem(&join(path, "base_url"), format!("`{base_url}` is not a valid URL: {e}"), None);
         }
+        let endpoint = |suffix: &str| url::Url::parse(&format!("{base_url}{suffix}")).ok();
+        let (chat_url, embeddings_url) = match kind {
+            ProviderKind::OpenAi => (endpoint("/chat/completions"), endpoint("/embeddings")),
+            ProviderKind::Anthropic => (endpoint("/messages"), None),
+            ProviderKind::Gemini | ProviderKind::Mock => (None, None),
+        };
         self.require_api_key(path, kind, raw.api_key.as_deref());
         let key_path = join(path, "api_key");
         let disabled = self.unset_var(&key_path).map(|var| format!("environment variable `{var}` is not set"));
@@ -220,6 +228,8 @@ impl<'a> Validator<'a> {
             name,
             kind,
             base_url,
+            chat_url,
+            embeddings_url,
             api_key: raw.api_key.filter(|k| !k.is_empty()).map(Secret::new),
             disabled,
             headers: raw.headers.unwrap_or_default().into_iter().collect(),

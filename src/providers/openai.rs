@@ -3,7 +3,7 @@
 
 use super::openai_object::UpstreamObject;
 use super::sse::SseEvent;
-use super::upstream_http::{json_post, read_json, read_json_as, send, translated_stream, EventTranslator, KeyHeader};
+use super::upstream_http::{endpoint_url, json_post, read_json, read_json_as, send, translated_stream, EventTranslator, KeyHeader};
 use super::{error_message, retry_after_secs, Completion, Embeddings, Outcome, StreamItem, UpstreamError};
 use crate::api::chat::ChatRequest;
 use crate::api::embeddings::{decode_base64, EmbeddingRequest};
@@ -13,7 +13,7 @@ use std::collections::VecDeque;
 
 pub async fn chat(client: &reqwest::Client, endpoint: &Endpoint, request: &ChatRequest) -> Result<Outcome, UpstreamError> {
     let provider = &endpoint.provider;
-    let url = format!("{}/chat/completions", provider.base_url);
+    let url = endpoint_url(&provider.chat_url, provider, "/chat/completions")?;
     let body = request.openai_upstream_body(&endpoint.upstream_model);
     let builder = json_post(client, provider, url, &body, KeyHeader::Bearer)?;
     let timeout = provider.timeout;
@@ -31,7 +31,7 @@ pub async fn chat(client: &reqwest::Client, endpoint: &Endpoint, request: &ChatR
 /// `POST /embeddings`, floats asked for; vectors put back in input order by `index`.
 pub async fn embeddings(client: &reqwest::Client, endpoint: &Endpoint, request: &EmbeddingRequest) -> Result<Embeddings, UpstreamError> {
     let provider = &endpoint.provider;
-    let url = format!("{}/embeddings", provider.base_url);
+    let url = endpoint_url(&provider.embeddings_url, provider, "/embeddings")?;
     let builder = json_post(client, provider, url, &request.openai_upstream_body(&endpoint.upstream_model), KeyHeader::Bearer)?;
     let response = send(builder, provider.timeout, classify).await?;
     let body = read_json(response, provider.timeout).await?;

@@ -27,11 +27,21 @@ pub enum KeyHeader {
     Named(&'static str),
 }
 
+/// A fixed endpoint's URL: the one parsed at load (always there for a validated config),
+/// else `base_url` + `suffix` parsed now.
+pub fn endpoint_url(parsed: &Option<reqwest::Url>, provider: &ProviderConfig, suffix: &str) -> Result<reqwest::Url, UpstreamError> {
+    match parsed {
+        Some(url) => Ok(url.clone()),
+        None => reqwest::Url::parse(&format!("{}{suffix}", provider.base_url))
+            .map_err(|e| UpstreamError::Protocol(format!("provider `{}` has an invalid base_url: {e}", provider.name))),
+    }
+}
+
 /// A JSON POST to `url` carrying the provider's key and its configured extra headers.
 pub fn json_post(
     client: &reqwest::Client,
     provider: &ProviderConfig,
-    url: String,
+    url: impl reqwest::IntoUrl,
     body: &impl serde::Serialize,
     key_header: KeyHeader,
 ) -> Result<reqwest::RequestBuilder, UpstreamError> {

@@ -13,6 +13,8 @@ fn provider(name: &str) -> Arc<ProviderConfig> {
         name: name.into(),
         kind: ProviderKind::OpenAi,
         base_url: "http://x".into(),
+        chat_url: None,
+        embeddings_url: None,
         api_key: None,
         disabled: None,
         timeout: Duration::from_secs(1),

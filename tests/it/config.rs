@@ -52,6 +52,15 @@ switchboard.yaml:18:20: keys[0].key_sha256: expected 64 hex characters (the SHA-
 }
 
 #[test]
+fn a_base_url_that_does_not_parse_is_a_config_error() {
+    let yaml = "providers:\n  up: { type: openai, base_url: \"http://exa mple.com/v1\", api_key: k }\nmodels:\n  m/x: { endpoints: [ { provider: up, model: x } ] }\nkeys:\n  - { name: k, key: sk-k }\n";
+    assert_eq!(
+        errors(yaml),
+        "switchboard.yaml:2:23: providers.up.base_url: `http://exa mple.com/v1` is not a valid URL: invalid international domain name"
+    );
+}
+
+#[test]
 fn unknown_sections_are_never_silently_accepted() {
     assert_eq!(
         errors("providrs: {}\n"),
@@ -85,6 +94,9 @@ keys:
     assert_eq!(format!("{:?}", config.providers["a"].api_key), "Some(***)", "secrets never print");
     assert_eq!(config.providers["b"].disabled.as_deref(), Some("environment variable `UNSET_KEY` is not set"));
     assert_eq!(config.providers["c"].base_url, "http://127.0.0.1:9/v1");
+    let url = |u: &Option<url::Url>| u.as_ref().map(|u| u.as_str().to_string());
+    assert_eq!(url(&config.providers["c"].chat_url).as_deref(), Some("http://127.0.0.1:9/v1/chat/completions"), "parsed once, at load");
+    assert_eq!(url(&config.providers["c"].embeddings_url).as_deref(), Some("http://127.0.0.1:9/v1/embeddings"));
     assert_eq!(
         config.warnings,
         vec![

@@ -10,7 +10,7 @@ mod stream;
 mod fixture_tests;
 
 use super::chat_input::reasoning;
-use super::upstream_http::{json_post, read_json, send, translated_stream, untranslatable, KeyHeader};
+use super::upstream_http::{endpoint_url, json_post, read_json, send, translated_stream, untranslatable, KeyHeader};
 use super::{error_message, retry_after_secs, Outcome, UpstreamError};
 use crate::api::chat::ChatRequest;
 use crate::config::Endpoint;
@@ -23,7 +23,7 @@ const API_VERSION: &str = "2023-06-01";
 
 pub async fn chat(client: &reqwest::Client, endpoint: &Endpoint, request: &ChatRequest) -> Result<Outcome, UpstreamError> {
     let provider = &endpoint.provider;
-    let url = format!("{}/messages", provider.base_url);
+    let url = endpoint_url(&provider.chat_url, provider, "/messages")?;
     let key = KeyHeader::Named("x-api-key");
     let native = request.anthropic.as_ref();
     let mut builder = match native.and_then(|n| n.body_for(request, &endpoint.upstream_model)) {
