@@ -193,10 +193,15 @@ impl<'a> Validator<'a> {
             ProviderKind::Mock => "",
         };
         let base_url = raw.base_url.unwrap_or_else(|| default_url.into()).trim_end_matches('/').to_string();
-        if kind != ProviderKind::Mock && !(base_url.starts_with("http://") || base_url.starts_with("https://")) {
-            self.problem(&join(path, "base_url"), format!("`{base_url}` is not an http(s) URL"), None);
-        } else if let (false, Err(e)) = (kind == ProviderKind::Mock, url::Url::parse(&base_url)) {
-            self.problem(&join(path, "base_url"), format!("`{base_url}` is not a valid URL: {e}"), None);
+        if kind != ProviderKind::Mock {
+            let problem = match url::Url::parse(&base_url) {
+                _ if !(base_url.starts_with("http://") || base_url.starts_with("https://")) => Some("is not an http(s) URL".to_string()),
+                Err(e) => Some(format!("is not a valid URL: {e}")),
+                Ok(_) => None,
+            };
+            if let Some(problem) = problem {
+                self.problem(&join(path, "base_url"), format!("`{base_url}` {problem}"), None);
+            }
         }
         let endpoint = |suffix: &str| url::Url::parse(&format!("{base_url}{suffix}")).ok();
         let (chat_url, embeddings_url) = match kind {

@@ -119,7 +119,7 @@ impl Policy {
             // Invisible or fullwidth characters can split an email or a card number so no
             // pattern sees it. When the visible form holds PII or a custom match, that form
             // is what is scanned, redacted and forwarded; otherwise the text is untouched.
-            if let Some(visible) = normalize::visible_form(slot.text) {
+            if let Some(visible) = self.text_matcher.as_ref().and_then(|_| normalize::visible_form(slot.text)) {
                 if self.content_rule_matches(&visible) {
                     *slot.text = visible;
                 }

@@ -57,10 +57,10 @@ where
     let mut failures = Vec::new();
     // Set after a context-length error: skip that model and models no larger than it.
     let mut outgrown: Option<(String, Option<u64>)> = None;
-    let mut context_error = None;
-    // Set when an endpoint's provider type cannot express the request: returned as a 400
-    // only if no other endpoint was tried and failed.
-    let mut unservable = None;
+    // A request-shaped refusal that does not count as a failure, returned as the client's
+    // error when nothing else failed: a context-length error (the latest wins: it came from
+    // the largest model tried), else the first endpoint that could not express the request.
+    let mut refusal: Option<(String, UpstreamError)> = None;
     for candidate in candidates {
         if let Some((slug, context)) = &outgrown {
             let larger = match (context, candidate.model.context_length) {
@@ -103,12 +103,12 @@ where
         if let UpstreamError::Untranslatable(_) = err {
             // Nothing was sent: the endpoint's health is untouched, a half-open probe freed.
             candidate.stats.release_probe();
-            unservable.get_or_insert((provider.clone(), err));
+            refusal.get_or_insert((provider.clone(), err));
             continue;
         }
         if is_context_length(&err) {
             outgrown = Some((candidate.model.slug.clone(), candidate.model.context_length));
-            context_error = Some(err);
+            refusal = Some((provider.clone(), err));
             continue;
         }
         if !err.is_retryable() {
@@ -118,10 +118,7 @@ where
         candidate.stats.record_failure(breaker, retry_after, now_ms());
         failures.push(err);
     }
-    if let (Some(err), true) = (&context_error, failures.is_empty()) {
-        return Err(rejected(&records.last().map(|r| r.provider.clone()).unwrap_or_default(), err));
-    }
-    if let (Some((provider, err)), true) = (&unservable, failures.is_empty()) {
+    if let (Some((provider, err)), true) = (&refusal, failures.is_empty()) {
         return Err(rejected(provider, err));
     }
     if !failures.is_empty() && failures.iter().all(UpstreamError::is_rate_limit) {

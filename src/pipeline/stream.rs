@@ -88,7 +88,7 @@ pub fn client_stream(
         if st.finished {
             return None;
         }
-        let mut out = Vec::new();
+        let mut out = Vec::with_capacity(512);
         // Wait for the next event that produces output (a usage report alone produces none).
         while out.is_empty() {
             let item = match st.first.take() {

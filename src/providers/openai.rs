@@ -13,7 +13,7 @@ use std::collections::VecDeque;
 
 pub async fn chat(client: &reqwest::Client, endpoint: &Endpoint, request: &ChatRequest) -> Result<Outcome, UpstreamError> {
     let provider = &endpoint.provider;
-    let url = endpoint_url(&provider.chat_url, provider, "/chat/completions")?;
+    let url = endpoint_url(&provider.chat_url, provider)?;
     let body = request.openai_upstream_body(&endpoint.upstream_model);
     let builder = json_post(client, provider, url, &body, KeyHeader::Bearer)?;
     let timeout = provider.timeout;
@@ -31,7 +31,7 @@ pub async fn chat(client: &reqwest::Client, endpoint: &Endpoint, request: &ChatR
 /// `POST /embeddings`, floats asked for; vectors put back in input order by `index`.
 pub async fn embeddings(client: &reqwest::Client, endpoint: &Endpoint, request: &EmbeddingRequest) -> Result<Embeddings, UpstreamError> {
     let provider = &endpoint.provider;
-    let url = endpoint_url(&provider.embeddings_url, provider, "/embeddings")?;
+    let url = endpoint_url(&provider.embeddings_url, provider)?;
     let builder = json_post(client, provider, url, &request.openai_upstream_body(&endpoint.upstream_model), KeyHeader::Bearer)?;
     let response = send(builder, provider.timeout, classify).await?;
     let body = read_json(response, provider.timeout).await?;

@@ -27,14 +27,9 @@ pub enum KeyHeader {
     Named(&'static str),
 }
 
-/// A fixed endpoint's URL: the one parsed at load (always there for a validated config),
-/// else `base_url` + `suffix` parsed now.
-pub fn endpoint_url(parsed: &Option<reqwest::Url>, provider: &ProviderConfig, suffix: &str) -> Result<reqwest::Url, UpstreamError> {
-    match parsed {
-        Some(url) => Ok(url.clone()),
-        None => reqwest::Url::parse(&format!("{}{suffix}", provider.base_url))
-            .map_err(|e| UpstreamError::Protocol(format!("provider `{}` has an invalid base_url: {e}", provider.name))),
-    }
+/// A fixed endpoint's URL, parsed at load (always there when `base_url` validated).
+pub fn endpoint_url(parsed: &Option<reqwest::Url>, provider: &ProviderConfig) -> Result<reqwest::Url, UpstreamError> {
+    parsed.clone().ok_or_else(|| UpstreamError::Protocol(format!("provider `{}` has no valid base_url", provider.name)))
 }
 
 /// A JSON POST to `url` carrying the provider's key and its configured extra headers.

@@ -160,12 +160,7 @@ async fn client_disconnect_cancels_the_upstream_stream() {
     let up = MockUpstream::start().await;
     let words: Vec<String> = (0..100).map(|i| format!("w{i} ")).collect();
     let refs: Vec<&str> = words.iter().map(String::as_str).collect();
-    up.always(Reply::Sse {
-        events: text_stream(&refs, 1, 100),
-        delay: Duration::from_millis(30),
-        first_delay: Duration::ZERO,
-        then_drop: false,
-    });
+    up.always(Reply::paced(text_stream(&refs, 1, 100), Duration::from_millis(30)));
     let gw = Gateway::start(&config_for(&[&up], "")).await;
     let resp = gw.chat(json!({"model": "test/model", "messages": user("hi"), "stream": true})).await;
     let mut body = resp.bytes_stream();

@@ -107,12 +107,7 @@ async fn sighup_reloads_and_a_stream_in_flight_finishes_on_its_config() {
     let (a, b) = (MockUpstream::start().await, MockUpstream::start().await);
     let words: Vec<String> = (0..60).map(|i| format!("w{i} ")).collect();
     let refs: Vec<&str> = words.iter().map(String::as_str).collect();
-    a.always(Reply::Sse {
-        events: text_stream(&refs, 1, 60),
-        delay: Duration::from_millis(50),
-        first_delay: Duration::ZERO,
-        then_drop: false,
-    });
+    a.always(Reply::paced(text_stream(&refs, 1, 60), Duration::from_millis(50)));
     b.always(Reply::json(200, completion("b", 1, 1)));
     let (path, db) = config_path();
     // Polling off: only SIGHUP reloads.
@@ -203,12 +198,7 @@ async fn sigterm_lets_active_streams_finish_and_exits_zero() {
     let a = MockUpstream::start().await;
     let words: Vec<String> = (0..15).map(|i| format!("t{i} ")).collect();
     let refs: Vec<&str> = words.iter().map(String::as_str).collect();
-    a.always(Reply::Sse {
-        events: text_stream(&refs, 1, 15),
-        delay: Duration::from_millis(60),
-        first_delay: Duration::ZERO,
-        then_drop: false,
-    });
+    a.always(Reply::paced(text_stream(&refs, 1, 15), Duration::from_millis(60)));
     let (path, db) = config_path();
     write(&path, &config(&[&a], 0, &db, ", shutdown_grace: 10s", ""));
     let gw = GatewayProcess::spawn(&path);

@@ -145,12 +145,7 @@ async fn a_client_that_disconnects_mid_stream_is_charged_for_what_it_got() {
     let up = MockUpstream::start().await;
     let words: Vec<String> = (0..40).map(|i| format!("word{i:02} ")).collect();
     let words: Vec<&str> = words.iter().map(String::as_str).collect();
-    up.always(Reply::Sse {
-        events: text_stream(&words, 9, 40),
-        delay: Duration::from_millis(40),
-        first_delay: Duration::ZERO,
-        then_drop: false,
-    });
+    up.always(Reply::paced(text_stream(&words, 9, 40), Duration::from_millis(40)));
     let gw = Gateway::start(&config(&up, PRICE, "")).await;
     let mut resp = gw.chat(json!({"model": "test/model", "messages": user("hi"), "stream": true})).await;
     let id = resp.headers()["x-generation-id"].to_str().unwrap().to_string();

@@ -23,7 +23,7 @@ const API_VERSION: &str = "2023-06-01";
 
 pub async fn chat(client: &reqwest::Client, endpoint: &Endpoint, request: &ChatRequest) -> Result<Outcome, UpstreamError> {
     let provider = &endpoint.provider;
-    let url = endpoint_url(&provider.chat_url, provider, "/messages")?;
+    let url = endpoint_url(&provider.chat_url, provider)?;
     let key = KeyHeader::Named("x-api-key");
     let native = request.anthropic.as_ref();
     let mut builder = match native.and_then(|n| n.body_for(request, &endpoint.upstream_model)) {

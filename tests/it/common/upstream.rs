@@ -38,7 +38,12 @@ impl Reply {
     }
 
     pub fn sse(events: Vec<String>) -> Reply {
-        Reply::Sse { events, delay: Duration::ZERO, first_delay: Duration::ZERO, then_drop: false }
+        Reply::paced(events, Duration::ZERO)
+    }
+
+    /// SSE with `delay` between events, finished normally.
+    pub fn paced(events: Vec<String>, delay: Duration) -> Reply {
+        Reply::Sse { events, delay, first_delay: Duration::ZERO, then_drop: false }
     }
 }
 
