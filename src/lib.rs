@@ -19,6 +19,7 @@ pub mod probe;
 pub mod providers;
 pub mod ratelimit;
 pub mod routing;
+pub mod scrub;
 pub mod state;
 pub mod telemetry;
 pub mod usage;

@@ -28,6 +28,8 @@ pub struct Runtime {
     pub breaker: BreakerSettings,
     /// Each key's effective guardrail policy, compiled for this config.
     pub guardrails: Policies,
+    /// Masks this config's secrets (and credential shapes) in upstream text.
+    pub scrubber: crate::scrub::Scrubber,
     /// Health stats by `provider/upstream_model`, shared with the registry.
     endpoint_stats: HashMap<String, Arc<EndpointStats>>,
 }
@@ -48,6 +50,7 @@ impl Runtime {
             breaker: BreakerSettings { failures: config.server.circuit_failures, cooldown: config.server.circuit_cooldown },
             endpoint_stats,
             guardrails: Policies::new(&config),
+            scrubber: crate::scrub::Scrubber::new(&config.secrets),
             config,
         }
     }

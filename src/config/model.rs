@@ -52,6 +52,9 @@ pub struct Config {
     pub cache: CacheConfig,
     /// Non-fatal findings (disabled providers and keys), shown at start and by `check`.
     pub warnings: Vec<String>,
+    /// Every configured secret (admin key, provider keys and credential headers, plain-text
+    /// team keys): what must never appear in an answer, a log line or a row.
+    pub secrets: Vec<Secret>,
 }
 
 /// The response cache: on for a model when a TTL applies (the model's `cache_ttl`, else

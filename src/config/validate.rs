@@ -26,11 +26,13 @@ pub struct Validator<'a> {
     pub invalid_providers: HashSet<String>,
     pub problems: Vec<Problem>,
     pub warnings: Vec<String>,
+    /// Team keys given in plain text (`key:`), kept only so error text can be scrubbed.
+    pub plain_keys: Vec<Secret>,
 }
 
 impl<'a> Validator<'a> {
     pub fn new(unset: &'a [UnsetVar]) -> Self {
-        Validator { unset, invalid_providers: HashSet::new(), problems: Vec::new(), warnings: Vec::new() }
+        Validator { unset, invalid_providers: HashSet::new(), problems: Vec::new(), warnings: Vec::new(), plain_keys: Vec::new() }
     }
 
     pub(super) fn problem(&mut self, path: &str, message: impl Into<String>, hint: Option<String>) {
@@ -89,6 +91,7 @@ impl<'a> Validator<'a> {
         if !self.problems.is_empty() {
             return None;
         }
+        let secrets = self.secrets(&server, &providers);
         Some(Config {
             source: source.to_string(),
             server,
@@ -102,7 +105,21 @@ impl<'a> Validator<'a> {
             teams,
             cache,
             warnings: std::mem::take(&mut self.warnings),
+            secrets,
         })
+    }
+
+    /// Every secret the file configures: the admin key, provider keys, provider headers
+    /// that carry credentials, and team keys given in plain text.
+    fn secrets(&mut self, server: &ServerConfig, providers: &HashMap<String, Arc<ProviderConfig>>) -> Vec<Secret> {
+        let mut out = std::mem::take(&mut self.plain_keys);
+        out.extend(server.admin_key.iter().cloned());
+        for p in providers.values() {
+            out.extend(p.api_key.iter().cloned());
+            let credential = |name: &str| ["auth", "key", "token", "secret"].iter().any(|w| name.to_ascii_lowercase().contains(w));
+            out.extend(p.headers.iter().filter(|(n, _)| credential(n)).map(|(_, v)| Secret::new(v.clone())));
+        }
+        out
     }
 
     fn server(&mut self, value: Option<Value>) -> ServerConfig {

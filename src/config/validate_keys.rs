@@ -46,7 +46,11 @@ impl Validator<'_> {
                     self.warnings.push(format!("{path} ({}): disabled: environment variable `{var}` is not set", raw.name));
                     continue;
                 }
-                (Some(key), None) => Sha256::digest(key.as_bytes()).into(),
+                (Some(key), None) => {
+                    let hash = Sha256::digest(key.as_bytes()).into();
+                    self.plain_keys.push(super::model::Secret::new(key));
+                    hash
+                }
                 (None, Some(hex)) => match decode_sha256_hex(&hex) {
                     Some(h) => h,
                     None => {

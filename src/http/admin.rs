@@ -50,6 +50,13 @@ pub async fn metrics(req: HttpRequest, state: web::Data<AppState>) -> HttpRespon
             value: usage.dropped() as f64,
         },
         Sample {
+            name: "switchboard_http_connection_errors_total",
+            help: "Connections closed on a malformed request (bad request line or header, head too large) or a broken socket.",
+            kind: "counter",
+            labels: vec![],
+            value: crate::telemetry::connection_errors() as f64,
+        },
+        Sample {
             name: "switchboard_cache_bytes",
             help: "Bytes held by the response cache.",
             kind: "gauge",

@@ -7,8 +7,9 @@
 use crate::api::chat::ChatRequest;
 use crate::error::{AttemptRecord, GatewayError};
 use crate::providers::{self, Completion, StreamItem, UpstreamError};
-use crate::routing::health::{now_ms, BreakerSettings};
+use crate::routing::health::now_ms;
 use crate::routing::Candidate;
+use crate::state::Runtime;
 use futures_util::StreamExt;
 use std::time::{Duration, Instant};
 
@@ -32,20 +33,21 @@ pub async fn dispatch(
     client: &reqwest::Client,
     candidates: &[Candidate],
     request: &ChatRequest,
-    breaker: &BreakerSettings,
+    runtime: &Runtime,
     deadline: Instant,
     records: &mut Vec<AttemptRecord>,
 ) -> Result<Dispatched, GatewayError> {
-    dispatch_with(candidates, &request.model, breaker, deadline, records, |candidate| attempt(client, candidate, request)).await
+    dispatch_with(candidates, &request.model, runtime, deadline, records, |candidate| attempt(client, candidate, request)).await
 }
 
 /// The attempt loop for any kind of upstream call: `attempt` sends the request to one
 /// candidate; `model` is the requested model, for error messages. Every failed attempt is
-/// appended to `records`.
+/// appended to `records`. Upstream error text is scrubbed (`Runtime::scrubber`) before it
+/// reaches the log, `records` or the client.
 pub async fn dispatch_with<'a, T, F, Fut>(
     candidates: &'a [Candidate],
     model: &str,
-    breaker: &BreakerSettings,
+    runtime: &Runtime,
     deadline: Instant,
     records: &mut Vec<AttemptRecord>,
     attempt: F,
@@ -54,6 +56,7 @@ where
     F: Fn(&'a Candidate) -> Fut,
     Fut: std::future::Future<Output = Result<T, UpstreamError>>,
 {
+    let breaker = &runtime.breaker;
     let mut failures = Vec::new();
     // Set after a context-length error: skip that model and models no larger than it.
     let mut outgrown: Option<(String, Option<u64>)> = None;
@@ -87,7 +90,7 @@ where
                 candidate.stats.record_ttft(started.elapsed());
                 return Ok(Dispatched { candidate: candidate.clone(), served, attempts: records.len() as u32 + 1 });
             }
-            Err(err) => err,
+            Err(err) => runtime.scrubber.upstream_error(err),
         };
         if matches!(err.status(), Some(401 | 403)) {
             tracing::error!(provider = %provider, "upstream rejected the gateway's API key for provider `{provider}`: {err}");

@@ -108,7 +108,7 @@ async fn run(state: &Arc<AppState>, ctx: &RequestCtx, raw: &[u8], fin: &mut Fina
     let deadline = Instant::now() + ctx.runtime.config.server.request_timeout;
     let client = state.http();
     let mut failed = Vec::new();
-    let dispatched = dispatch::dispatch_with(&candidates, &request.model, &ctx.runtime.breaker, deadline, &mut failed, |c: &Candidate| {
+    let dispatched = dispatch::dispatch_with(&candidates, &request.model, &ctx.runtime, deadline, &mut failed, |c: &Candidate| {
         providers::embeddings(client, &c.endpoint, &request)
     })
     .await;

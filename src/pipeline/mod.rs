@@ -180,7 +180,7 @@ async fn run(
     let deadline = Instant::now() + ctx.runtime.config.server.request_timeout;
     let mut failed = Vec::new();
     let upstream_started = Instant::now();
-    let dispatched = dispatch::dispatch(state.http(), &candidates, &request, &ctx.runtime.breaker, deadline, &mut failed).await;
+    let dispatched = dispatch::dispatch(state.http(), &candidates, &request, &ctx.runtime, deadline, &mut failed).await;
     fin.note_upstream_time(upstream_started.elapsed());
     fin.note_attempts(&failed, dispatched.as_ref().ok().map(|d| &d.candidate));
     let dispatched = dispatched?;
@@ -215,7 +215,7 @@ async fn run(
                 stamp: stamp.clone(),
                 idle_timeout: target.endpoint.provider.timeout,
                 stats: target.stats.clone(),
-                breaker: ctx.runtime.breaker,
+                runtime: ctx.runtime.clone(),
                 recorder: cache_plan.map(|plan| cached::StreamRecorder::new(state.clone(), plan)),
             };
             ReplyBody::Sse(Box::pin(stream::client_stream(spec, first, rest, fin.take())))

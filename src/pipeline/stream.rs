@@ -9,7 +9,8 @@ use super::finalize::Finalizer;
 use super::stamp::{ensure_role, error_chunk, Stamp};
 use crate::providers::idle_timer::IdleTimer;
 use crate::providers::{ChunkStream, StreamItem, UpstreamError};
-use crate::routing::health::{now_ms, BreakerSettings, EndpointStats};
+use crate::routing::health::{now_ms, EndpointStats};
+use crate::state::Runtime;
 use bytes::Bytes;
 use futures_util::{FutureExt, Stream, StreamExt};
 use serde::Serialize;
@@ -48,7 +49,8 @@ pub struct StreamSpec {
     pub idle_timeout: Duration,
     /// Where the endpoint's throughput and mid-stream failures are recorded.
     pub stats: Arc<EndpointStats>,
-    pub breaker: BreakerSettings,
+    /// The config the request runs under: its breaker settings and its scrubber.
+    pub runtime: Arc<Runtime>,
     /// Set when the finished stream should be stored in the response cache.
     pub recorder: Option<StreamRecorder>,
 }
@@ -155,6 +157,7 @@ impl State {
                 frame_into(out, &self.spec.stamp.stamped(CHUNK, &chunk, None));
             }
             Some(Err(e)) => {
+                let e = self.spec.runtime.scrubber.upstream_error(e);
                 tracing::warn!(provider = %self.spec.stamp.provider, "stream failed after the first byte: {e}");
                 self.fail_into(out, 502, "the provider's stream failed before it finished", "provider_unavailable");
             }
@@ -177,7 +180,7 @@ impl State {
     fn fail_into(&mut self, out: &mut Vec<u8>, code: u16, message: &str, error_type: &str) {
         self.finished = true;
         if code >= 500 {
-            self.spec.stats.record_failure(&self.spec.breaker, None, now_ms());
+            self.spec.stats.record_failure(&self.spec.runtime.breaker, None, now_ms());
         }
         let (usage, cost) = self.fin.stream_charge();
         self.fin.stream_finished(None, Some(error_type));

@@ -141,7 +141,8 @@ pub fn error_message(body: &[u8]) -> String {
         .as_ref()
         .and_then(|v| v["error"]["message"].as_str().or_else(|| v["message"].as_str()).or_else(|| v["error"].as_str()).map(str::to_string));
     let text = from_json.unwrap_or_else(|| String::from_utf8_lossy(body).trim().to_string());
-    text.chars().take(300).collect()
+    // Generous: the caller scrubs secrets first and caps after, so no secret is cut in half.
+    text.chars().take(4096).collect()
 }
 
 /// `Retry-After` in whole seconds (numeric form only).
