@@ -18,10 +18,15 @@ pub struct GatewayProcess {
 impl GatewayProcess {
     /// Starts `switchboard serve` (JSON logs) and waits until it listens.
     pub fn spawn(config: &Path) -> GatewayProcess {
+        Self::spawn_logging(config, "json")
+    }
+
+    /// Starts `switchboard serve` with `--log-format <format>` (`json` or `pretty`).
+    pub fn spawn_logging(config: &Path, format: &str) -> GatewayProcess {
         let mut child = Command::new(BIN)
             .arg("--config")
             .arg(config)
-            .args(["--log-format", "json", "serve", "--listen", "127.0.0.1:0"])
+            .args(["--log-format", format, "serve", "--listen", "127.0.0.1:0"])
             .stderr(Stdio::piped())
             .spawn()
             .unwrap();
