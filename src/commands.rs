@@ -35,6 +35,8 @@ pub async fn serve(config_path: &Path, listen: Option<SocketAddr>) -> ExitCode {
         }
     };
     tracing::info!("switchboard listening on http://{} ({models} models, {keys} keys)", running.addr);
+    let grace = running.state.runtime().config.server.shutdown_grace;
+    let stream_cutter = tokio::spawn(crate::shutdown::cut_streams_when_grace_ends(Arc::downgrade(&running.state), grace));
     let weak = Arc::downgrade(&running.state);
     let interval = running.state.runtime().config.server.reload_interval;
     let watcher = match ConfigWatcher::spawn(config_path.to_path_buf(), interval, move |result| apply_reload(&weak, result)) {
@@ -62,6 +64,7 @@ pub async fn serve(config_path: &Path, listen: Option<SocketAddr>) -> ExitCode {
         }
     };
     watcher.stop();
+    stream_cutter.abort();
     match result {
         Ok(()) => {
             tracing::info!("switchboard stopped");

@@ -20,6 +20,7 @@ pub mod providers;
 pub mod ratelimit;
 pub mod routing;
 pub mod scrub;
+pub mod shutdown;
 pub mod state;
 pub mod telemetry;
 pub mod usage;

@@ -97,6 +97,8 @@ pub struct AppState {
     /// Sized once at start from `cache.max_bytes`; entries survive config reloads.
     cache: ResponseCache,
     metrics: Metrics,
+    /// Ends open streams with an error event when the shutdown grace runs out.
+    stream_cut: crate::shutdown::StreamCut,
 }
 
 impl AppState {
@@ -134,6 +136,7 @@ impl AppState {
             usage,
             budgets,
             limits: RateLimiter::default(),
+            stream_cut: Default::default(),
         })
     }
 
@@ -177,6 +180,10 @@ impl AppState {
 
     pub fn metrics(&self) -> &Metrics {
         &self.metrics
+    }
+
+    pub fn stream_cut(&self) -> &crate::shutdown::StreamCut {
+        &self.stream_cut
     }
 
     /// After the server stopped: waits (up to `wait`) for the workers and the last

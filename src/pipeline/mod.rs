@@ -216,6 +216,7 @@ async fn run(
                 idle_timeout: target.endpoint.provider.timeout,
                 stats: target.stats.clone(),
                 runtime: ctx.runtime.clone(),
+                cut: state.stream_cut().subscribe(),
                 recorder: cache_plan.map(|plan| cached::StreamRecorder::new(state.clone(), plan)),
             };
             ReplyBody::Sse(Box::pin(stream::client_stream(spec, first, rest, fin.take())))

@@ -10,6 +10,7 @@ use super::stamp::{ensure_role, error_chunk, Stamp};
 use crate::providers::idle_timer::IdleTimer;
 use crate::providers::{ChunkStream, StreamItem, UpstreamError};
 use crate::routing::health::{now_ms, EndpointStats};
+use crate::shutdown::CutWatch;
 use crate::state::Runtime;
 use bytes::Bytes;
 use futures_util::{FutureExt, Stream, StreamExt};
@@ -53,6 +54,8 @@ pub struct StreamSpec {
     pub runtime: Arc<Runtime>,
     /// Set when the finished stream should be stored in the response cache.
     pub recorder: Option<StreamRecorder>,
+    /// Fires when the shutdown grace runs out: the stream ends with a `shutting_down` error.
+    pub cut: CutWatch,
 }
 
 struct State {
@@ -95,14 +98,18 @@ pub fn client_stream(
         while out.is_empty() {
             let item = match st.first.take() {
                 Some(item) => Some(Ok(item)),
-                None => match st.quiet.within(st.upstream.next()).await {
-                    Some(item) => item,
-                    None if KEEP_ALIVE >= st.spec.idle_timeout => {
+                None => match st.next_upstream().await {
+                    Waited::Cut => {
+                        st.fail_into(&mut out, 503, "the gateway is shutting down; retry the request", "shutting_down");
+                        break;
+                    }
+                    Waited::Item(Some(item)) => item,
+                    Waited::Item(None) if KEEP_ALIVE >= st.spec.idle_timeout => {
                         let msg = format!("the provider sent nothing for {:?}", st.spec.idle_timeout);
                         st.fail_into(&mut out, 502, &msg, "provider_unavailable");
                         break;
                     }
-                    None => {
+                    Waited::Item(None) => {
                         st.quiet.touch();
                         return Some((Ok(Bytes::from_static(KEEP_ALIVE_COMMENT)), st));
                     }
@@ -133,7 +140,22 @@ pub fn client_stream(
     })
 }
 
+/// What waiting for the upstream ended with: the next item (`None`: the keep-alive timer
+/// ran out first), or the shutdown cut.
+enum Waited {
+    Item(Option<Option<Result<StreamItem, UpstreamError>>>),
+    Cut,
+}
+
 impl State {
+    async fn next_upstream(&mut self) -> Waited {
+        tokio::select! {
+            biased;
+            _ = self.spec.cut.cut() => Waited::Cut,
+            item = self.quiet.within(self.upstream.next()) => Waited::Item(item),
+        }
+    }
+
     /// Frames one upstream event (or the end of the stream, or its failure) into `out`.
     fn absorb(&mut self, item: Option<Result<StreamItem, UpstreamError>>, out: &mut Vec<u8>) {
         match item {
