@@ -102,11 +102,11 @@ impl Account {
 
     /// Adds spend of a request that started on `day` to the windows of that period.
     fn charge(&mut self, amount: u64, day: i64) {
-        self.total += amount;
+        self.total = self.total.saturating_add(amount);
         for (w, period) in self.windows.iter_mut().zip(PERIODS) {
             let start = period_start(period, day);
             if w.start == start {
-                w.spent += amount;
+                w.spent = w.spent.saturating_add(amount);
             } else if w.start < start {
                 *w = Window { start, spent: amount };
             }
@@ -257,9 +257,9 @@ impl BudgetLedger {
             }
             None => None,
         };
-        key.reserved += amount;
+        key.reserved = key.reserved.saturating_add(amount);
         if let Some(team) = team {
-            team.reserved += amount;
+            team.reserved = team.reserved.saturating_add(amount);
         }
         Ok(Reservation { amount, day: today })
     }
@@ -268,7 +268,7 @@ impl BudgetLedger {
     pub fn extend(&self, payer: &Payer, reservation: &mut Reservation, extra: u64, now_ms: i64) -> bool {
         match self.reserve(payer, extra, now_ms) {
             Ok(more) => {
-                reservation.amount += more.amount;
+                reservation.amount = reservation.amount.saturating_add(more.amount);
                 true
             }
             Err(_) => false,
@@ -308,7 +308,9 @@ fn check(
         return Ok(());
     };
     let spent = account.spend(today).in_period(budget.period);
-    if spent + account.reserved + amount <= budget.limit_nano {
+    // Checked: a sum past u64::MAX is past every limit, never a small wrapped number.
+    let committed = spent.checked_add(account.reserved).and_then(|held| held.checked_add(amount));
+    if committed.is_some_and(|total| total <= budget.limit_nano) {
         return Ok(());
     }
     Err(BudgetDenied {

@@ -122,3 +122,27 @@ fn denial_message_names_spend_limit_and_reset() {
     };
     assert_eq!(d.to_string(), "budget exhausted for key `alice`: $19.99 of its $20.00 daily limit is spent and $0.005 is held by requests in flight; this request could cost up to $0.05. The budget resets at 2025-01-02T00:00:00Z. Lower max_tokens or wait for the reset.");
 }
+
+#[test]
+fn sums_past_u64_max_are_refused_not_wrapped() {
+    let ledger = BudgetLedger::default();
+    let payer = Payer::new(key("alice", Some("research"), Some(100)), &HashMap::new());
+    let held = ledger.reserve(&payer, 1, NOON).unwrap();
+    // 1 held + u64::MAX would wrap to 0 and pass an unchecked `spent + reserved + amount`.
+    let denied = ledger.reserve(&payer, u64::MAX, NOON).unwrap_err();
+    assert_eq!((denied.in_flight, denied.needed), (1, u64::MAX));
+    ledger.settle(&payer, held, u64::MAX);
+    ledger.settle(&payer, Reservation::unreserved(NOON), u64::MAX);
+    assert_eq!(ledger.spend("alice", false, NOON).daily, u64::MAX, "spend saturates");
+    assert_eq!(ledger.spend("research", true, NOON).total, u64::MAX);
+    assert!(ledger.reserve(&payer, 0, NOON).is_err());
+}
+
+#[test]
+fn an_extension_saturates() {
+    let ledger = BudgetLedger::default();
+    let payer = Payer::new(key("alice", None, None), &HashMap::new());
+    let mut r = ledger.reserve(&payer, u64::MAX - 1, NOON).unwrap();
+    assert!(ledger.extend(&payer, &mut r, 5, NOON));
+    assert_eq!(r.amount(), u64::MAX);
+}

@@ -81,7 +81,9 @@ fn interval_ns(per_minute: u64) -> i64 {
 /// oversized request is slow rather than impossible.
 fn gcra(tat: i64, n: u64, per_minute: u64, now: i64) -> Result<i64, i64> {
     let base = tat.max(now);
-    let new_tat = base.saturating_add((n as i64).saturating_mul(interval_ns(per_minute)));
+    // `n as i64` would turn a count past i64::MAX negative, crediting time instead.
+    let units = i64::try_from(n).unwrap_or(i64::MAX);
+    let new_tat = base.saturating_add(units.saturating_mul(interval_ns(per_minute)));
     if new_tat - now <= WINDOW_NS || tat <= now {
         Ok(new_tat)
     } else {
@@ -234,6 +236,19 @@ mod tests {
         rl.admit_at(&s, 500, 10 * SEC).unwrap();
         let t = rl.admit_at(&s, 1, 10 * SEC).unwrap_err();
         assert_eq!(t.retry_after_ms, 240_000 + 600);
+    }
+
+    #[test]
+    fn a_token_count_past_i64_max_fills_the_window_instead_of_crediting_it() {
+        let rl = RateLimiter::default();
+        let s = [key(None, Some(1000))];
+        // Oversized, so admitted on an idle cell: but then nothing more for a long while.
+        rl.admit_at(&s, u64::MAX, 10 * SEC).unwrap();
+        assert!(rl.admit_at(&s, 1, 10 * SEC).is_err());
+        assert!(rl.admit_at(&s, 1, 1_000 * SEC).is_err());
+        // A correction by the largest delta saturates too.
+        rl.correct_tokens(&s, i64::MAX);
+        assert!(rl.admit_at(&s, 1, 1_000 * SEC).is_err());
     }
 
     #[test]

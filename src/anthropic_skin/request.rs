@@ -5,7 +5,7 @@
 
 use super::tool_names::ToolNames;
 use crate::api::anthropic_native::AnthropicNative;
-use crate::api::chat::ChatRequest;
+use crate::api::chat::{output_bound, ChatRequest};
 use crate::providers::anthropic::response::assistant_message;
 use serde_json::{json, Map, Value};
 
@@ -55,8 +55,7 @@ fn chat_body(body: &Map<String, Value>, model_max_output: Option<u64>, names: &m
     let mut out = Map::new();
     out.insert("model".into(), Value::String(model));
     out.insert("messages".into(), Value::Array(messages));
-    if let Some(n) = body.get("max_tokens").filter(|v| !v.is_null()) {
-        let n = n.as_u64().ok_or(("`max_tokens` must be a non-negative integer".to_string(), Some("max_tokens")))?;
+    if let Some(n) = output_bound("max_tokens", body.get("max_tokens"))? {
         // `max_completion_tokens`: what OpenAI's reasoning models require, and what every
         // adapter reads.
         out.insert("max_completion_tokens".into(), json!(model_max_output.map_or(n, |m| n.min(m))));

@@ -5,6 +5,30 @@ use super::anthropic_native::AnthropicNative;
 use serde::ser::{Serialize, SerializeMap, Serializer};
 use serde_json::{Map, Value};
 
+/// The largest output bound (`max_tokens`, `max_completion_tokens`, Messages `max_tokens`)
+/// a request may ask for: 2^32 tokens. More is refused with a 400 on every API, before
+/// any budget is reserved: no model writes that much, and its worst case is not a price.
+pub const MAX_OUTPUT_TOKENS_CEILING: u64 = 1 << 32;
+
+/// The fields that bound a chat request's output, in the order they are read.
+const OUTPUT_BOUND_FIELDS: [&str; 2] = ["max_completion_tokens", "max_tokens"];
+
+/// Checks one output bound: a non-negative integer of at most `MAX_OUTPUT_TOKENS_CEILING`
+/// (null or absent is no bound). The error is a message for a 400 naming `field`.
+pub fn output_bound(field: &'static str, value: Option<&Value>) -> Result<Option<u64>, (String, Option<&'static str>)> {
+    let Some(value) = value.filter(|v| !v.is_null()) else {
+        return Ok(None);
+    };
+    match value.as_u64() {
+        Some(n) if n <= MAX_OUTPUT_TOKENS_CEILING => Ok(Some(n)),
+        Some(n) => Err((
+            format!("`{field}` is {n}, above the largest output bound this gateway accepts ({MAX_OUTPUT_TOKENS_CEILING}); ask for at most the model's output limit (GET /v1/models shows it), or leave `{field}` out"),
+            Some(field),
+        )),
+        None => Err((format!("`{field}` must be a non-negative integer"), Some(field))),
+    }
+}
+
 /// Body fields the gateway consumes itself; never forwarded upstream.
 const GATEWAY_FIELDS: &[&str] = &["model", "models", "provider", "session_id", "route", "transforms", "plugins", "usage", "debug"];
 
@@ -49,12 +73,11 @@ impl ChatRequest {
             Some(Value::Bool(b)) => *b,
             Some(_) => return Err(("`stream` must be true or false".into(), Some("stream"))),
         };
-        for field in ["max_tokens", "max_completion_tokens", "n"] {
-            if let Some(v) = body.get(field) {
-                if !v.is_null() && v.as_u64().is_none() {
-                    return Err((format!("`{field}` must be a non-negative integer"), None));
-                }
-            }
+        for field in OUTPUT_BOUND_FIELDS {
+            output_bound(field, body.get(field))?;
+        }
+        if body.get("n").is_some_and(|v| !v.is_null() && v.as_u64().is_none()) {
+            return Err(("`n` must be a non-negative integer".into(), Some("n")));
         }
         let fallback_models = match body.get("models") {
             None | Some(Value::Null) => Vec::new(),
@@ -70,7 +93,22 @@ impl ChatRequest {
 
     /// `max_completion_tokens`, else `max_tokens`.
     pub fn max_output_tokens(&self) -> Option<u64> {
-        ["max_completion_tokens", "max_tokens"].iter().find_map(|f| self.body.get(*f).and_then(Value::as_u64))
+        OUTPUT_BOUND_FIELDS.iter().find_map(|f| self.body.get(*f).and_then(Value::as_u64))
+    }
+
+    /// Lowers `max_tokens` / `max_completion_tokens` to `limit` (the model's output limit)
+    /// where they ask for more, so the upstream is held to the bound the budget reserved.
+    pub fn clamp_output_tokens(&mut self, limit: u64) {
+        for field in OUTPUT_BOUND_FIELDS {
+            if let Some(v) = self.body.get_mut(field).filter(|v| v.as_u64().is_some_and(|n| n > limit)) {
+                *v = Value::from(limit);
+            }
+        }
+    }
+
+    /// How many choices the request asks for (`n`, at least 1): each can use the output bound.
+    pub fn choices(&self) -> u64 {
+        self.body.get("n").and_then(Value::as_u64).unwrap_or(1).max(1)
     }
 
     /// The text of the last user message (string content, or its text parts joined).
@@ -149,6 +187,25 @@ mod tests {
         assert_eq!(v["top_k"], 3);
         assert_eq!(v["stream_options"]["include_usage"], true);
         assert!(v.get("provider").is_none() && v.get("models").is_none());
+    }
+
+    #[test]
+    fn output_bounds_past_the_ceiling_are_refused_and_the_model_limit_clamps() {
+        for field in OUTPUT_BOUND_FIELDS {
+            let body =
+                format!(r#"{{"model":"m","messages":[{{"role":"user","content":"hi"}}],"{field}":{}}}"#, MAX_OUTPUT_TOKENS_CEILING + 1);
+            let (message, param) = ChatRequest::parse(body.as_bytes()).unwrap_err();
+            assert_eq!(param, Some(field));
+            assert!(message.contains("4294967296"), "{message}");
+        }
+        let mut r =
+            ChatRequest::parse(br#"{"model":"m","messages":[{"role":"user","content":"hi"}],"max_tokens":4294967296,"n":3}"#).unwrap();
+        assert_eq!((r.max_output_tokens(), r.choices()), (Some(MAX_OUTPUT_TOKENS_CEILING), 3));
+        r.clamp_output_tokens(16_000);
+        assert_eq!(r.max_output_tokens(), Some(16_000));
+        assert_eq!(r.body["max_tokens"], 16_000);
+        r.clamp_output_tokens(20_000);
+        assert_eq!(r.max_output_tokens(), Some(16_000), "never raised");
     }
 
     #[test]

@@ -115,8 +115,9 @@ async fn run(state: &Arc<AppState>, ctx: &RequestCtx, raw: &[u8], fin: &mut Fina
     fin.note_attempts(&failed, dispatched.as_ref().ok().map(|d| &d.candidate));
     let dispatched = dispatched?;
     let target = &dispatched.candidate;
-    let usage = Usage { prompt_tokens: dispatched.served.prompt_tokens.unwrap_or_else(|| request.estimate_tokens()), ..Usage::default() };
-    let cost = usage.cost_nano(&target.endpoint.price);
+    let reported = dispatched.served.prompt_tokens.map(|prompt_tokens| Usage { prompt_tokens, ..Usage::default() });
+    let estimate = || Usage { prompt_tokens: request.estimate_tokens(), ..Usage::default() };
+    let (usage, cost) = fin.bill(reported, estimate, &target.endpoint.price);
     let served = Served {
         id: &ctx.generation_id,
         model: &target.model.slug,

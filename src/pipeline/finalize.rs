@@ -3,6 +3,7 @@
 //! — on success, error, finished or failed stream, and (from `Drop`) when the client goes
 //! away mid-request. The row goes to the usage log's queue; nothing here touches SQLite.
 
+use super::meter::{self, Meter};
 use super::RequestCtx;
 use crate::api::chat::ChatRequest;
 use crate::api::usage::Usage;
@@ -36,28 +37,6 @@ struct Pending {
     log_bodies: bool,
     /// Time spent waiting on the upstream (to its answer, or its first chunk).
     upstream: Option<Duration>,
-}
-
-/// What a stream has delivered so far, priced: the basis of a partial or cut-off charge.
-#[derive(Default)]
-struct Meter {
-    price: Price,
-    prompt_estimate: u64,
-    completion_chars: u64,
-    reported: Option<Usage>,
-    /// The streamed text, kept only with `database.log_bodies`.
-    text: Option<String>,
-}
-
-impl Meter {
-    /// Upstream-reported usage if any arrived; else an estimate from what was streamed.
-    fn usage(&self) -> Usage {
-        self.reported.unwrap_or(Usage {
-            prompt_tokens: self.prompt_estimate,
-            completion_tokens: self.completion_chars.div_ceil(4),
-            ..Usage::default()
-        })
-    }
 }
 
 /// A stream ran past what its budget allows.
@@ -221,7 +200,7 @@ impl Finalizer {
         let Some(p) = self.pending.as_deref_mut() else {
             return Ok(());
         };
-        p.meter.completion_chars += chars;
+        p.meter.completion_chars = p.meter.completion_chars.saturating_add(chars);
         let running = p.meter.usage().cost_nano(&p.meter.price);
         if let (true, Some(reservation)) = (p.payer.has_budget(), p.reservation.as_mut()) {
             if running > reservation.amount() {
@@ -230,7 +209,9 @@ impl Finalizer {
                 let needed = running - reservation.amount();
                 let ledger = p.state.budgets();
                 let now = utc::now_ms();
-                if !ledger.extend(&p.payer, reservation, needed + headroom, now) && !ledger.extend(&p.payer, reservation, needed, now) {
+                if !ledger.extend(&p.payer, reservation, needed.saturating_add(headroom), now)
+                    && !ledger.extend(&p.payer, reservation, needed, now)
+                {
                     p.meter.completion_chars -= chars;
                     return Err(OverBudget);
                 }
@@ -246,26 +227,39 @@ impl Finalizer {
         self.with(|p| p.meter.reported = Some(usage));
     }
 
-    /// Usage and cost of what the stream has delivered so far.
+    /// Usage and cost of what the stream has delivered so far, as billed (see `meter::bill`).
     pub fn stream_charge(&self) -> (Usage, u64) {
+        let bill = self.stream_bill();
+        (bill.usage, bill.cost_nano)
+    }
+
+    fn stream_bill(&self) -> meter::Bill {
         match self.pending.as_deref() {
-            Some(p) => {
-                let usage = p.meter.usage();
-                (usage, usage.cost_nano(&p.meter.price))
-            }
-            None => (Usage::default(), 0),
+            Some(p) => p.meter.bill(p.bill_cap()),
+            None => meter::Bill { usage: Usage::default(), cost_nano: 0, note: None },
         }
     }
 
     /// A stream ended: normally (`error` None) or with an error chunk.
     pub fn stream_finished(&mut self, finish_reason: Option<String>, error: Option<&str>) {
-        let (usage, cost) = self.stream_charge();
+        let bill = self.stream_bill();
         self.with(|p| {
             p.row.finish_reason = finish_reason.or(error.map(|_| "error".into()));
             p.row.error_type = error.map(str::to_string);
             p.row.response_body = p.meter.text.take();
+            p.row.usage_note = bill.note;
         });
-        self.emit(usage, cost, false);
+        self.emit(bill.usage, bill.cost_nano, false);
+    }
+
+    /// What a JSON answer is billed: the upstream's `reported` usage if plausible, else
+    /// `estimate`; for a budgeted payer at most the reservation. The usage row notes any
+    /// adjustment. Pass the result to `complete`.
+    pub fn bill(&mut self, reported: Option<Usage>, estimate: impl FnOnce() -> Usage, price: &Price) -> (Usage, u64) {
+        let cap = self.pending.as_deref().and_then(Pending::bill_cap);
+        let bill = meter::bill(reported, estimate, price, cap);
+        self.with(|p| p.row.usage_note = bill.note);
+        (bill.usage, bill.cost_nano)
     }
 
     /// A JSON answer was produced; `body` is kept only with `database.log_bodies`.
@@ -317,8 +311,8 @@ impl Finalizer {
         let reservation = reservation.unwrap_or_else(|| Reservation::unreserved(row.created_at_ms));
         state.budgets().settle(&payer, reservation, cost_nano);
         if let Some(admitted) = admitted_tokens {
-            let actual = usage.prompt_tokens + usage.completion_tokens;
-            state.limits().correct_tokens(&subjects(&payer), actual as i64 - admitted as i64);
+            let signed = |n: u64| i64::try_from(n).unwrap_or(i64::MAX);
+            state.limits().correct_tokens(&subjects(&payer), signed(usage.total_tokens()).saturating_sub(signed(admitted)));
         }
         row.usage = usage;
         row.cost_nano = cost_nano;
@@ -334,10 +328,21 @@ impl Drop for Finalizer {
     /// the stream): charge what was delivered, and mark the row cancelled.
     fn drop(&mut self) {
         if self.pending.is_some() {
-            let (usage, cost) = self.stream_charge();
-            self.with(|p| p.row.response_body = p.meter.text.take());
-            self.emit(usage, cost, true);
+            let bill = self.stream_bill();
+            self.with(|p| {
+                p.row.response_body = p.meter.text.take();
+                p.row.usage_note = bill.note;
+            });
+            self.emit(bill.usage, bill.cost_nano, true);
         }
+    }
+}
+
+impl Pending {
+    /// The most a budgeted payer can be billed: what was reserved (a stream's reservation
+    /// grows with what it delivers). `None` when no budget applies.
+    fn bill_cap(&self) -> Option<u64> {
+        self.reservation.as_ref().filter(|_| self.payer.has_budget()).map(Reservation::amount)
     }
 }
 

@@ -10,6 +10,7 @@ mod dispatch;
 mod embeddings;
 mod finalize;
 mod messages;
+mod meter;
 mod observe;
 mod stamp;
 mod stream;
@@ -136,6 +137,11 @@ async fn run(
             param: Some("model"),
         });
     }
+    // The output bound asked for (at most 2^32, checked at parse) is held to the model's
+    // output limit: the upstream is asked for no more than the budget reserves below.
+    if let Some(limit) = chain[0].max_output_tokens {
+        request.clamp_output_tokens(limit);
+    }
     // Before the cache: a blocked prompt is never answered, a redacted one is looked up as sent.
     let findings = apply_guardrails(state, ctx, policy, &mut guardrails::chat_slots(&mut request.body), true, fin)?;
     if !findings.redacted.is_empty() {
@@ -175,8 +181,14 @@ async fn run(
     let candidates = routing::route(&input, &|e| ctx.runtime.stats(e))?;
     let prompt_estimate = request.estimate_prompt_tokens();
     fin.admit(prompt_estimate)?;
+    // Each of `n` choices can use the whole output bound.
     let max_output = request.max_output_tokens().or(chain[0].max_output_tokens).unwrap_or(budget::DEFAULT_MAX_OUTPUT_TOKENS);
-    fin.reserve(budget::worst_case_nano(budget::prompt_token_bound(body.len()), max_output, candidates.iter().map(|c| &c.endpoint.price)))?;
+    let worst_output = max_output.saturating_mul(request.choices());
+    fin.reserve(budget::worst_case_nano(
+        budget::prompt_token_bound(body.len()),
+        worst_output,
+        candidates.iter().map(|c| &c.endpoint.price),
+    ))?;
     let deadline = Instant::now() + ctx.runtime.config.server.request_timeout;
     let mut failed = Vec::new();
     let upstream_started = Instant::now();
@@ -197,8 +209,7 @@ async fn run(
     tracing::debug!(key = %ctx.key.name, model = %stamp.model, provider = %stamp.provider, attempts = dispatched.attempts, "served");
     let body = match dispatched.served {
         Served::Complete(completion) => {
-            let usage = completion.usage.unwrap_or_else(|| estimate_usage(&request, &completion.body));
-            let cost = usage.cost_nano(&target.endpoint.price);
+            let (usage, cost) = fin.bill(completion.usage, || estimate_usage(&request, &completion.body), &target.endpoint.price);
             let finish_reason = completion.body.get("choices").and_then(|c| c.get(0)?.get("finish_reason")?.as_str()).map(str::to_string);
             if let Some(plan) = cache_plan {
                 cached::store_completion(state, plan, &stamp, usage, &completion.body);

@@ -7,6 +7,7 @@ use super::upstream_http::{endpoint_url, json_post, read_json, read_json_as, sen
 use super::{error_message, retry_after_secs, Completion, Embeddings, Outcome, StreamItem, UpstreamError};
 use crate::api::chat::ChatRequest;
 use crate::api::embeddings::{decode_base64, EmbeddingRequest};
+use crate::api::usage::reported_count;
 use crate::config::Endpoint;
 use serde_json::Value;
 use std::collections::VecDeque;
@@ -50,7 +51,8 @@ pub async fn embeddings(client: &reqwest::Client, endpoint: &Endpoint, request: 
     }
     let vectors =
         slots.into_iter().collect::<Option<Vec<_>>>().ok_or_else(|| UpstreamError::Protocol("an input got no embedding".into()))?;
-    let prompt_tokens = body.get("usage").and_then(|u| u["prompt_tokens"].as_u64());
+    // A malformed count reads as unusable (see `reported_count`), not as absent.
+    let prompt_tokens = body.get("usage").map(|u| &u["prompt_tokens"]).filter(|n| !n.is_null()).map(reported_count);
     Ok(Embeddings { vectors, prompt_tokens })
 }
 

@@ -46,9 +46,28 @@ pub struct UsageRow {
     /// The guardrail rules that fired, as JSON: `{"blocked"|"flagged"|"redacted": [rules],
     /// "patterns": [prompt-injection pattern ids]}`; `None` when none did.
     pub guardrails: Option<String>,
+    /// Why the bill differs from the upstream's usage report: `upstream_usage_invalid`
+    /// (billed on the gateway's own count), `capped_at_reservation:<reported nano-USD>`
+    /// (billed the reservation), or both joined by `;`. `None` when billed as reported.
+    pub usage_note: Option<String>,
 }
 
 impl UsageRow {
+    /// Clamps every count to `i64::MAX`, what SQLite can store: a row is never lost to a
+    /// number out of range.
+    pub fn clamp_to_sql_range(&mut self) {
+        let clamp = |n: &mut u64| *n = (*n).min(i64::MAX as u64);
+        let u = &mut self.usage;
+        for n in [&mut u.prompt_tokens, &mut u.completion_tokens, &mut u.cached_tokens, &mut u.reasoning_tokens] {
+            clamp(n);
+        }
+        clamp(&mut self.cost_nano);
+        clamp(&mut self.latency_ms);
+        if let Some(ttft) = self.ttft_ms.as_mut() {
+            clamp(ttft);
+        }
+    }
+
     /// The model served, else the one asked for, for logs and metric labels.
     pub fn model_label(&self) -> &str {
         self.model.as_deref().or(self.model_requested.as_deref()).unwrap_or("-")
@@ -149,6 +168,7 @@ impl UsageRow {
             "cache_hit": self.cache_hit,
             "time_to_first_token": self.ttft_ms,
             "cost_nano_usd": self.cost_nano,
+            "usage_note": self.usage_note,
         });
         if let Value::Object(data) = &mut data {
             for extra in [more, ours] {

@@ -46,6 +46,9 @@ CREATE INDEX usage_team_created_at ON usage (team, created_at);
     r#"
 ALTER TABLE usage ADD COLUMN guardrails TEXT;  -- JSON: the guardrail rules that fired
 "#,
+    r#"
+ALTER TABLE usage ADD COLUMN usage_note TEXT;  -- why the bill differs from the upstream's usage report
+"#,
 ];
 
 /// WAL, so readers (the CLI, `/generation`) never block the writer; NORMAL sync, which in

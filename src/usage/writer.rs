@@ -95,6 +95,7 @@ fn write_batch(conn: &mut Connection, rows: &mut Vec<UsageRow>, counters: &Count
     if rows.is_empty() {
         return;
     }
+    rows.iter_mut().for_each(UsageRow::clamp_to_sql_range);
     let result = conn.transaction().and_then(|tx| {
         for row in rows.iter() {
             queries::insert(&tx, row)?;
@@ -122,4 +123,30 @@ fn write_batch(conn: &mut Connection, rows: &mut Vec<UsageRow>, counters: &Count
         }
     }
     rows.clear();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::api::usage::Usage;
+
+    #[test]
+    fn a_row_with_counts_past_i64_max_is_written_clamped_not_lost() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        super::super::schema::migrate(&mut conn).unwrap();
+        let huge = UsageRow {
+            usage: Usage { prompt_tokens: u64::MAX, completion_tokens: u64::MAX, cached_tokens: u64::MAX, reasoning_tokens: u64::MAX },
+            cost_nano: u64::MAX,
+            latency_ms: u64::MAX,
+            ttft_ms: Some(u64::MAX),
+            usage_note: Some("upstream_usage_invalid".into()),
+            ..crate::usage::tests::row(1)
+        };
+        let counters = Counters::default();
+        write_batch(&mut conn, &mut vec![huge.clone(), crate::usage::tests::row(2)], &counters);
+        assert_eq!((counters.written.load(Ordering::Relaxed), counters.failed.load(Ordering::Relaxed)), (2, 0));
+        let back = queries::fetch(&conn, &huge.id, "alice").unwrap().expect("the row was written");
+        assert_eq!((back.cost_nano, back.usage.completion_tokens, back.ttft_ms), (i64::MAX as u64, i64::MAX as u64, Some(i64::MAX as u64)));
+        assert_eq!(back.usage_note.as_deref(), Some("upstream_usage_invalid"));
+    }
 }

@@ -16,6 +16,7 @@ mod guardrail_cost;
 mod guardrails;
 mod guardrails_apis;
 mod hardening_logs;
+mod hardening_money;
 mod hardening_shutdown;
 mod messages_anthropic_upstream;
 mod messages_openai_upstream;

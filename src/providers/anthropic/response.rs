@@ -2,7 +2,7 @@
 //! `reasoning` / `reasoning_details`, the finish-reason map and the usage arithmetic. Pure.
 
 use super::REASONING_FORMAT;
-use crate::api::usage::Usage;
+use crate::api::usage::{reported_count, Usage};
 use crate::providers::openai_shape::{choice, completion, AssistantMessage};
 use crate::providers::Completion;
 use serde_json::{json, Map, Value};
@@ -38,15 +38,16 @@ impl AnthropicUsage {
             ("output_tokens", &mut self.output),
         ];
         for (name, slot) in fields {
-            if let Some(n) = usage.get(name).and_then(Value::as_u64) {
-                *slot = n;
+            // A malformed count is kept as unusable (see `reported_count`), not skipped.
+            if let Some(n) = usage.get(name).filter(|n| !n.is_null()) {
+                *slot = reported_count(n);
             }
         }
     }
 
     pub fn to_usage(self) -> Usage {
         Usage {
-            prompt_tokens: self.input + self.cache_read + self.cache_creation,
+            prompt_tokens: self.input.saturating_add(self.cache_read).saturating_add(self.cache_creation),
             completion_tokens: self.output,
             cached_tokens: self.cache_read,
             reasoning_tokens: 0,
@@ -135,5 +136,17 @@ mod tests {
         u.assign(&json!({"input_tokens": 10, "cache_read_input_tokens": 100, "cache_creation_input_tokens": 5, "output_tokens": 1}));
         u.assign(&json!({"output_tokens": 42}));
         assert_eq!(u.to_usage(), Usage { prompt_tokens: 115, completion_tokens: 42, cached_tokens: 100, reasoning_tokens: 0 });
+    }
+
+    #[test]
+    fn malformed_or_huge_counts_make_the_usage_implausible() {
+        for bad in [json!(-1), json!(1.5), json!("42"), json!(u64::MAX)] {
+            let mut u = AnthropicUsage::default();
+            u.assign(&json!({"input_tokens": 10, "cache_read_input_tokens": bad, "output_tokens": 1}));
+            assert!(!u.to_usage().is_plausible(), "{bad}");
+        }
+        let mut u = AnthropicUsage::default();
+        u.assign(&json!({"input_tokens": 10, "output_tokens": -3}));
+        assert!(!u.to_usage().is_plausible(), "not billed as 0 output tokens");
     }
 }

@@ -3,7 +3,7 @@
 //! `reasoning_details`), the finish-reason map and the usage arithmetic. Pure.
 
 use super::REASONING_FORMAT;
-use crate::api::usage::Usage;
+use crate::api::usage::{reported_count, Usage};
 use crate::providers::openai_shape::{choice, completion, AssistantMessage};
 use crate::providers::Completion;
 use serde_json::{json, Map, Value};
@@ -38,11 +38,11 @@ pub fn finish_reason(native: &str, saw_tool_call: bool) -> &'static str {
 /// `usageMetadata` -> usage: thoughts are completion tokens (Gemini counts them apart
 /// from `candidatesTokenCount`), tool-use prompt tokens are prompt tokens.
 pub fn usage(meta: &Value) -> Usage {
-    let n = |field: &str| meta[field].as_u64().unwrap_or(0);
+    let n = |field: &str| reported_count(&meta[field]);
     let thoughts = n("thoughtsTokenCount");
     Usage {
-        prompt_tokens: n("promptTokenCount") + n("toolUsePromptTokenCount"),
-        completion_tokens: n("candidatesTokenCount") + thoughts,
+        prompt_tokens: n("promptTokenCount").saturating_add(n("toolUsePromptTokenCount")),
+        completion_tokens: n("candidatesTokenCount").saturating_add(thoughts),
         cached_tokens: n("cachedContentTokenCount"),
         reasoning_tokens: thoughts,
     }
@@ -162,5 +162,16 @@ mod tests {
             &json!({"promptTokenCount": 107, "candidatesTokenCount": 31, "thoughtsTokenCount": 148, "cachedContentTokenCount": 7, "toolUsePromptTokenCount": 3, "totalTokenCount": 289}),
         );
         assert_eq!(u, Usage { prompt_tokens: 110, completion_tokens: 179, cached_tokens: 7, reasoning_tokens: 148 });
+    }
+
+    #[test]
+    fn malformed_or_huge_counts_make_the_usage_implausible() {
+        for bad in [json!(-1), json!(1.5), json!("42"), json!(u64::MAX)] {
+            for field in ["promptTokenCount", "candidatesTokenCount", "thoughtsTokenCount", "toolUsePromptTokenCount"] {
+                let mut meta = json!({"promptTokenCount": 10, "candidatesTokenCount": 5});
+                meta[field] = bad.clone();
+                assert!(!usage(&meta).is_plausible(), "{field}: {bad}");
+            }
+        }
     }
 }
