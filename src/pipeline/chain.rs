@@ -2,6 +2,7 @@
 //! configured `fallbacks`, then the request's `models`, without repeats, and only models
 //! the key's guardrails allow (a fallback can never escape the allowlist).
 
+use crate::api::limits;
 use crate::config::ModelConfig;
 use crate::error::GatewayError;
 use crate::guardrails::Policy;
@@ -10,7 +11,12 @@ use std::sync::Arc;
 
 pub fn resolve_model(runtime: &Runtime, slug: &str) -> Result<Arc<ModelConfig>, GatewayError> {
     runtime.config.models.get(runtime.resolve_alias(slug)).cloned().ok_or_else(|| {
-        GatewayError::ModelNotFound(format!("model `{slug}` is not configured on this gateway; GET /v1/models lists the available ones"))
+        // Only a prefix of what the client sent: a slug can be as long as the body.
+        let quoted = limits::truncated(slug, limits::MAX_MODEL_BYTES);
+        let cut = if quoted.len() < slug.len() { "…" } else { "" };
+        GatewayError::ModelNotFound(format!(
+            "model `{quoted}{cut}` is not configured on this gateway; GET /v1/models lists the available ones"
+        ))
     })
 }
 

@@ -144,10 +144,22 @@ pub fn error_message(body: &[u8]) -> String {
     text.chars().take(300).collect()
 }
 
-/// `Retry-After` in whole seconds (numeric form only).
+/// The longest cool-down an upstream can ask for: a larger `Retry-After` (or Gemini
+/// `retryDelay`) is read as this many seconds, so one answer cannot take an endpoint out
+/// for longer, nor send a client an absurd value.
+pub const MAX_RETRY_AFTER_SECS: u64 = 600;
+
+/// `Retry-After` in whole seconds (numeric form only), at most `MAX_RETRY_AFTER_SECS`.
 pub fn retry_after_secs(headers: &reqwest::header::HeaderMap) -> Option<u64> {
     let v = headers.get(reqwest::header::RETRY_AFTER)?.to_str().ok()?;
-    v.trim().parse::<f64>().ok().filter(|s| s.is_finite() && *s >= 0.0).map(|s| s.ceil() as u64)
+    capped_retry_secs(v.trim())
+}
+
+/// A delay in (possibly fractional) seconds, rounded up and capped; `None` when it is not
+/// a non-negative number.
+pub fn capped_retry_secs(seconds: &str) -> Option<u64> {
+    let s = seconds.parse::<f64>().ok().filter(|s| *s >= 0.0 && !s.is_nan())?;
+    Some(s.min(MAX_RETRY_AFTER_SECS as f64).ceil() as u64)
 }
 
 /// Whether a provider type honours a request body field (for `provider.require_parameters`).
