@@ -128,7 +128,7 @@ pub async fn embeddings(client: &reqwest::Client, endpoint: &Endpoint, request: 
     match endpoint.provider.kind {
         ProviderKind::OpenAi => openai::embeddings(client, endpoint, request).await,
         ProviderKind::Gemini => gemini::embeddings(client, endpoint, request).await,
-        ProviderKind::Mock => Ok(mock::embeddings(endpoint, request).await),
+        ProviderKind::Mock => mock::embeddings(endpoint, request).await,
         ProviderKind::Anthropic => Err(upstream_http::untranslatable("Anthropic", "it serves no embeddings".into())),
     }
 }
