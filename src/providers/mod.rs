@@ -15,6 +15,8 @@ pub(crate) mod openai_shape;
 pub mod sse;
 mod upstream_http;
 
+pub use gemini::unexpandable_tool as gemini_unexpandable_tool;
+
 use crate::api::chat::ChatRequest;
 use crate::api::embeddings::EmbeddingRequest;
 use crate::api::usage::Usage;

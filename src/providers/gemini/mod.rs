@@ -19,6 +19,7 @@ use crate::config::Endpoint;
 use serde_json::Value;
 
 pub use embeddings::embeddings;
+pub use request::unexpandable_tool;
 
 /// `format` of the `reasoning_details` this adapter emits and replays.
 pub const REASONING_FORMAT: &str = "google-gemini-v1";
