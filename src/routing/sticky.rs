@@ -2,7 +2,7 @@
 //! there first. Bounded by bytes (ids and endpoint identities weighed with a per-entry
 //! overhead, which also bounds the entry count) and forgotten after an hour idle.
 
-use crate::api::limits::MAX_SESSION_ID_BYTES;
+use crate::api::limits::{truncated, MAX_SESSION_ID_BYTES};
 use std::time::Duration;
 
 /// Total weight of the pins: about 16 MiB of ids and identities.
@@ -35,15 +35,13 @@ impl SessionPins {
     }
 
     pub fn pinned(&self, session: &str) -> Option<String> {
-        self.by_session.get(session)
+        self.by_session.get(truncated(session, MAX_SESSION_ID_BYTES))
     }
 
-    /// Pins `session` to an endpoint; an id longer than the session-id limit is not kept
-    /// (the request decoder refuses those, so only a bug could send one here).
+    /// Pins `session` to an endpoint. Ids are keyed by their first `MAX_SESSION_ID_BYTES`
+    /// bytes (body ids are refused past that; a header id of 512 characters can be longer).
     pub fn pin(&self, session: &str, endpoint_identity: String) {
-        if session.len() <= MAX_SESSION_ID_BYTES {
-            self.by_session.insert(session.to_string(), endpoint_identity);
-        }
+        self.by_session.insert(truncated(session, MAX_SESSION_ID_BYTES).to_string(), endpoint_identity);
     }
 
     /// The weight held now (after pending evictions ran).
@@ -66,7 +64,10 @@ mod tests {
         let held = pins.weighted_bytes();
         assert!(held <= 64 * 1024, "{held} bytes held");
         assert!(held > 32 * 1024, "the cache is used: {held}");
-        pins.pin(&"x".repeat(MAX_SESSION_ID_BYTES + 1), "p/m".into());
-        assert_eq!(pins.pinned(&"x".repeat(MAX_SESSION_ID_BYTES + 1)), None);
+        let pins = SessionPins::default();
+        let long = "é".repeat(MAX_SESSION_ID_BYTES);
+        pins.pin(&long, "p/m".into());
+        assert_eq!(pins.pinned(&long).as_deref(), Some("p/m"));
+        assert_eq!(pins.pinned(truncated(&long, MAX_SESSION_ID_BYTES)).as_deref(), Some("p/m"), "keyed by its prefix");
     }
 }
