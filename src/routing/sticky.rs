@@ -64,6 +64,8 @@ mod tests {
         let held = pins.weighted_bytes();
         assert!(held <= 64 * 1024, "{held} bytes held");
         assert!(held > 32 * 1024, "the cache is used: {held}");
+        let pins_held = pins.by_session.entry_count();
+        assert!(pins_held <= 64 * 1024 / 600, "{pins_held} pins of 500-byte ids in 64 KiB");
         let pins = SessionPins::default();
         let long = "é".repeat(MAX_SESSION_ID_BYTES);
         pins.pin(&long, "p/m".into());
