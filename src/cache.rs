@@ -175,13 +175,32 @@ pub fn cache_key(scope: &str, model: &str, stream: bool, body: &Map<String, Valu
     for part in [scope.as_bytes(), b"\0", model.as_bytes(), b"\0", if stream { b"s" } else { b"j" }, b"\0"] {
         hasher.update(part);
     }
-    let mut canonical = Vec::with_capacity(512);
-    let mut ser = serde_json::Serializer::new(&mut canonical);
-    let kept: Map<String, Value> =
-        body.iter().filter(|(k, _)| !NOT_IN_KEY.contains(&k.as_str())).map(|(k, v)| (k.clone(), v.clone())).collect();
-    serde::Serialize::serialize(&kept, &mut ser).expect("a JSON map serializes");
-    hasher.update(&canonical);
+    // Streamed into the hash: no copy of the body, however large.
+    let mut ser = serde_json::Serializer::new(HashWriter(&mut hasher));
+    serde::Serialize::serialize(&KeyFields(body), &mut ser).expect("a JSON map serializes");
     hasher.finalize().into()
+}
+
+/// The fields of a request body that are part of its cache key, serialized in place.
+struct KeyFields<'a>(&'a Map<String, Value>);
+
+impl serde::Serialize for KeyFields<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_map(self.0.iter().filter(|(k, _)| !NOT_IN_KEY.contains(&k.as_str())))
+    }
+}
+
+struct HashWriter<'a>(&'a mut Sha256);
+
+impl std::io::Write for HashWriter<'_> {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.0.update(bytes);
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
 }
 
 #[cfg(test)]
@@ -202,6 +221,15 @@ mod tests {
         assert_ne!(cache_key("k", "m", false, &a), cache_key("k", "m", false, &c));
         assert_ne!(cache_key("k", "m", false, &a), cache_key("k2", "m", false, &a), "scoped per key");
         assert_ne!(cache_key("k", "m", false, &a), cache_key("k", "m", true, &a), "stream flag matters");
+    }
+
+    #[test]
+    fn key_is_the_hash_of_the_canonical_kept_fields() {
+        let body = map(json!({"user": "u", "model": "m", "messages": [{"role": "user", "content": "hi"}], "tools": [{"b": 1, "a": 2}]}));
+        let mut expected = Sha256::new();
+        expected.update(b"k\0m\0j\0");
+        expected.update(br#"{"messages":[{"content":"hi","role":"user"}],"model":"m","tools":[{"a":2,"b":1}]}"#);
+        assert_eq!(cache_key("k", "m", false, &body), <[u8; 32]>::from(expected.finalize()));
     }
 
     #[test]

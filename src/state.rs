@@ -11,10 +11,12 @@ use crate::guardrails::Policies;
 use crate::metrics::Metrics;
 use crate::ratelimit::RateLimiter;
 use crate::routing::health::{Availability, BreakerSettings, EndpointStats, HealthRegistry};
+use crate::routing::sticky::SessionPins;
 use crate::usage::{SpendSums, UsageLog, DEFAULT_QUEUE_CAPACITY};
 use arc_swap::ArcSwap;
 use bytes::Bytes;
 use std::collections::HashMap;
+use std::hash::{DefaultHasher, Hash, Hasher};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -41,7 +43,7 @@ impl Runtime {
         let mut endpoint_stats = HashMap::new();
         for model in config.models.values() {
             for e in &model.endpoints {
-                endpoint_stats.insert(e.identity(), health.stats(&e.identity()));
+                endpoint_stats.insert(e.identity(), health.stats(&e.identity(), config_fingerprint(e)));
             }
         }
         Runtime {
@@ -85,12 +87,21 @@ impl Runtime {
     }
 }
 
+/// What an endpoint's health depends on besides its identity: its provider's type, URL,
+/// key, headers and timeout. A reload that changes any of them resets the endpoint's health.
+fn config_fingerprint(endpoint: &Endpoint) -> u64 {
+    let p = &endpoint.provider;
+    let mut h = DefaultHasher::new();
+    (p.kind.as_str(), &p.base_url, p.api_key.as_ref().map(|k| k.expose()), &p.headers, p.timeout, &p.disabled).hash(&mut h);
+    h.finish()
+}
+
 pub struct AppState {
     live: ArcSwap<Runtime>,
     http: reqwest::Client,
     health: HealthRegistry,
     /// session id -> endpoint identity that served it (sticky routing).
-    sessions: moka::sync::Cache<String, String>,
+    sessions: SessionPins,
     usage: UsageLog,
     budgets: BudgetLedger,
     limits: RateLimiter,
@@ -114,7 +125,6 @@ impl AppState {
             .build()
             .map_err(std::io::Error::other)?;
         let health = HealthRegistry::default();
-        let sessions = moka::sync::Cache::builder().max_capacity(100_000).time_to_idle(Duration::from_secs(3600)).build();
         let now = crate::utc::now_ms();
         let (usage, restored) = UsageLog::open(&config.database.path, DEFAULT_QUEUE_CAPACITY, now).map_err(std::io::Error::other)?;
         tracing::info!(
@@ -132,7 +142,7 @@ impl AppState {
             live: ArcSwap::from_pointee(Runtime::new(config, &health)),
             http,
             health,
-            sessions,
+            sessions: SessionPins::default(),
             usage,
             budgets,
             limits: RateLimiter::default(),
@@ -155,11 +165,11 @@ impl AppState {
     }
 
     pub fn pinned_endpoint(&self, session: &str) -> Option<String> {
-        self.sessions.get(session)
+        self.sessions.pinned(session)
     }
 
     pub fn pin_session(&self, session: &str, endpoint_identity: String) {
-        self.sessions.insert(session.to_string(), endpoint_identity);
+        self.sessions.pin(session, endpoint_identity);
     }
 
     pub fn usage(&self) -> &UsageLog {

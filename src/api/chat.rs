@@ -59,6 +59,7 @@ impl ChatRequest {
             Some(_) => return Err(("`model` must be a non-empty string".into(), Some("model"))),
             None => return Err(("`model` is required; GET /v1/models lists the models you can use".into(), Some("model"))),
         };
+        super::limits::check_chat_strings(&body)?;
         match body.get("messages") {
             Some(Value::Array(m)) if !m.is_empty() => {
                 if let Some(i) = m.iter().position(|msg| !msg.get("role").is_some_and(Value::is_string)) {

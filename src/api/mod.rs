@@ -5,6 +5,7 @@
 pub mod anthropic_native;
 pub mod chat;
 pub mod embeddings;
+pub mod limits;
 pub mod models;
 pub mod routing_request;
 pub mod usage;

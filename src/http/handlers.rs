@@ -195,7 +195,7 @@ fn client_info(req: &HttpRequest) -> ClientInfo {
             .and_then(|v| v.to_str().ok())
             .map(str::trim)
             .filter(|v| !v.is_empty())
-            .map(|v| v.chars().take(512).collect::<String>())
+            .map(|v| v.chars().take(crate::api::limits::MAX_HEADER_CHARS).collect::<String>())
     };
     ClientInfo {
         app_referer: header("http-referer").or_else(|| header("referer")),

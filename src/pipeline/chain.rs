@@ -1,16 +1,24 @@
 //! The model chain of a request: the requested model (after alias resolution), its
 //! configured `fallbacks`, then the request's `models`, without repeats, and only models
-//! the key's guardrails allow (a fallback can never escape the allowlist).
+//! the key's guardrails allow (a fallback can never escape the allowlist) — and what the
+//! chain's endpoints cannot take at all, refused before any of them is called.
 
-use crate::config::ModelConfig;
+use crate::api::limits;
+use crate::config::{ModelConfig, ProviderKind};
 use crate::error::GatewayError;
 use crate::guardrails::Policy;
 use crate::state::Runtime;
+use serde_json::{Map, Value};
 use std::sync::Arc;
 
 pub fn resolve_model(runtime: &Runtime, slug: &str) -> Result<Arc<ModelConfig>, GatewayError> {
     runtime.config.models.get(runtime.resolve_alias(slug)).cloned().ok_or_else(|| {
-        GatewayError::ModelNotFound(format!("model `{slug}` is not configured on this gateway; GET /v1/models lists the available ones"))
+        // Only a prefix of what the client sent: a slug can be as long as the body.
+        let quoted = limits::truncated(slug, limits::MAX_MODEL_BYTES);
+        let cut = if quoted.len() < slug.len() { "…" } else { "" };
+        GatewayError::ModelNotFound(format!(
+            "model `{quoted}{cut}` is not configured on this gateway; GET /v1/models lists the available ones"
+        ))
     })
 }
 
@@ -38,4 +46,19 @@ pub fn model_chain(
         }
     }
     Ok(chain)
+}
+
+/// Refuses (400) a request whose tool schemas a Gemini endpoint of the chain could not take:
+/// recursive, or too large once every `$ref` is inlined. Checked here, before routing, so
+/// the client hears it before any upstream is called, whichever endpoint would be tried
+/// first; other provider types take `$ref` as it is, so a chain without Gemini is not checked.
+pub fn check_tool_schemas(chain: &[Arc<ModelConfig>], body: &Map<String, Value>) -> Result<(), GatewayError> {
+    let has_gemini = chain.iter().flat_map(|m| &m.endpoints).any(|e| e.provider.kind == ProviderKind::Gemini);
+    if !has_gemini || !body.contains_key("tools") {
+        return Ok(());
+    }
+    match crate::providers::gemini_unexpandable_tool(body) {
+        Some(message) => Err(GatewayError::InvalidRequest { message, param: Some("tools") }),
+        None => Ok(()),
+    }
 }

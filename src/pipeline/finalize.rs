@@ -93,11 +93,11 @@ impl Finalizer {
     /// What the client asked for, from any API's request (`raw` is its body as sent).
     pub fn note_client_request(&mut self, model: &str, streamed: bool, user: Option<&str>, session: Option<&str>, raw: &[u8]) {
         self.with(|p| {
-            p.row.model_requested = Some(model.to_string());
+            p.row.model_requested = Some(crate::api::limits::truncated(model, crate::api::limits::MAX_MODEL_BYTES).to_string());
             p.row.streamed = streamed;
-            p.row.user = user.map(str::to_string);
+            p.row.user = user.map(|u| crate::api::limits::truncated(u, crate::api::limits::MAX_USER_BYTES).to_string());
             if let Some(session) = session {
-                p.row.session_id = Some(session.to_string());
+                p.row.session_id = Some(crate::api::limits::truncated(session, crate::api::limits::MAX_SESSION_ID_BYTES).to_string());
             }
             if p.log_bodies {
                 p.row.request_body = Some(String::from_utf8_lossy(raw).into_owned());

@@ -142,6 +142,7 @@ async fn run(
     if let Some(limit) = chain[0].max_output_tokens {
         request.clamp_output_tokens(limit);
     }
+    chain::check_tool_schemas(&chain, &request.body)?;
     // Before the cache: a blocked prompt is never answered, a redacted one is looked up as sent.
     let findings = apply_guardrails(state, ctx, policy, &mut guardrails::chat_slots(&mut request.body), true, fin)?;
     if !findings.redacted.is_empty() {

@@ -2,11 +2,15 @@
 //! `reply`), calls the requested tool when the request offers tools, streams word by word
 //! with optional latency, and reports usage like a real provider. Embeddings are
 //! deterministic pseudo-vectors (see `mock_vector`), so tests can check their values.
+//! Its output is capped so that a request cannot amplify itself through it: the echo is
+//! cut to `MAX_ECHO_BYTES`, a stream has at most `MAX_STREAM_CONTENT_CHUNKS` content
+//! chunks, and an embeddings call returns at most `MAX_EMBEDDING_VALUES` numbers.
 
 use super::openai_shape::{chunk, into_map};
-use super::{ChunkStream, Completion, Embeddings, Outcome, StreamItem};
+use super::{ChunkStream, Completion, Embeddings, Outcome, StreamItem, UpstreamError};
 use crate::api::chat::ChatRequest;
 use crate::api::embeddings::{EmbeddingInput, EmbeddingRequest};
+use crate::api::limits::truncated;
 use crate::api::usage::Usage;
 use crate::config::Endpoint;
 use serde_json::{json, Value};
@@ -16,6 +20,12 @@ use std::time::Duration;
 /// Vector length when the request sets no `dimensions`.
 pub const MOCK_DIMENSIONS: u32 = 8;
 const MAX_MOCK_DIMENSIONS: u32 = 8192;
+/// Longest echoed text (the last user message, or the tool call's `input`), in bytes.
+pub const MAX_ECHO_BYTES: usize = 4096;
+/// Content chunks of a streamed answer: past this, several words share a chunk.
+pub const MAX_STREAM_CONTENT_CHUNKS: usize = 256;
+/// Inputs x dimensions of one embeddings call (1 MiB of f32); more is refused with a 400.
+pub const MAX_EMBEDDING_VALUES: usize = 262_144;
 
 enum Answer {
     Text(String),
@@ -54,7 +64,7 @@ fn answer(request: &ChatRequest, reply: Option<&str>) -> Answer {
             return Answer::ToolCall {
                 id: format!("call_mock_{}", crate::ids::random_alphanumeric(12)),
                 name: name.to_string(),
-                arguments: json!({ "input": request.last_user_text() }).to_string(),
+                arguments: json!({ "input": truncated(&request.last_user_text(), MAX_ECHO_BYTES) }).to_string(),
             };
         }
     }
@@ -62,7 +72,7 @@ fn answer(request: &ChatRequest, reply: Option<&str>) -> Answer {
         Some(r) => r.to_string(),
         None => match request.last_user_text() {
             t if t.trim().is_empty() => "Hello from the switchboard mock provider.".to_string(),
-            t => t,
+            t => truncated(&t, MAX_ECHO_BYTES).to_string(),
         },
     };
     Answer::Text(text)
@@ -92,8 +102,7 @@ fn stream(answer: Answer, usage: Usage, chunk_delay: Duration) -> ChunkStream {
     let mut items = vec![delta(json!({ "role": "assistant", "content": "" }), None)];
     match answer {
         Answer::Text(text) => {
-            let words: Vec<&str> = text.split_inclusive(' ').collect();
-            items.extend(words.into_iter().map(|w| delta(json!({ "content": w }), None)));
+            items.extend(content_pieces(&text).map(|piece| delta(json!({ "content": piece }), None)));
             items.push(delta(json!({}), Some("stop")));
         }
         Answer::ToolCall { id, name, arguments } => {
@@ -117,19 +126,47 @@ fn stream(answer: Answer, usage: Usage, chunk_delay: Duration) -> ChunkStream {
     }))
 }
 
-pub async fn embeddings(endpoint: &Endpoint, request: &EmbeddingRequest) -> Embeddings {
+/// `text` word by word (each word with its trailing space), several words per piece when
+/// there are more than `MAX_STREAM_CONTENT_CHUNKS` of them.
+fn content_pieces(text: &str) -> impl Iterator<Item = &str> {
+    let words = text.split_inclusive(' ').count();
+    let per_piece = words.div_ceil(MAX_STREAM_CONTENT_CHUNKS).max(1);
+    let mut rest = text;
+    std::iter::from_fn(move || {
+        if rest.is_empty() {
+            return None;
+        }
+        let end = rest.match_indices(' ').nth(per_piece - 1).map_or(rest.len(), |(i, _)| i + 1);
+        let (piece, tail) = rest.split_at(end);
+        rest = tail;
+        Some(piece)
+    })
+}
+
+pub async fn embeddings(endpoint: &Endpoint, request: &EmbeddingRequest) -> Result<Embeddings, UpstreamError> {
+    let dims = request.dimensions.unwrap_or(MOCK_DIMENSIONS).min(MAX_MOCK_DIMENSIONS) as usize;
+    let inputs = match &request.input {
+        EmbeddingInput::Texts(texts) => texts.len(),
+        EmbeddingInput::Tokens(inputs) => inputs.len(),
+    };
+    if inputs.saturating_mul(dims) > MAX_EMBEDDING_VALUES {
+        let message = format!(
+            "the mock provider returns at most {MAX_EMBEDDING_VALUES} values per call (inputs x dimensions); \
+             {inputs} inputs x {dims} dimensions is more: send fewer inputs or ask for fewer dimensions"
+        );
+        return Err(UpstreamError::Status { status: 400, message, retry_after_secs: None });
+    }
     let latency = endpoint.provider.mock.latency;
     if !latency.is_zero() {
         tokio::time::sleep(latency).await;
     }
-    let dims = request.dimensions.unwrap_or(MOCK_DIMENSIONS).min(MAX_MOCK_DIMENSIONS) as usize;
     let vectors = match &request.input {
         EmbeddingInput::Texts(texts) => texts.iter().map(|t| mock_vector(t, dims)).collect(),
         EmbeddingInput::Tokens(inputs) => {
             inputs.iter().map(|ids| mock_vector(&ids.iter().map(u64::to_string).collect::<Vec<_>>().join(" "), dims)).collect()
         }
     };
-    Embeddings { vectors, prompt_tokens: Some(request.estimate_tokens()) }
+    Ok(Embeddings { vectors, prompt_tokens: Some(request.estimate_tokens()) })
 }
 
 /// Component `i` is the first four bytes of SHA-256(`"{i}:{text}"`) read as a little-endian
@@ -148,8 +185,17 @@ pub fn mock_vector(text: &str, dims: usize) -> Vec<f32> {
 
 #[cfg(test)]
 mod tests {
-    use super::mock_vector;
+    use super::*;
     use sha2::Digest;
+
+    #[test]
+    fn long_texts_stream_in_a_bounded_number_of_pieces() {
+        let text = "word ".repeat(1000);
+        let pieces: Vec<&str> = content_pieces(&text).collect();
+        assert!(pieces.len() <= MAX_STREAM_CONTENT_CHUNKS, "{}", pieces.len());
+        assert_eq!(pieces.concat(), text);
+        assert_eq!(content_pieces("a b c").collect::<Vec<_>>(), ["a ", "b ", "c"], "short texts: word by word");
+    }
 
     #[test]
     fn mock_vectors_are_deterministic_unit_vectors() {

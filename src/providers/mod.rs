@@ -15,6 +15,8 @@ pub(crate) mod openai_shape;
 pub mod sse;
 mod upstream_http;
 
+pub use gemini::unexpandable_tool as gemini_unexpandable_tool;
+
 use crate::api::chat::ChatRequest;
 use crate::api::embeddings::EmbeddingRequest;
 use crate::api::usage::Usage;
@@ -128,7 +130,7 @@ pub async fn embeddings(client: &reqwest::Client, endpoint: &Endpoint, request: 
     match endpoint.provider.kind {
         ProviderKind::OpenAi => openai::embeddings(client, endpoint, request).await,
         ProviderKind::Gemini => gemini::embeddings(client, endpoint, request).await,
-        ProviderKind::Mock => Ok(mock::embeddings(endpoint, request).await),
+        ProviderKind::Mock => mock::embeddings(endpoint, request).await,
         ProviderKind::Anthropic => Err(upstream_http::untranslatable("Anthropic", "it serves no embeddings".into())),
     }
 }
@@ -145,10 +147,22 @@ pub fn error_message(body: &[u8]) -> String {
     text.chars().take(4096).collect()
 }
 
-/// `Retry-After` in whole seconds (numeric form only).
+/// The longest cool-down an upstream can ask for: a larger `Retry-After` (or Gemini
+/// `retryDelay`) is read as this many seconds, so one answer cannot take an endpoint out
+/// for longer, nor send a client an absurd value.
+pub const MAX_RETRY_AFTER_SECS: u64 = 600;
+
+/// `Retry-After` in whole seconds (numeric form only), at most `MAX_RETRY_AFTER_SECS`.
 pub fn retry_after_secs(headers: &reqwest::header::HeaderMap) -> Option<u64> {
     let v = headers.get(reqwest::header::RETRY_AFTER)?.to_str().ok()?;
-    v.trim().parse::<f64>().ok().filter(|s| s.is_finite() && *s >= 0.0).map(|s| s.ceil() as u64)
+    capped_retry_secs(v.trim())
+}
+
+/// A delay in (possibly fractional) seconds, rounded up and capped; `None` when it is not
+/// a non-negative number.
+pub fn capped_retry_secs(seconds: &str) -> Option<u64> {
+    let s = seconds.parse::<f64>().ok().filter(|s| *s >= 0.0 && !s.is_nan())?;
+    Some(s.min(MAX_RETRY_AFTER_SECS as f64).ceil() as u64)
 }
 
 /// Whether a provider type honours a request body field (for `provider.require_parameters`).

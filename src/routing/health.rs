@@ -98,7 +98,7 @@ impl EndpointStats {
             until = now + settings.cooldown.as_millis() as u64;
         }
         if let Some(r) = retry_after {
-            until = until.max(now + r.as_millis() as u64);
+            until = until.max(now.saturating_add(u64::try_from(r.as_millis()).unwrap_or(u64::MAX)));
         }
         if until > 0 {
             self.open_until_ms.fetch_max(until, Ordering::Relaxed);
@@ -156,17 +156,24 @@ fn percentiles<T: Copy + PartialOrd>(values: &[T]) -> Option<(T, T)> {
     Some((at(0.5), at(0.9)))
 }
 
-/// Stats by endpoint identity, kept across config reloads so health is not forgotten.
+/// Stats by endpoint identity, kept across config reloads so health is not forgotten —
+/// unless the endpoint's configuration changed (a new key or URL deserves a fresh start).
 #[derive(Default)]
 pub struct HealthRegistry {
-    by_identity: Mutex<HashMap<String, Arc<EndpointStats>>>,
+    /// identity -> (fingerprint of the endpoint's configuration, its stats).
+    by_identity: Mutex<HashMap<String, (u64, Arc<EndpointStats>)>>,
 }
 
 impl HealthRegistry {
-    /// The stats for an endpoint identity, created on first use. Called at config load.
-    pub fn stats(&self, identity: &str) -> Arc<EndpointStats> {
+    /// The stats for an endpoint identity, created on first use and replaced by fresh ones
+    /// when `config_fingerprint` differs from the last load's. Called at config load.
+    pub fn stats(&self, identity: &str, config_fingerprint: u64) -> Arc<EndpointStats> {
         let mut map = self.by_identity.lock().unwrap_or_else(|p| p.into_inner());
-        map.entry(identity.to_string()).or_default().clone()
+        let entry = map.entry(identity.to_string()).or_insert_with(|| (config_fingerprint, Arc::default()));
+        if entry.0 != config_fingerprint {
+            *entry = (config_fingerprint, Arc::default());
+        }
+        entry.1.clone()
     }
 }
 
@@ -201,6 +208,15 @@ mod tests {
         st.record_failure(&S, Some(Duration::from_secs(5)), 1_000);
         assert_eq!(st.availability(&S, 2_000), Availability::Open { retry_in_ms: 4_000 });
         assert_eq!(st.availability(&S, 6_000), Availability::Closed);
+    }
+
+    #[test]
+    fn a_changed_endpoint_config_starts_with_fresh_health() {
+        let registry = HealthRegistry::default();
+        let st = registry.stats("p/m", 1);
+        st.record_failure(&S, Some(Duration::from_secs(600)), 1_000);
+        assert!(matches!(registry.stats("p/m", 1).availability(&S, 2_000), Availability::Open { .. }), "same config: kept");
+        assert_eq!(registry.stats("p/m", 2).availability(&S, 2_000), Availability::Closed, "changed config: reset");
     }
 
     #[test]

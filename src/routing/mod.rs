@@ -4,6 +4,7 @@
 //! inverse square of price with the rest cheapest-first, or as `provider.sort`/`order` say.
 
 pub mod health;
+pub mod sticky;
 
 use crate::api::routing_request::{Partition, ProviderPrefs, SortBy};
 use crate::config::{Endpoint, ModelConfig, ProviderConfig};

@@ -13,12 +13,13 @@ mod fixture_tests;
 
 use super::chat_input::reasoning;
 use super::upstream_http::{json_post, read_json, send, translated_stream, untranslatable, KeyHeader};
-use super::{error_message, retry_after_secs, Outcome, UpstreamError};
+use super::{capped_retry_secs, error_message, retry_after_secs, Outcome, UpstreamError};
 use crate::api::chat::ChatRequest;
 use crate::config::Endpoint;
 use serde_json::Value;
 
 pub use embeddings::embeddings;
+pub use request::unexpandable_tool;
 
 /// `format` of the `reasoning_details` this adapter emits and replays.
 pub const REASONING_FORMAT: &str = "google-gemini-v1";
@@ -58,13 +59,7 @@ fn classify(status: u16, headers: &reqwest::header::HeaderMap, body: &[u8]) -> U
     let error = &parsed["error"];
     let details = error["details"].as_array().map(Vec::as_slice).unwrap_or_default();
     let key_invalid = details.iter().any(|d| d["reason"].as_str() == Some("API_KEY_INVALID"));
-    let retry_delay = details
-        .iter()
-        .find_map(|d| d["retryDelay"].as_str())
-        .and_then(|d| d.strip_suffix('s'))
-        .and_then(|d| d.parse::<f64>().ok())
-        .filter(|d| d.is_finite() && *d >= 0.0)
-        .map(|d| d.ceil() as u64);
+    let retry_delay = details.iter().find_map(|d| d["retryDelay"].as_str()).and_then(|d| d.strip_suffix('s')).and_then(capped_retry_secs);
     let message = error_message(body);
     UpstreamError::Status {
         status: if key_invalid { 401 } else { status },
@@ -96,5 +91,17 @@ mod tests {
         assert!(e.is_rate_limit());
         assert_eq!(e.retry_after_secs(), Some(38));
         assert!(classify(503, &h, b"").is_retryable());
+    }
+
+    #[test]
+    fn retry_after_and_retry_delay_are_capped() {
+        let mut h = reqwest::header::HeaderMap::new();
+        for huge in ["99999999", "1e300"] {
+            h.insert(reqwest::header::RETRY_AFTER, huge.parse().unwrap());
+            assert_eq!(classify(429, &h, b"").retry_after_secs(), Some(600), "{huge}");
+        }
+        let limited = br#"{"error":{"code":429,"status":"RESOURCE_EXHAUSTED","details":[{"retryDelay":"1e300s"}]}}"#;
+        let e = classify(429, &reqwest::header::HeaderMap::new(), limited);
+        assert_eq!(e.retry_after_secs(), Some(600));
     }
 }

@@ -3,7 +3,7 @@
 //! answer, and `thoughtSignature`s come back from `reasoning_details` (or Google's own
 //! `extra_content.google.thought_signature`) onto the parts that carried them.
 
-use super::schema::function_parameters;
+use super::schema::{check_expandable, function_parameters, SchemaProblem, MAX_EXPANDED_NODES};
 use super::REASONING_FORMAT;
 use crate::api::chat::ChatRequest;
 use crate::providers::chat_input::{
@@ -11,6 +11,24 @@ use crate::providers::chat_input::{
     Reasoning, Thinking, ToolChoice,
 };
 use serde_json::{json, Map, Value};
+
+/// Why a tool of this chat body cannot be declared to Gemini, as a message for a 400: its
+/// schema is recursive or expands past `MAX_EXPANDED_NODES` once every `$ref` is inlined
+/// (Gemini takes no references). Bounded work per tool, whatever the schema.
+pub fn unexpandable_tool(body: &Map<String, Value>) -> Option<String> {
+    function_tools(body).iter().find_map(|t| {
+        let problem = check_expandable(t.parameters?).err()?;
+        let why = match problem {
+            SchemaProblem::Recursive { reference } => format!("is recursive (`$ref: \"{reference}\"` leads back to itself)"),
+            SchemaProblem::TooLarge => format!("expands past {MAX_EXPANDED_NODES} nodes with its `$ref`s inlined"),
+        };
+        Some(format!(
+            "tool `{}`: its `parameters` schema {why}; this model is served by Gemini, which needs every `$ref` inlined. \
+             Send a schema without recursive references, or a smaller one",
+            crate::api::limits::truncated(t.name, 64)
+        ))
+    })
+}
 
 /// The `generateContent` body for `request` (the model goes in the URL).
 pub fn request_body(request: &ChatRequest) -> Result<Value, String> {
