@@ -14,6 +14,8 @@ pub mod guardrails;
 pub mod http;
 pub mod ids;
 pub mod metrics;
+#[cfg(test)]
+mod money_properties;
 pub mod pipeline;
 pub mod probe;
 pub mod providers;
@@ -23,6 +25,8 @@ pub mod scrub;
 pub mod shutdown;
 pub mod state;
 pub mod telemetry;
+#[cfg(test)]
+pub mod test_json;
 pub mod usage;
 pub mod utc;
 

@@ -4,6 +4,8 @@
 
 pub mod anthropic_native;
 pub mod chat;
+#[cfg(test)]
+mod decode_properties;
 pub mod embeddings;
 pub mod limits;
 pub mod models;

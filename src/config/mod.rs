@@ -7,6 +7,8 @@ mod interpolate;
 mod ip_allowlist;
 mod model;
 mod positions;
+#[cfg(test)]
+mod properties;
 mod raw;
 pub mod reload;
 mod units;

@@ -10,7 +10,7 @@ mod dispatch;
 mod embeddings;
 mod finalize;
 mod messages;
-mod meter;
+pub(crate) mod meter;
 mod observe;
 mod stamp;
 mod stream;

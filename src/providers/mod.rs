@@ -12,6 +12,8 @@ mod mock;
 mod openai;
 mod openai_object;
 pub(crate) mod openai_shape;
+#[cfg(test)]
+mod properties;
 pub mod sse;
 mod upstream_http;
 

@@ -63,7 +63,7 @@ fn classify(status: u16, headers: &reqwest::header::HeaderMap, body: &[u8]) -> U
 /// OpenAI SSE chunks, passed through with usage split out. Done at `[DONE]`; complete
 /// once every choice has finished.
 #[derive(Default)]
-struct OpenAiEvents {
+pub(super) struct OpenAiEvents {
     saw_finish: bool,
     done: bool,
 }

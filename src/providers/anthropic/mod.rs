@@ -94,3 +94,6 @@ mod tests {
         assert!(classify(500, &h, b"").is_retryable());
     }
 }
+
+#[cfg(test)]
+mod properties;

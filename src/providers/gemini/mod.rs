@@ -105,3 +105,6 @@ mod tests {
         assert_eq!(e.retry_after_secs(), Some(600));
     }
 }
+
+#[cfg(test)]
+mod properties;
