@@ -127,13 +127,7 @@ fn write(path: &Path, yaml: &str) {
 }
 
 async fn ask(client: &reqwest::Client, base: &str) -> (u16, Option<u64>) {
-    let r = client
-        .post(format!("{base}/v1/chat/completions"))
-        .bearer_auth(KEY)
-        .json(&json!({"model": "t/m", "messages": user("x"), "max_tokens": 5}))
-        .send()
-        .await
-        .unwrap();
+    let r = crate::common::process::ask_t_m(client, base).await;
     let retry = r.headers().get("retry-after").map(|v| v.to_str().unwrap().parse::<u64>().unwrap());
     (r.status().as_u16(), retry)
 }

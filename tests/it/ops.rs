@@ -37,13 +37,7 @@ fn config_path() -> (PathBuf, String) {
 }
 
 async fn served_by(client: &reqwest::Client, base: &str) -> (u16, Option<String>) {
-    let r = client
-        .post(format!("{base}/v1/chat/completions"))
-        .bearer_auth(KEY)
-        .json(&json!({"model": "t/m", "messages": user("x"), "max_tokens": 5}))
-        .send()
-        .await
-        .unwrap();
+    let r = crate::common::process::ask_t_m(client, base).await;
     (r.status().as_u16(), r.headers().get("x-switchboard-provider").map(|v| v.to_str().unwrap().to_string()))
 }
 

@@ -63,3 +63,14 @@ impl Drop for GatewayProcess {
         let _ = self.child.wait();
     }
 }
+
+/// POSTs a small chat request for model `t/m` with the test key to a gateway at `base`.
+pub async fn ask_t_m(client: &reqwest::Client, base: &str) -> reqwest::Response {
+    client
+        .post(format!("{base}/v1/chat/completions"))
+        .bearer_auth(super::KEY)
+        .json(&serde_json::json!({"model": "t/m", "messages": super::openai::user("x"), "max_tokens": 5}))
+        .send()
+        .await
+        .unwrap()
+}
