@@ -9,7 +9,7 @@ use serde_json::json;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-const KEY: &str = "sk-ops";
+use crate::common::KEY;
 
 fn config(ups: &[&MockUpstream], serve_with: usize, db: &str, server_extra: &str, key_extra: &str) -> String {
     let mut y = format!("server: {{ workers: 1, admin_key: sk-admin{server_extra} }}\ndatabase: {{ path: \"{db}\" }}\nproviders:\n");
