@@ -15,6 +15,7 @@ mod gemini_upstream;
 mod guardrail_cost;
 mod guardrails;
 mod guardrails_apis;
+mod hardening_edge;
 mod messages_anthropic_upstream;
 mod messages_openai_upstream;
 mod messages_usage;
