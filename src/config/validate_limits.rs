@@ -193,13 +193,13 @@ mod tests {
 
     #[test]
     fn server_limits_have_defaults_and_are_checked() {
-        let c = parse("server: {}\n", "t.yaml", &env).unwrap();
+        let c = parse("server: {}\nkeys: [{ name: a, key: sk-a }]\n", "t.yaml", &env).unwrap();
         assert_eq!(c.server.limits, crate::config::ServerLimits::default());
-        let text = "server:\n  body_timeout: 2s\n  body_idle_timeout: 500ms\n  keep_alive: 0s\n  max_connections: 10\n  max_in_flight_per_key: 3\n  max_body_bytes_in_flight: 64MiB\n";
+        let text = "server:\n  body_timeout: 2s\n  body_idle_timeout: 500ms\n  keep_alive: 0s\n  max_connections: 10\n  max_in_flight_per_key: 3\n  max_body_bytes_in_flight: 64MiB\nkeys: [{ name: a, key: sk-a }]\n";
         let l = parse(text, "t.yaml", &env).unwrap().server.limits;
         assert_eq!((l.body_timeout.as_millis(), l.body_idle_timeout.as_millis(), l.keep_alive.as_millis()), (2000, 500, 0));
         assert_eq!((l.max_connections, l.max_in_flight_per_key, l.max_body_bytes_in_flight), (10, 3, 64 << 20));
-        let text = "server:\n  max_body_bytes: 20MB\n  body_timeout: 0s\n  max_in_flight_per_key: 0\n  max_body_bytes_in_flight: 1MB\n";
+        let text = "server:\n  max_body_bytes: 20MB\n  body_timeout: 0s\n  max_in_flight_per_key: 0\n  max_body_bytes_in_flight: 1MB\nkeys: [{ name: a, key: sk-a }]\n";
         let errors = parse(text, "t.yaml", &env).unwrap_err().0;
         assert_eq!(errors.len(), 3, "{errors:?}");
         assert!(errors[0].contains("server.body_timeout: must be longer than zero"), "{errors:?}");
