@@ -34,6 +34,18 @@ pub enum GatewayError {
     IpNotAllowed { key: String, ip: Option<IpAddr> },
     #[error("request body is {size} bytes, over the limit of {limit} bytes (server.max_body_bytes)")]
     PayloadTooLarge { size: usize, limit: usize },
+    /// The client was too slow sending the request body; the connection is closed after.
+    #[error("{0}")]
+    RequestTimeout(String),
+    /// No route at this path.
+    #[error("no route for {method} {path}; see the API reference in README.md")]
+    NoRoute { method: String, path: String },
+    /// A route that exists, asked with a method it does not serve; `allowed` goes to `Allow`.
+    #[error("{path} does not accept {method}; use {allowed}")]
+    MethodNotAllowed { method: String, path: String, allowed: &'static str },
+    /// The key already has `limit` requests in flight (`server.max_in_flight_per_key`).
+    #[error("key `{key}` already has {limit} requests in flight, the most one key may have (server.max_in_flight_per_key); wait for one to finish and retry, or ask the gateway's operator to raise the limit")]
+    TooManyInFlight { key: String, limit: usize },
     /// The key's or its team's budget cannot cover the worst-case cost of the request.
     #[error("{0}")]
     BudgetExceeded(String),
@@ -73,6 +85,10 @@ pub struct WireError {
     pub retry_after_secs: Option<u64>,
     /// `X-RateLimit-Limit`, `-Remaining`, `-Reset` (ms since the Unix epoch).
     pub rate_limit: Option<(u64, u64, i64)>,
+    /// `Allow` on a 405.
+    pub allow: Option<&'static str>,
+    /// The connection is closed after this answer (the request body was not read).
+    pub close: bool,
 }
 
 impl GatewayError {
@@ -87,6 +103,10 @@ impl GatewayError {
             GatewayError::GuardrailBlocked { .. } => (403, "permission_error", "guardrail_blocked", Some(false)),
             GatewayError::IpNotAllowed { .. } => (403, "permission_error", "ip_not_allowed", Some(false)),
             GatewayError::PayloadTooLarge { .. } => (413, "invalid_request_error", "payload_too_large", Some(false)),
+            GatewayError::RequestTimeout(_) => (408, "invalid_request_error", "request_timeout", Some(false)),
+            GatewayError::NoRoute { .. } => (404, "not_found_error", "no_route", Some(false)),
+            GatewayError::MethodNotAllowed { .. } => (405, "invalid_request_error", "method_not_allowed", Some(false)),
+            GatewayError::TooManyInFlight { .. } => (429, "rate_limit_error", "too_many_in_flight", None),
             GatewayError::BudgetExceeded(_) => (402, "insufficient_quota", "budget_exceeded", Some(false)),
             GatewayError::KeyRateLimited { .. } => (429, "rate_limit_error", "rate_limited", None),
             GatewayError::GenerationNotFound(_) => (404, "not_found_error", "not_found", Some(false)),
@@ -112,7 +132,10 @@ impl GatewayError {
         let mut retry_after_secs = None;
         let mut rate_limit = None;
         let mut param = Value::Null;
+        let mut allow = None;
         match self {
+            GatewayError::TooManyInFlight { .. } => retry_after_secs = Some(1),
+            GatewayError::MethodNotAllowed { allowed, .. } => allow = Some(*allowed),
             GatewayError::ProviderUnavailable { attempts, .. } => metadata["attempts"] = json!(attempts),
             GatewayError::RateLimited { retry_after_secs: r, .. } => retry_after_secs = *r,
             GatewayError::TemporarilyUnavailable { retry_after_secs: r, .. } => retry_after_secs = Some(*r),
@@ -139,6 +162,8 @@ impl GatewayError {
             should_retry,
             retry_after_secs,
             rate_limit,
+            allow,
+            close: matches!(self, GatewayError::RequestTimeout(_)),
         }
     }
 
@@ -255,6 +280,19 @@ mod tests {
         assert_eq!((anthropic.status, anthropic.should_retry), (403, Some(false)));
         assert_eq!(anthropic.body["error"]["type"], "permission_error");
         assert_eq!(anthropic.body["error"]["error_type"], "ip_not_allowed");
+    }
+
+    #[test]
+    fn edge_rows_carry_their_headers() {
+        let wire = GatewayError::MethodNotAllowed { method: "GET".into(), path: "/v1/embeddings".into(), allowed: "POST" }.to_wire();
+        assert_eq!((wire.status, wire.allow, wire.close), (405, Some("POST"), false));
+        assert_eq!(wire.body["error"]["metadata"]["error_type"], "method_not_allowed");
+        assert_eq!(wire.body["error"]["message"], "/v1/embeddings does not accept GET; use POST");
+        let wire = GatewayError::TooManyInFlight { key: "ci".into(), limit: 4 }.to_wire();
+        assert_eq!((wire.status, wire.retry_after_secs), (429, Some(1)));
+        assert_eq!(wire.body["error"]["metadata"]["error_type"], "too_many_in_flight");
+        let wire = GatewayError::RequestTimeout("slow".into()).to_wire();
+        assert_eq!((wire.status, wire.close, wire.should_retry), (408, true, Some(false)));
     }
 
     #[test]

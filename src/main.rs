@@ -11,6 +11,7 @@ use switchboard::{commands, telemetry};
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> ExitCode {
+    purge_freed_memory_at_once();
     let cli = Cli::parse();
     let _flush_logs_on_exit = telemetry::init(cli.log_format);
     match cli.command {
@@ -25,4 +26,19 @@ fn main() -> ExitCode {
 
 fn run_serve(config: &std::path::Path, listen: Option<std::net::SocketAddr>) -> ExitCode {
     actix_web::rt::System::new().block_on(commands::serve(config, listen))
+}
+
+/// mimalloc purges freed memory only after a delay (10 ms, 100 ms for arenas), and acts on
+/// it at a thread's next allocation: once a burst of large bodies ended, idle workers kept
+/// hundreds of MB resident. Purging at free time gives it back to the OS at once (see
+/// BENCHMARKS.md, "Idle RSS after a burst of large bodies").
+fn purge_freed_memory_at_once() {
+    // `mi_option_purge_delay` in the mimalloc.h bundled by libmimalloc-sys 0.1 (v2 and v3);
+    // the crate exports no constant for it.
+    const MI_OPTION_PURGE_DELAY: std::ffi::c_int = 15;
+    extern "C" {
+        fn mi_option_set(option: std::ffi::c_int, value: std::ffi::c_long);
+    }
+    // SAFETY: a plain setter of a global option, callable at any time; 15 is a valid option.
+    unsafe { mi_option_set(MI_OPTION_PURGE_DELAY, 0) }
 }

@@ -82,6 +82,41 @@ pub struct ServerConfig {
     pub circuit_failures: u32,
     /// How long an open circuit skips its endpoint before one probe.
     pub circuit_cooldown: Duration,
+    pub limits: ServerLimits,
+}
+
+/// What one client may hold of the server: time to send a request, connections,
+/// concurrent requests, body bytes. Connection settings apply at start only.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ServerLimits {
+    /// The whole request body must arrive within this (else 408).
+    pub body_timeout: Duration,
+    /// The longest stretch with no request-body bytes (else 408).
+    pub body_idle_timeout: Duration,
+    /// An idle keep-alive connection is closed after this; zero: no keep-alive.
+    pub keep_alive: Duration,
+    /// The request head must arrive within this (else actix answers 408 and closes).
+    pub client_request_timeout: Duration,
+    /// Open client connections, all workers together; past it, new ones wait in the backlog.
+    pub max_connections: usize,
+    /// Concurrent requests of one key (else 429).
+    pub max_in_flight_per_key: usize,
+    /// Request-body bytes held by all requests together (else 503).
+    pub max_body_bytes_in_flight: usize,
+}
+
+impl Default for ServerLimits {
+    fn default() -> Self {
+        ServerLimits {
+            body_timeout: Duration::from_secs(30),
+            body_idle_timeout: Duration::from_secs(10),
+            keep_alive: Duration::from_secs(5),
+            client_request_timeout: Duration::from_secs(5),
+            max_connections: 1000,
+            max_in_flight_per_key: 64,
+            max_body_bytes_in_flight: 256 << 20,
+        }
+    }
 }
 
 #[derive(Debug, Clone)]

@@ -34,6 +34,20 @@ pub struct RawServer {
     pub workers: Option<usize>,
     pub circuit_breaker: Option<RawCircuitBreaker>,
     pub reload_interval: Option<String>,
+    /// The whole request body must arrive within this.
+    pub body_timeout: Option<String>,
+    /// The longest stretch with no body bytes.
+    pub body_idle_timeout: Option<String>,
+    /// How long an idle keep-alive connection stays open.
+    pub keep_alive: Option<String>,
+    /// How long a client has to send the request head.
+    pub client_request_timeout: Option<String>,
+    /// Open client connections, all workers together.
+    pub max_connections: Option<usize>,
+    /// Concurrent requests of one key.
+    pub max_in_flight_per_key: Option<usize>,
+    /// Request-body bytes held by all requests together.
+    pub max_body_bytes_in_flight: Option<Value>,
 }
 
 #[derive(Debug, Default, Deserialize)]

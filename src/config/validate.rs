@@ -124,6 +124,7 @@ impl<'a> Validator<'a> {
 
     fn server(&mut self, value: Option<Value>) -> ServerConfig {
         let raw: RawServer = value.and_then(|v| self.entry("server", v)).unwrap_or_default();
+        let limits = self.server_limits(&raw);
         let breaker = raw.circuit_breaker.unwrap_or_default();
         let listen_text = raw.listen.as_deref().unwrap_or("0.0.0.0:8080");
         let listen = listen_text.parse().unwrap_or_else(|_| {
@@ -154,6 +155,7 @@ impl<'a> Validator<'a> {
             reload_interval: self.duration("server.reload_interval", raw.reload_interval.as_deref(), Duration::from_secs(1)),
             circuit_failures: breaker.failures.unwrap_or(3).max(1),
             circuit_cooldown: self.duration("server.circuit_breaker.cooldown", breaker.cooldown.as_deref(), Duration::from_secs(30)),
+            limits: self.check_body_budget(limits, max_body_bytes),
         }
     }
 

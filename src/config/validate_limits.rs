@@ -1,16 +1,85 @@
-//! Validation of spending and rate limits: the `teams` section, and `budget` /
-//! `rate_limit` on keys and teams.
+//! Validation of limits: the server's connection and body limits, the `teams` section,
+//! and `budget` / `rate_limit` on keys and teams.
 
-use super::model::{Budget, BudgetPeriod, KeyConfig, RateLimit, TeamConfig};
+use super::model::{Budget, BudgetPeriod, KeyConfig, RateLimit, ServerLimits, TeamConfig};
 use super::positions::join;
-use super::raw::{RawBudget, RawRateLimit, RawTeam};
-use super::units::usd_amount_to_nano;
+use super::raw::{RawBudget, RawRateLimit, RawServer, RawTeam};
+use super::units::{parse_bytes, usd_amount_to_nano};
 use super::validate::Validator;
 use serde_yaml::Value;
 use std::collections::HashMap;
 use std::sync::Arc;
 
 impl Validator<'_> {
+    /// `server`'s timeouts and caps.
+    pub(super) fn server_limits(&mut self, raw: &RawServer) -> ServerLimits {
+        let default = ServerLimits::default();
+        let nonzero_duration = |v: &mut Self, field: &str, text: Option<&str>, default: std::time::Duration| {
+            let path = join("server", field);
+            let d = v.duration(&path, text, default);
+            if d.is_zero() {
+                v.problem(&path, "must be longer than zero", Some(format!("leave it out for the default of {default:?}")));
+            }
+            d
+        };
+        let body_timeout = nonzero_duration(self, "body_timeout", raw.body_timeout.as_deref(), default.body_timeout);
+        let body_idle_timeout = nonzero_duration(self, "body_idle_timeout", raw.body_idle_timeout.as_deref(), default.body_idle_timeout);
+        let client_request_timeout =
+            nonzero_duration(self, "client_request_timeout", raw.client_request_timeout.as_deref(), default.client_request_timeout);
+        let keep_alive = self.duration("server.keep_alive", raw.keep_alive.as_deref(), default.keep_alive);
+        let at_least_one = |v: &mut Self, field: &str, value: Option<usize>, default: usize| match value {
+            Some(0) => {
+                v.problem(&join("server", field), "must be at least 1", Some(format!("leave it out for the default of {default}")));
+                default
+            }
+            value => value.unwrap_or(default),
+        };
+        let max_connections = at_least_one(self, "max_connections", raw.max_connections, default.max_connections);
+        let max_in_flight_per_key = at_least_one(self, "max_in_flight_per_key", raw.max_in_flight_per_key, default.max_in_flight_per_key);
+        let max_body_bytes_in_flight = match &raw.max_body_bytes_in_flight {
+            None => default.max_body_bytes_in_flight,
+            Some(value) => self.size("server.max_body_bytes_in_flight", value).unwrap_or(default.max_body_bytes_in_flight),
+        };
+        ServerLimits {
+            body_timeout,
+            body_idle_timeout,
+            keep_alive,
+            client_request_timeout,
+            max_connections,
+            max_in_flight_per_key,
+            max_body_bytes_in_flight,
+        }
+    }
+
+    /// The body budget must admit one request of `max_body_bytes` (the per-request limit).
+    pub(super) fn check_body_budget(&mut self, limits: ServerLimits, max_body_bytes: usize) -> ServerLimits {
+        let budget = limits.max_body_bytes_in_flight;
+        if budget < max_body_bytes {
+            self.problem(
+                "server.max_body_bytes_in_flight",
+                format!("{budget} bytes is less than server.max_body_bytes ({max_body_bytes}): no request that large could ever be read"),
+                Some("raise it to at least server.max_body_bytes (the default is 256MiB)".into()),
+            );
+        }
+        limits
+    }
+
+    /// A byte size written as an integer or with a unit (`256MiB`).
+    fn size(&mut self, path: &str, value: &Value) -> Option<usize> {
+        let parsed = match value {
+            Value::Number(n) => n.as_u64().ok_or_else(|| "expected a whole number of bytes".to_string()),
+            Value::String(s) => parse_bytes(s),
+            _ => Err("expected a size such as 268435456 or 256MiB".to_string()),
+        };
+        match parsed {
+            Ok(n) => Some(usize::try_from(n).unwrap_or(usize::MAX)),
+            Err(e) => {
+                self.problem(path, e, None);
+                None
+            }
+        }
+    }
+
     pub(super) fn teams(&mut self, value: Option<Value>) -> HashMap<String, Arc<TeamConfig>> {
         let mut out = HashMap::new();
         for (name, value) in self.named_entries("teams", value) {
@@ -119,6 +188,25 @@ mod tests {
                 "t.yaml:9:5: keys[1].rate_limit: a rate limit needs requests_per_minute, tokens_per_minute or both",
                 "t.yaml:12:19: keys[2].rate_limit.requests_per_minute: must be at least 1\n  hint: leave the field out for no limit",
             ]
+        );
+    }
+
+    #[test]
+    fn server_limits_have_defaults_and_are_checked() {
+        let c = parse("server: {}\nkeys: [{ name: a, key: sk-a }]\n", "t.yaml", &env).unwrap();
+        assert_eq!(c.server.limits, crate::config::ServerLimits::default());
+        let text = "server:\n  body_timeout: 2s\n  body_idle_timeout: 500ms\n  keep_alive: 0s\n  max_connections: 10\n  max_in_flight_per_key: 3\n  max_body_bytes_in_flight: 64MiB\nkeys: [{ name: a, key: sk-a }]\n";
+        let l = parse(text, "t.yaml", &env).unwrap().server.limits;
+        assert_eq!((l.body_timeout.as_millis(), l.body_idle_timeout.as_millis(), l.keep_alive.as_millis()), (2000, 500, 0));
+        assert_eq!((l.max_connections, l.max_in_flight_per_key, l.max_body_bytes_in_flight), (10, 3, 64 << 20));
+        let text = "server:\n  max_body_bytes: 20MB\n  body_timeout: 0s\n  max_in_flight_per_key: 0\n  max_body_bytes_in_flight: 1MB\nkeys: [{ name: a, key: sk-a }]\n";
+        let errors = parse(text, "t.yaml", &env).unwrap_err().0;
+        assert_eq!(errors.len(), 3, "{errors:?}");
+        assert!(errors[0].contains("server.body_timeout: must be longer than zero"), "{errors:?}");
+        assert!(errors[1].contains("server.max_in_flight_per_key: must be at least 1"), "{errors:?}");
+        assert!(
+            errors[2].contains("server.max_body_bytes_in_flight: 1000000 bytes is less than server.max_body_bytes (20000000)"),
+            "{errors:?}"
         );
     }
 

@@ -1,7 +1,9 @@
 //! Thin route handlers: authenticate, read the body within the limit, call the pipeline,
 //! hand the result to `reply`.
 
-use super::reply::{anthropic_error_response, chat_response, error_response};
+use super::admission::{Admission, KeySlot};
+use super::body::read_body;
+use super::reply::{anthropic_error_response, chat_response, error_response, holding};
 use crate::auth::AuthFailure;
 use crate::cache::CacheDirective;
 use crate::error::GatewayError;
@@ -9,24 +11,45 @@ use crate::pipeline::{self, ClientApi, ClientInfo, RequestCtx};
 use crate::state::AppState;
 use actix_web::http::header::{HeaderName, HeaderValue};
 use actix_web::{web, HttpRequest, HttpResponse};
-use futures_util::StreamExt;
+use std::sync::Arc;
 use tracing::Instrument;
 
-pub async fn chat_completions(req: HttpRequest, payload: web::Payload, state: web::Data<AppState>) -> HttpResponse {
-    serve(req, payload, state, ClientApi::Chat).await
+pub async fn chat_completions(
+    req: HttpRequest,
+    payload: web::Payload,
+    state: web::Data<AppState>,
+    admission: web::Data<Admission>,
+) -> HttpResponse {
+    serve(req, payload, state, admission.into_inner(), ClientApi::Chat).await
 }
 
-pub async fn embeddings(req: HttpRequest, payload: web::Payload, state: web::Data<AppState>) -> HttpResponse {
-    serve(req, payload, state, ClientApi::Embeddings).await
+pub async fn embeddings(
+    req: HttpRequest,
+    payload: web::Payload,
+    state: web::Data<AppState>,
+    admission: web::Data<Admission>,
+) -> HttpResponse {
+    serve(req, payload, state, admission.into_inner(), ClientApi::Embeddings).await
 }
 
-pub async fn messages(req: HttpRequest, payload: web::Payload, state: web::Data<AppState>) -> HttpResponse {
-    serve(req, payload, state, ClientApi::Messages).await
+pub async fn messages(
+    req: HttpRequest,
+    payload: web::Payload,
+    state: web::Data<AppState>,
+    admission: web::Data<Admission>,
+) -> HttpResponse {
+    serve(req, payload, state, admission.into_inner(), ClientApi::Messages).await
 }
 
 /// Authenticate, read the body within the limit, run the pipeline for `api`, and answer
 /// (errors in the shape of that API).
-async fn serve(req: HttpRequest, payload: web::Payload, state: web::Data<AppState>, api: ClientApi) -> HttpResponse {
+async fn serve(
+    req: HttpRequest,
+    payload: web::Payload,
+    state: web::Data<AppState>,
+    admission: Arc<Admission>,
+    api: ClientApi,
+) -> HttpResponse {
     let generation_id = crate::ids::generation_id();
     let span = tracing::info_span!("request", id = %generation_id, api = api.as_str());
     async move {
@@ -34,10 +57,14 @@ async fn serve(req: HttpRequest, payload: web::Payload, state: web::Data<AppStat
             Ok(ctx) => ctx,
             Err(e) => return api_error_response(api, &e, None),
         };
+        let slot = match enter(&admission, &ctx) {
+            Ok(slot) => slot,
+            Err(e) => return api_error_response(api, &e, None),
+        };
         ctx.client = client_info(&req);
         ctx.api = api;
-        let limit = ctx.runtime.config.server.max_body_bytes;
-        let body = read_body(&req, payload, limit).await.map(|b| b.freeze());
+        let mut reservation = admission.reservation();
+        let body = read_body(&req, payload, &ctx.runtime.config.server, &mut reservation).await.map(|b| b.freeze());
         let state = state.into_inner();
         let result = match api {
             ClientApi::Chat => pipeline::chat(&state, &ctx, body).await,
@@ -46,7 +73,7 @@ async fn serve(req: HttpRequest, payload: web::Payload, state: web::Data<AppStat
         };
         match result {
             Ok(reply) => {
-                let mut resp = chat_response(reply, &ctx.generation_id);
+                let mut resp = chat_response(holding(reply, slot), &ctx.generation_id);
                 if api == ClientApi::Messages {
                     // Where Anthropic's SDKs read the request id.
                     if let Ok(v) = HeaderValue::from_str(&ctx.generation_id) {
@@ -66,13 +93,20 @@ async fn serve(req: HttpRequest, payload: web::Payload, state: web::Data<AppStat
 }
 
 /// `POST /v1/messages/count_tokens`: an estimate, for Claude Code's context accounting.
-pub async fn count_tokens(req: HttpRequest, payload: web::Payload, state: web::Data<AppState>) -> HttpResponse {
+pub async fn count_tokens(
+    req: HttpRequest,
+    payload: web::Payload,
+    state: web::Data<AppState>,
+    admission: web::Data<Admission>,
+) -> HttpResponse {
     let api = ClientApi::Messages;
-    let ctx = match authenticate(&req, &state, String::new()) {
-        Ok(ctx) => ctx,
+    let admission = admission.into_inner();
+    let (ctx, _slot) = match authenticate(&req, &state, String::new()).and_then(|ctx| Ok((enter(&admission, &ctx)?, ctx))) {
+        Ok((slot, ctx)) => (ctx, slot),
         Err(e) => return api_error_response(api, &e, None),
     };
-    let answer = match read_body(&req, payload, ctx.runtime.config.server.max_body_bytes).await {
+    let mut reservation = admission.reservation();
+    let answer = match read_body(&req, payload, &ctx.runtime.config.server, &mut reservation).await {
         Ok(body) => pipeline::count_tokens(&ctx, &body),
         Err(e) => Err(e),
     };
@@ -146,14 +180,10 @@ pub async fn ready(state: web::Data<AppState>) -> HttpResponse {
     }
 }
 
-pub async fn not_found(req: HttpRequest) -> HttpResponse {
-    let e = GatewayError::InvalidRequest {
-        message: format!("no route for {} {}; see the API reference in README.md", req.method(), req.path()),
-        param: None,
-    };
-    let mut resp = error_response(&e, None);
-    *resp.status_mut() = actix_web::http::StatusCode::NOT_FOUND;
-    resp
+/// A slot for one more request of the key, or 429 past `server.max_in_flight_per_key`.
+fn enter(admission: &Arc<Admission>, ctx: &RequestCtx) -> Result<KeySlot, GatewayError> {
+    let limit = ctx.runtime.config.server.limits.max_in_flight_per_key;
+    admission.enter(&ctx.key.name, limit).ok_or_else(|| GatewayError::TooManyInFlight { key: ctx.key.name.clone(), limit })
 }
 
 fn authenticate(req: &HttpRequest, state: &AppState, generation_id: String) -> Result<RequestCtx, GatewayError> {
@@ -205,21 +235,4 @@ fn client_info(req: &HttpRequest) -> ClientInfo {
         session_id: header("x-session-id").or_else(|| header("x-claude-code-session-id")),
         cache: CacheDirective::from_headers(|name| req.headers().get(name).and_then(|v| v.to_str().ok())),
     }
-}
-
-/// Reads the whole body, refusing (413) as soon as it exceeds `limit`.
-async fn read_body(req: &HttpRequest, mut payload: web::Payload, limit: usize) -> Result<web::BytesMut, GatewayError> {
-    let declared = req.headers().get("content-length").and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<usize>().ok());
-    if let Some(size) = declared.filter(|s| *s > limit) {
-        return Err(GatewayError::PayloadTooLarge { size, limit });
-    }
-    let mut body = web::BytesMut::with_capacity(declared.unwrap_or(1024).min(limit));
-    while let Some(chunk) = payload.next().await {
-        let chunk = chunk.map_err(|e| GatewayError::invalid(format!("could not read the request body: {e}")))?;
-        if body.len() + chunk.len() > limit {
-            return Err(GatewayError::PayloadTooLarge { size: body.len() + chunk.len(), limit });
-        }
-        body.extend_from_slice(&chunk);
-    }
-    Ok(body)
 }

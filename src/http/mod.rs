@@ -2,11 +2,15 @@
 //! limits and the mapping of gateway results to HTTP responses.
 
 mod admin;
+pub mod admission;
+mod body;
 mod handlers;
+mod rejections;
 mod reply;
 
 use crate::state::AppState;
 use actix_web::{web, App, HttpServer};
+use admission::Admission;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
@@ -33,16 +37,20 @@ impl RunningServer {
 
 /// Binds `listen` and builds the server (not yet polled: await `server` to run it).
 pub fn bind(state: Arc<AppState>, listen: SocketAddr, workers: Option<usize>, shutdown_grace_secs: u64) -> std::io::Result<RunningServer> {
+    let limits = state.runtime().config.server.limits;
     let data = web::Data::from(state.clone());
+    let admission = web::Data::new(Admission::default());
     let mut server = HttpServer::new(move || {
         App::new()
             .app_data(data.clone())
+            .app_data(admission.clone())
+            .configure(rejections::extractor_configs)
             .configure(|cfg| routes(cfg, "/v1"))
             .configure(|cfg| routes(cfg, "/api/v1"))
-            .route("/health", web::get().to(handlers::health))
-            .route("/ready", web::get().to(handlers::ready))
-            .route("/metrics", web::get().to(admin::metrics))
-            .default_service(web::to(handlers::not_found))
+            .service(get("/health", handlers::health))
+            .service(get("/ready", handlers::ready))
+            .service(get("/metrics", admin::metrics))
+            .default_service(web::to(rejections::not_found))
     })
     .on_connect(|conn, _| {
         if let Some(tcp) = conn.downcast_ref::<actix_web::rt::net::TcpStream>() {
@@ -50,10 +58,12 @@ pub fn bind(state: Arc<AppState>, listen: SocketAddr, workers: Option<usize>, sh
         }
     })
     .shutdown_timeout(shutdown_grace_secs)
-    .bind(listen)?;
-    if let Some(n) = workers {
-        server = server.workers(n);
-    }
+    .keep_alive(if limits.keep_alive.is_zero() { actix_web::http::KeepAlive::Disabled } else { limits.keep_alive.into() })
+    .client_request_timeout(limits.client_request_timeout);
+    let workers = workers.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+    // actix counts connections per worker; the configured cap is for the whole server.
+    server = server.workers(workers).max_connections(limits.max_connections.div_ceil(workers).max(1));
+    let server = server.bind(listen)?;
     let addr = server.addrs().first().copied().unwrap_or(listen);
     let server = server.run();
     Ok(RunningServer { addr, handle: server.handle(), server, state })
@@ -62,13 +72,43 @@ pub fn bind(state: Arc<AppState>, listen: SocketAddr, workers: Option<usize>, sh
 fn routes(cfg: &mut web::ServiceConfig, prefix: &str) {
     cfg.service(
         web::scope(prefix)
-            .route("/chat/completions", web::post().to(handlers::chat_completions))
-            .route("/embeddings", web::post().to(handlers::embeddings))
-            .route("/messages", web::post().to(handlers::messages))
-            .route("/messages/count_tokens", web::post().to(handlers::count_tokens))
-            .route("/models", web::get().to(handlers::models))
-            .route("/generation", web::get().to(handlers::generation))
-            .route("/key", web::get().to(handlers::key_info))
-            .route("/auth/key", web::get().to(handlers::key_info)),
+            .service(post("/chat/completions", handlers::chat_completions))
+            .service(post("/embeddings", handlers::embeddings))
+            .service(post("/messages", handlers::messages))
+            .service(post("/messages/count_tokens", handlers::count_tokens))
+            .service(get("/models", handlers::models))
+            .service(get("/generation", handlers::generation))
+            .service(get("/key", handlers::key_info))
+            .service(get("/auth/key", handlers::key_info)),
     );
+}
+
+fn get<F, Args>(path: &str, handler: F) -> actix_web::Resource
+where
+    F: actix_web::Handler<Args>,
+    Args: actix_web::FromRequest + 'static,
+    F::Output: actix_web::Responder + 'static,
+{
+    one_method(path, web::get(), "GET", handler)
+}
+
+fn post<F, Args>(path: &str, handler: F) -> actix_web::Resource
+where
+    F: actix_web::Handler<Args>,
+    Args: actix_web::FromRequest + 'static,
+    F::Output: actix_web::Responder + 'static,
+{
+    one_method(path, web::post(), "POST", handler)
+}
+
+/// A route served for one method; any other method gets a 405 naming it in `Allow`.
+fn one_method<F, Args>(path: &str, route: actix_web::Route, method: &'static str, handler: F) -> actix_web::Resource
+where
+    F: actix_web::Handler<Args>,
+    Args: actix_web::FromRequest + 'static,
+    F::Output: actix_web::Responder + 'static,
+{
+    web::resource(path)
+        .route(route.to(handler))
+        .default_service(web::to(move |req: actix_web::HttpRequest| rejections::method_not_allowed(req, method)))
 }

@@ -2,7 +2,7 @@
 //! and chat replies as JSON or an unbuffered SSE stream with the gateway's headers.
 
 use crate::error::{GatewayError, WireError};
-use crate::pipeline::{CacheStatus, ChatReply, ReplyBody};
+use crate::pipeline::{CacheStatus, ChatReply, ReplyBody, SseBody};
 use actix_web::http::header::{HeaderName, HeaderValue};
 use actix_web::http::StatusCode;
 use actix_web::HttpResponse;
@@ -39,6 +39,12 @@ fn wire_response(error: &GatewayError, wire: WireError, generation_id: Option<&s
     if let Some(id) = generation_id {
         resp.insert_header(("x-generation-id", id));
     }
+    if let Some(allow) = wire.allow {
+        resp.insert_header(("allow", allow));
+    }
+    if wire.close {
+        resp.force_close();
+    }
     resp.content_type("application/json").body(wire.body.to_string())
 }
 
@@ -67,5 +73,28 @@ pub fn chat_response(reply: ChatReply, generation_id: &str) -> HttpResponse {
             .insert_header(("cache-control", "no-cache"))
             .insert_header(("x-accel-buffering", "no"))
             .streaming(stream),
+    }
+}
+
+/// Keeps `held` (a request's admission slot) alive until the SSE body ends or the client
+/// goes away; a JSON body is whole already, so `held` is dropped with the handler.
+pub fn holding<H: Unpin + 'static>(mut reply: ChatReply, held: H) -> ChatReply {
+    reply.body = match reply.body {
+        ReplyBody::Sse(stream) => ReplyBody::Sse(Box::pin(Holding { stream, _held: held })),
+        json => json,
+    };
+    reply
+}
+
+struct Holding<H> {
+    stream: SseBody,
+    _held: H,
+}
+
+impl<H: Unpin> futures_util::Stream for Holding<H> {
+    type Item = <SseBody as futures_util::Stream>::Item;
+
+    fn poll_next(self: std::pin::Pin<&mut Self>, cx: &mut std::task::Context<'_>) -> std::task::Poll<Option<Self::Item>> {
+        self.get_mut().stream.as_mut().poll_next(cx)
     }
 }

@@ -1,5 +1,10 @@
 //! Incremental decoder for upstream Server-Sent Events: bytes in, complete events out.
-//! Tolerates CRLF, multi-line `data:`, comments and events split across reads.
+//! Tolerates CRLF, multi-line `data:`, comments and events split across reads; refuses an
+//! event (or a line) over a size cap instead of buffering it without bound.
+
+/// The largest SSE event (or single line) accepted from an upstream: far above any real
+/// chunk, and a bound on what one stream can make the gateway buffer.
+pub const MAX_EVENT_BYTES: usize = 8 << 20;
 
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct SseEvent {
@@ -7,22 +12,65 @@ pub struct SseEvent {
     pub data: String,
 }
 
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct SseDecoder {
     buf: Vec<u8>,
     current: SseEvent,
     has_data: bool,
+    max_event_bytes: usize,
+    overflowed: bool,
+}
+
+impl Default for SseDecoder {
+    fn default() -> Self {
+        SseDecoder::with_max_event_bytes(MAX_EVENT_BYTES)
+    }
 }
 
 impl SseDecoder {
-    /// Feeds bytes; appends every event completed by them to `out`.
+    pub fn with_max_event_bytes(max_event_bytes: usize) -> Self {
+        SseDecoder { buf: Vec::new(), current: SseEvent::default(), has_data: false, max_event_bytes, overflowed: false }
+    }
+
+    /// An event or line went past the cap: everything since is dropped, and the stream
+    /// must be treated as failed.
+    pub fn overflowed(&self) -> bool {
+        self.overflowed
+    }
+
+    pub fn max_event_bytes(&self) -> usize {
+        self.max_event_bytes
+    }
+
+    /// Feeds bytes; appends every event completed by them to `out`. Once an event or line
+    /// exceeds the cap, nothing more is decoded (see `overflowed`).
     pub fn feed(&mut self, bytes: &[u8], out: &mut Vec<SseEvent>) {
+        if self.overflowed {
+            return;
+        }
+        self.decode(bytes, out);
+        if self.buf.len() > self.max_event_bytes {
+            self.overflow();
+        }
+    }
+
+    fn overflow(&mut self) {
+        self.overflowed = true;
+        self.buf = Vec::new();
+        self.current = SseEvent::default();
+    }
+
+    fn decode(&mut self, bytes: &[u8], out: &mut Vec<SseEvent>) {
         // Whole lines straight from `bytes` when nothing is pending (the usual case: the
         // upstream flushes whole events); only a trailing partial line is copied.
         let mut input = bytes;
         if !self.buf.is_empty() {
             let Some(nl) = bytes.iter().position(|b| *b == b'\n') else {
-                self.buf.extend_from_slice(bytes);
+                if self.buf.len() + bytes.len() <= self.max_event_bytes {
+                    self.buf.extend_from_slice(bytes);
+                } else {
+                    self.overflow();
+                }
                 return;
             };
             let mut pending = std::mem::take(&mut self.buf);
@@ -33,13 +81,23 @@ impl SseDecoder {
             input = &bytes[nl + 1..];
         }
         while let Some(nl) = input.iter().position(|b| *b == b'\n') {
+            if self.overflowed {
+                return;
+            }
             self.line(&input[..nl], out);
             input = &input[nl + 1..];
         }
-        self.buf.extend_from_slice(input);
+        if !self.overflowed && input.len() <= self.max_event_bytes {
+            self.buf.extend_from_slice(input);
+        } else {
+            self.overflow();
+        }
     }
 
     fn line(&mut self, line: &[u8], out: &mut Vec<SseEvent>) {
+        if line.len() > self.max_event_bytes {
+            return self.overflow();
+        }
         let line = line.strip_suffix(b"\r").unwrap_or(line);
         match std::str::from_utf8(line) {
             Ok(line) => self.text_line(line, out),
@@ -62,6 +120,9 @@ impl SseDecoder {
         let value = value.strip_prefix(' ').unwrap_or(value);
         match field {
             "data" => {
+                if self.current.data.len() + value.len() + 1 > self.max_event_bytes {
+                    return self.overflow();
+                }
                 if self.has_data {
                     self.current.data.push('\n');
                 }
@@ -89,6 +150,30 @@ mod tests {
             out,
             vec![SseEvent { event: Some("ping".into()), data: "{\"a\":1}".into() }, SseEvent { event: None, data: "x\ny".into() },]
         );
+    }
+
+    #[test]
+    fn an_event_over_the_cap_stops_the_decoder() {
+        for (stream, why) in [
+            (&b"data: 0123456789abcdef\n\n"[..], "one long line"),
+            (&b"data: 012345\ndata: 6789ab\ndata: cdef\n\n"[..], "many short data lines"),
+        ] {
+            for split in 1..stream.len() {
+                let mut d = SseDecoder::with_max_event_bytes(16);
+                let mut out = vec![];
+                d.feed(b"data: ok\n\n", &mut out);
+                d.feed(&stream[..split], &mut out);
+                d.feed(&stream[split..], &mut out);
+                d.feed(b"data: after\n\n", &mut out);
+                assert!(d.overflowed(), "{why}, split at {split}");
+                assert_eq!(out, vec![SseEvent { event: None, data: "ok".into() }], "{why}, split at {split}");
+            }
+        }
+        let mut d = SseDecoder::with_max_event_bytes(16);
+        let mut out = vec![];
+        d.feed(b"data: 0123456789\n\n", &mut out);
+        assert!(!d.overflowed());
+        assert_eq!(out.len(), 1);
     }
 
     #[test]

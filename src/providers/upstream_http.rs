@@ -1,6 +1,7 @@
 //! The one IO path every HTTP adapter shares: send with the provider's timeout, turn a
 //! non-2xx answer into `UpstreamError` through the adapter's `classify`, read a JSON body,
-//! and drive an SSE body through the adapter's pure per-event translator.
+//! and drive an SSE body through the adapter's pure per-event translator. Every read is
+//! bounded: an answer past its cap is an upstream failure, never an unbounded buffer.
 
 use super::idle_timer::IdleTimer;
 use super::sse::{SseDecoder, SseEvent};
@@ -10,6 +11,11 @@ use futures_util::StreamExt;
 use serde_json::{Map, Value};
 use std::collections::VecDeque;
 use std::time::Duration;
+
+/// The largest 2xx body read from an upstream (a completion or an embeddings list).
+pub const MAX_BODY_BYTES: usize = 32 << 20;
+/// How much of an error answer is read: ample for any error message; the rest is dropped.
+pub const MAX_ERROR_BODY_BYTES: usize = 64 << 10;
 
 /// Maps an error answer (status, headers, body) to the adapter's `UpstreamError`.
 pub type Classify = fn(u16, &reqwest::header::HeaderMap, &[u8]) -> UpstreamError;
@@ -68,7 +74,10 @@ pub async fn send(builder: reqwest::RequestBuilder, timeout: Duration, classify:
         return Ok(response);
     }
     let headers = response.headers().clone();
-    let body = within(timeout, response.bytes()).await?.unwrap_or_default();
+    let body = match within(timeout, read_capped(response, MAX_ERROR_BODY_BYTES)).await? {
+        Ok(Capped::Whole(body) | Capped::Truncated(body)) => body,
+        Err(_) => Vec::new(),
+    };
     Err(classify(status.as_u16(), &headers, &body))
 }
 
@@ -79,8 +88,43 @@ pub async fn read_json(response: reqwest::Response, timeout: Duration) -> Result
 
 /// Reads a whole JSON-object body into `T`.
 pub async fn read_json_as<T: serde::de::DeserializeOwned>(response: reqwest::Response, timeout: Duration) -> Result<T, UpstreamError> {
-    let bytes = within(timeout, response.bytes()).await?.map_err(|e| UpstreamError::Connect(e.to_string()))?;
+    let bytes = match within(timeout, read_capped(response, MAX_BODY_BYTES)).await? {
+        Ok(Capped::Whole(bytes)) => bytes,
+        Ok(Capped::Truncated(_)) => {
+            return Err(UpstreamError::Protocol(format!(
+                "the answer is over {MAX_BODY_BYTES} bytes, the most the gateway reads of one upstream answer"
+            )))
+        }
+        Err(e) => return Err(UpstreamError::Connect(e.to_string())),
+    };
     serde_json::from_slice(&bytes).map_err(|e| UpstreamError::Protocol(format!("body is not a JSON object: {e}")))
+}
+
+/// A body read up to a cap.
+enum Capped {
+    Whole(Vec<u8>),
+    /// The first `cap` bytes of a longer body; the rest was not read.
+    Truncated(Vec<u8>),
+}
+
+/// Reads at most `cap` bytes of the body (a declared `content-length` over the cap is
+/// refused before reading).
+async fn read_capped(response: reqwest::Response, cap: usize) -> reqwest::Result<Capped> {
+    if response.content_length().is_some_and(|n| n > cap as u64) {
+        return Ok(Capped::Truncated(Vec::new()));
+    }
+    let mut body = Vec::with_capacity(response.content_length().map_or(8 << 10, |n| n as usize));
+    let mut chunks = response.bytes_stream();
+    while let Some(chunk) = chunks.next().await {
+        let chunk = chunk?;
+        let room = cap - body.len();
+        if chunk.len() > room {
+            body.extend_from_slice(&chunk[..room]);
+            return Ok(Capped::Truncated(body));
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(Capped::Whole(body))
 }
 
 /// A pure translator from one upstream SSE dialect to normalized stream items, fed event
@@ -154,6 +198,10 @@ impl<T: EventTranslator> Driver<T> {
                 break;
             }
             result = self.translator.event(&event, &mut self.ready);
+        }
+        if result.is_ok() && self.decoder.overflowed() {
+            let cap = self.decoder.max_event_bytes();
+            return Err(UpstreamError::MidStream(format!("an SSE event over {cap} bytes, the most the gateway buffers of one event")));
         }
         result
     }

@@ -15,6 +15,7 @@ mod gemini_upstream;
 mod guardrail_cost;
 mod guardrails;
 mod guardrails_apis;
+mod hardening_edge;
 mod hardening_inputs;
 mod hardening_logs;
 mod hardening_money;
