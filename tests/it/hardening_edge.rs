@@ -150,7 +150,10 @@ async fn an_oversized_upstream_body_fails_over_to_the_next_endpoint() {
     let good = MockUpstream::start().await;
     good.always(Reply::json(200, openai::completion("small", 1, 1)));
     let gw = Gateway::start(&config_for(&[&big, &good], "")).await;
-    let resp = gw.chat(json!({"model": "test/model", "messages": [{"role": "user", "content": "hi"}]})).await;
+    // Equal prices would pick the first endpoint at random: the order makes `big` first.
+    let resp = gw
+        .chat(json!({"model": "test/model", "messages": [{"role": "user", "content": "hi"}], "provider": {"order": ["up0", "up1"]}}))
+        .await;
     assert_eq!(resp.status(), 200);
     assert_eq!(resp.headers()["x-switchboard-attempts"], "2");
     let body: Value = resp.json().await.unwrap();
