@@ -113,7 +113,7 @@ impl Default for ServerLimits {
             keep_alive: Duration::from_secs(5),
             client_request_timeout: Duration::from_secs(5),
             max_connections: 1000,
-            max_in_flight_per_key: 64,
+            max_in_flight_per_key: 256,
             max_body_bytes_in_flight: 256 << 20,
         }
     }
