@@ -57,14 +57,15 @@ async fn serve(
             Ok(ctx) => ctx,
             Err(e) => return api_error_response(api, &e, None),
         };
-        let slot = match enter(&admission, &ctx) {
-            Ok(slot) => slot,
-            Err(e) => return api_error_response(api, &e, None),
-        };
         ctx.client = client_info(&req);
         ctx.api = api;
         let mut reservation = admission.reservation();
-        let body = read_body(&req, payload, &ctx.runtime.config.server, &mut reservation).await.map(|b| b.freeze());
+        // A key over its in-flight cap still gets its usage row: the refusal goes to the
+        // pipeline in place of the body, like a body that could not be read.
+        let (slot, body) = match enter(&admission, &ctx) {
+            Ok(slot) => (Some(slot), read_body(&req, payload, &ctx.runtime.config.server, &mut reservation).await.map(|b| b.freeze())),
+            Err(refused) => (None, Err(refused)),
+        };
         let state = state.into_inner();
         let result = match api {
             ClientApi::Chat => pipeline::chat(&state, &ctx, body).await,

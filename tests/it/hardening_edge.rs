@@ -111,6 +111,7 @@ async fn a_key_over_its_in_flight_cap_gets_429_until_one_finishes() {
     let (first, second) = tokio::join!(first, second);
     assert_eq!(second.status(), 429);
     assert_eq!(second.headers()["retry-after"], "1");
+    let second_id = second.headers()["x-generation-id"].to_str().unwrap().to_string();
     let body: Value = second.json().await.unwrap();
     assert_error_shape(&body, 429, "too_many_in_flight");
     assert!(body["error"]["message"].as_str().unwrap().contains("server.max_in_flight_per_key"), "{body}");
@@ -118,6 +119,13 @@ async fn a_key_over_its_in_flight_cap_gets_429_until_one_finishes() {
     assert!(first.text().await.unwrap().contains("slow"), "the stream holds the slot until it ends");
     let third = gw.chat(json!({"model": "test/model", "messages": [{"role": "user", "content": "hi"}]})).await;
     assert_eq!(third.status(), 200, "the slot is given back once the stream ended");
+    let refused_id = second_id;
+    let db = gw.db_path.clone();
+    gw.stop().await;
+    let rows = crate::usage_support::rows(&db);
+    assert_eq!(rows.len(), 3, "one row per request, the refused one too: {rows:?}");
+    let refused = rows.iter().find(|r| r.id == refused_id).expect("the refusal has its row");
+    assert_eq!((refused.status, refused.error_type.as_deref(), refused.cost_nano), (429, Some("too_many_in_flight"), 0));
 }
 
 #[tokio::test]
