@@ -33,7 +33,7 @@ fn decode(chunks: &[&[u8]]) -> Vec<SseEvent> {
     let mut decoder = SseDecoder::default();
     let mut out = Vec::new();
     for chunk in chunks {
-        let _ = decoder.feed(chunk, &mut out);
+        decoder.feed(chunk, &mut out);
     }
     out
 }
