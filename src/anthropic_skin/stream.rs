@@ -1,5 +1,5 @@
-//! The pipeline's OpenAI chunk stream -> Anthropic's named SSE events. A pure state
-//! machine fed one `data:` payload at a time: `message_start` once; content blocks with
+//! The pipeline's answer events -> Anthropic's named SSE events. A pure state machine fed
+//! one normalized delta chunk at a time: `message_start` once; content blocks with
 //! sequential indices, one open at a time (thinking, text, tool_use: a block is closed
 //! before the next starts); `input_json_delta` for tool arguments; thinking and signature
 //! deltas; `message_delta` with the cumulative usage; `message_stop`. Keep-alives become
@@ -11,7 +11,7 @@ use crate::api::usage::Usage;
 use crate::error::anthropic_error_type;
 use crate::providers::anthropic::request::tool_use_id;
 use crate::providers::anthropic::REASONING_FORMAT;
-use serde_json::{json, Value};
+use serde_json::{json, Map, Value};
 
 /// The content block being streamed.
 enum Open {
@@ -59,32 +59,24 @@ impl EventWriter {
         }
     }
 
+    /// The usage the closing `message_delta` reports.
+    pub fn set_usage(&mut self, usage: Usage) {
+        self.usage = Some(usage);
+    }
+
+    /// The tool names the answer restores.
+    pub fn names(&self) -> &ToolNames {
+        &self.names
+    }
+
     /// Whether the stream has said its last event.
     pub fn is_ended(&self) -> bool {
         self.ended
     }
 
-    /// One `data:` payload of the OpenAI stream (a chunk, or `[DONE]`).
-    pub fn data(&mut self, data: &str, out: &mut Vec<u8>) {
-        if self.ended {
-            return;
-        }
-        if data.trim() == "[DONE]" {
-            return self.end(out);
-        }
-        let Ok(chunk) = serde_json::from_str::<Value>(data) else { return };
-        self.start(&chunk, out);
-        if let Some(error) = chunk.get("error").filter(|e| e.is_object()) {
-            let status = error["code"].as_u64().and_then(|c| u16::try_from(c).ok()).unwrap_or(502);
-            let message = error["message"].as_str().unwrap_or("the provider's stream failed");
-            emit(out, json!({ "type": "error", "error": { "type": anthropic_error_type(status), "message": message } }));
-            self.ended = true;
-            return;
-        }
-        if let Some(u) = chunk.get("usage").filter(|u| u.is_object()) {
-            self.usage = Some(Usage::from_openai(u));
-        }
-        let Some(choice) = chunk["choices"].as_array().and_then(|c| c.first()) else { return };
+    /// One normalized delta chunk of the answer.
+    pub fn delta(&mut self, chunk: &Map<String, Value>, out: &mut Vec<u8>) {
+        let Some(choice) = chunk.get("choices").and_then(Value::as_array).and_then(|c| c.first()) else { return };
         let delta = &choice["delta"];
         for detail in delta["reasoning_details"].as_array().into_iter().flatten() {
             self.reasoning_detail(detail, out);
@@ -107,6 +99,14 @@ impl EventWriter {
         }
     }
 
+    /// The stream failed after its first byte: one `error` event, the last.
+    pub fn fail(&mut self, error: &Value, out: &mut Vec<u8>) {
+        let status = error["code"].as_u64().and_then(|c| u16::try_from(c).ok()).unwrap_or(502);
+        let message = error["message"].as_str().unwrap_or("the provider's stream failed");
+        emit(out, json!({ "type": "error", "error": { "type": anthropic_error_type(status), "message": message } }));
+        self.ended = true;
+    }
+
     /// The upstream is quiet: keep the connection alive.
     pub fn keep_alive(&mut self, out: &mut Vec<u8>) {
         if !self.ended {
@@ -119,7 +119,6 @@ impl EventWriter {
         if self.ended {
             return;
         }
-        self.start(&Value::Null, out);
         self.close(out);
         self.ended = true;
         let usage = self.usage.unwrap_or_default();
@@ -128,13 +127,14 @@ impl EventWriter {
         emit(out, json!({ "type": "message_stop" }));
     }
 
-    fn start(&mut self, chunk: &Value, out: &mut Vec<u8>) {
+    /// `message_start` (and a `ping`), once, before anything else.
+    pub fn start(&mut self, id: &str, model: &str, out: &mut Vec<u8>) {
         if self.started {
             return;
         }
         self.started = true;
         let message = json!({
-            "id": chunk["id"], "type": "message", "role": "assistant", "model": chunk["model"], "content": [],
+            "id": id, "type": "message", "role": "assistant", "model": model, "content": [],
             "stop_reason": null, "stop_sequence": null,
             "usage": { "input_tokens": self.estimated_input, "output_tokens": 0 },
         });

@@ -1,13 +1,31 @@
 use super::*;
 
+/// One payload of an OpenAI chunk stream, as the pipeline's answer events: a chunk
+/// (starting the message with its id and model), its usage, an error, or `[DONE]`.
+fn feed(writer: &mut EventWriter, payload: &Value, out: &mut Vec<u8>) {
+    if writer.is_ended() {
+        return;
+    }
+    if payload == "[DONE]" {
+        return writer.end(out);
+    }
+    writer.start(payload["id"].as_str().unwrap_or_default(), payload["model"].as_str().unwrap_or_default(), out);
+    if let Some(error) = payload.get("error").filter(|e| e.is_object()) {
+        return writer.fail(error, out);
+    }
+    if let Some(u) = payload.get("usage").filter(|u| u.is_object()) {
+        writer.set_usage(Usage::from_openai(u));
+    }
+    writer.delta(payload.as_object().unwrap(), out);
+}
+
 /// Feeds the payloads; returns `(event name, data)` pairs, checking that they agree.
 fn run(writer: &mut EventWriter, payloads: &[Value]) -> Vec<(String, Value)> {
     let mut out = Vec::new();
     for p in payloads {
         match p {
-            Value::String(s) if s == "[DONE]" => writer.data(s, &mut out),
             Value::String(s) if s == "keep-alive" => writer.keep_alive(&mut out),
-            other => writer.data(&other.to_string(), &mut out),
+            other => feed(writer, other, &mut out),
         }
     }
     let text = String::from_utf8(out).unwrap();

@@ -91,6 +91,13 @@ pub struct UsageReport {
     cost_nano: u64,
 }
 
+impl UsageReport {
+    /// The token counts reported.
+    pub fn usage(&self) -> Usage {
+        self.usage
+    }
+}
+
 impl Serialize for UsageReport {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         struct Detail(&'static str, u64);

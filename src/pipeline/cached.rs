@@ -2,8 +2,8 @@
 //! under which key and TTL), replaying a hit — JSON or a stream — with a fresh identity
 //! and zero cost, and storing a finished answer. Errors and failed streams are never stored.
 
+use super::frame::{AnswerEvent, Framing};
 use super::stamp::Stamp;
-use super::stream::{frame_into, usage_chunk_body, CHUNK, DONE};
 use super::{ReplyBody, RequestCtx};
 use crate::api::usage::Usage;
 use crate::cache::{cache_key, CachedAnswer, CachedBody};
@@ -41,19 +41,17 @@ pub fn plan(state: &AppState, ctx: &RequestCtx, model: &ModelConfig, stream: boo
 }
 
 /// A stored answer replayed under this request's id: usage as recorded, cost 0.
-pub fn replay(hit: &CachedAnswer, stamp: &Stamp) -> ReplyBody {
+pub fn replay(hit: &CachedAnswer, stamp: &Stamp, mut framing: Box<dyn Framing>) -> ReplyBody {
     match &hit.body {
         CachedBody::Json(body) => {
-            let stamped = stamp.stamped("chat.completion", body, Some(hit.usage.report(0)));
-            ReplyBody::Json(serde_json::to_vec(&stamped).unwrap_or_default().into())
+            ReplyBody::Json(framing.answer(&stamp.stamped("chat.completion", body, Some(hit.usage.report(0)))).into())
         }
         CachedBody::Chunks(chunks) => {
             let mut out = Vec::with_capacity(chunks.len() * 256);
             for chunk in chunks {
-                frame_into(&mut out, &stamp.stamped(CHUNK, chunk, None));
+                framing.event(stamp, AnswerEvent::Delta(chunk), &mut out);
             }
-            frame_into(&mut out, &stamp.stamped(CHUNK, &usage_chunk_body(), Some(hit.usage.report(0))));
-            out.extend_from_slice(DONE);
+            framing.event(stamp, AnswerEvent::Finished(hit.usage.report(0)), &mut out);
             let once = futures_util::stream::once(async move { Ok(Bytes::from(out)) });
             ReplyBody::Sse(Box::pin(once))
         }

@@ -1,21 +1,20 @@
 //! `/v1/messages`: the Anthropic request is translated to a chat request and run through
 //! the chat pipeline (routing, fallbacks, rate limits, budget, the usage row and every
-//! other step of a chat request apply), then
-//! the JSON answer is translated back, or the SSE stream re-framed as Anthropic events.
-//! `/v1/messages/count_tokens` answers from an estimate.
+//! other step of a chat request apply), answering in Anthropic's framing: the whole answer
+//! as a `message`, a stream as Anthropic's named events, each written once from the
+//! pipeline's own answer. `/v1/messages/count_tokens` answers from an estimate.
 
 use super::finalize::Finalizer;
-use super::{chain, run, ChatReply, ReplyBody, RequestCtx, SseBody};
+use super::frame::{AnswerEvent, Framing};
+use super::stamp::{Stamp, Stamped};
+use super::{chain, run, ChatReply, RequestCtx};
 use crate::anthropic_skin::stream::EventWriter;
 use crate::anthropic_skin::{request, response, tokens};
 use crate::api::routing_request::split_variant;
 use crate::error::GatewayError;
-use crate::providers::sse::{SseDecoder, SseEvent};
 use crate::state::AppState;
 use bytes::Bytes;
-use futures_util::{Stream, StreamExt};
 use serde_json::{json, Map, Value};
-use std::convert::Infallible;
 use std::sync::Arc;
 
 /// `headers`: the client's `anthropic-beta` / `anthropic-version`, for Anthropic upstreams.
@@ -50,17 +49,8 @@ async fn translated(
     let estimated_input = tokens::estimate_input_tokens(&body);
     let translated =
         request::translate(body, headers, model_max_output).map_err(|(message, param)| GatewayError::InvalidRequest { message, param })?;
-    let names = translated.tool_names;
-    let mut reply = run(state, ctx, translated.request, raw, fin).await?;
-    reply.body = match reply.body {
-        ReplyBody::Json(bytes) => {
-            let completion: Value = serde_json::from_slice(&bytes).map_err(|e| GatewayError::Internal(format!("chat answer: {e}")))?;
-            let message = serde_json::to_vec(&response::message(&completion, &names)).map_err(|e| GatewayError::Internal(e.to_string()))?;
-            ReplyBody::Json(message.into())
-        }
-        ReplyBody::Sse(chat_stream) => ReplyBody::Sse(Box::pin(reframe(chat_stream, EventWriter::new(names, estimated_input)))),
-    };
-    Ok(reply)
+    let framing = AnthropicFraming(EventWriter::new(translated.tool_names, estimated_input));
+    run(state, ctx, translated.request, raw, Box::new(framing), fin).await
 }
 
 /// `{"input_tokens": n}` for a Messages request body; the model must exist.
@@ -81,38 +71,33 @@ fn decode(body: &[u8]) -> Result<Map<String, Value>, GatewayError> {
     serde_json::from_slice(body).map_err(|e| GatewayError::invalid(format!("request body is not a JSON object: {e}")))
 }
 
-struct Reframe {
-    chat: SseBody,
-    decoder: SseDecoder,
-    events: Vec<SseEvent>,
-    writer: EventWriter,
-}
+/// Anthropic's Messages framing.
+struct AnthropicFraming(EventWriter);
 
-/// The chat SSE stream re-framed as Anthropic events. The chat stream is read to its end
-/// (so whatever it does when it finishes still happens) even after the last event.
-fn reframe(chat: SseBody, writer: EventWriter) -> impl Stream<Item = Result<Bytes, Infallible>> {
-    let state = Reframe { chat, decoder: SseDecoder::default(), events: Vec::new(), writer };
-    futures_util::stream::unfold(state, |mut st| async move {
-        loop {
-            let mut out = Vec::new();
-            match st.chat.next().await {
-                None => {
-                    st.writer.end(&mut out);
-                    return (!out.is_empty()).then(|| (Ok(out.into()), st));
-                }
-                // The chat stream yields a keep-alive comment as an item of its own.
-                Some(Ok(bytes)) if bytes.starts_with(b":") => st.writer.keep_alive(&mut out),
-                Some(Ok(bytes)) => {
-                    st.decoder.feed(&bytes, &mut st.events);
-                    for event in st.events.drain(..) {
-                        st.writer.data(&event.data, &mut out);
-                    }
-                }
-                Some(Err(never)) => match never {},
-            }
-            if !out.is_empty() {
-                return Some((Ok(out.into()), st));
-            }
+impl Framing for AnthropicFraming {
+    /// The whole answer as an Anthropic `message`.
+    fn answer(&self, completion: &Stamped<'_>) -> Vec<u8> {
+        let completion = serde_json::to_value(completion).expect("a stamped JSON map always serializes");
+        serde_json::to_vec(&response::message(&completion, self.0.names())).expect("a JSON value always serializes")
+    }
+
+    fn event(&mut self, stamp: &Stamp, event: AnswerEvent<'_>, out: &mut Vec<u8>) {
+        let writer = &mut self.0;
+        if writer.is_ended() {
+            return;
         }
-    })
+        if let AnswerEvent::KeepAlive = event {
+            return writer.keep_alive(out);
+        }
+        writer.start(&stamp.id, &stamp.model, out);
+        match event {
+            AnswerEvent::Delta(chunk) => writer.delta(chunk, out),
+            AnswerEvent::Finished(report) => {
+                writer.set_usage(report.usage());
+                writer.end(out);
+            }
+            AnswerEvent::Failed(chunk) => writer.fail(chunk.get("error").unwrap_or(&Value::Null), out),
+            AnswerEvent::KeepAlive => {}
+        }
+    }
 }

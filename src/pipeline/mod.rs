@@ -9,10 +9,11 @@ mod chain;
 mod dispatch;
 mod embeddings;
 mod finalize;
+pub mod frame;
 mod messages;
 pub(crate) mod meter;
 mod observe;
-mod stamp;
+pub mod stamp;
 mod stream;
 
 pub use embeddings::embeddings;
@@ -104,7 +105,7 @@ pub async fn chat(state: &Arc<AppState>, ctx: &RequestCtx, body: Result<Bytes, G
     let mut fin = Finalizer::start(state, ctx);
     let result = match body {
         Ok(body) => match ChatRequest::parse(&body) {
-            Ok(request) => run(state, ctx, request, &body, &mut fin).await,
+            Ok(request) => run(state, ctx, request, &body, Box::new(frame::OpenAiFraming), &mut fin).await,
             Err((message, param)) => Err(GatewayError::InvalidRequest { message, param }),
         },
         Err(e) => Err(e),
@@ -116,12 +117,13 @@ pub async fn chat(state: &Arc<AppState>, ctx: &RequestCtx, body: Result<Bytes, G
 }
 
 /// Runs a parsed chat request (from `/v1/chat/completions`, or translated by a skin from
-/// the client's `raw` body) under `fin`.
+/// the client's `raw` body) under `fin`, answering in the client protocol's `framing`.
 async fn run(
     state: &Arc<AppState>,
     ctx: &RequestCtx,
     mut request: ChatRequest,
     body: &[u8],
+    framing: Box<dyn frame::Framing>,
     fin: &mut Finalizer,
 ) -> Result<ChatReply, GatewayError> {
     fin.note_request(&request, body);
@@ -161,7 +163,7 @@ async fn run(
         };
         fin.cache_hit(hit.usage, &hit.model, &hit.provider);
         let cache = CacheStatus::Hit { age: hit.age(), ttl_left: hit.remaining() };
-        return Ok(ChatReply { provider: hit.provider.clone(), attempts: 0, body: cached::replay(&hit, &stamp), cache });
+        return Ok(ChatReply { provider: hit.provider.clone(), attempts: 0, body: cached::replay(&hit, &stamp, framing), cache });
     }
     let cache = cache_plan.map_or(CacheStatus::Bypass, |p| CacheStatus::Miss { ttl: p.ttl });
     let session = request.body.get("session_id").and_then(Value::as_str).or(ctx.client.session_id.as_deref());
@@ -215,9 +217,7 @@ async fn run(
             if let Some(plan) = cache_plan {
                 cached::store_completion(state, plan, &stamp, usage, &completion.body);
             }
-            let stamped = stamp.stamped("chat.completion", &completion.body, Some(usage.report(cost)));
-            let mut bytes = Vec::with_capacity(1024);
-            serde_json::to_writer(&mut bytes, &stamped).map_err(|e| GatewayError::Internal(e.to_string()))?;
+            let bytes = framing.answer(&stamp.stamped("chat.completion", &completion.body, Some(usage.report(cost))));
             fin.complete(usage, cost, finish_reason, &bytes);
             ReplyBody::Json(bytes.into())
         }
@@ -230,6 +230,7 @@ async fn run(
                 runtime: ctx.runtime.clone(),
                 cut: state.stream_cut().subscribe(),
                 recorder: cache_plan.map(|plan| cached::StreamRecorder::new(state.clone(), plan)),
+                framing,
             };
             ReplyBody::Sse(Box::pin(stream::client_stream(spec, first, rest, fin.take())))
         }

@@ -1,11 +1,13 @@
-//! The client-facing SSE stream: stamps each upstream chunk, adds the usage chunk and
-//! `[DONE]`, sends `: keep-alive` comments while the upstream is quiet, and turns a
-//! failure after the first byte — or output past the budget — into one error chunk.
-//! SSE framing lives here only. The finalizer travels inside the stream's state, so a
-//! client that disconnects (the stream is dropped) still gets its partial usage logged.
+//! The client-facing stream: meters each upstream chunk against the budget, ends with the
+//! usage charged, keeps the connection alive while the upstream is quiet, and turns a
+//! failure after the first byte (or output past the budget, or the shutdown cut) into one
+//! error event; the client protocol's `Framing` writes each event in its wire format. The
+//! finalizer travels inside the stream's state, so a client that disconnects (the stream
+//! is dropped) still gets its partial usage logged.
 
 use super::cached::StreamRecorder;
 use super::finalize::Finalizer;
+use super::frame::{AnswerEvent, Framing};
 use super::stamp::{ensure_role, error_chunk, Stamp};
 use crate::providers::idle_timer::IdleTimer;
 use crate::providers::{ChunkStream, StreamItem, UpstreamError};
@@ -14,7 +16,6 @@ use crate::shutdown::CutWatch;
 use crate::state::Runtime;
 use bytes::Bytes;
 use futures_util::{FutureExt, Stream, StreamExt};
-use serde::Serialize;
 use serde_json::{Map, Value};
 use std::convert::Infallible;
 use std::sync::Arc;
@@ -24,25 +25,6 @@ const KEEP_ALIVE: Duration = Duration::from_secs(15);
 
 /// Once this much is buffered for the client it is sent, even if more events are ready.
 const COALESCE_BYTES: usize = 16 * 1024;
-
-pub const CHUNK: &str = "chat.completion.chunk";
-
-/// `data: <json>\n\n`, appended to `out`.
-pub fn frame_into(out: &mut Vec<u8>, value: &impl Serialize) {
-    out.extend_from_slice(b"data: ");
-    serde_json::to_writer(&mut *out, value).expect("a stamped JSON map always serializes");
-    out.extend_from_slice(b"\n\n");
-}
-
-/// The body of the final chunk: no choices (its `usage` is added by the stamp).
-pub fn usage_chunk_body() -> Map<String, Value> {
-    let mut body = Map::new();
-    body.insert("choices".into(), Value::Array(Vec::new()));
-    body
-}
-
-pub const DONE: &[u8] = b"data: [DONE]\n\n";
-const KEEP_ALIVE_COMMENT: &[u8] = b": keep-alive\n\n";
 
 pub struct StreamSpec {
     pub stamp: Stamp,
@@ -56,6 +38,8 @@ pub struct StreamSpec {
     pub recorder: Option<StreamRecorder>,
     /// Fires when the shutdown grace runs out: the stream ends with a `shutting_down` error.
     pub cut: CutWatch,
+    /// The client protocol's wire format.
+    pub framing: Box<dyn Framing>,
 }
 
 struct State {
@@ -111,7 +95,9 @@ pub fn client_stream(
                     }
                     Waited::Item(None) => {
                         st.quiet.touch();
-                        return Some((Ok(Bytes::from_static(KEEP_ALIVE_COMMENT)), st));
+                        let State { spec, .. } = &mut st;
+                        spec.framing.event(&spec.stamp, AnswerEvent::KeepAlive, &mut out);
+                        return Some((Ok(out.into()), st));
                     }
                 },
             };
@@ -176,7 +162,7 @@ impl State {
                 if let Some(recorder) = self.spec.recorder.as_mut() {
                     recorder.record(&chunk);
                 }
-                frame_into(out, &self.spec.stamp.stamped(CHUNK, &chunk, None));
+                self.spec.framing.event(&self.spec.stamp, AnswerEvent::Delta(&chunk), out);
             }
             Some(Err(e)) => {
                 let e = self.spec.runtime.scrubber.upstream_error(e);
@@ -191,8 +177,7 @@ impl State {
                     recorder.finish(&self.spec.stamp, usage, self.finish_reason.as_deref());
                 }
                 self.fin.stream_finished(self.finish_reason.take(), None);
-                frame_into(out, &self.spec.stamp.stamped(CHUNK, &usage_chunk_body(), Some(usage.report(cost))));
-                out.extend_from_slice(DONE);
+                self.spec.framing.event(&self.spec.stamp, AnswerEvent::Finished(usage.report(cost)), out);
             }
         }
     }
@@ -212,7 +197,7 @@ impl State {
         if let Some(Value::Object(metadata)) = chunk.get_mut("error").and_then(|e| e.get_mut("metadata")) {
             metadata.insert("usage".into(), usage.to_json(cost));
         }
-        frame_into(out, &self.spec.stamp.stamped(CHUNK, &chunk, None));
+        self.spec.framing.event(&self.spec.stamp, AnswerEvent::Failed(&chunk), out);
     }
 }
 
