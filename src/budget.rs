@@ -100,6 +100,21 @@ impl Account {
         Spend { total: self.total, daily: d.spent, weekly: w.spent, monthly: m.spent }
     }
 
+    /// `charge`, reporting the spend in `budget`'s period (the one containing `day`)
+    /// before and after.
+    fn charge_tracked(&mut self, amount: u64, day: i64, budget: Option<Budget>) -> Option<PeriodSpend> {
+        let Some(budget) = budget else {
+            self.charge(amount, day);
+            return None;
+        };
+        let index = PERIODS.iter().position(|p| *p == budget.period).unwrap_or(0);
+        let period_start = period_start(budget.period, day);
+        let in_period = |a: &Account| Some(a.windows[index]).filter(|w| w.start == period_start).map_or(0, |w| w.spent);
+        let before = in_period(self);
+        self.charge(amount, day);
+        Some(PeriodSpend { budget, before, after: in_period(self), period_start })
+    }
+
     /// Adds spend of a request that started on `day` to the windows of that period.
     fn charge(&mut self, amount: u64, day: i64) {
         self.total = self.total.saturating_add(amount);
@@ -112,6 +127,23 @@ impl Account {
             }
         }
     }
+}
+
+/// A budgeted holder's spend in its budget's current period around one settlement.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PeriodSpend {
+    pub budget: Budget,
+    pub before: u64,
+    pub after: u64,
+    /// Day number the period started on.
+    pub period_start: i64,
+}
+
+/// What `BudgetLedger::settle` changed, for the key and its team (`None`: no budget).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Settled {
+    pub key: Option<PeriodSpend>,
+    pub team: Option<PeriodSpend>,
 }
 
 /// Who pays for a request: its key, and the key's team as configured (a key may name a
@@ -275,18 +307,22 @@ impl BudgetLedger {
         }
     }
 
-    /// Releases the reservation and records the actual cost.
-    pub fn settle(&self, payer: &Payer, reservation: Reservation, actual: u64) {
+    /// Releases the reservation and records the actual cost. Returns, for the key and
+    /// the team when they have a budget, their spend in the budget's period before and
+    /// after this charge (what budget alerts look at).
+    pub fn settle(&self, payer: &Payer, reservation: Reservation, actual: u64) -> Settled {
+        let day = reservation.day;
         let mut accounts = self.lock();
         let Accounts { keys, teams } = &mut *accounts;
         let key = account(keys, &payer.key.name);
         key.reserved = key.reserved.saturating_sub(reservation.amount);
-        key.charge(actual, reservation.day);
+        let mut settled = Settled { key: key.charge_tracked(actual, day, payer.key.budget), team: None };
         if let Some(name) = &payer.key.team {
             let team = account(teams, name);
             team.reserved = team.reserved.saturating_sub(reservation.amount);
-            team.charge(actual, reservation.day);
+            settled.team = team.charge_tracked(actual, day, payer.team_budget());
         }
+        settled
     }
 
     /// Settled spend of a key (or, with `team`, of a team) as of `now_ms`.

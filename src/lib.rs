@@ -1,6 +1,7 @@
 //! switchboard: a self-hosted LLM gateway. Module list and `start`, used by `main` and by
 //! the integration tests alike.
 
+pub mod alerts;
 pub mod anthropic_skin;
 pub mod api;
 pub mod auth;

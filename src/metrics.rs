@@ -3,6 +3,7 @@
 //! and rendered in the Prometheus text format. Labels are bounded: model slugs, provider
 //! and key names, statuses — never secrets or request ids.
 
+use crate::api::usage::Usage;
 use std::collections::BTreeMap;
 use std::fmt::Write;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -76,6 +77,8 @@ pub struct Metrics {
     gateway_latency: Family<Histogram>,
     upstream_latency: Family<Histogram>,
     ttft: Family<Histogram>,
+    time_per_output_token: Family<Histogram>,
+    tokens_by_type: Family<AtomicU64>,
 }
 
 impl Default for Metrics {
@@ -92,7 +95,15 @@ impl Default for Metrics {
                 "switchboard_upstream_latency_seconds",
                 "Upstream time to response (first byte for streams) by provider.",
             ),
-            ttft: Family::new("switchboard_ttft_seconds", "Time to first token seen by the client, by model."),
+            ttft: Family::new("switchboard_ttft_seconds", "Time to first token seen by the client (streams), by model and provider."),
+            time_per_output_token: Family::new(
+                "switchboard_time_per_output_token_seconds",
+                "Time per output token after the first (streams), by model and provider.",
+            ),
+            tokens_by_type: Family::new(
+                "switchboard_token_usage_total",
+                "Tokens by model, provider and type (input, output, cached, reasoning; cached is part of input, reasoning part of output).",
+            ),
         }
     }
 }
@@ -118,6 +129,24 @@ impl Metrics {
         inc(&self.cost_nano.get(vec![("model", model.to_string()), ("key", key.to_string())]), cost_nano);
     }
 
+    /// Counts one request's tokens by type (input, output, cached, reasoning).
+    pub fn tokens_by_type(&self, model: &str, provider: &str, usage: &Usage) {
+        let counts = [
+            ("input", usage.prompt_tokens),
+            ("output", usage.completion_tokens),
+            ("cached", usage.cached_tokens),
+            ("reasoning", usage.reasoning_tokens),
+        ];
+        for (kind, n) in counts {
+            let labels = vec![("model", model.to_string()), ("provider", provider.to_string()), ("type", kind.to_string())];
+            inc(&self.tokens_by_type.get(labels), n);
+        }
+    }
+
+    pub fn time_per_output_token(&self, model: &str, provider: &str, seconds: f64) {
+        self.time_per_output_token.get(vec![("model", model.to_string()), ("provider", provider.to_string())]).observe(seconds);
+    }
+
     pub fn upstream_error(&self, provider: &str, kind: &str) {
         inc(&self.upstream_errors.get(vec![("provider", provider.to_string()), ("kind", kind.to_string())]), 1);
     }
@@ -136,14 +165,15 @@ impl Metrics {
             self.upstream_latency.get(vec![("provider", provider.to_string())]).observe(u);
         }
         if let Some(t) = ttft {
-            self.ttft.get(vec![("model", model.to_string())]).observe(t);
+            self.ttft.get(vec![("model", model.to_string()), ("provider", provider.to_string())]).observe(t);
         }
     }
 
     /// The text exposition, followed by `samples` read at scrape time.
     pub fn render(&self, samples: &[Sample]) -> String {
         let mut out = String::with_capacity(4096);
-        for family in [&self.requests, &self.tokens, &self.upstream_errors, &self.reloads, &self.guardrail_hits] {
+        let counters = [&self.requests, &self.tokens, &self.tokens_by_type, &self.upstream_errors, &self.reloads, &self.guardrail_hits];
+        for family in counters {
             header(&mut out, family.name, family.help, "counter");
             for (labels, v) in family.snapshot() {
                 let _ = writeln!(out, "{}{} {}", family.name, label_text(&labels, None), v.load(Ordering::Relaxed));
@@ -153,7 +183,7 @@ impl Metrics {
         for (labels, v) in self.cost_nano.snapshot() {
             let _ = writeln!(out, "{}{} {}", self.cost_nano.name, label_text(&labels, None), v.load(Ordering::Relaxed) as f64 / 1e9);
         }
-        for family in [&self.gateway_latency, &self.upstream_latency, &self.ttft] {
+        for family in [&self.gateway_latency, &self.upstream_latency, &self.ttft, &self.time_per_output_token] {
             header(&mut out, family.name, family.help, "histogram");
             for (labels, h) in family.snapshot() {
                 let mut cumulative = 0;
@@ -220,6 +250,20 @@ mod tests {
         assert!(text.contains("switchboard_gateway_latency_seconds_count 1"));
         assert!(text.contains("switchboard_upstream_latency_seconds_bucket{provider=\"p\",le=\"0.01\"} 1"));
         assert!(text.contains("# TYPE switchboard_usage_queue_depth gauge\nswitchboard_usage_queue_depth 3"));
+        assert!(text.contains("switchboard_ttft_seconds_bucket{model=\"a/b\",provider=\"p\",le=\"0.0025\"} 1"), "{text}");
+    }
+
+    #[test]
+    fn renders_tokens_by_type_and_time_per_output_token() {
+        let m = Metrics::default();
+        m.tokens_by_type("a/b", "p", &Usage { prompt_tokens: 10, completion_tokens: 5, cached_tokens: 4, reasoning_tokens: 2 });
+        m.time_per_output_token("a/b", "p", 0.02);
+        let text = m.render(&[]);
+        for (kind, n) in [("input", 10), ("output", 5), ("cached", 4), ("reasoning", 2)] {
+            assert!(text.contains(&format!("switchboard_token_usage_total{{model=\"a/b\",provider=\"p\",type=\"{kind}\"}} {n}")), "{text}");
+        }
+        assert!(text.contains("# TYPE switchboard_time_per_output_token_seconds histogram"), "{text}");
+        assert!(text.contains("switchboard_time_per_output_token_seconds_bucket{model=\"a/b\",provider=\"p\",le=\"0.025\"} 1"), "{text}");
     }
 
     #[test]

@@ -108,6 +108,8 @@ pub struct AppState {
     /// Sized once at start from `cache.max_bytes`; entries survive config reloads.
     cache: ResponseCache,
     metrics: Metrics,
+    /// Budget alerts: threshold claims and the webhook sender.
+    alerts: crate::alerts::Alerts,
     /// Ends open streams with an error event when the shutdown grace runs out.
     stream_cut: crate::shutdown::StreamCut,
 }
@@ -136,7 +138,9 @@ impl AppState {
         let spend = |s: SpendSums| (s.name, Spend { total: s.total, daily: s.daily, weekly: s.weekly, monthly: s.monthly });
         let budgets = BudgetLedger::restore(restored.keys.into_iter().map(spend), restored.teams.into_iter().map(spend), now);
         let cache = ResponseCache::new(config.cache.max_bytes);
+        let alerts = crate::alerts::Alerts::new(&config);
         Ok(AppState {
+            alerts,
             cache,
             metrics: Metrics::default(),
             live: ArcSwap::from_pointee(Runtime::new(config, &health)),
@@ -190,6 +194,10 @@ impl AppState {
 
     pub fn metrics(&self) -> &Metrics {
         &self.metrics
+    }
+
+    pub fn alerts(&self) -> &crate::alerts::Alerts {
+        &self.alerts
     }
 
     pub fn stream_cut(&self) -> &crate::shutdown::StreamCut {

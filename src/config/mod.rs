@@ -19,6 +19,7 @@ mod validate_guardrails;
 mod validate_keys;
 mod validate_limits;
 mod validate_model_kind;
+mod validate_observability;
 mod validate_provider_keys;
 
 pub use guardrail_sets::*;

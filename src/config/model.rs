@@ -50,11 +50,26 @@ pub struct Config {
     /// Keyed by team name.
     pub teams: HashMap<String, Arc<TeamConfig>>,
     pub cache: CacheConfig,
+    pub alerts: AlertsConfig,
     /// Non-fatal findings (disabled providers and keys), shown at start and by `check`.
     pub warnings: Vec<String>,
     /// Every configured secret (admin key, provider keys and credential headers, plain-text
     /// team keys): what must never appear in an answer, a log line or a row.
     pub secrets: Vec<Secret>,
+}
+
+/// Where budget alerts go (`alerts`).
+#[derive(Debug, Clone, Default)]
+pub struct AlertsConfig {
+    pub webhook: Option<Arc<WebhookConfig>>,
+}
+
+/// `alerts.webhook`: a URL receiving one JSON POST per event, and headers sent with it.
+/// Both are secrets (a Slack webhook URL is its own credential).
+#[derive(Debug)]
+pub struct WebhookConfig {
+    pub url: Secret,
+    pub headers: Vec<(String, Secret)>,
 }
 
 /// The response cache: on for a model when a TTL applies (the model's `cache_ttl`, else

@@ -19,6 +19,7 @@ pub struct RawFile {
     pub guardrails: Option<Value>,
     pub teams: Option<Value>,
     pub keys: Option<Value>,
+    pub alerts: Option<Value>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -198,4 +199,17 @@ pub struct RawCustomPattern {
 pub struct RawRateLimit {
     pub requests_per_minute: Option<u64>,
     pub tokens_per_minute: Option<u64>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawAlerts {
+    pub webhook: Option<RawWebhook>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawWebhook {
+    pub url: String,
+    pub headers: Option<BTreeMap<String, String>>,
 }

@@ -77,6 +77,7 @@ impl<'a> Validator<'a> {
         let aliases = self.aliases(raw.aliases, &models);
         let teams = self.teams(raw.teams);
         let cache = self.cache(raw.cache);
+        let alerts = self.alerts(raw.alerts);
         let keys_given = matches!(&raw.keys, Some(Value::Sequence(items)) if !items.is_empty());
         let guardrails = self.guardrail_sets(raw.guardrails, &providers, &models);
         let keys = self.keys(raw.keys, &guardrails);
@@ -91,7 +92,8 @@ impl<'a> Validator<'a> {
         if !self.problems.is_empty() {
             return None;
         }
-        let secrets = self.secrets(&server, &providers);
+        let mut secrets = self.secrets(&server, &providers);
+        secrets.extend(alerts.secrets());
         Some(Config {
             source: source.to_string(),
             server,
@@ -104,6 +106,7 @@ impl<'a> Validator<'a> {
             keys,
             teams,
             cache,
+            alerts,
             warnings: std::mem::take(&mut self.warnings),
             secrets,
         })

@@ -71,6 +71,16 @@ pub async fn metrics(req: HttpRequest, state: web::Data<AppState>) -> HttpRespon
             value: state.cache().entry_count() as f64,
         },
     ];
+    let deliveries = state.alerts().deliveries();
+    for (result, count) in [("ok", &deliveries.ok), ("failed", &deliveries.failed), ("dropped", &deliveries.dropped)] {
+        samples.push(Sample {
+            name: "switchboard_alert_deliveries_total",
+            help: "Budget alert webhook deliveries by result (ok; failed: every attempt failed; dropped: the queue was full).",
+            kind: "counter",
+            labels: vec![("result", result.to_string())],
+            value: count.load(std::sync::atomic::Ordering::Relaxed) as f64,
+        });
+    }
     for (endpoint, value) in runtime.circuit_states() {
         samples.push(Sample {
             name: "switchboard_circuit_state",

@@ -309,7 +309,8 @@ impl Finalizer {
         };
         let Pending { state, payer, mut row, started, reservation, admitted_tokens, upstream, .. } = *p;
         let reservation = reservation.unwrap_or_else(|| Reservation::unreserved(row.created_at_ms));
-        state.budgets().settle(&payer, reservation, cost_nano);
+        let settled = state.budgets().settle(&payer, reservation, cost_nano);
+        state.alerts().budget_settled(&payer, &settled, || state.runtime().config.alerts.webhook.clone());
         if let Some(admitted) = admitted_tokens {
             let signed = |n: u64| i64::try_from(n).unwrap_or(i64::MAX);
             state.limits().correct_tokens(&subjects(&payer), signed(usage.total_tokens()).saturating_sub(signed(admitted)));

@@ -23,6 +23,8 @@ mod hardening_shutdown;
 mod messages_anthropic_upstream;
 mod messages_openai_upstream;
 mod messages_usage;
+mod observe_alerts;
+mod observe_metrics;
 mod ops;
 mod routing;
 mod usage_budget;
