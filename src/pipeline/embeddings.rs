@@ -2,9 +2,9 @@
 //! response cache, route, rate limit and reserve budget, dispatch with the same attempt
 //! loop as chat, then price the usage and answer in the encoding the client asked for,
 //! whatever the upstream sent. Vectors are cached as base64 f32 and encoded per request.
-//! The finalizer records one usage row (`endpoint: embeddings`).
+//! The recorder records one usage row (`endpoint: embeddings`).
 
-use super::finalize::Finalizer;
+use super::recorder::Recorder;
 use super::{cached, chain, dispatch, CacheStatus, ChatReply, ReplyBody, RequestCtx};
 use crate::api::embeddings::{answer, decode_base64, EmbeddingInput, EmbeddingRequest, Encoded, Encoding, Served};
 use crate::api::routing_request::{split_variant, ProviderPrefs};
@@ -24,7 +24,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 pub async fn embeddings(state: &Arc<AppState>, ctx: &RequestCtx, body: Result<Bytes, GatewayError>) -> Result<ChatReply, GatewayError> {
-    let mut fin = Finalizer::start(state, ctx);
+    let mut fin = Recorder::start(state, ctx);
     let result = async { run(state, ctx, &body?, &mut fin).await }.await;
     if let Err(e) = &result {
         fin.fail(e);
@@ -40,7 +40,7 @@ fn guard_inputs(
     ctx: &RequestCtx,
     policy: &Policy,
     request: &mut EmbeddingRequest,
-    fin: &mut Finalizer,
+    fin: &mut Recorder,
 ) -> Result<(), GatewayError> {
     let EmbeddingInput::Texts(texts) = &mut request.input else {
         return Ok(());
@@ -58,7 +58,7 @@ fn guard_inputs(
     Ok(())
 }
 
-async fn run(state: &Arc<AppState>, ctx: &RequestCtx, raw: &[u8], fin: &mut Finalizer) -> Result<ChatReply, GatewayError> {
+async fn run(state: &Arc<AppState>, ctx: &RequestCtx, raw: &[u8], fin: &mut Recorder) -> Result<ChatReply, GatewayError> {
     let mut request = EmbeddingRequest::parse(raw).map_err(|(message, param)| GatewayError::InvalidRequest { message, param })?;
     fin.note_client_request(&request.model, false, request.body.get("user").and_then(Value::as_str), None, raw);
     let prefs = ProviderPrefs::parse(request.body.get("provider"))

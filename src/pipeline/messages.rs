@@ -4,8 +4,8 @@
 //! as a `message`, a stream as Anthropic's named events, each written once from the
 //! pipeline's own answer. `/v1/messages/count_tokens` answers from an estimate.
 
-use super::finalize::Finalizer;
 use super::frame::{AnswerEvent, Framing};
+use super::recorder::Recorder;
 use super::stamp::{Stamp, Stamped};
 use super::{chain, run, ChatReply, RequestCtx};
 use crate::anthropic_skin::stream::EventWriter;
@@ -18,14 +18,14 @@ use serde_json::{json, Map, Value};
 use std::sync::Arc;
 
 /// `headers`: the client's `anthropic-beta` / `anthropic-version`, for Anthropic upstreams.
-/// The finalizer records one usage row (`endpoint: messages`) whatever happens.
+/// The recorder records one usage row (`endpoint: messages`) whatever happens.
 pub async fn messages(
     state: &Arc<AppState>,
     ctx: &RequestCtx,
     body: Result<Bytes, GatewayError>,
     headers: Vec<(&'static str, String)>,
 ) -> Result<ChatReply, GatewayError> {
-    let mut fin = Finalizer::start(state, ctx);
+    let mut fin = Recorder::start(state, ctx);
     let result = async { translated(state, ctx, &body?, headers, &mut fin).await }.await;
     if let Err(e) = &result {
         fin.fail(e);
@@ -38,7 +38,7 @@ async fn translated(
     ctx: &RequestCtx,
     raw: &[u8],
     headers: Vec<(&'static str, String)>,
-    fin: &mut Finalizer,
+    fin: &mut Recorder,
 ) -> Result<ChatReply, GatewayError> {
     let body = decode(raw)?;
     let model_max_output = body

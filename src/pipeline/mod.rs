@@ -1,18 +1,19 @@
 //! The only module that knows the ORDER of a chat request's steps: parse, resolve the
 //! model chain (within the key's allowlist), apply the key's guardrails, consult the cache,
 //! route, rate limit, reserve budget, dispatch, then shape the JSON or SSE answer — with
-//! the finalizer recording every outcome as one usage row.
+//! the recorder writing every outcome as one usage row.
 
 pub mod account;
 mod cached;
 mod chain;
 mod dispatch;
 mod embeddings;
-mod finalize;
 pub mod frame;
+mod gate;
 mod messages;
 pub(crate) mod meter;
 mod observe;
+mod recorder;
 pub mod stamp;
 mod stream;
 
@@ -30,8 +31,8 @@ use crate::routing::{self, RouteInput};
 use crate::state::{AppState, Runtime};
 use bytes::Bytes;
 use dispatch::Served;
-use finalize::Finalizer;
 use futures_util::Stream;
+use recorder::Recorder;
 use serde_json::Value;
 use stamp::Stamp;
 use std::convert::Infallible;
@@ -100,9 +101,9 @@ pub struct ClientInfo {
 }
 
 /// A chat request from its (possibly failed) body read to the answer. Whatever happens
-/// after authentication, the finalizer records exactly one usage row.
+/// after authentication, the recorder writes exactly one usage row.
 pub async fn chat(state: &Arc<AppState>, ctx: &RequestCtx, body: Result<Bytes, GatewayError>) -> Result<ChatReply, GatewayError> {
-    let mut fin = Finalizer::start(state, ctx);
+    let mut fin = Recorder::start(state, ctx);
     let result = match body {
         Ok(body) => match ChatRequest::parse(&body) {
             Ok(request) => run(state, ctx, request, &body, Box::new(frame::OpenAiFraming), &mut fin).await,
@@ -124,7 +125,7 @@ async fn run(
     mut request: ChatRequest,
     body: &[u8],
     framing: Box<dyn frame::Framing>,
-    fin: &mut Finalizer,
+    fin: &mut Recorder,
 ) -> Result<ChatReply, GatewayError> {
     fin.note_request(&request, body);
     let prefs = ProviderPrefs::parse(request.body.get("provider"))
@@ -248,7 +249,7 @@ fn apply_guardrails(
     policy: &Policy,
     slots: &mut [Slot<'_>],
     instructions: bool,
-    fin: &mut Finalizer,
+    fin: &mut Recorder,
 ) -> Result<Findings, GatewayError> {
     let metrics = state.metrics();
     let key = &ctx.key.name;

@@ -2,12 +2,12 @@
 //! usage charged, keeps the connection alive while the upstream is quiet, and turns a
 //! failure after the first byte (or output past the budget, or the shutdown cut) into one
 //! error event; the client protocol's `Framing` writes each event in its wire format. The
-//! finalizer travels inside the stream's state, so a client that disconnects (the stream
+//! recorder travels inside the stream's state, so a client that disconnects (the stream
 //! is dropped) still gets its partial usage logged.
 
 use super::cached::StreamRecorder;
-use super::finalize::Finalizer;
 use super::frame::{AnswerEvent, Framing};
+use super::recorder::Recorder;
 use super::stamp::{ensure_role, error_chunk, Stamp};
 use crate::providers::idle_timer::IdleTimer;
 use crate::providers::{ChunkStream, StreamItem, UpstreamError};
@@ -46,7 +46,7 @@ struct State {
     spec: StreamSpec,
     first: Option<StreamItem>,
     upstream: ChunkStream,
-    fin: Finalizer,
+    fin: Recorder,
     finish_reason: Option<String>,
     role_sent: bool,
     finished: bool,
@@ -59,7 +59,7 @@ pub fn client_stream(
     spec: StreamSpec,
     first: StreamItem,
     upstream: ChunkStream,
-    fin: Finalizer,
+    fin: Recorder,
 ) -> impl Stream<Item = Result<Bytes, Infallible>> {
     let quiet = IdleTimer::new(KEEP_ALIVE.min(spec.idle_timeout));
     let state = State {

@@ -1,38 +1,33 @@
-//! The finalizer: owns a request's rate-limit admission and budget reservation, learns
-//! what happened as the pipeline runs, and emits exactly ONE usage row per client request
-//! — on success, error, finished or failed stream, and (from `Drop`) when the client goes
-//! away mid-request. The row goes to the usage log's queue; nothing here touches SQLite.
+//! The recorder: learns what happened to a request as the pipeline runs and emits exactly
+//! ONE usage row per client request — on success, error, finished or failed stream, and
+//! (from `Drop`) when the client goes away mid-request, charging what was delivered. It
+//! holds the request's `Gate` and settles it with the row's bill. The row goes to the
+//! usage log's queue; nothing here touches SQLite.
 
+use super::gate::Gate;
 use super::meter::{self, Meter};
 use super::RequestCtx;
 use crate::api::chat::ChatRequest;
 use crate::api::usage::Usage;
-use crate::budget::{Payer, Reservation};
+use crate::budget::Payer;
 use crate::config::Price;
 use crate::error::{AttemptRecord, GatewayError};
-use crate::ratelimit::{Holder, Subject};
 use crate::routing::Candidate;
 use crate::state::AppState;
 use crate::usage::UsageRow;
-use crate::utc;
 use serde_json::Value;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-/// Output tokens a stream's reservation grows by at a time once it runs past it.
-const STREAM_EXTENSION_TOKENS: u64 = 256;
-
-pub struct Finalizer {
+pub struct Recorder {
     pending: Option<Box<Pending>>,
 }
 
 struct Pending {
     state: Arc<AppState>,
-    payer: Payer,
+    gate: Gate,
     row: UsageRow,
     started: Instant,
-    reservation: Option<Reservation>,
-    admitted_tokens: Option<u64>,
     meter: Meter,
     log_bodies: bool,
     /// Time spent waiting on the upstream (to its answer, or its first chunk).
@@ -42,8 +37,8 @@ struct Pending {
 /// A stream ran past what its budget allows.
 pub struct OverBudget;
 
-impl Finalizer {
-    pub fn start(state: &Arc<AppState>, ctx: &RequestCtx) -> Finalizer {
+impl Recorder {
+    pub fn start(state: &Arc<AppState>, ctx: &RequestCtx) -> Recorder {
         let runtime = &ctx.runtime;
         let row = UsageRow {
             id: ctx.generation_id.clone(),
@@ -59,14 +54,12 @@ impl Finalizer {
             user_agent: ctx.client.user_agent.clone(),
             ..UsageRow::default()
         };
-        Finalizer {
+        Recorder {
             pending: Some(Box::new(Pending {
                 state: state.clone(),
-                payer: Payer::new(ctx.key.clone(), &runtime.config.teams),
+                gate: Gate::new(state.clone(), Payer::new(ctx.key.clone(), &runtime.config.teams)),
                 row,
                 started: ctx.started,
-                reservation: None,
-                admitted_tokens: None,
                 meter: Meter::default(),
                 upstream: None,
                 log_bodies: runtime.config.database.log_bodies,
@@ -75,8 +68,8 @@ impl Finalizer {
     }
 
     /// Moves the pending request out (into a stream); `self` is left finished.
-    pub fn take(&mut self) -> Finalizer {
-        Finalizer { pending: self.pending.take() }
+    pub fn take(&mut self) -> Recorder {
+        Recorder { pending: self.pending.take() }
     }
 
     fn with(&mut self, f: impl FnOnce(&mut Pending)) {
@@ -130,39 +123,14 @@ impl Finalizer {
         });
     }
 
-    /// Rate limits of the key and its team, on the request's estimated prompt tokens.
+    /// Rate limits of the key and its team (see `Gate::admit`).
     pub fn admit(&mut self, prompt_tokens: u64) -> Result<(), GatewayError> {
-        let Some(p) = self.pending.as_deref_mut() else {
-            return Ok(());
-        };
-        let subjects = subjects(&p.payer);
-        if subjects.is_empty() {
-            return Ok(());
-        }
-        p.state.limits().admit(&subjects, prompt_tokens).map_err(|t| GatewayError::KeyRateLimited {
-            message: t.message,
-            limit: t.limit,
-            retry_after_ms: t.retry_after_ms,
-            reset_at_ms: utc::now_ms() + t.retry_after_ms as i64,
-        })?;
-        p.admitted_tokens = Some(prompt_tokens);
-        Ok(())
+        self.pending.as_deref_mut().map_or(Ok(()), |p| p.gate.admit(prompt_tokens))
     }
 
-    /// Holds the request's worst-case cost against the key's and team's budgets.
+    /// The request's worst-case cost held against the budgets (see `Gate::reserve`).
     pub fn reserve(&mut self, worst_case_nano: u64) -> Result<(), GatewayError> {
-        let Some(p) = self.pending.as_deref_mut() else {
-            return Ok(());
-        };
-        let reservation = p.state.budgets().reserve(&p.payer, worst_case_nano, utc::now_ms()).map_err(|denied| {
-            tracing::info!(key = %p.payer.key.name, "{denied}");
-            if p.admitted_tokens.is_some() {
-                p.state.limits().refund_request(&subjects(&p.payer));
-            }
-            GatewayError::BudgetExceeded(denied.to_string())
-        })?;
-        p.reservation = Some(reservation);
-        Ok(())
+        self.pending.as_deref_mut().map_or(Ok(()), |p| p.gate.reserve(worst_case_nano))
     }
 
     /// Records the upstream attempts made and, when one answered, who served.
@@ -202,20 +170,9 @@ impl Finalizer {
         };
         p.meter.completion_chars = p.meter.completion_chars.saturating_add(chars);
         let running = p.meter.usage().cost_nano(&p.meter.price);
-        if let (true, Some(reservation)) = (p.payer.has_budget(), p.reservation.as_mut()) {
-            if running > reservation.amount() {
-                let headroom = Usage { completion_tokens: STREAM_EXTENSION_TOKENS, ..Usage::default() }
-                    .cost_nano(&Price { request_nano: 0, ..p.meter.price });
-                let needed = running - reservation.amount();
-                let ledger = p.state.budgets();
-                let now = utc::now_ms();
-                if !ledger.extend(&p.payer, reservation, needed.saturating_add(headroom), now)
-                    && !ledger.extend(&p.payer, reservation, needed, now)
-                {
-                    p.meter.completion_chars -= chars;
-                    return Err(OverBudget);
-                }
-            }
+        if !p.gate.cover(running, &p.meter.price) {
+            p.meter.completion_chars -= chars;
+            return Err(OverBudget);
         }
         if let Some(body) = p.meter.text.as_mut() {
             body.push_str(text);
@@ -235,7 +192,7 @@ impl Finalizer {
 
     fn stream_bill(&self) -> meter::Bill {
         match self.pending.as_deref() {
-            Some(p) => p.meter.bill(p.bill_cap()),
+            Some(p) => p.meter.bill(p.gate.bill_cap()),
             None => meter::Bill { usage: Usage::default(), cost_nano: 0, note: None },
         }
     }
@@ -256,7 +213,7 @@ impl Finalizer {
     /// `estimate`; for a budgeted payer at most the reservation. The usage row notes any
     /// adjustment. Pass the result to `complete`.
     pub fn bill(&mut self, reported: Option<Usage>, estimate: impl FnOnce() -> Usage, price: &Price) -> (Usage, u64) {
-        let cap = self.pending.as_deref().and_then(Pending::bill_cap);
+        let cap = self.pending.as_deref().and_then(|p| p.gate.bill_cap());
         let bill = meter::bill(reported, estimate, price, cap);
         self.with(|p| p.row.usage_note = bill.note);
         (bill.usage, bill.cost_nano)
@@ -307,14 +264,8 @@ impl Finalizer {
         let Some(p) = self.pending.take() else {
             return;
         };
-        let Pending { state, payer, mut row, started, reservation, admitted_tokens, upstream, .. } = *p;
-        let reservation = reservation.unwrap_or_else(|| Reservation::unreserved(row.created_at_ms));
-        let settled = state.budgets().settle(&payer, reservation, cost_nano);
-        state.alerts().budget_settled(&payer, &settled, || state.runtime().config.alerts.webhook.clone());
-        if let Some(admitted) = admitted_tokens {
-            let signed = |n: u64| i64::try_from(n).unwrap_or(i64::MAX);
-            state.limits().correct_tokens(&subjects(&payer), signed(usage.total_tokens()).saturating_sub(signed(admitted)));
-        }
+        let Pending { state, gate, mut row, started, upstream, .. } = *p;
+        gate.settle(&usage, cost_nano, row.created_at_ms);
         row.usage = usage;
         row.cost_nano = cost_nano;
         row.cancelled = cancelled;
@@ -324,7 +275,7 @@ impl Finalizer {
     }
 }
 
-impl Drop for Finalizer {
+impl Drop for Recorder {
     /// The client went away before the request finished (actix dropped the handler or
     /// the stream): charge what was delivered, and mark the row cancelled.
     fn drop(&mut self) {
@@ -339,27 +290,6 @@ impl Drop for Finalizer {
     }
 }
 
-impl Pending {
-    /// The most a budgeted payer can be billed: what was reserved (a stream's reservation
-    /// grows with what it delivers). `None` when no budget applies.
-    fn bill_cap(&self) -> Option<u64> {
-        self.reservation.as_ref().filter(|_| self.payer.has_budget()).map(Reservation::amount)
-    }
-}
-
-fn subjects(payer: &Payer) -> Vec<Subject<'_>> {
-    let mut out = Vec::new();
-    if let Some(limit) = payer.key.rate_limit {
-        out.push(Subject { holder: Holder::Key, name: &payer.key.name, limit });
-    }
-    if let Some(team) = &payer.team {
-        if let Some(limit) = team.rate_limit {
-            out.push(Subject { holder: Holder::Team, name: &team.name, limit });
-        }
-    }
-    out
-}
-
 #[cfg(test)]
-#[path = "finalize_tests.rs"]
+#[path = "recorder_tests.rs"]
 mod tests;

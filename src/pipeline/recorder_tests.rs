@@ -1,4 +1,4 @@
-//! Unit tests of `finalize`.
+//! Unit tests of `recorder`.
 use super::*;
 use crate::api::chat::ChatRequest;
 use std::time::Instant;
@@ -17,7 +17,7 @@ fn setup() -> (Arc<AppState>, RequestCtx) {
         generation_id: crate::ids::generation_id(),
         runtime,
         key,
-        created_at_ms: utc::now_ms(),
+        created_at_ms: crate::utc::now_ms(),
         started: Instant::now(),
         client: Default::default(),
         api: super::super::ClientApi::Chat,
@@ -28,7 +28,7 @@ fn setup() -> (Arc<AppState>, RequestCtx) {
 #[test]
 fn a_dropped_request_is_logged_once_as_cancelled_and_releases_its_reservation() {
     let (state, ctx) = setup();
-    let mut fin = Finalizer::start(&state, &ctx);
+    let mut fin = Recorder::start(&state, &ctx);
     fin.reserve(999_000_000_000_000).unwrap();
     let mut moved = fin.take();
     drop(fin);
@@ -36,14 +36,14 @@ fn a_dropped_request_is_logged_once_as_cancelled_and_releases_its_reservation() 
     drop(moved);
     let row = state.usage().fetch(&ctx.generation_id, "alice").unwrap().unwrap();
     assert_eq!((row.status, row.cancelled), (400, false), "emitted once, by the first finish");
-    let mut fin = Finalizer::start(&state, &RequestCtx { generation_id: "gen-dropped".into(), ..ctx });
+    let mut fin = Recorder::start(&state, &RequestCtx { generation_id: "gen-dropped".into(), ..ctx });
     fin.reserve(999_000_000_000_000).unwrap();
     drop(fin);
     let row = state.usage().fetch("gen-dropped", "alice").unwrap().unwrap();
     assert_eq!((row.status, row.cancelled, row.cost_nano), (499, true, 0));
     // Both reservations were released: the whole budget fits again.
     let payer = Payer::new(state.runtime().config.keys[0].clone(), &state.runtime().config.teams);
-    assert!(state.budgets().reserve(&payer, 999_000_000_000_000, utc::now_ms()).is_ok());
+    assert!(state.budgets().reserve(&payer, 999_000_000_000_000, crate::utc::now_ms()).is_ok());
 }
 
 /// The request-path cost of accounting (rate limit, budget reserve and settle, row
@@ -70,7 +70,7 @@ fn accounting_overhead() {
     let started = Instant::now();
     let cpu = crate::usage::tests::thread_cpu_ns();
     for ctx in &ctxs {
-        let mut fin = Finalizer::start(&state, ctx);
+        let mut fin = Recorder::start(&state, ctx);
         fin.note_request(&request, body);
         fin.note_model("demo/echo");
         fin.admit(request.estimate_prompt_tokens()).unwrap();
