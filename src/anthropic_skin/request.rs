@@ -225,6 +225,7 @@ fn assistant(content: &Value, names: &mut ToolNames) -> Option<Value> {
     let mut json = message.into_json(false);
     if let Some(m) = json.as_object_mut() {
         m.remove("refusal");
+        m.remove("annotations");
     }
     Some(json)
 }
