@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The whole test suite, exactly as CI runs it: Rust unit and integration tests, the
 # official Python SDKs against the real release binary, then the benchmark's smoke run.
-# Installs what it needs: Python packages go into ./.venv from PyPI, wrk from apt.
+# Installs what it needs: Python packages go into ./.venv from PyPI, the OpenRouter SDK into
+# tests/node/node_modules from npm (pinned by its package-lock.json), wrk from apt.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -10,6 +11,9 @@ cargo build --release --locked --bins --examples
 
 echo "== cargo test"
 cargo test --locked
+
+echo "== node: the OpenRouter SDK's response schemas (used by the python tests)"
+(cd tests/node && npm ci --no-audit --no-fund --ignore-scripts)
 
 echo "== python real-client tests"
 if [ ! -x .venv/bin/python ]; then

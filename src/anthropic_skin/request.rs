@@ -1,11 +1,15 @@
 //! Anthropic Messages request -> the OpenAI-shaped chat request the pipeline runs. Pure.
 //! Never rejects what Anthropic accepts: blocks with no chat equivalent (documents by URL,
 //! server tools, thinking) are left out of the translation and reach Anthropic-typed
-//! endpoints through the verbatim body carried in `ChatRequest::anthropic`.
+//! endpoints through the verbatim body carried in `ChatRequest::anthropic`. A
+//! mid-conversation `{"role": "system"}` message (Claude Code sends them) stays in place in
+//! the chat translation; the verbatim body keeps it only under the
+//! `mid-conversation-system` beta, else it is folded into the next user turn.
 
 use super::tool_names::ToolNames;
 use crate::api::anthropic_native::AnthropicNative;
 use crate::api::chat::{output_bound, ChatRequest};
+use crate::providers::anthropic::request::{allows_mid_conversation_system, system_reminder};
 use crate::providers::anthropic::response::assistant_message;
 use serde_json::{json, Map, Value};
 
@@ -21,12 +25,17 @@ pub struct Translated {
 /// Translates the client's body. `headers` are the client's `anthropic-*` headers;
 /// `model_max_output` is the requested model's `max_output_tokens`, which caps `max_tokens`.
 pub fn translate(
-    body: Map<String, Value>,
+    mut body: Map<String, Value>,
     headers: Vec<(&'static str, String)>,
     model_max_output: Option<u64>,
 ) -> Result<Translated, Invalid> {
     let mut tool_names = ToolNames::default();
     let chat = chat_body(&body, model_max_output, &mut tool_names)?;
+    if !allows_mid_conversation_system(&headers) {
+        if let Some(Value::Array(turns)) = body.get_mut("messages") {
+            fold_system_turns(turns);
+        }
+    }
     let native = AnthropicNative::new(body, headers, chat.get("messages"));
     let mut request = ChatRequest::from_body(chat)?;
     request.anthropic = Some(native);
@@ -49,7 +58,19 @@ fn chat_body(body: &Map<String, Value>, model_max_output: Option<u64>, names: &m
         match turn["role"].as_str() {
             Some("user") => user_messages(&turn["content"], &mut messages),
             Some("assistant") => messages.extend(assistant(&turn["content"], names)),
-            _ => return Err((format!("messages[{i}]: `role` must be `user` or `assistant`"), Some("messages"))),
+            Some("system") => {
+                if let Some(text) = system_text(&turn["content"])? {
+                    messages.push(json!({ "role": "system", "content": text }));
+                }
+            }
+            // Anthropic's own wording, which clients' retry logic matches on.
+            other => {
+                let role = other.map_or_else(|| turn["role"].to_string(), |r| format!("\"{r}\""));
+                return Err((
+                    format!("messages.{i}.role: Unexpected role {role}. The input message role must be `user`, `assistant` or `system`."),
+                    Some("messages"),
+                ));
+            }
         }
     }
     let mut out = Map::new();
@@ -86,6 +107,45 @@ fn system_text(system: &Value) -> Result<Option<String>, Invalid> {
         _ => return Err(("`system` must be a string or an array of text blocks".into(), Some("system"))),
     };
     Ok(Some(text).filter(|t| !t.is_empty()))
+}
+
+/// Mid-conversation system messages of an Anthropic `messages` array, for an upstream
+/// without the beta: each becomes a `<system-reminder>` text block of the next user turn
+/// (after its tool results, which must come first), or a user turn of its own where no user
+/// turn follows.
+fn fold_system_turns(turns: &mut Vec<Value>) {
+    if !turns.iter().any(|t| t["role"] == "system") {
+        return;
+    }
+    let mut reminders: Vec<Value> = Vec::new();
+    let mut folded = Vec::with_capacity(turns.len());
+    for mut turn in turns.drain(..) {
+        if turn["role"] == "system" {
+            if let Ok(Some(text)) = system_text(&turn["content"]) {
+                reminders.push(json!({ "type": "text", "text": system_reminder(&text) }));
+            }
+            continue;
+        }
+        if !reminders.is_empty() {
+            if turn["role"] == "user" {
+                let mut blocks = match turn["content"].take() {
+                    Value::String(s) => vec![json!({ "type": "text", "text": s })],
+                    Value::Array(blocks) => blocks,
+                    _ => Vec::new(),
+                };
+                let at = blocks.iter().take_while(|b| b["type"] == "tool_result").count();
+                blocks.splice(at..at, reminders.drain(..));
+                turn["content"] = Value::Array(blocks);
+            } else {
+                folded.push(json!({ "role": "user", "content": std::mem::take(&mut reminders) }));
+            }
+        }
+        folded.push(turn);
+    }
+    if !reminders.is_empty() {
+        folded.push(json!({ "role": "user", "content": reminders }));
+    }
+    *turns = folded;
 }
 
 /// One user turn: its `tool_result` blocks become `tool` messages (first, as OpenAI wants
@@ -165,6 +225,7 @@ fn assistant(content: &Value, names: &mut ToolNames) -> Option<Value> {
     let mut json = message.into_json(false);
     if let Some(m) = json.as_object_mut() {
         m.remove("refusal");
+        m.remove("annotations");
     }
     Some(json)
 }

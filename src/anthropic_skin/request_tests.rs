@@ -116,7 +116,10 @@ fn rejects_what_anthropic_rejects() {
     let err = |v: Value| translate(v.as_object().cloned().unwrap(), vec![], None).err().unwrap();
     assert_eq!(err(json!({"messages": []})).1, Some("model"));
     assert_eq!(err(json!({"model": "m"})).1, Some("messages"));
-    assert!(err(json!({"model": "m", "messages": [{"role": "system", "content": "x"}]})).0.contains("messages[0]"));
+    assert!(err(json!({"model": "m", "messages": [{"role": "developer", "content": "x"}]}))
+        .0
+        .starts_with("messages.0.role: Unexpected role"));
+    assert!(err(json!({"model": "m", "messages": [{"role": "system", "content": 3}]})).0.contains("`system`"));
     assert_eq!(err(json!({"model": "m", "max_tokens": -1, "messages": [{"role": "user", "content": "x"}]})).1, Some("max_tokens"));
     assert_eq!(err(json!({"model": "m", "messages": []})).1, Some("messages"), "empty, as chat requests");
 }

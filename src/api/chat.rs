@@ -54,10 +54,26 @@ impl ChatRequest {
 
     /// Checks an already decoded request body (see `parse`).
     pub fn from_body(body: Map<String, Value>) -> Result<ChatRequest, (String, Option<&'static str>)> {
+        let mut fallback_models = match body.get("models") {
+            None | Some(Value::Null) => Vec::new(),
+            Some(Value::Array(items)) => items
+                .iter()
+                .map(|v| v.as_str().map(str::to_string))
+                .collect::<Option<Vec<_>>>()
+                .ok_or(("`models` must be an array of model slugs".to_string(), Some("models")))?,
+            Some(_) => return Err(("`models` must be an array of model slugs".into(), Some("models"))),
+        };
         let model = match body.get("model") {
             Some(Value::String(m)) if !m.is_empty() => m.clone(),
             Some(_) => return Err(("`model` must be a non-empty string".into(), Some("model"))),
-            None => return Err(("`model` is required; GET /v1/models lists the models you can use".into(), Some("model"))),
+            // OpenRouter's fallback form: the first of `models` is the primary.
+            None if fallback_models.first().is_some_and(|m| !m.is_empty()) => fallback_models.remove(0),
+            None => {
+                return Err((
+                    "`model` is required (or a non-empty `models` list, whose first entry is then the primary); GET /v1/models lists the models you can use".into(),
+                    Some("model"),
+                ))
+            }
         };
         super::limits::check_chat_strings(&body)?;
         match body.get("messages") {
@@ -80,15 +96,6 @@ impl ChatRequest {
         if body.get("n").is_some_and(|v| !v.is_null() && v.as_u64().is_none()) {
             return Err(("`n` must be a non-negative integer".into(), Some("n")));
         }
-        let fallback_models = match body.get("models") {
-            None | Some(Value::Null) => Vec::new(),
-            Some(Value::Array(items)) => items
-                .iter()
-                .map(|v| v.as_str().map(str::to_string))
-                .collect::<Option<Vec<_>>>()
-                .ok_or(("`models` must be an array of model slugs".to_string(), Some("models")))?,
-            Some(_) => return Err(("`models` must be an array of model slugs".into(), Some("models"))),
-        };
         Ok(ChatRequest { body, model, stream, fallback_models, anthropic: None })
     }
 

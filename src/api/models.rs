@@ -73,6 +73,10 @@ fn model_entry(model: &ModelConfig, created: u64) -> Value {
         "per_request_limits": null,
         "supported_parameters": parameters,
         "default_parameters": null,
+        // OpenRouter's schema requires both: no per-model route here, so the details link is
+        // this listing; no model of a text gateway has voices.
+        "links": { "details": "/api/v1/models" },
+        "supported_voices": [],
         "endpoints": model.endpoints.iter().map(|e| json!({ "provider": e.provider.name, "type": e.provider.kind.as_str() })).collect::<Vec<_>>(),
     })
 }

@@ -65,6 +65,9 @@ pub fn parse(text: &str, name: &str, env: &dyn Fn(&str) -> Option<String>) -> Re
     interpolate::interpolate_tree(&mut tree, "", env, &mut unset);
     let positions = Positions::index(text);
     let mut validator = validate::Validator::new(&unset);
+    // An unknown section is reported, then left out, so the sections that parsed still get
+    // their checks: every problem is listed in one run.
+    validator.problems.extend(take_unknown_sections(&mut tree));
     let raw = match serde_path_to_error::deserialize::<_, raw::RawFile>(tree) {
         Ok(raw) => raw,
         Err(e) => {
@@ -79,6 +82,31 @@ pub fn parse(text: &str, name: &str, env: &dyn Fn(&str) -> Option<String>) -> Re
         Some(config) => Ok(config),
         None => Err(format_problems(name, &positions, validator.problems)),
     }
+}
+
+/// Removes the top-level keys that are not sections, as problems worded as serde words them.
+fn take_unknown_sections(tree: &mut serde_yaml::Value) -> Vec<validate::Problem> {
+    let Some(map) = tree.as_mapping_mut() else { return Vec::new() };
+    let unknown: Vec<serde_yaml::Value> = map
+        .iter()
+        .filter(|(key, _)| {
+            let mut probe = serde_yaml::Mapping::new();
+            probe.insert((*key).clone(), serde_yaml::Value::Null);
+            serde_yaml::from_value::<raw::RawFile>(serde_yaml::Value::Mapping(probe)).is_err()
+        })
+        .map(|(key, _)| key.clone())
+        .collect();
+    unknown
+        .into_iter()
+        .filter_map(|key| {
+            map.remove(&key);
+            let mut probe = serde_yaml::Mapping::new();
+            probe.insert(key.clone(), serde_yaml::Value::Null);
+            let message = serde_yaml::from_value::<raw::RawFile>(serde_yaml::Value::Mapping(probe)).err()?.to_string();
+            let path = key.as_str().map_or_else(|| format!("{key:?}"), str::to_string);
+            Some(validate::Problem { path, hint: validate::unknown_field_hint(&message), message })
+        })
+        .collect()
 }
 
 fn format_problems(name: &str, positions: &Positions, problems: Vec<validate::Problem>) -> ConfigErrors {

@@ -12,6 +12,12 @@ use crate::utc;
 use serde_json::{json, Value};
 use std::sync::Arc;
 
+/// `rate_limit.requests` when the key has no request rate limit (OpenRouter's schema
+/// requires a number).
+const NO_LIMIT: i64 = -1;
+const RATE_LIMIT_NOTE: &str =
+    "switchboard: requests and tokens per minute of this key (keys.rate_limit); requests -1 and tokens null mean no limit";
+
 /// The `/api/v1/key` body.
 pub fn key_info(state: &AppState, ctx: &RequestCtx) -> Value {
     let now = utc::now_ms();
@@ -25,10 +31,17 @@ pub fn key_info(state: &AppState, ctx: &RequestCtx) -> Value {
         "is_provisioning_key": false,
         "creator_user_id": null,
         "expires_at": null,
+        "organization_id": null,
+        "workspace_id": null,
+        // No regional routing: every endpoint is the operator's own choice.
+        "allowed_data_regions": ["global"],
+        // Every model is the operator's (BYOK): there are no free-model requests to count.
+        "free_model_daily_requests": { "limit": 0, "remaining": 0, "used": 0 },
         "rate_limit": {
-            "requests": key.rate_limit.and_then(|r| r.requests_per_minute),
+            "requests": key.rate_limit.and_then(|r| r.requests_per_minute).map_or(json!(NO_LIMIT), |n| json!(n)),
             "tokens": key.rate_limit.and_then(|r| r.tokens_per_minute),
             "interval": "1m",
+            "note": RATE_LIMIT_NOTE,
         },
     });
     spend_fields(&mut data, key.budget, spend, now, true);
@@ -73,9 +86,63 @@ pub async fn generation(state: Arc<AppState>, ctx: &RequestCtx, id: Option<Strin
         .map_err(|e| GatewayError::Internal(format!("generation lookup panicked: {e}")))?
         .map_err(|e| GatewayError::Internal(format!("generation lookup: {e}")))?;
     match row {
-        Some(row) => Ok(json!({ "data": row.generation_json() })),
+        Some(row) => {
+            let mut data = row.generation_json();
+            fill_openrouter_required(&mut data, &row.id, row.latency_ms);
+            Ok(json!({ "data": data }))
+        }
         None => Err(GatewayError::GenerationNotFound(format!(
             "no generation `{id}` for this key; generation ids come from the `id` of a response (or its X-Generation-Id header) made with the same key"
         ))),
+    }
+}
+
+/// Fields OpenRouter's `GenerationResponse` schema requires in a form the usage row does not
+/// keep: `data_region` a region name, and in each `provider_responses[]` entry `id` and
+/// `endpoint_id` strings and `latency` a number. Attempt `n` (from 1) of generation `id` is
+/// `"<id>-<n>"`; its endpoint `"<provider>:<model>"`. Only the last attempt's latency is
+/// known (the request's); earlier ones leave `latency` out, as the schema allows, and so does
+/// every entry with `routed_service_tier` (never null there).
+fn fill_openrouter_required(data: &mut Value, id: &str, latency_ms: u64) {
+    data["data_region"] = json!("global");
+    let Some(Value::Array(responses)) = data.get_mut("provider_responses") else { return };
+    let last = responses.len();
+    for (n, response) in responses.iter_mut().enumerate().map(|(i, r)| (i + 1, r)) {
+        let Some(r) = response.as_object_mut() else { continue };
+        let endpoint = format!(
+            "{}:{}",
+            r.get("provider_name").and_then(Value::as_str).unwrap_or(""),
+            r.get("model_permaslug").and_then(Value::as_str).unwrap_or("")
+        );
+        r.insert("id".into(), json!(format!("{id}-{n}")));
+        r.insert("endpoint_id".into(), json!(endpoint));
+        r.remove("routed_service_tier");
+        if n == last {
+            r.insert("latency".into(), json!(latency_ms));
+        } else {
+            r.remove("latency");
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn provider_responses_get_string_ids_and_the_last_attempt_the_latency() {
+        let mut data = json!({"data_region": null, "provider_responses": [
+            {"id": null, "endpoint_id": null, "provider_name": "a", "model_permaslug": "x/y", "latency": null, "routed_service_tier": null, "status": 502},
+            {"id": null, "endpoint_id": null, "provider_name": "b", "model_permaslug": "x/y", "latency": null, "routed_service_tier": null, "status": 200},
+        ]});
+        fill_openrouter_required(&mut data, "gen-1", 42);
+        assert_eq!(data["data_region"], "global");
+        assert_eq!(
+            data["provider_responses"],
+            json!([
+                {"id": "gen-1-1", "endpoint_id": "a:x/y", "provider_name": "a", "model_permaslug": "x/y", "status": 502},
+                {"id": "gen-1-2", "endpoint_id": "b:x/y", "provider_name": "b", "model_permaslug": "x/y", "latency": 42, "status": 200},
+            ])
+        );
     }
 }

@@ -1,6 +1,7 @@
 //! Gateway identity on every answer: our `gen-` id, the served model slug, the provider's
-//! name, one `created` time, and `usage` with `cost`, written over the upstream's body as
-//! it is serialized (the body itself is never copied or changed).
+//! name, one `created` time, `usage` with `cost`, and `system_fingerprint` (null when the
+//! upstream sent none) on a whole completion, written over the upstream's body as it is
+//! serialized (the body itself is never copied or changed).
 
 use crate::api::usage::UsageReport;
 use crate::providers::STAMPED_FIELDS;
@@ -46,6 +47,10 @@ impl Serialize for Stamped<'_> {
         }
         if let Some(usage) = &self.usage {
             map.serialize_entry("usage", usage)?;
+        }
+        // OpenRouter's ChatResult requires it, null when unknown (its stream chunks do not).
+        if self.object == "chat.completion" && !self.body.contains_key("system_fingerprint") {
+            map.serialize_entry("system_fingerprint", &Value::Null)?;
         }
         map.end()
     }
@@ -101,5 +106,6 @@ mod tests {
         assert_eq!(v["usage"], usage.to_json(0));
         assert_eq!(v["object"], "chat.completion");
         assert_eq!(v["choices"], json!([]));
+        assert_eq!(v.get("system_fingerprint"), Some(&Value::Null), "present, null when unknown");
     }
 }

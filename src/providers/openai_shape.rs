@@ -58,12 +58,15 @@ impl AssistantMessage {
         self.tool_calls.push(tool_call(id, name, arguments));
     }
 
-    /// The OpenAI `message` object; `reasoning` is left out when the client excluded it.
+    /// The OpenAI `message` object (with `annotations: []`, as OpenAI's); `reasoning` is
+    /// left out when the client excluded it.
     pub fn into_json(self, include_reasoning: bool) -> Value {
         let mut message = json!({
             "role": "assistant",
             "content": if self.has_content { Value::String(self.content) } else { Value::Null },
             "refusal": null,
+            // As OpenAI's own answers carry it (URL citations; none here).
+            "annotations": [],
         });
         if include_reasoning && !self.reasoning.is_empty() {
             message["reasoning"] = Value::String(self.reasoning);

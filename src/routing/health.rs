@@ -1,5 +1,6 @@
 //! Live health of each endpoint (provider + upstream model): a circuit breaker that opens
-//! after repeated failures and half-opens after a cool-down, upstream `Retry-After`
+//! after repeated failures and half-opens after a cool-down, the time of the last failure
+//! (SPEC §3's 30 s recent-failure rule), upstream `Retry-After`
 //! cool-downs, and rolling windows of time-to-first-token and tokens per second. Lock-free
 //! on the request path except a short, never-awaited lock around the sample window.
 
@@ -9,6 +10,8 @@ use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 const WINDOW: usize = 32;
+/// SPEC §3: an endpoint that failed this recently is tried after the healthy ones.
+pub const RECENT_FAILURE_MS: u64 = 30_000;
 
 /// Milliseconds since the process started (monotonic).
 pub fn now_ms() -> u64 {
@@ -46,6 +49,8 @@ struct Samples {
 #[derive(Default)]
 pub struct EndpointStats {
     consecutive_failures: AtomicU32,
+    /// When the last failure was recorded (0: none since the last success).
+    last_failure_ms: AtomicU64,
     open_until_ms: AtomicU64,
     probe_started_ms: AtomicU64,
     samples: Mutex<Samples>,
@@ -84,8 +89,16 @@ impl EndpointStats {
         self.probe_started_ms.store(0, Ordering::Relaxed);
     }
 
+    /// Whether the endpoint failed within `RECENT_FAILURE_MS` of `now` and has not
+    /// succeeded since.
+    pub fn failed_recently(&self, now: u64) -> bool {
+        let last = self.last_failure_ms.load(Ordering::Relaxed);
+        last != 0 && now.saturating_sub(last) < RECENT_FAILURE_MS
+    }
+
     pub fn record_success(&self) {
         self.consecutive_failures.store(0, Ordering::Relaxed);
+        self.last_failure_ms.store(0, Ordering::Relaxed);
         self.open_until_ms.store(0, Ordering::Relaxed);
         self.probe_started_ms.store(0, Ordering::Relaxed);
     }
@@ -93,6 +106,7 @@ impl EndpointStats {
     /// A failed attempt; `retry_after` (from a 429/503) cools the endpoint down at least that long.
     pub fn record_failure(&self, settings: &BreakerSettings, retry_after: Option<Duration>, now: u64) {
         let failures = self.consecutive_failures.fetch_add(1, Ordering::Relaxed) + 1;
+        self.last_failure_ms.fetch_max(now, Ordering::Relaxed);
         let mut until = 0;
         if failures >= settings.failures {
             until = now + settings.cooldown.as_millis() as u64;
@@ -200,6 +214,18 @@ mod tests {
         assert!(st.try_acquire(&S, 62_000));
         st.record_success();
         assert_eq!(st.availability(&S, 62_001), Availability::Closed);
+    }
+
+    #[test]
+    fn one_failure_counts_as_recent_for_30_seconds_or_until_a_success() {
+        let st = EndpointStats::default();
+        assert!(!st.failed_recently(1_000));
+        st.record_failure(&S, None, 1_000);
+        assert_eq!(st.availability(&S, 1_000), Availability::Closed, "the breaker needs more failures");
+        assert!(st.failed_recently(30_999));
+        assert!(!st.failed_recently(31_000));
+        st.record_success();
+        assert!(!st.failed_recently(2_000));
     }
 
     #[test]

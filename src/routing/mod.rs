@@ -1,7 +1,8 @@
 //! Which endpoints a request tries, in what order: the model chain (model, its
 //! `fallbacks`, the request's `models`), filtered by the request's provider preferences and
 //! by health, then ordered per SPEC — pinned session first, else a random pick weighted by
-//! inverse square of price with the rest cheapest-first, or as `provider.sort`/`order` say.
+//! inverse square of price with the rest cheapest-first, or as `provider.sort`/`order` say;
+//! endpoints that failed in the last 30 s go after the healthy ones.
 
 pub mod health;
 pub mod sticky;
@@ -101,9 +102,16 @@ pub fn route(input: &RouteInput<'_>, stats: &dyn Fn(&Endpoint) -> Arc<EndpointSt
     if let (Some(by), Some((_, Partition::None))) = (sort, input.prefs.sort) {
         let mut all: Vec<Candidate> = groups.into_iter().flatten().collect();
         sort_by(&mut all, by);
-        return Ok(all);
+        let (mut healthy, recent) = split_recent_failures(all, input.now_ms);
+        healthy.extend(recent);
+        return Ok(healthy);
     }
     Ok(groups.into_iter().flat_map(|g| order_group(g, input, sort)).collect())
+}
+
+/// (healthy, failed in the last 30 s), each in its original order.
+fn split_recent_failures(group: Vec<Candidate>, now_ms: u64) -> (Vec<Candidate>, Vec<Candidate>) {
+    group.into_iter().partition(|c| !c.stats.failed_recently(now_ms))
 }
 
 /// Which request preference rules this endpoint out, if any.
@@ -139,7 +147,24 @@ fn excluded_by(input: &RouteInput<'_>, endpoint: &Endpoint) -> Option<&'static s
     None
 }
 
-fn order_group(mut group: Vec<Candidate>, input: &RouteInput<'_>, sort: Option<SortBy>) -> Vec<Candidate> {
+/// One model's endpoints in the order to try them. Unless the request gave an explicit
+/// `provider.order` (which is followed as given): the healthy ones ordered as the request and
+/// SPEC say, then those that failed in the last 30 s, ordered the same way (tried last, not
+/// never).
+fn order_group(group: Vec<Candidate>, input: &RouteInput<'_>, sort: Option<SortBy>) -> Vec<Candidate> {
+    if !input.prefs.order.is_empty() {
+        return arrange(group, input, sort);
+    }
+    let (healthy, recent) = split_recent_failures(group, input.now_ms);
+    let mut ordered = arrange(healthy, input, sort);
+    ordered.extend(arrange(recent, input, sort));
+    if !input.prefs.allow_fallbacks {
+        ordered.truncate(1);
+    }
+    ordered
+}
+
+fn arrange(mut group: Vec<Candidate>, input: &RouteInput<'_>, sort: Option<SortBy>) -> Vec<Candidate> {
     let prefs = input.prefs;
     if !prefs.order.is_empty() {
         let rank = |c: &Candidate| prefs.order.iter().position(|p| *p == c.endpoint.provider.name).unwrap_or(usize::MAX);
@@ -154,9 +179,6 @@ fn order_group(mut group: Vec<Candidate>, input: &RouteInput<'_>, sort: Option<S
             let chosen = group.remove(i);
             group.insert(0, chosen);
         }
-    }
-    if !prefs.allow_fallbacks && prefs.order.is_empty() {
-        group.truncate(1);
     }
     group
 }

@@ -126,6 +126,18 @@ fn open_circuits_are_skipped_and_all_open_is_503_with_retry_after() {
 }
 
 #[test]
+fn a_recent_failure_goes_last_unless_the_request_gave_an_order() {
+    let mut f = Fixture::new();
+    let chain = [model("x/y", &[("a", 1), ("b", 2)])];
+    f.stats("a").record_failure(&BREAKER, None, 900);
+    assert_eq!(f.route(&chain, &defaults(), 0.0).unwrap(), vec!["b", "a"], "tried last, not never");
+    let ordered = ProviderPrefs::parse(Some(&serde_json::json!({"order": ["a", "b"]}))).unwrap();
+    assert_eq!(f.route(&chain, &ordered, 0.0).unwrap(), vec!["a", "b"], "an explicit order is followed");
+    f.stats("a").record_success();
+    assert_eq!(f.route(&chain, &defaults(), 0.0).unwrap(), vec!["a", "b"]);
+}
+
+#[test]
 fn order_only_ignore_and_allow_fallbacks() {
     let mut f = Fixture::new();
     let chain = [model("x/y", &[("a", 1), ("b", 2), ("c", 3)])];

@@ -11,6 +11,8 @@ mod cache;
 mod chat;
 mod config;
 mod embeddings;
+mod fidelity_contract;
+mod fidelity_system_messages;
 mod gemini_upstream;
 mod guardrail_cost;
 mod guardrails;

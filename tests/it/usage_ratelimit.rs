@@ -84,7 +84,9 @@ async fn key_endpoint_reports_limits_spend_and_rate_limit() {
         for field in ["usage", "usage_daily", "usage_weekly", "usage_monthly"] {
             assert_eq!(d[field].as_f64().unwrap(), cost, "{field}");
         }
-        assert_eq!(d["rate_limit"], json!({"requests": 60, "tokens": 100000, "interval": "1m"}));
+        let rate = &d["rate_limit"];
+        assert_eq!((&rate["requests"], &rate["tokens"], &rate["interval"]), (&json!(60), &json!(100000), &json!("1m")));
+        assert!(rate["note"].is_string(), "OpenRouter's schema requires a note");
         assert_eq!(d["is_free_tier"], false);
         assert!(d["limit_reset_at"].as_str().unwrap().ends_with("T00:00:00Z"));
     }
@@ -92,6 +94,7 @@ async fn key_endpoint_reports_limits_spend_and_rate_limit() {
     assert_eq!(free["data"]["limit"], serde_json::Value::Null);
     assert_eq!(free["data"]["limit_remaining"], serde_json::Value::Null);
     assert_eq!(free["data"]["usage"], 0.0);
+    assert_eq!(free["data"]["rate_limit"]["requests"], -1, "no request limit is -1, a number as OpenRouter's schema requires");
     assert_eq!(gw.client.get(gw.url("/api/v1/key")).send().await.unwrap().status(), 401);
 }
 

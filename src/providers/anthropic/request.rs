@@ -13,13 +13,29 @@ use serde_json::{json, Map, Value};
 pub const DEFAULT_MAX_TOKENS: u64 = 4096;
 /// Anthropic's smallest thinking budget.
 const MIN_THINKING_BUDGET: u64 = 1024;
+/// The Anthropic beta under which `{"role": "system"}` may appear inside `messages`.
+pub const MID_CONVERSATION_SYSTEM_BETA: &str = "mid-conversation-system-2026-04-07";
+
+/// Whether the client's `anthropic-beta` headers turn on mid-conversation system messages.
+pub fn allows_mid_conversation_system(headers: &[(&'static str, String)]) -> bool {
+    headers
+        .iter()
+        .filter(|(name, _)| *name == "anthropic-beta")
+        .any(|(_, value)| value.split(',').any(|beta| beta.trim() == MID_CONVERSATION_SYSTEM_BETA))
+}
+
+/// A system instruction given mid-conversation, as the text a user turn carries it in
+/// (the `<system-reminder>` convention Claude models are trained on).
+pub fn system_reminder(text: &str) -> String {
+    format!("<system-reminder>\n{text}\n</system-reminder>")
+}
 
 /// The Messages API body for `request`, sent to `model`. `model_max_output` is the
 /// configured `max_output_tokens` of the model. An error names the offending message.
 pub fn request_body(request: &ChatRequest, model: &str, model_max_output: Option<u64>) -> Result<Value, String> {
     let body = &request.body;
     let messages = body.get("messages").and_then(Value::as_array).map(Vec::as_slice).unwrap_or_default();
-    let (system, turns) = conversation(messages)?;
+    let (system, turns) = conversation(messages, MidConversationSystem::of(request))?;
     let max_tokens = request.max_output_tokens().or(model_max_output).unwrap_or(DEFAULT_MAX_TOKENS);
     let mut out = Map::new();
     out.insert("model".into(), json!(model));
@@ -179,16 +195,50 @@ impl Turns {
     }
 }
 
-/// (system blocks, messages).
-fn conversation(messages: &[Value]) -> Result<(Vec<Value>, Vec<Value>), String> {
+/// Where a system message after the first turn goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MidConversationSystem {
+    /// Into `system`, with the leading ones (a chat-completions client's request).
+    Hoist,
+    /// A `system` turn where it stands (a Messages client that sent the beta).
+    InPlace,
+    /// A `<system-reminder>` text block opening the next user turn (a Messages client
+    /// without the beta, as Claude Code sends them).
+    Reminder,
+}
+
+impl MidConversationSystem {
+    pub fn of(request: &ChatRequest) -> MidConversationSystem {
+        match &request.anthropic {
+            None => MidConversationSystem::Hoist,
+            Some(native) if allows_mid_conversation_system(&native.headers) => MidConversationSystem::InPlace,
+            Some(_) => MidConversationSystem::Reminder,
+        }
+    }
+}
+
+/// (system blocks, messages). System messages before the first turn make `system`; later
+/// ones go where `mid` says.
+fn conversation(messages: &[Value], mid: MidConversationSystem) -> Result<(Vec<Value>, Vec<Value>), String> {
     let mut system = Vec::new();
     let mut turns = Turns::default();
     for (i, m) in messages.iter().enumerate() {
         let at = |e: String| format!("messages[{i}]: {e}");
         match m["role"].as_str().unwrap_or("") {
-            "system" | "developer" => {
+            "system" | "developer" if turns.0.is_empty() || mid == MidConversationSystem::Hoist => {
                 let texts = system_texts(&m["content"]).map_err(at)?;
                 system.extend(texts.into_iter().filter_map(|(text, raw)| text_block(text, raw)));
+            }
+            "system" | "developer" => {
+                let texts = system_texts(&m["content"]).map_err(at)?;
+                if mid == MidConversationSystem::InPlace {
+                    turns.extend("system", texts.into_iter().filter_map(|(text, raw)| text_block(text, raw)).collect());
+                } else {
+                    let joined = texts.iter().map(|(text, _)| *text).collect::<Vec<_>>().join("\n\n");
+                    if !joined.is_empty() {
+                        turns.extend("user", vec![json!({ "type": "text", "text": system_reminder(&joined) })]);
+                    }
+                }
             }
             "user" => turns.extend("user", content_blocks(&m["content"]).map_err(at)?),
             "assistant" => turns.extend("assistant", assistant_blocks(m).map_err(at)?),
@@ -332,6 +382,28 @@ mod tests {
         assert_eq!(thinking_budget(Thinking::Budget(2000), 1000, false), None);
         assert_eq!(thinking_budget(e(Effort::High), 10_000, true), None);
         assert_eq!(thinking_budget(Thinking::Default, 10_000, false), None);
+    }
+
+    #[test]
+    fn later_system_messages_are_reminders_unless_the_beta_keeps_them_in_place() {
+        let messages = [
+            json!({"role": "system", "content": "Be brief."}),
+            json!({"role": "user", "content": "hi"}),
+            json!({"role": "assistant", "content": "hello"}),
+            json!({"role": "system", "content": "Plan mode."}),
+            json!({"role": "user", "content": "next"}),
+        ];
+        let (system, turns) = conversation(&messages, MidConversationSystem::Reminder).unwrap();
+        assert_eq!(system, vec![json!({"type": "text", "text": "Be brief."})]);
+        assert_eq!(turns.len(), 3);
+        assert_eq!(
+            turns[2]["content"],
+            json!([{"type": "text", "text": "<system-reminder>\nPlan mode.\n</system-reminder>"}, {"type": "text", "text": "next"}])
+        );
+        let (_, turns) = conversation(&messages, MidConversationSystem::InPlace).unwrap();
+        assert_eq!(turns[2], json!({"role": "system", "content": [{"type": "text", "text": "Plan mode."}]}));
+        assert!(allows_mid_conversation_system(&[("anthropic-beta", format!("a-1, {MID_CONVERSATION_SYSTEM_BETA}"))]));
+        assert!(!allows_mid_conversation_system(&[("anthropic-beta", "a-1".into())]));
     }
 
     #[test]

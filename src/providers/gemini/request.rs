@@ -1,11 +1,12 @@
 //! OpenAI chat request -> Gemini `generateContent` body. Pure. System messages become
-//! `systemInstruction`, tool results `functionResponse` parts named after the call they
-//! answer, and `thoughtSignature`s come back from `reasoning_details` (or Google's own
+//! `systemInstruction` (a Messages client's mid-conversation ones a `<system-reminder>` in
+//! the next user turn), tool results `functionResponse` parts named after the call they answer, and `thoughtSignature`s come back from `reasoning_details` (or Google's own
 //! `extra_content.google.thought_signature`) onto the parts that carried them.
 
 use super::schema::{check_expandable, function_parameters, SchemaProblem, MAX_EXPANDED_NODES};
 use super::REASONING_FORMAT;
 use crate::api::chat::ChatRequest;
+use crate::providers::anthropic::request::system_reminder;
 use crate::providers::chat_input::{
     function_tools, parts, reasoning, stop_sequences, system_texts, tool_arguments, tool_call_name, tool_choice, DataUrl, Effort, Part,
     Reasoning, Thinking, ToolChoice,
@@ -34,7 +35,8 @@ pub fn unexpandable_tool(body: &Map<String, Value>) -> Option<String> {
 pub fn request_body(request: &ChatRequest) -> Result<Value, String> {
     let body = &request.body;
     let messages = body.get("messages").and_then(Value::as_array).map(Vec::as_slice).unwrap_or_default();
-    let (system, contents) = conversation(messages)?;
+    // Only a Messages client's mid-conversation system messages stay in the conversation.
+    let (system, contents) = conversation(messages, request.anthropic.is_some())?;
     let mut out = Map::new();
     out.insert("contents".into(), Value::Array(contents));
     if !system.is_empty() {
@@ -176,16 +178,24 @@ impl Contents {
     }
 }
 
-/// (systemInstruction parts, contents).
-fn conversation(messages: &[Value]) -> Result<(Vec<Value>, Vec<Value>), String> {
+/// (systemInstruction parts, contents). System messages after the first turn open the next
+/// user turn as a `<system-reminder>` when `fold_later_system`, else join the instruction.
+fn conversation(messages: &[Value], fold_later_system: bool) -> Result<(Vec<Value>, Vec<Value>), String> {
     let mut system = Vec::new();
     let mut contents = Contents::default();
     for (i, m) in messages.iter().enumerate() {
         let at = |e: String| format!("messages[{i}]: {e}");
         match m["role"].as_str().unwrap_or("") {
-            "system" | "developer" => {
+            "system" | "developer" if contents.turns.is_empty() || !fold_later_system => {
                 let texts = system_texts(&m["content"]).map_err(at)?;
                 system.extend(texts.into_iter().map(|(text, _)| json!({ "text": text })));
+            }
+            "system" | "developer" => {
+                let texts = system_texts(&m["content"]).map_err(at)?;
+                let joined = texts.iter().map(|(text, _)| *text).collect::<Vec<_>>().join("\n\n");
+                if !joined.is_empty() {
+                    contents.extend("user", vec![json!({ "text": system_reminder(&joined) })]);
+                }
             }
             "user" => contents.extend("user", user_parts(&m["content"]).map_err(at)?),
             "assistant" => {
@@ -323,6 +333,23 @@ mod tests {
         assert_eq!(tool_response(&json!("{\"t\": 22}")), json!({"t": 22}));
         assert_eq!(tool_response(&json!("[1,2]")), json!({"output": "[1,2]"}));
         assert_eq!(tool_response(&json!([{"type": "text", "text": "ok"}])), json!({"output": "ok"}));
+    }
+
+    #[test]
+    fn later_system_messages_open_the_next_user_turn() {
+        let messages = [
+            json!({"role": "system", "content": "Be brief."}),
+            json!({"role": "user", "content": "hi"}),
+            json!({"role": "assistant", "content": "hello"}),
+            json!({"role": "system", "content": "Plan mode."}),
+            json!({"role": "user", "content": "next"}),
+        ];
+        let (system, contents) = conversation(&messages, true).unwrap();
+        assert_eq!(system, vec![json!({"text": "Be brief."})]);
+        assert_eq!(
+            contents[2],
+            json!({"role": "user", "parts": [{"text": "<system-reminder>\nPlan mode.\n</system-reminder>"}, {"text": "next"}]})
+        );
     }
 
     #[test]
