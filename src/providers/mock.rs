@@ -80,9 +80,9 @@ fn answer(request: &ChatRequest, reply: Option<&str>) -> Answer {
 
 fn complete(answer: Answer, usage: Usage) -> Completion {
     let (message, finish) = match answer {
-        Answer::Text(text) => (json!({ "role": "assistant", "content": text, "refusal": null }), "stop"),
+        Answer::Text(text) => (json!({ "role": "assistant", "content": text, "refusal": null, "annotations": [] }), "stop"),
         Answer::ToolCall { id, name, arguments } => (
-            json!({ "role": "assistant", "content": null, "refusal": null,
+            json!({ "role": "assistant", "content": null, "refusal": null, "annotations": [],
                     "tool_calls": [{ "id": id, "type": "function", "function": { "name": name, "arguments": arguments } }] }),
             "tool_calls",
         ),

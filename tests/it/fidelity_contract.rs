@@ -76,6 +76,18 @@ async fn a_gateway_built_answer_carries_empty_annotations() {
     assert_eq!(resp.status(), 200);
     let body: Value = resp.json().await.unwrap();
     assert_eq!(body["choices"][0]["message"]["annotations"], json!([]));
+
+    // The built-in mock builds its answers too.
+    let demo = "providers:\n  demo: { type: mock }\nmodels:\n  demo/echo:\n    endpoints: [ { provider: demo, model: echo } ]\nkeys:\n  - { name: test, key: sk-test-key }\n";
+    let gw = Gateway::start(demo).await;
+    let tool = json!([{"type": "function", "function": {"name": "f", "parameters": {"type": "object"}}}]);
+    for request in
+        [json!({"model": "demo/echo", "messages": user("hi")}), json!({"model": "demo/echo", "messages": user("hi"), "tools": tool})]
+    {
+        let resp = gw.chat(request).await;
+        let body: Value = resp.json().await.unwrap();
+        assert_eq!(body["choices"][0]["message"]["annotations"], json!([]), "{body}");
+    }
 }
 
 #[tokio::test]
