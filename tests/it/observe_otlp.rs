@@ -283,3 +283,20 @@ async fn a_dead_collector_neither_fails_nor_slows_requests_and_counts_dropped_sp
     }
     gw.stop().await;
 }
+
+#[test]
+fn a_bad_otlp_section_is_a_config_error_at_its_location() {
+    let yaml = "providers: { demo: { type: mock } }\nmodels:\n  d/m: { endpoints: [ { provider: demo, model: x } ] }\nkeys:\n  - { name: k, key: sk-k }\n\
+                observability:\n  otlp:\n    endpoint: \"collector:4318\"\n    sample_ratio: 1.5\n    headers: { \"bad header\": x }\n";
+    let errors = switchboard::config::parse(yaml, "switchboard.yaml", &|_: &str| None).expect_err("invalid").to_string();
+    for expected in [
+        "switchboard.yaml:8:5: observability.otlp.endpoint: the OTLP endpoint scheme `collector` is not http or https",
+        "switchboard.yaml:9:5: observability.otlp.sample_ratio: sample_ratio 1.5 is outside 0..1",
+        "observability.otlp.headers.bad header: `bad header` is not a valid HTTP header name",
+    ] {
+        assert!(errors.contains(expected), "missing `{expected}` in:\n{errors}");
+    }
+    let off = yaml.split("observability:").next().unwrap();
+    let config = switchboard::config::parse(off, "switchboard.yaml", &|_: &str| None).expect("valid");
+    assert!(config.observability.otlp.is_none(), "off by default");
+}
