@@ -91,3 +91,19 @@ impl Validator<'_> {
         headers
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_traces_path_is_appended_to_a_collector_base_url_only() {
+        let at = |endpoint: &str| {
+            let config = OtlpConfig { endpoint: endpoint.parse().unwrap(), headers: Vec::new(), sample_ratio: 1.0, include_bodies: false };
+            config.traces_url()
+        };
+        assert_eq!(at("http://collector:4318"), "http://collector:4318/v1/traces");
+        assert_eq!(at("https://otel.example.com/api/public/otel/"), "https://otel.example.com/api/public/otel/v1/traces");
+        assert_eq!(at("http://collector:4318/v1/traces"), "http://collector:4318/v1/traces");
+    }
+}

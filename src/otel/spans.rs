@@ -121,3 +121,37 @@ fn context(trace: &TraceRecord, span_id: [u8; 8]) -> SpanContext {
 fn scope() -> InstrumentationScope {
     InstrumentationScope::builder("switchboard").with_version(env!("CARGO_PKG_VERSION")).build()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::otel::RequestTrace;
+    use opentelemetry::trace::Status;
+    use std::time::SystemTime;
+
+    fn traced(attempts: Vec<AttemptSpan>) -> TraceRecord {
+        let request = RequestTrace { trace_id: [1; 16], parent: None, span_id: [2; 8], start: SystemTime::UNIX_EPOCH };
+        TraceRecord { request, attempts }
+    }
+
+    #[test]
+    fn a_failed_request_span_is_an_error_and_a_long_body_is_cut() {
+        let row = UsageRow {
+            endpoint: "embeddings".into(),
+            status: 502,
+            error_type: Some("provider_unavailable".into()),
+            latency_ms: 40,
+            request_body: Some("é".repeat(MAX_BODY_BYTES)),
+            ..UsageRow::default()
+        };
+        let spans = build(&row, &traced(Vec::new()), true);
+        assert_eq!(spans.len(), 1, "no attempts, no children");
+        let span = &spans[0];
+        assert_eq!(span.name, "embeddings unknown");
+        assert!(matches!(span.status, Status::Error { .. }));
+        assert_eq!(span.end_time, SystemTime::UNIX_EPOCH + Duration::from_millis(40));
+        let body = &span.events.events[0].attributes[0].value;
+        assert_eq!(body.as_str().len(), MAX_BODY_BYTES, "cut at a character boundary within the cap");
+        assert!(build(&row, &traced(Vec::new()), false)[0].events.events.is_empty(), "no bodies unless asked");
+    }
+}
