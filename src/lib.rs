@@ -17,6 +17,7 @@ pub mod ids;
 pub mod metrics;
 #[cfg(test)]
 mod money_properties;
+pub mod otel;
 pub mod pipeline;
 pub mod probe;
 pub mod providers;

@@ -110,6 +110,8 @@ pub struct AppState {
     metrics: Metrics,
     /// Budget alerts: threshold claims and the webhook sender.
     alerts: crate::alerts::Alerts,
+    /// Where traced requests' spans go (`observability.otlp`), chosen at start.
+    spans: Arc<dyn crate::otel::SpanSink>,
     /// Ends open streams with an error event when the shutdown grace runs out.
     stream_cut: crate::shutdown::StreamCut,
 }
@@ -139,8 +141,10 @@ impl AppState {
         let budgets = BudgetLedger::restore(restored.keys.into_iter().map(spend), restored.teams.into_iter().map(spend), now);
         let cache = ResponseCache::new(config.cache.max_bytes);
         let alerts = crate::alerts::Alerts::new(&config);
+        let spans = crate::otel::sink_for(&config);
         Ok(AppState {
             alerts,
+            spans,
             cache,
             metrics: Metrics::default(),
             live: ArcSwap::from_pointee(Runtime::new(config, &health)),
@@ -194,6 +198,11 @@ impl AppState {
 
     pub fn metrics(&self) -> &Metrics {
         &self.metrics
+    }
+
+    /// The trace exporter (a no-op without `observability.otlp`).
+    pub fn spans(&self) -> &dyn crate::otel::SpanSink {
+        &*self.spans
     }
 
     pub fn alerts(&self) -> &crate::alerts::Alerts {

@@ -51,11 +51,44 @@ pub struct Config {
     pub teams: HashMap<String, Arc<TeamConfig>>,
     pub cache: CacheConfig,
     pub alerts: AlertsConfig,
+    pub observability: ObservabilityConfig,
     /// Non-fatal findings (disabled providers and keys), shown at start and by `check`.
     pub warnings: Vec<String>,
     /// Every configured secret (admin key, provider keys and credential headers, plain-text
     /// team keys): what must never appear in an answer, a log line or a row.
     pub secrets: Vec<Secret>,
+}
+
+/// Trace export (`observability`).
+#[derive(Debug, Clone, Default)]
+pub struct ObservabilityConfig {
+    pub otlp: Option<Arc<OtlpConfig>>,
+}
+
+/// `observability.otlp`: an OTLP/HTTP collector receiving the gateway's traces.
+#[derive(Debug)]
+pub struct OtlpConfig {
+    /// The collector's base URL (e.g. `http://collector:4318`) or its full traces URL.
+    pub endpoint: url::Url,
+    /// Sent with every export (e.g. an API key for a hosted collector): secrets.
+    pub headers: Vec<(String, Secret)>,
+    /// The share of requests traced, 0 to 1 (default 1); an incoming `traceparent`'s
+    /// sampled flag decides instead.
+    pub sample_ratio: f64,
+    /// Request and response bodies go into spans (default false).
+    pub include_bodies: bool,
+}
+
+impl OtlpConfig {
+    /// Where spans are posted: `endpoint` with `/v1/traces` appended unless it ends so.
+    pub fn traces_url(&self) -> String {
+        let base = self.endpoint.as_str();
+        if self.endpoint.path().ends_with("/v1/traces") {
+            base.to_string()
+        } else {
+            format!("{}/v1/traces", base.trim_end_matches('/'))
+        }
+    }
 }
 
 /// Where budget alerts go (`alerts`).

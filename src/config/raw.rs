@@ -20,6 +20,7 @@ pub struct RawFile {
     pub teams: Option<Value>,
     pub keys: Option<Value>,
     pub alerts: Option<Value>,
+    pub observability: Option<Value>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -212,4 +213,19 @@ pub struct RawAlerts {
 pub struct RawWebhook {
     pub url: String,
     pub headers: Option<BTreeMap<String, String>>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawObservability {
+    pub otlp: Option<RawOtlp>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawOtlp {
+    pub endpoint: String,
+    pub headers: Option<BTreeMap<String, String>>,
+    pub sample_ratio: Option<f64>,
+    pub include_bodies: Option<bool>,
 }

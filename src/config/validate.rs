@@ -78,6 +78,7 @@ impl<'a> Validator<'a> {
         let teams = self.teams(raw.teams);
         let cache = self.cache(raw.cache);
         let alerts = self.alerts(raw.alerts);
+        let observability = self.observability(raw.observability);
         let keys_given = matches!(&raw.keys, Some(Value::Sequence(items)) if !items.is_empty());
         let guardrails = self.guardrail_sets(raw.guardrails, &providers, &models);
         let keys = self.keys(raw.keys, &guardrails);
@@ -94,6 +95,7 @@ impl<'a> Validator<'a> {
         }
         let mut secrets = self.secrets(&server, &providers);
         secrets.extend(alerts.secrets());
+        secrets.extend(observability.secrets());
         Some(Config {
             source: source.to_string(),
             server,
@@ -107,6 +109,7 @@ impl<'a> Validator<'a> {
             teams,
             cache,
             alerts,
+            observability,
             warnings: std::mem::take(&mut self.warnings),
             secrets,
         })

@@ -81,6 +81,13 @@ pub async fn metrics(req: HttpRequest, state: web::Data<AppState>) -> HttpRespon
             value: count.load(std::sync::atomic::Ordering::Relaxed) as f64,
         });
     }
+    samples.push(Sample {
+        name: "switchboard_otlp_spans_dropped_total",
+        help: "Trace spans not delivered to the OTLP collector (export queue full, or the collector failed or timed out).",
+        kind: "counter",
+        labels: vec![],
+        value: state.spans().dropped() as f64,
+    });
     for (endpoint, value) in runtime.circuit_states() {
         samples.push(Sample {
             name: "switchboard_circuit_state",

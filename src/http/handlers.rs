@@ -67,10 +67,17 @@ async fn serve(
             Err(refused) => (None, Err(refused)),
         };
         let state = state.into_inner();
-        let result = match api {
-            ClientApi::Chat => pipeline::chat(&state, &ctx, body).await,
-            ClientApi::Messages => pipeline::messages(&state, &ctx, body, anthropic_headers(&req)).await,
-            ClientApi::Embeddings => pipeline::embeddings(&state, &ctx, body).await,
+        let trace = state.spans().begin(req.headers().get("traceparent").and_then(|v| v.to_str().ok()));
+        let run = async {
+            match api {
+                ClientApi::Chat => pipeline::chat(&state, &ctx, body).await,
+                ClientApi::Messages => pipeline::messages(&state, &ctx, body, anthropic_headers(&req)).await,
+                ClientApi::Embeddings => pipeline::embeddings(&state, &ctx, body).await,
+            }
+        };
+        let result = match trace {
+            Some(trace) => crate::otel::context::traced(trace, run).await,
+            None => run.await,
         };
         match result {
             Ok(reply) => {

@@ -79,18 +79,27 @@ where
         }
         let Some(remaining) = deadline.checked_duration_since(Instant::now()).filter(|d| !d.is_zero()) else { break };
         let started = Instant::now();
+        let clock = crate::otel::context::attempt_started();
         let result = match tokio::time::timeout(remaining, attempt(candidate)).await {
             Ok(result) => result,
             Err(_) => Err(UpstreamError::Timeout(remaining)),
         };
         let provider = &candidate.endpoint.provider.name;
+        let result = result.map_err(|err| runtime.scrubber.upstream_error(err));
+        if let Some(clock) = clock {
+            let (status, error) = match &result {
+                Ok(_) => (Some(200), None),
+                Err(err) => (err.status(), Some(short_reason(err))),
+            };
+            crate::otel::context::attempt_ended(clock, provider, &candidate.model.slug, status, error);
+        }
         let err = match result {
             Ok(served) => {
                 candidate.stats.record_success();
                 candidate.stats.record_ttft(started.elapsed());
                 return Ok(Dispatched { candidate: candidate.clone(), served, attempts: records.len() as u32 + 1 });
             }
-            Err(err) => runtime.scrubber.upstream_error(err),
+            Err(err) => err,
         };
         if matches!(err.status(), Some(401 | 403)) {
             tracing::error!(provider = %provider, "upstream rejected the gateway's API key for provider `{provider}`: {err}");

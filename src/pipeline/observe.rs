@@ -1,4 +1,5 @@
-//! What every finished request leaves behind besides its usage row: its Prometheus metrics.
+//! What every finished request leaves behind besides its usage row: its Prometheus metrics
+//! and, when it is traced, its spans.
 //! (Its access-log line is written from the row by the usage writer thread, see
 //! `usage::access_log`.)
 
@@ -6,7 +7,10 @@ use crate::state::AppState;
 use crate::usage::UsageRow;
 use std::time::Duration;
 
-pub fn observe(state: &AppState, row: &UsageRow, upstream: Option<Duration>) {
+pub fn observe(state: &AppState, row: &UsageRow, upstream: Option<Duration>, trace: Option<crate::otel::TraceRecord>) {
+    if let Some(trace) = trace {
+        state.spans().finish(row, trace);
+    }
     let (model, provider, cache) = (row.model_label(), row.provider_label(), row.cache_label());
     let metrics = state.metrics();
     metrics.request(model, provider, row.status, cache);

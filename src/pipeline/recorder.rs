@@ -29,7 +29,13 @@ struct Pending {
     row: UsageRow,
     started: Instant,
     meter: Meter,
+    /// Bodies are kept: for the usage log (`database.log_bodies`) or for spans
+    /// (`observability.otlp.include_bodies`).
     log_bodies: bool,
+    /// Only the usage log's `database.log_bodies` keeps them in the row written.
+    store_bodies: bool,
+    /// The request's trace, when it is traced.
+    trace: Option<Box<crate::otel::TraceRecord>>,
     /// Time spent waiting on the upstream (to its answer, or its first chunk).
     upstream: Option<Duration>,
 }
@@ -40,6 +46,7 @@ pub struct OverBudget;
 impl Recorder {
     pub fn start(state: &Arc<AppState>, ctx: &RequestCtx) -> Recorder {
         let runtime = &ctx.runtime;
+        let trace = crate::otel::context::request();
         let row = UsageRow {
             id: ctx.generation_id.clone(),
             created_at_ms: ctx.created_at_ms,
@@ -62,7 +69,9 @@ impl Recorder {
                 started: ctx.started,
                 meter: Meter::default(),
                 upstream: None,
-                log_bodies: runtime.config.database.log_bodies,
+                log_bodies: runtime.config.database.log_bodies || trace.is_some() && state.spans().include_bodies(),
+                store_bodies: runtime.config.database.log_bodies,
+                trace: trace.map(|request| Box::new(crate::otel::TraceRecord { request, attempts: Vec::new() })),
             })),
         }
     }
@@ -136,6 +145,9 @@ impl Recorder {
     /// Records the upstream attempts made and, when one answered, who served.
     pub fn note_attempts(&mut self, failed: &[AttemptRecord], served: Option<&Candidate>) {
         self.with(|p| {
+            if let Some(trace) = p.trace.as_deref_mut() {
+                trace.attempts = crate::otel::context::take_attempts();
+            }
             let mut all: Vec<&AttemptRecord> = failed.iter().collect();
             let ok = served.map(|t| AttemptRecord {
                 provider: t.endpoint.provider.name.clone(),
@@ -264,13 +276,17 @@ impl Recorder {
         let Some(p) = self.pending.take() else {
             return;
         };
-        let Pending { state, gate, mut row, started, upstream, .. } = *p;
+        let Pending { state, gate, mut row, started, upstream, store_bodies, trace, .. } = *p;
         gate.settle(&usage, cost_nano, row.created_at_ms);
         row.usage = usage;
         row.cost_nano = cost_nano;
         row.cancelled = cancelled;
         row.latency_ms = started.elapsed().as_millis() as u64;
-        super::observe::observe(&state, &row, upstream);
+        super::observe::observe(&state, &row, upstream, trace.map(|t| *t));
+        if !store_bodies {
+            row.request_body = None;
+            row.response_body = None;
+        }
         state.usage().record(row);
     }
 }

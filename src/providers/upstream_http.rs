@@ -57,6 +57,9 @@ pub fn json_post(
     for (name, value) in &provider.headers {
         builder = builder.header(name, value);
     }
+    if let Some(traceparent) = crate::otel::context::upstream_traceparent() {
+        builder = builder.header("traceparent", traceparent);
+    }
     Ok(builder)
 }
 

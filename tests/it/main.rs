@@ -27,6 +27,7 @@ mod messages_openai_upstream;
 mod messages_usage;
 mod observe_alerts;
 mod observe_metrics;
+mod observe_otlp;
 mod ops;
 mod routing;
 mod usage_budget;
