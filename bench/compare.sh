@@ -6,7 +6,8 @@
 #
 #   bench/compare.sh BEFORE_BIN AFTER_BIN
 #
-# Knobs: ROUNDS=3, DUR=5 (seconds per wrk run), CONNS=32, NICE=-20, CASES="fast fast-stream".
+# Knobs: ROUNDS=3, DUR=5 (seconds per wrk run), CONNS=32, NICE=-20, CASES="fast fast-stream",
+# AFTER_EXTRA (YAML appended to the AFTER config only).
 # The config (auth, usage log, budget and rate limit on the key) and the request bodies are
 # the ones bench/run.sh writes; a smoke run of it generates them first. Both builds get
 # core GW_CPU (1), wrk and the mock core LOAD_CPU (0), when taskset exists.
@@ -29,6 +30,9 @@ pin() {  # $1 core: the command prefix that pins to it and sets the nice level
 }
 start() {  # $1 name, $2 binary, $3 port
   config_for "$1" "$3"
+  # AFTER_EXTRA: YAML appended to the AFTER build's config only (e.g. an `observability:`
+  # section), to measure a feature with one binary: `bench/compare.sh BIN BIN`.
+  if [ "$1" = after ] && [ -n "${AFTER_EXTRA:-}" ]; then printf '%s\n' "$AFTER_EXTRA" >>"$W/$1.yaml"; fi
   # shellcheck disable=SC2046
   $(pin "$GW_CPU") "$2" serve --config "$W/$1.yaml" >"$W/$1.log" 2>&1 &
   PIDS+=("$!")
