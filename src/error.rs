@@ -71,6 +71,9 @@ pub enum GatewayError {
     ProviderUnavailable { model: String, attempts: Vec<AttemptRecord> },
     #[error("{message}")]
     TemporarilyUnavailable { message: String, retry_after_secs: u64 },
+    /// The shutdown grace ran out while the request waited on its upstream.
+    #[error("the gateway is shutting down; retry the request")]
+    ShuttingDown,
     /// A bug or an environment failure; the detail goes to the log, never to the client.
     #[error("internal error")]
     Internal(String),
@@ -114,6 +117,7 @@ impl GatewayError {
             GatewayError::UpstreamRejected { status, .. } => (*status, "invalid_request_error", "invalid_request", Some(false)),
             GatewayError::ProviderUnavailable { .. } => (502, "server_error", "provider_unavailable", Some(false)),
             GatewayError::TemporarilyUnavailable { .. } => (503, "server_error", "temporarily_unavailable", None),
+            GatewayError::ShuttingDown => (503, "server_error", "shutting_down", None),
             GatewayError::Internal(_) => (500, "server_error", "internal", None),
         }
     }
@@ -134,7 +138,7 @@ impl GatewayError {
         let mut param = Value::Null;
         let mut allow = None;
         match self {
-            GatewayError::TooManyInFlight { .. } => retry_after_secs = Some(1),
+            GatewayError::TooManyInFlight { .. } | GatewayError::ShuttingDown => retry_after_secs = Some(1),
             GatewayError::MethodNotAllowed { allowed, .. } => allow = Some(*allowed),
             GatewayError::ProviderUnavailable { attempts, .. } => metadata["attempts"] = json!(attempts),
             GatewayError::RateLimited { retry_after_secs: r, .. } => retry_after_secs = *r,

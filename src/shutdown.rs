@@ -1,7 +1,8 @@
-//! The end of the shutdown grace, as a signal open streams can wait on: after SIGTERM (or
+//! The end of the shutdown grace, as a signal requests can wait on: after SIGTERM (or
 //! SIGINT) the server stops accepting and waits `server.shutdown_grace` for requests in
 //! flight; just before that time runs out, every stream still open ends with one
-//! `shutting_down` error event (and its usage row says so) instead of being cut silently.
+//! `shutting_down` error event, and every request still waiting on its upstream gets a 503
+//! `shutting_down` (their usage rows say so), instead of being cut silently.
 
 use std::sync::Weak;
 use std::time::Duration;
@@ -43,6 +44,16 @@ impl CutWatch {
                 std::future::pending::<()>().await;
             }
         }
+    }
+}
+
+/// Runs `work` unless the cut comes first (then `None`).
+pub async fn before_cut<F: std::future::Future>(cut: &StreamCut, work: F) -> Option<F::Output> {
+    let mut watch = cut.subscribe();
+    tokio::select! {
+        biased;
+        out = work => Some(out),
+        _ = watch.cut() => None,
     }
 }
 

@@ -108,10 +108,10 @@ async fn run(state: &Arc<AppState>, ctx: &RequestCtx, raw: &[u8], fin: &mut Reco
     let deadline = Instant::now() + ctx.runtime.config.server.request_timeout;
     let client = state.http();
     let mut failed = Vec::new();
-    let dispatched = dispatch::dispatch_with(&candidates, &request.model, &ctx.runtime, deadline, &mut failed, |c: &Candidate| {
+    let dispatching = dispatch::dispatch_with(&candidates, &request.model, &ctx.runtime, deadline, &mut failed, |c: &Candidate| {
         providers::embeddings(client, &c.endpoint, &request)
-    })
-    .await;
+    });
+    let dispatched = crate::shutdown::before_cut(state.stream_cut(), dispatching).await.unwrap_or(Err(GatewayError::ShuttingDown));
     fin.note_attempts(&failed, dispatched.as_ref().ok().map(|d| &d.candidate));
     let dispatched = dispatched?;
     let target = &dispatched.candidate;

@@ -196,7 +196,8 @@ async fn run(
     let deadline = Instant::now() + ctx.runtime.config.server.request_timeout;
     let mut failed = Vec::new();
     let upstream_started = Instant::now();
-    let dispatched = dispatch::dispatch(state.http(), &candidates, &request, &ctx.runtime, deadline, &mut failed).await;
+    let dispatching = dispatch::dispatch(state.http(), &candidates, &request, &ctx.runtime, deadline, &mut failed);
+    let dispatched = crate::shutdown::before_cut(state.stream_cut(), dispatching).await.unwrap_or(Err(GatewayError::ShuttingDown));
     fin.note_upstream_time(upstream_started.elapsed());
     fin.note_attempts(&failed, dispatched.as_ref().ok().map(|d| &d.candidate));
     let dispatched = dispatched?;
