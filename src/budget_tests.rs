@@ -2,15 +2,7 @@
 use super::*;
 
 fn key(name: &str, team: Option<&str>, limit: Option<u64>) -> Arc<KeyConfig> {
-    Arc::new(KeyConfig {
-        name: name.into(),
-        key_sha256: [0; 32],
-        team: team.map(str::to_string),
-        budget: limit.map(|limit_nano| Budget { limit_nano, period: BudgetPeriod::Daily }),
-        rate_limit: None,
-        guardrails: Vec::new(),
-        allowed_ips: None,
-    })
+    Arc::new(KeyConfig::for_tests(name, team, limit))
 }
 
 const NOON: i64 = 20_000 * utc::MS_PER_DAY + 12 * 3_600_000;

@@ -4,7 +4,7 @@
 
 use crate::api::usage::Usage;
 use crate::budget::{worst_case_nano, BudgetLedger, Payer};
-use crate::config::{Budget, BudgetPeriod, KeyConfig, Price};
+use crate::config::{KeyConfig, Price};
 use crate::pipeline::meter::bill;
 use proptest::prelude::*;
 use std::collections::HashMap;
@@ -85,15 +85,7 @@ proptest! {
         limit in prop_oneof![0u64..1_000_000, any::<u64>()],
         steps in prop::collection::vec((tokens(), tokens(), any::<bool>(), 0.0f64..=1.0), 1..40),
     ) {
-        let key = Arc::new(KeyConfig {
-            name: "k".into(),
-            key_sha256: [0; 32],
-            team: None,
-            guardrails: Vec::new(),
-            budget: Some(Budget { limit_nano: limit, period: BudgetPeriod::Daily }),
-            rate_limit: None,
-            allowed_ips: None,
-        });
+        let key = Arc::new(KeyConfig::for_tests("k", None, Some(limit)));
         let payer = Payer::new(key, &HashMap::new());
         let ledger = BudgetLedger::default();
         let now = 1_800_000_000_000;

@@ -34,15 +34,7 @@ fn a_threshold_is_claimed_once_per_holder_and_period() {
 }
 
 fn key(team: Option<&str>, limit: Option<u64>) -> Arc<KeyConfig> {
-    Arc::new(KeyConfig {
-        name: "alice".into(),
-        key_sha256: [0; 32],
-        team: team.map(str::to_string),
-        budget: limit.map(|limit_nano| Budget { limit_nano, period: BudgetPeriod::Daily }),
-        rate_limit: None,
-        guardrails: Vec::new(),
-        allowed_ips: None,
-    })
+    Arc::new(KeyConfig::for_tests("alice", team, limit))
 }
 
 #[test]

@@ -293,6 +293,22 @@ pub struct KeyConfig {
     pub allowed_ips: Option<super::IpAllowlist>,
 }
 
+#[cfg(test)]
+impl KeyConfig {
+    /// A key for unit tests: `name`, in `team`, with a daily budget of `limit_nano`.
+    pub fn for_tests(name: &str, team: Option<&str>, limit_nano: Option<u64>) -> KeyConfig {
+        KeyConfig {
+            name: name.into(),
+            key_sha256: [0; 32],
+            team: team.map(str::to_string),
+            guardrails: Vec::new(),
+            budget: limit_nano.map(|limit_nano| Budget { limit_nano, period: BudgetPeriod::Daily }),
+            rate_limit: None,
+            allowed_ips: None,
+        }
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct TeamConfig {
     pub name: String,

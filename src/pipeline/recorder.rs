@@ -8,6 +8,7 @@ use super::gate::Gate;
 use super::meter::{self, Meter};
 use super::RequestCtx;
 use crate::api::chat::ChatRequest;
+use crate::api::limits::{truncated, MAX_MODEL_BYTES, MAX_SESSION_ID_BYTES, MAX_USER_BYTES};
 use crate::api::usage::Usage;
 use crate::budget::Payer;
 use crate::config::Price;
@@ -31,7 +32,7 @@ struct Pending {
     meter: Meter,
     /// Bodies are kept: for the usage log (`database.log_bodies`) or for spans
     /// (`observability.otlp.include_bodies`).
-    log_bodies: bool,
+    keep_bodies: bool,
     /// Only the usage log's `database.log_bodies` keeps them in the row written.
     store_bodies: bool,
     /// The request's trace, when it is traced.
@@ -69,7 +70,7 @@ impl Recorder {
                 started: ctx.started,
                 meter: Meter::default(),
                 upstream: None,
-                log_bodies: runtime.config.database.log_bodies || trace.is_some() && state.spans().include_bodies(),
+                keep_bodies: runtime.config.database.log_bodies || trace.is_some() && state.spans().include_bodies(),
                 store_bodies: runtime.config.database.log_bodies,
                 trace: trace.map(|request| Box::new(crate::otel::TraceRecord { request, attempts: Vec::new() })),
             })),
@@ -95,13 +96,13 @@ impl Recorder {
     /// What the client asked for, from any API's request (`raw` is its body as sent).
     pub fn note_client_request(&mut self, model: &str, streamed: bool, user: Option<&str>, session: Option<&str>, raw: &[u8]) {
         self.with(|p| {
-            p.row.model_requested = Some(crate::api::limits::truncated(model, crate::api::limits::MAX_MODEL_BYTES).to_string());
+            p.row.model_requested = Some(truncated(model, MAX_MODEL_BYTES).to_string());
             p.row.streamed = streamed;
-            p.row.user = user.map(|u| crate::api::limits::truncated(u, crate::api::limits::MAX_USER_BYTES).to_string());
+            p.row.user = user.map(|u| truncated(u, MAX_USER_BYTES).to_string());
             if let Some(session) = session {
-                p.row.session_id = Some(crate::api::limits::truncated(session, crate::api::limits::MAX_SESSION_ID_BYTES).to_string());
+                p.row.session_id = Some(truncated(session, MAX_SESSION_ID_BYTES).to_string());
             }
-            if p.log_bodies {
+            if p.keep_bodies {
                 p.row.request_body = Some(String::from_utf8_lossy(raw).into_owned());
             }
         });
@@ -126,7 +127,7 @@ impl Recorder {
     /// `database.log_bodies`) is the redacted one.
     pub fn note_redacted_body(&mut self, body: impl FnOnce() -> String) {
         self.with(|p| {
-            if p.log_bodies {
+            if p.keep_bodies {
                 p.row.request_body = Some(body());
             }
         });
@@ -170,7 +171,7 @@ impl Recorder {
         self.with(|p| {
             p.row.status = 200;
             p.row.ttft_ms = Some(p.started.elapsed().as_millis() as u64);
-            p.meter = Meter { price, prompt_estimate, text: p.log_bodies.then(String::new), ..Meter::default() };
+            p.meter = Meter { price, prompt_estimate, text: p.keep_bodies.then(String::new), ..Meter::default() };
         });
     }
 
@@ -236,7 +237,7 @@ impl Recorder {
         self.with(|p| {
             p.row.status = 200;
             p.row.finish_reason = finish_reason;
-            if p.log_bodies {
+            if p.keep_bodies {
                 p.row.response_body = Some(String::from_utf8_lossy(body).into_owned());
             }
         });

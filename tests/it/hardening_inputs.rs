@@ -155,9 +155,7 @@ async fn a_huge_retry_after_is_capped_and_a_reload_that_changes_the_endpoint_res
         headers: vec![("retry-after".into(), "1e300".into())],
     });
     up.always(Reply::json(200, completion("back", 1, 1)));
-    let db = crate::common::temp_db_path();
-    let path = Path::new(&db).with_file_name("switchboard.yaml");
-    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    let (path, db) = crate::common::process::config_path();
     write(&path, &reload_config(&up, &db, "5s", ""));
     let gw = GatewayProcess::spawn(&path);
     let client = reqwest::Client::new();

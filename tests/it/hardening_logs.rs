@@ -63,11 +63,9 @@ async fn upstream_error_text_never_reaches_the_client_or_the_row() {
 #[tokio::test]
 async fn logs_carry_no_secret_no_forged_line_and_no_client_error_at_error_level() {
     let (a, b) = leaky_upstreams().await;
-    let db = crate::common::temp_db_path();
+    let (path, db) = crate::common::process::config_path();
     let yaml = config_for(&[&a, &b], &format!("database: {{ path: \"{db}\" }}\n"))
         .replace("server:\n", "server:\n  admin_key: adminsecret-123\n  metrics_public: true\n");
-    let path = std::path::PathBuf::from(&db).with_file_name("switchboard.yaml");
-    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
     std::fs::write(&path, yaml).unwrap();
     let gw = GatewayProcess::spawn_logging(&path, "pretty");
     let client = reqwest::Client::new();

@@ -13,13 +13,11 @@ use std::time::{Duration, Instant};
 
 #[tokio::test]
 async fn streams_cut_by_shutdown_end_with_an_error_event_and_an_honest_row() {
-    let db = crate::common::temp_db_path();
+    let (path, db) = crate::common::process::config_path();
     let words = vec!["word"; 100].join(" ");
     let yaml = format!(
         "server: {{ workers: 1, shutdown_grace: 2s }}\ndatabase: {{ path: \"{db}\" }}\nproviders:\n  demo: {{ type: mock, reply: \"{words}\", chunk_delay: 100ms }}\n  slow: {{ type: mock, latency: 30s }}\nmodels:\n  demo/echo:\n    endpoints:\n      - {{ provider: demo, model: echo }}\n  demo/slow:\n    endpoints:\n      - {{ provider: slow, model: echo }}\nkeys:\n  - {{ name: alice, key: sk-alice }}\n"
     );
-    let path = std::path::PathBuf::from(&db).with_file_name("switchboard.yaml");
-    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
     std::fs::write(&path, yaml).unwrap();
     let gw = GatewayProcess::spawn(&path);
     let client = reqwest::Client::new();

@@ -4,81 +4,36 @@
 //! and its failures are counted.
 
 use crate::common::openai::{completion, user};
-use crate::common::{config_for, Gateway, MockUpstream, Reply};
+use crate::common::{config_for, Gateway, MockUpstream, Recorded, Reply};
 use serde_json::{json, Value};
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::TcpListener;
 
-/// Each event's lower-cased header lines and JSON body.
-type Received = Vec<(Vec<String>, Value)>;
-
-/// An HTTP/1.1 receiver that records every POST body and its headers; answers 500 to
-/// the first `fail_first` requests and 200 after.
-#[derive(Clone)]
+/// A webhook receiver: the scripted mock server, answering 500 to the first `fail_first`
+/// deliveries and 200 after.
 struct WebhookReceiver {
     url: String,
-    received: Arc<Mutex<Received>>,
-    answered: Arc<Mutex<usize>>,
+    server: MockUpstream,
+    fail_first: usize,
 }
 
 impl WebhookReceiver {
     async fn start(fail_first: usize) -> WebhookReceiver {
-        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let url = format!("http://{}/hook", listener.local_addr().unwrap());
-        let receiver = WebhookReceiver { url, received: Default::default(), answered: Default::default() };
-        let shared = receiver.clone();
-        tokio::spawn(async move {
-            while let Ok((socket, _)) = listener.accept().await {
-                tokio::spawn(shared.clone().serve(socket, fail_first));
-            }
-        });
-        receiver
+        let server = MockUpstream::start().await;
+        for _ in 0..fail_first {
+            server.push(Reply::json(500, json!({})));
+        }
+        server.always(Reply::json(200, json!({})));
+        WebhookReceiver { url: format!("http://{}/hook", server.addr), server, fail_first }
     }
 
-    async fn serve(self, mut socket: TcpStream, fail_first: usize) {
-        let mut buf = Vec::new();
-        loop {
-            let Some(head_end) = buf.windows(4).position(|w| w == b"\r\n\r\n") else {
-                let mut chunk = [0u8; 4096];
-                match socket.read(&mut chunk).await {
-                    Ok(0) | Err(_) => return,
-                    Ok(n) => buf.extend_from_slice(&chunk[..n]),
-                }
-                continue;
-            };
-            let head = String::from_utf8_lossy(&buf[..head_end]).to_string();
-            let headers: Vec<String> = head.lines().skip(1).map(str::to_ascii_lowercase).collect();
-            let length: usize =
-                headers.iter().find_map(|h| h.strip_prefix("content-length:")).map(|v| v.trim().parse().unwrap()).unwrap_or(0);
-            while buf.len() < head_end + 4 + length {
-                let mut chunk = [0u8; 4096];
-                match socket.read(&mut chunk).await {
-                    Ok(0) | Err(_) => return,
-                    Ok(n) => buf.extend_from_slice(&chunk[..n]),
-                }
-            }
-            let body: Value = serde_json::from_slice(&buf[head_end + 4..head_end + 4 + length]).expect("event is JSON");
-            buf.drain(..head_end + 4 + length);
-            let n = {
-                let mut answered = self.answered.lock().unwrap();
-                *answered += 1;
-                *answered
-            };
-            let status = if n <= fail_first { "500 Internal Server Error" } else { "200 OK" };
-            if n > fail_first {
-                self.received.lock().unwrap().push((headers, body));
-            }
-            let reply = format!("HTTP/1.1 {status}\r\ncontent-length: 0\r\n\r\n");
-            if socket.write_all(reply.as_bytes()).await.is_err() {
-                return;
-            }
-        }
+    /// The deliveries answered 200.
+    fn accepted(&self) -> Vec<Recorded> {
+        self.server.requests().into_iter().skip(self.fail_first).collect()
     }
 
     fn events(&self) -> Vec<Value> {
-        self.received.lock().unwrap().iter().map(|(_, b)| b.clone()).collect()
+        self.accepted().iter().map(Recorded::json).collect()
     }
 }
 
@@ -136,10 +91,10 @@ async fn thresholds_are_announced_once_each_with_retries() {
     assert!(start.ends_with("T00:00:00Z") && end.ends_with("T00:00:00Z") && start < end, "{start} .. {end}");
     let text = e["text"].as_str().unwrap();
     assert!(text.contains("key `test`") && text.contains("80%") && text.contains("$0.0008") && text.contains("$0.001"), "{text}");
-    let (headers, _) = hook.received.lock().unwrap()[0].clone();
-    assert!(headers.contains(&"x-hook-token: hook-secret".to_string()), "{headers:?}");
-    assert!(headers.contains(&"content-type: application/json".to_string()), "{headers:?}");
-    assert_eq!(*hook.answered.lock().unwrap(), 3, "the first delivery failed once and was retried");
+    let first = &hook.accepted()[0];
+    assert_eq!(first.header("x-hook-token"), Some("hook-secret"), "{:?}", first.headers);
+    assert_eq!(first.header("content-type"), Some("application/json"), "{:?}", first.headers);
+    assert_eq!(hook.server.calls(), 3, "the first delivery failed once and was retried");
     let metrics = gw.client.get(gw.url("/metrics")).send().await.unwrap().text().await.unwrap();
     assert!(metrics.contains("switchboard_alert_deliveries_total{result=\"ok\"} 2"), "{metrics}");
     gw.stop().await;

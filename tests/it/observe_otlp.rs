@@ -11,74 +11,44 @@ use opentelemetry_proto::tonic::common::v1::any_value::Value as AnyValue;
 use opentelemetry_proto::tonic::trace::v1::{span::SpanKind, status::StatusCode, Span};
 use prost::Message;
 use serde_json::json;
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::TcpListener;
 
-/// An OTLP/HTTP collector: records the spans of every protobuf export posted to it.
+/// An OTLP/HTTP collector: the scripted mock server, answering every export with 200; the
+/// spans are decoded from the protobuf bodies it recorded.
 #[derive(Clone)]
 struct Collector {
     endpoint: String,
-    spans: Arc<Mutex<Vec<Span>>>,
-    paths: Arc<Mutex<Vec<String>>>,
+    server: MockUpstream,
 }
 
 impl Collector {
     async fn start() -> Collector {
-        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let endpoint = format!("http://{}", listener.local_addr().unwrap());
-        let collector = Collector { endpoint, spans: Default::default(), paths: Default::default() };
-        let shared = collector.clone();
-        tokio::spawn(async move {
-            while let Ok((socket, _)) = listener.accept().await {
-                tokio::spawn(shared.clone().serve(socket));
-            }
-        });
-        collector
+        let server = MockUpstream::start().await;
+        let ok = vec![("content-type".to_string(), "application/x-protobuf".to_string())];
+        server.always(Reply::Json { status: 200, body: String::new(), headers: ok });
+        Collector { endpoint: format!("http://{}", server.addr), server }
     }
 
-    async fn serve(self, mut socket: TcpStream) {
-        let mut buf = Vec::new();
-        loop {
-            let Some(head_end) = buf.windows(4).position(|w| w == b"\r\n\r\n") else {
-                let mut chunk = [0u8; 8192];
-                match socket.read(&mut chunk).await {
-                    Ok(0) | Err(_) => return,
-                    Ok(n) => buf.extend_from_slice(&chunk[..n]),
-                }
-                continue;
-            };
-            let head = String::from_utf8_lossy(&buf[..head_end]).to_string();
-            let path = head.split_whitespace().nth(1).unwrap_or_default().to_string();
-            let length: usize = head
-                .lines()
-                .find_map(|h| h.to_ascii_lowercase().strip_prefix("content-length:").map(|v| v.trim().parse().unwrap()))
-                .unwrap_or(0);
-            while buf.len() < head_end + 4 + length {
-                let mut chunk = [0u8; 8192];
-                match socket.read(&mut chunk).await {
-                    Ok(0) | Err(_) => return,
-                    Ok(n) => buf.extend_from_slice(&chunk[..n]),
-                }
-            }
-            let body: Vec<u8> = buf.drain(..head_end + 4 + length).skip(head_end + 4).collect();
-            let request = ExportTraceServiceRequest::decode(body.as_slice()).expect("an OTLP protobuf trace export");
-            let spans = request.resource_spans.into_iter().flat_map(|r| r.scope_spans).flat_map(|s| s.spans);
-            self.spans.lock().unwrap().extend(spans);
-            self.paths.lock().unwrap().push(path);
-            let answer = "HTTP/1.1 200 OK\r\ncontent-type: application/x-protobuf\r\ncontent-length: 0\r\n\r\n";
-            if socket.write_all(answer.as_bytes()).await.is_err() {
-                return;
-            }
-        }
+    /// The paths the exports were posted to, in order.
+    fn paths(&self) -> Vec<String> {
+        self.server.requests().into_iter().map(|r| r.path).collect()
+    }
+
+    fn spans(&self) -> Vec<Span> {
+        let exports = self
+            .server
+            .requests()
+            .into_iter()
+            .map(|r| ExportTraceServiceRequest::decode(r.body.as_slice()).expect("an OTLP protobuf trace export"));
+        exports.flat_map(|e| e.resource_spans).flat_map(|r| r.scope_spans).flat_map(|s| s.spans).collect()
     }
 
     /// Waits until at least `n` spans have arrived (the exporter batches every 500 ms).
     async fn wait_for(&self, n: usize) -> Vec<Span> {
         let deadline = Instant::now() + Duration::from_secs(10);
         loop {
-            let spans = self.spans.lock().unwrap().clone();
+            let spans = self.spans();
             if spans.len() >= n {
                 return spans;
             }
@@ -142,7 +112,7 @@ async fn a_failed_then_successful_attempt_is_one_request_span_with_two_attempt_c
     let answer: serde_json::Value = resp.json().await.unwrap();
 
     let spans = collector.wait_for(3).await;
-    assert_eq!(collector.paths.lock().unwrap()[0], "/v1/traces");
+    assert_eq!(collector.paths()[0], "/v1/traces");
     let (request, attempts) = tree(&spans);
     assert_eq!(request.name, "chat test/model");
     assert!(request.parent_span_id.is_empty(), "no incoming traceparent: a root span");
@@ -197,7 +167,7 @@ async fn a_streamed_request_is_traced_with_its_streamed_usage() {
     assert!(!chunks.is_empty());
 
     let spans = collector.wait_for(2).await;
-    assert_eq!(collector.paths.lock().unwrap()[0], "/v1/traces", "a full traces URL is used as given");
+    assert_eq!(collector.paths()[0], "/v1/traces", "a full traces URL is used as given");
     let (request, attempts) = tree(&spans);
     assert_eq!(attempts.len(), 1);
     assert!(matches!(attr(&request, "switchboard.streamed"), Some(AnyValue::BoolValue(true))));

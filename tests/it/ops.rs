@@ -3,10 +3,10 @@
 //! Prometheus `/metrics`, and SIGTERM with streams in flight.
 
 use crate::common::openai::{completion, text_stream, user};
-use crate::common::process::GatewayProcess;
+use crate::common::process::{config_path, GatewayProcess};
 use crate::common::{sse_data, MockUpstream, Reply};
 use serde_json::json;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::{Duration, Instant};
 
 use crate::common::KEY;
@@ -27,13 +27,6 @@ fn write(path: &Path, yaml: &str) {
     let tmp = path.with_extension("tmp");
     std::fs::write(&tmp, yaml).unwrap();
     std::fs::rename(&tmp, path).unwrap();
-}
-
-fn config_path() -> (PathBuf, String) {
-    let db = crate::common::temp_db_path();
-    let path = PathBuf::from(&db).with_file_name("switchboard.yaml");
-    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-    (path, db)
 }
 
 async fn served_by(client: &reqwest::Client, base: &str) -> (u16, Option<String>) {

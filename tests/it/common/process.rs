@@ -74,3 +74,12 @@ pub async fn ask_t_m(client: &reqwest::Client, base: &str) -> reqwest::Response 
         .await
         .unwrap()
 }
+
+/// Where a process test writes its config: `switchboard.yaml` in a fresh temporary folder,
+/// beside the usage database path it returns too.
+pub fn config_path() -> (std::path::PathBuf, String) {
+    let db = super::temp_db_path();
+    let path = std::path::PathBuf::from(&db).with_file_name("switchboard.yaml");
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    (path, db)
+}
