@@ -9,6 +9,7 @@ use super::response::{stop_reason, usage_json};
 use super::tool_names::ToolNames;
 use crate::api::usage::Usage;
 use crate::error::anthropic_error_type;
+use crate::pipeline::delta::{parts, DeltaPart, ReasoningKind, ReasoningPart, ToolCallPart};
 use crate::providers::anthropic::request::tool_use_id;
 use crate::providers::anthropic::REASONING_FORMAT;
 use serde_json::{json, Map, Value};
@@ -76,26 +77,24 @@ impl EventWriter {
 
     /// One normalized delta chunk of the answer.
     pub fn delta(&mut self, chunk: &Map<String, Value>, out: &mut Vec<u8>) {
-        let Some(choice) = chunk.get("choices").and_then(Value::as_array).and_then(|c| c.first()) else { return };
-        let delta = &choice["delta"];
-        for detail in delta["reasoning_details"].as_array().into_iter().flatten() {
-            self.reasoning_detail(detail, out);
-        }
-        if let Some(text) = delta["content"].as_str().filter(|t| !t.is_empty()) {
-            if !matches!(self.open, Open::Text(_)) {
-                let block = self.open_block(json!({ "type": "text", "text": "" }), out);
-                self.open = Open::Text(block);
+        for part in parts(chunk) {
+            match part {
+                DeltaPart::Reasoning(r) => self.reasoning(r, out),
+                DeltaPart::Text(text) => {
+                    if !matches!(self.open, Open::Text(_)) {
+                        let block = self.open_block(json!({ "type": "text", "text": "" }), out);
+                        self.open = Open::Text(block);
+                    }
+                    self.block_delta(json!({ "type": "text_delta", "text": text }), out);
+                }
+                DeltaPart::ToolCall(call) => self.tool_call(call, out),
+                DeltaPart::Finish { reason, native } => {
+                    self.finish = Some(reason.to_string());
+                    if let Some(native) = native {
+                        self.native_finish = Some(native.to_string());
+                    }
+                }
             }
-            self.block_delta(json!({ "type": "text_delta", "text": text }), out);
-        }
-        for call in delta["tool_calls"].as_array().into_iter().flatten() {
-            self.tool_call(call, out);
-        }
-        if let Some(f) = choice["finish_reason"].as_str() {
-            self.finish = Some(f.to_string());
-        }
-        if let Some(n) = choice["native_finish_reason"].as_str() {
-            self.native_finish = Some(n.to_string());
         }
     }
 
@@ -142,56 +141,53 @@ impl EventWriter {
         emit(out, json!({ "type": "ping" }));
     }
 
-    /// Anthropic thinking arrives as `reasoning_details` fragments sharing an `index`; only
-    /// the first names its `format`. Other providers' details have no Anthropic block.
-    fn reasoning_detail(&mut self, d: &Value, out: &mut Vec<u8>) {
-        let index = d["index"].as_u64().unwrap_or(0);
-        let ours = d["format"].as_str() == Some(REASONING_FORMAT);
-        match d["type"].as_str() {
-            Some("reasoning.text") => {
-                let continuing = matches!(self.open, Open::Thinking { detail, .. } if detail == index);
+    /// Anthropic thinking arrives as reasoning fragments sharing an `index`; only the
+    /// first names its `format`. Other providers' reasoning has no Anthropic block.
+    fn reasoning(&mut self, r: ReasoningPart<'_>, out: &mut Vec<u8>) {
+        let ours = r.format == Some(REASONING_FORMAT);
+        match r.kind {
+            ReasoningKind::Text => {
+                let continuing = matches!(self.open, Open::Thinking { detail, .. } if detail == r.index);
                 if !continuing {
                     if !ours {
                         return;
                     }
                     let block = self.open_block(json!({ "type": "thinking", "thinking": "" }), out);
-                    self.open = Open::Thinking { block, detail: index };
+                    self.open = Open::Thinking { block, detail: r.index };
                 }
-                if let Some(t) = d["text"].as_str().filter(|t| !t.is_empty()) {
+                if let Some(t) = r.text {
                     self.block_delta(json!({ "type": "thinking_delta", "thinking": t }), out);
                 }
-                if let Some(s) = d["signature"].as_str().filter(|s| !s.is_empty()) {
+                if let Some(s) = r.signature {
                     self.block_delta(json!({ "type": "signature_delta", "signature": s }), out);
                 }
             }
-            Some("reasoning.encrypted") if ours => {
-                let data = d["data"].as_str().unwrap_or_default();
-                let block = self.open_block(json!({ "type": "redacted_thinking", "data": data }), out);
+            ReasoningKind::Encrypted if ours => {
+                let block = self.open_block(json!({ "type": "redacted_thinking", "data": r.data.unwrap_or_default() }), out);
                 self.open = Open::Redacted(block);
                 self.close(out);
             }
-            _ => {}
+            ReasoningKind::Encrypted | ReasoningKind::Summary => {}
         }
     }
 
-    fn tool_call(&mut self, call: &Value, out: &mut Vec<u8>) {
-        let index = call["index"].as_u64().unwrap_or(0);
-        let known = self.tools.iter().find(|(i, _)| *i == index).map(|(_, b)| *b);
-        let block = match (known, call["id"].as_str()) {
+    fn tool_call(&mut self, call: ToolCallPart<'_>, out: &mut Vec<u8>) {
+        let known = self.tools.iter().find(|(i, _)| *i == call.index).map(|(_, b)| *b);
+        let block = match (known, call.id) {
             (Some(block), _) => block,
             (None, Some(id)) => {
-                let name = call.pointer("/function/name").and_then(Value::as_str).unwrap_or_default();
+                let name = call.name.unwrap_or_default();
                 let start = json!({ "type": "tool_use", "id": tool_use_id(id), "name": self.names.restore(name), "input": {} });
                 let block = self.open_block(start, out);
                 self.open = Open::Tool { block };
-                self.tools.push((index, block));
+                self.tools.push((call.index, block));
                 block
             }
             // Arguments before the call's id: nowhere to put them.
             (None, None) => return,
         };
-        if let Some(fragment) = call.pointer("/function/arguments").and_then(Value::as_str).filter(|a| !a.is_empty()) {
-            let delta = json!({ "type": "input_json_delta", "partial_json": fragment });
+        if !call.arguments.is_empty() {
+            let delta = json!({ "type": "input_json_delta", "partial_json": call.arguments });
             emit(out, json!({ "type": "content_block_delta", "index": block, "delta": delta }));
         }
     }

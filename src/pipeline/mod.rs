@@ -6,6 +6,7 @@
 pub mod account;
 mod cached;
 mod chain;
+pub mod delta;
 mod dispatch;
 mod embeddings;
 pub mod frame;
