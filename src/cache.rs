@@ -35,6 +35,10 @@ pub enum CachedBody {
     Json(Map<String, Value>),
     /// The chunks of a finished stream, usage chunk excluded.
     Chunks(Vec<Map<String, Value>>),
+    /// An answer in the client's own protocol (native pass-through), to be re-stamped.
+    Native(Map<String, Value>),
+    /// The upstream events of a finished native stream.
+    NativeEvents(Vec<crate::providers::native::NativeEvent>),
 }
 
 pub struct CachedAnswer {
@@ -52,8 +56,9 @@ pub struct CachedAnswer {
 impl CachedAnswer {
     pub fn new(ttl: Duration, model: String, provider: String, usage: Usage, source_id: String, body: CachedBody) -> CachedAnswer {
         let weight = match &body {
-            CachedBody::Json(m) => approx_size(m),
+            CachedBody::Json(m) | CachedBody::Native(m) => approx_size(m),
             CachedBody::Chunks(cs) => cs.iter().map(approx_size).sum(),
+            CachedBody::NativeEvents(events) => events.iter().map(|e| e.data.len() + e.text.len() + 32).sum(),
         };
         let weight = (weight + model.len() + provider.len() + 128).min(u32::MAX as usize) as u32;
         CachedAnswer { stored_at: Instant::now(), ttl, model, provider, usage, source_id, body, weight }

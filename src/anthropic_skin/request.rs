@@ -1,16 +1,17 @@
 //! Anthropic Messages request -> the OpenAI-shaped chat request the pipeline runs. Pure.
 //! Never rejects what Anthropic accepts: blocks with no chat equivalent (documents by URL,
 //! server tools, thinking) are left out of the translation and reach Anthropic-typed
-//! endpoints through the verbatim body carried in `ChatRequest::anthropic`. A
+//! endpoints through the client's own body, passed through natively (`native`). A
 //! mid-conversation `{"role": "system"}` message (Claude Code sends them) stays in place in
 //! the chat translation; the verbatim body keeps it only under the
 //! `mid-conversation-system` beta, else it is folded into the next user turn.
 
 use super::tool_names::ToolNames;
-use crate::api::anthropic_native::AnthropicNative;
-use crate::api::chat::{output_bound, ChatRequest};
+use crate::api::chat::{output_bound, ChatRequest, MidConversationSystem};
+use crate::providers::anthropic::native::MessagesBody;
 use crate::providers::anthropic::request::{allows_mid_conversation_system, system_reminder};
 use crate::providers::anthropic::response::assistant_message;
+use crate::providers::native::NativeRequest;
 use serde_json::{json, Map, Value};
 
 /// A 400: the message and the offending parameter.
@@ -18,6 +19,8 @@ pub type Invalid = (String, Option<&'static str>);
 
 pub struct Translated {
     pub request: ChatRequest,
+    /// The client's own body, for Anthropic-typed upstreams.
+    pub native: NativeRequest,
     /// Tool names shortened for OpenAI-compatible upstreams, restored in the answer.
     pub tool_names: ToolNames,
 }
@@ -31,15 +34,17 @@ pub fn translate(
 ) -> Result<Translated, Invalid> {
     let mut tool_names = ToolNames::default();
     let chat = chat_body(&body, model_max_output, &mut tool_names)?;
-    if !allows_mid_conversation_system(&headers) {
+    let mut request = ChatRequest::from_body(chat)?;
+    request.mid_conversation_system = if allows_mid_conversation_system(&headers) {
+        MidConversationSystem::InPlace
+    } else {
         if let Some(Value::Array(turns)) = body.get_mut("messages") {
             fold_system_turns(turns);
         }
-    }
-    let native = AnthropicNative::new(body, headers, chat.get("messages"));
-    let mut request = ChatRequest::from_body(chat)?;
-    request.anthropic = Some(native);
-    Ok(Translated { request, tool_names })
+        MidConversationSystem::Reminder
+    };
+    let native = NativeRequest::Anthropic(MessagesBody::new(body, headers));
+    Ok(Translated { request, native, tool_names })
 }
 
 fn chat_body(body: &Map<String, Value>, model_max_output: Option<u64>, names: &mut ToolNames) -> Result<Map<String, Value>, Invalid> {

@@ -35,6 +35,9 @@ pub struct EventWriter {
     estimated_input: u64,
     started: bool,
     ended: bool,
+    /// The upstream's own events are relayed (native pass-through): the gateway adds only
+    /// keep-alives, a failure, or a `message_stop` the upstream left out.
+    relayed: bool,
     open: Open,
     next_block: usize,
     /// OpenAI tool-call index -> content block index.
@@ -51,6 +54,7 @@ impl EventWriter {
             estimated_input,
             started: false,
             ended: false,
+            relayed: false,
             open: Open::None,
             next_block: 0,
             tools: Vec::new(),
@@ -113,16 +117,29 @@ impl EventWriter {
         }
     }
 
-    /// The OpenAI stream is over: close the open block, then `message_delta` and `message_stop`.
+    /// An upstream event was relayed as is; `stop`: it was the `message_stop`.
+    pub fn relayed(&mut self, stop: bool) {
+        self.started = true;
+        self.relayed = true;
+        self.ended |= stop;
+    }
+
+    /// The stream is over: close the open block, then `message_delta` and `message_stop`
+    /// (only the latter after a relayed stream, whose `message_delta` was the upstream's).
     pub fn end(&mut self, out: &mut Vec<u8>) {
         if self.ended {
             return;
         }
-        self.close(out);
         self.ended = true;
-        let usage = self.usage.unwrap_or_default();
-        let stop = stop_reason(self.finish.as_deref(), self.native_finish.as_deref(), !self.tools.is_empty());
-        emit(out, json!({ "type": "message_delta", "delta": { "stop_reason": stop, "stop_sequence": null }, "usage": usage_json(&usage) }));
+        if !self.relayed {
+            self.close(out);
+            let usage = self.usage.unwrap_or_default();
+            let stop = stop_reason(self.finish.as_deref(), self.native_finish.as_deref(), !self.tools.is_empty());
+            emit(
+                out,
+                json!({ "type": "message_delta", "delta": { "stop_reason": stop, "stop_sequence": null }, "usage": usage_json(&usage) }),
+            );
+        }
         emit(out, json!({ "type": "message_stop" }));
     }
 

@@ -1,7 +1,6 @@
 //! The chat request as received: the client's JSON object (kept whole, so unknown fields can
 //! pass through) plus the few fields the gateway itself acts on, validated up front.
 
-use super::anthropic_native::AnthropicNative;
 use serde::ser::{Serialize, SerializeMap, Serializer};
 use serde_json::{Map, Value};
 
@@ -39,9 +38,21 @@ pub struct ChatRequest {
     pub stream: bool,
     /// OpenRouter `models`: extra fallback slugs, tried last.
     pub fallback_models: Vec<String>,
-    /// Set when the request came in on `/v1/messages`: the client's Anthropic request, for
-    /// a verbatim pass-through to Anthropic-typed endpoints.
-    pub anthropic: Option<AnthropicNative>,
+    /// Where system messages after the first turn go (`Hoist` but for a Messages client).
+    pub mid_conversation_system: MidConversationSystem,
+}
+
+/// Where a system message after the first turn goes, for upstreams that tell system
+/// instructions apart from the conversation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MidConversationSystem {
+    /// Into `system`, with the leading ones (a chat-completions client's request).
+    Hoist,
+    /// A `system` turn where it stands (a Messages client that sent the beta).
+    InPlace,
+    /// A `<system-reminder>` text block opening the next user turn (a Messages client
+    /// without the beta, as Claude Code sends them).
+    Reminder,
 }
 
 impl ChatRequest {
@@ -96,7 +107,7 @@ impl ChatRequest {
         if body.get("n").is_some_and(|v| !v.is_null() && v.as_u64().is_none()) {
             return Err(("`n` must be a non-negative integer".into(), Some("n")));
         }
-        Ok(ChatRequest { body, model, stream, fallback_models, anthropic: None })
+        Ok(ChatRequest { body, model, stream, fallback_models, mid_conversation_system: MidConversationSystem::Hoist })
     }
 
     /// `max_completion_tokens`, else `max_tokens`.

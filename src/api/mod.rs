@@ -2,7 +2,6 @@
 //! usage accounting fields, the `/v1/models` listing, the embeddings request and answer,
 //! and the Anthropic request carried for native pass-through. Types and pure conversions only.
 
-pub mod anthropic_native;
 pub mod chat;
 #[cfg(test)]
 mod decode_properties;

@@ -1,6 +1,8 @@
 //! The response cache in a request's life: deciding whether a request may use it (and
 //! under which key and TTL), replaying a hit — JSON or a stream — with a fresh identity
 //! and zero cost, and storing a finished answer. Errors and failed streams are never stored.
+//! Entries are scoped per client API, so an answer kept in one protocol's own form (native
+//! pass-through) is only ever replayed to clients of that protocol.
 
 use super::frame::{AnswerEvent, Framing};
 use super::stamp::Stamp;
@@ -8,6 +10,7 @@ use super::{ReplyBody, RequestCtx};
 use crate::api::usage::Usage;
 use crate::cache::{cache_key, CachedAnswer, CachedBody};
 use crate::config::ModelConfig;
+use crate::providers::native::NativeEvent;
 use crate::state::AppState;
 use bytes::Bytes;
 use serde_json::{Map, Value};
@@ -33,7 +36,8 @@ pub struct CachePlan {
 pub fn plan(state: &AppState, ctx: &RequestCtx, model: &ModelConfig, stream: bool, body: &Map<String, Value>) -> Option<CachePlan> {
     let configured = model.cache_ttl.or(ctx.runtime.config.cache.default_ttl);
     let ttl = ctx.client.cache.effective_ttl(configured)?;
-    let key = cache_key(&ctx.key.name, &model.slug, stream, body);
+    let scope = format!("{}\0{}", ctx.key.name, ctx.api.as_str());
+    let key = cache_key(&scope, &model.slug, stream, body);
     if ctx.client.cache.clear {
         state.cache().remove(&key);
     }
@@ -46,10 +50,13 @@ pub fn replay(hit: &CachedAnswer, stamp: &Stamp, mut framing: Box<dyn Framing>) 
         CachedBody::Json(body) => {
             ReplyBody::Json(framing.answer(&stamp.stamped("chat.completion", body, Some(hit.usage.report(0)))).into())
         }
-        CachedBody::Chunks(chunks) => {
-            let mut out = Vec::with_capacity(chunks.len() * 256);
-            for chunk in chunks {
-                framing.event(stamp, AnswerEvent::Delta(chunk), &mut out);
+        CachedBody::Native(body) => ReplyBody::Json(framing.native_answer(stamp, body).into()),
+        CachedBody::Chunks(_) | CachedBody::NativeEvents(_) => {
+            let mut out = Vec::with_capacity(4096);
+            match &hit.body {
+                CachedBody::Chunks(chunks) => chunks.iter().for_each(|c| framing.event(stamp, AnswerEvent::Delta(c), &mut out)),
+                CachedBody::NativeEvents(events) => events.iter().for_each(|e| framing.native_event(stamp, e, &mut out)),
+                CachedBody::Json(_) | CachedBody::Native(_) => {}
             }
             framing.event(stamp, AnswerEvent::Finished(hit.usage.report(0)), &mut out);
             let once = futures_util::stream::once(async move { Ok(Bytes::from(out)) });
@@ -62,45 +69,46 @@ pub fn replay(hit: &CachedAnswer, stamp: &Stamp, mut framing: Box<dyn Framing>) 
 pub fn store_completion(state: &AppState, plan: CachePlan, stamp: &Stamp, usage: Usage, body: &Map<String, Value>) {
     let failed = body.get("choices").and_then(|c| c.pointer("/0/finish_reason")).and_then(Value::as_str) == Some("error");
     if !failed {
-        let answer = CachedAnswer::new(
-            plan.ttl,
-            stamp.model.clone(),
-            stamp.provider.clone(),
-            usage,
-            stamp.id.clone(),
-            CachedBody::Json(body.clone()),
-        );
-        state.cache().insert(plan.key, answer);
+        store(state, plan, stamp, usage, CachedBody::Json(body.clone()));
     }
 }
 
-/// Collects a stream's chunks; stored only when the stream finishes normally.
+/// Stores a whole native answer (the upstream's body, before stamping).
+pub fn store_native(state: &AppState, plan: CachePlan, stamp: &Stamp, usage: Usage, body: &Map<String, Value>) {
+    store(state, plan, stamp, usage, CachedBody::Native(body.clone()));
+}
+
+fn store(state: &AppState, plan: CachePlan, stamp: &Stamp, usage: Usage, body: CachedBody) {
+    let answer = CachedAnswer::new(plan.ttl, stamp.model.clone(), stamp.provider.clone(), usage, stamp.id.clone(), body);
+    state.cache().insert(plan.key, answer);
+}
+
+/// Collects a stream's chunks (or a native stream's events); stored only when the stream
+/// finishes normally.
 pub struct StreamRecorder {
     state: Arc<AppState>,
     plan: CachePlan,
     chunks: Vec<Map<String, Value>>,
+    events: Vec<NativeEvent>,
 }
 
 impl StreamRecorder {
     pub fn new(state: Arc<AppState>, plan: CachePlan) -> StreamRecorder {
-        StreamRecorder { state, plan, chunks: Vec::new() }
+        StreamRecorder { state, plan, chunks: Vec::new(), events: Vec::new() }
     }
 
     pub fn record(&mut self, chunk: &Map<String, Value>) {
         self.chunks.push(chunk.clone());
     }
 
+    pub fn record_native(&mut self, event: &NativeEvent) {
+        self.events.push(event.clone());
+    }
+
     pub fn finish(self, stamp: &Stamp, usage: Usage, finish_reason: Option<&str>) {
         if finish_reason != Some("error") {
-            let answer = CachedAnswer::new(
-                self.plan.ttl,
-                stamp.model.clone(),
-                stamp.provider.clone(),
-                usage,
-                stamp.id.clone(),
-                CachedBody::Chunks(self.chunks),
-            );
-            self.state.cache().insert(self.plan.key, answer);
+            let body = if self.events.is_empty() { CachedBody::Chunks(self.chunks) } else { CachedBody::NativeEvents(self.events) };
+            store(&self.state, self.plan, stamp, usage, body);
         }
     }
 }

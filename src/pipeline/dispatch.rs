@@ -2,10 +2,13 @@
 //! deadline. Retryable failures move on (for streams, only before the first chunk is seen)
 //! and count against the endpoint's health; a context-length error moves on to a fallback
 //! model with a larger context; any other request-shaped 4xx returns at once. When all
-//! fail, the caller gets 429 (all rate-limited) or 502 listing every attempt.
+//! fail, the caller gets 429 (all rate-limited) or 502 listing every attempt. A candidate
+//! that speaks the client's own protocol gets the client's request natively; any other is
+//! sent the chat translation.
 
-use crate::api::chat::ChatRequest;
+use super::native::Inbound;
 use crate::error::{AttemptRecord, GatewayError};
+use crate::providers::native::{NativeAnswer, NativeOutcome};
 use crate::providers::{self, Completion, StreamItem, UpstreamError};
 use crate::routing::health::now_ms;
 use crate::routing::Candidate;
@@ -15,7 +18,10 @@ use std::time::{Duration, Instant};
 
 pub enum Served {
     Complete(Completion),
-    /// A stream whose first item has already arrived (so the 200 can be committed).
+    /// A whole answer in the client's own protocol (native pass-through).
+    Native(NativeAnswer),
+    /// A stream whose first item has already arrived (so the 200 can be committed): chat
+    /// chunks, or a native stream's events.
     Stream {
         first: StreamItem,
         rest: providers::ChunkStream,
@@ -32,12 +38,12 @@ pub struct Dispatched<T = Served> {
 pub async fn dispatch(
     client: &reqwest::Client,
     candidates: &[Candidate],
-    request: &ChatRequest,
+    request: &Inbound,
     runtime: &Runtime,
     deadline: Instant,
     records: &mut Vec<AttemptRecord>,
 ) -> Result<Dispatched, GatewayError> {
-    dispatch_with(candidates, &request.model, runtime, deadline, records, |candidate| attempt(client, candidate, request)).await
+    dispatch_with(candidates, &request.chat.model, runtime, deadline, records, |candidate| attempt(client, candidate, request)).await
 }
 
 /// The attempt loop for any kind of upstream call: `attempt` sends the request to one
@@ -149,8 +155,16 @@ where
     Err(GatewayError::ProviderUnavailable { model: model.to_string(), attempts: records.clone() })
 }
 
-async fn attempt(client: &reqwest::Client, candidate: &Candidate, request: &ChatRequest) -> Result<Served, UpstreamError> {
-    match providers::chat(client, &candidate.endpoint, request).await? {
+async fn attempt(client: &reqwest::Client, candidate: &Candidate, request: &Inbound) -> Result<Served, UpstreamError> {
+    let endpoint = &candidate.endpoint;
+    let outcome = match &request.native {
+        Some(native) if native.serves(endpoint) => match providers::native::send(client, endpoint, native, request.chat.stream).await? {
+            NativeOutcome::Complete(answer) => return Ok(Served::Native(answer)),
+            NativeOutcome::Stream(events) => providers::Outcome::Stream(events),
+        },
+        _ => providers::chat(client, endpoint, &request.chat).await?,
+    };
+    match outcome {
         providers::Outcome::Complete(c) => Ok(Served::Complete(c)),
         providers::Outcome::Stream(mut rest) => {
             let timeout = candidate.endpoint.provider.timeout;

@@ -3,10 +3,13 @@
 //! `AnswerEvent`s (normalized delta chunks, the end with its usage, a failure, a
 //! keep-alive). Each client protocol supplies one `Framing` that writes those straight to
 //! its wire format, so nothing the gateway writes is parsed again. OpenAI's framing lives
-//! here; Anthropic's is `anthropic_skin::stream::EventWriter`.
+//! here; Anthropic's is `anthropic_skin::stream::EventWriter`. An answer the upstream
+//! wrote in the client's own protocol (native pass-through) is relayed through the same
+//! framing, which stamps it with the gateway's identity.
 
 use super::stamp::{Stamp, Stamped};
 use crate::api::usage::UsageReport;
+use crate::providers::native::NativeEvent;
 use serde::Serialize;
 use serde_json::{Map, Value};
 
@@ -33,6 +36,34 @@ pub trait Framing: Send + 'static {
     fn answer(&self, completion: &Stamped<'_>) -> Vec<u8>;
     /// One stream event, appended to `out`.
     fn event(&mut self, stamp: &Stamp, event: AnswerEvent<'_>, out: &mut Vec<u8>);
+
+    /// A whole answer an upstream wrote in this protocol (native pass-through), as the
+    /// client gets it. Only a protocol with a native request (`providers::native`) is
+    /// ever given one; by default the body goes out as it came.
+    fn native_answer(&self, _stamp: &Stamp, body: &Map<String, Value>) -> Vec<u8> {
+        serde_json::to_vec(body).expect("a JSON map always serializes")
+    }
+
+    /// One upstream event of a native stream, appended to `out`; by default as it came.
+    fn native_event(&mut self, _stamp: &Stamp, event: &NativeEvent, out: &mut Vec<u8>) {
+        relay_into(out, event.name.as_deref(), &event.data);
+    }
+}
+
+/// `event: <name>` (when it had one) and `data: <data>`, as the upstream wrote them.
+pub fn relay_into(out: &mut Vec<u8>, name: Option<&str>, data: &str) {
+    if let Some(name) = name {
+        out.extend_from_slice(b"event: ");
+        out.extend_from_slice(name.as_bytes());
+        out.push(b'\n');
+    }
+    // A multi-line `data` keeps its lines.
+    for line in data.split('\n') {
+        out.extend_from_slice(b"data: ");
+        out.extend_from_slice(line.as_bytes());
+        out.push(b'\n');
+    }
+    out.push(b'\n');
 }
 
 /// OpenAI's Chat Completions framing: JSON, or `data: <chunk>` SSE ending in `[DONE]`.

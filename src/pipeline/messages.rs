@@ -1,17 +1,21 @@
 //! `/v1/messages`: the Anthropic request is translated to a chat request and run through
 //! the chat pipeline (routing, fallbacks, rate limits, budget, the usage row and every
-//! other step of a chat request apply), answering in Anthropic's framing: the whole answer
-//! as a `message`, a stream as Anthropic's named events, each written once from the
-//! pipeline's own answer. `/v1/messages/count_tokens` answers from an estimate.
+//! other step of a chat request apply) with the client's own body beside it, which an
+//! Anthropic-typed upstream receives natively. The answer is in Anthropic's framing: the
+//! whole answer as a `message`, a stream as Anthropic's named events, each written once
+//! from the pipeline's own answer, or relayed from the upstream's (schema-complete and
+//! stamped either way). `/v1/messages/count_tokens` answers from an estimate.
 
 use super::frame::{AnswerEvent, Framing};
+use super::native::Inbound;
 use super::recorder::Recorder;
 use super::stamp::{Stamp, Stamped};
 use super::{chain, run, ChatReply, RequestCtx};
 use crate::anthropic_skin::stream::EventWriter;
-use crate::anthropic_skin::{request, response, tokens};
+use crate::anthropic_skin::{relay, request, response, tokens};
 use crate::api::routing_request::split_variant;
 use crate::error::GatewayError;
+use crate::providers::native::NativeEvent;
 use crate::state::AppState;
 use bytes::Bytes;
 use serde_json::{json, Map, Value};
@@ -25,10 +29,10 @@ pub async fn messages(
     body: Result<Bytes, GatewayError>,
     headers: Vec<(&'static str, String)>,
 ) -> Result<ChatReply, GatewayError> {
-    let mut fin = Recorder::start(state, ctx);
-    let result = async { translated(state, ctx, &body?, headers, &mut fin).await }.await;
+    let mut recorder = Recorder::start(state, ctx);
+    let result = async { translated(state, ctx, &body?, headers, &mut recorder).await }.await;
     if let Err(e) = &result {
-        fin.fail(e);
+        recorder.fail(e);
     }
     result
 }
@@ -38,7 +42,7 @@ async fn translated(
     ctx: &RequestCtx,
     raw: &[u8],
     headers: Vec<(&'static str, String)>,
-    fin: &mut Recorder,
+    recorder: &mut Recorder,
 ) -> Result<ChatReply, GatewayError> {
     let body = decode(raw)?;
     let model_max_output = body
@@ -50,7 +54,8 @@ async fn translated(
     let translated =
         request::translate(body, headers, model_max_output).map_err(|(message, param)| GatewayError::InvalidRequest { message, param })?;
     let framing = AnthropicFraming(EventWriter::new(translated.tool_names, estimated_input));
-    run(state, ctx, translated.request, raw, Box::new(framing), fin).await
+    let inbound = Inbound { chat: translated.request, native: Some(translated.native) };
+    run(state, ctx, inbound, raw, Box::new(framing), recorder).await
 }
 
 /// `{"input_tokens": n}` for a Messages request body; the model must exist.
@@ -99,5 +104,14 @@ impl Framing for AnthropicFraming {
             AnswerEvent::Failed(chunk) => writer.fail(chunk.get("error").unwrap_or(&Value::Null), out),
             AnswerEvent::KeepAlive => {}
         }
+    }
+
+    /// An Anthropic upstream's own `message`, stamped and schema-complete.
+    fn native_answer(&self, stamp: &Stamp, body: &Map<String, Value>) -> Vec<u8> {
+        relay::native_message(stamp, body)
+    }
+
+    fn native_event(&mut self, stamp: &Stamp, event: &NativeEvent, out: &mut Vec<u8>) {
+        relay::native_event(&mut self.0, stamp, event, out);
     }
 }

@@ -13,6 +13,7 @@ pub mod frame;
 mod gate;
 mod messages;
 pub(crate) mod meter;
+pub mod native;
 mod observe;
 mod recorder;
 pub mod stamp;
@@ -33,6 +34,7 @@ use crate::state::{AppState, Runtime};
 use bytes::Bytes;
 use dispatch::Served;
 use futures_util::Stream;
+use native::Inbound;
 use recorder::Recorder;
 use serde_json::Value;
 use stamp::Stamp;
@@ -104,37 +106,39 @@ pub struct ClientInfo {
 /// A chat request from its (possibly failed) body read to the answer. Whatever happens
 /// after authentication, the recorder writes exactly one usage row.
 pub async fn chat(state: &Arc<AppState>, ctx: &RequestCtx, body: Result<Bytes, GatewayError>) -> Result<ChatReply, GatewayError> {
-    let mut fin = Recorder::start(state, ctx);
+    let mut recorder = Recorder::start(state, ctx);
     let result = match body {
         Ok(body) => match ChatRequest::parse(&body) {
-            Ok(request) => run(state, ctx, request, &body, Box::new(frame::OpenAiFraming), &mut fin).await,
+            Ok(request) => run(state, ctx, request, &body, Box::new(frame::OpenAiFraming), &mut recorder).await,
             Err((message, param)) => Err(GatewayError::InvalidRequest { message, param }),
         },
         Err(e) => Err(e),
     };
     if let Err(e) = &result {
-        fin.fail(e);
+        recorder.fail(e);
     }
     result
 }
 
-/// Runs a parsed chat request (from `/v1/chat/completions`, or translated by a skin from
-/// the client's `raw` body) under `fin`, answering in the client protocol's `framing`.
+/// Runs a decoded request (a chat request from `/v1/chat/completions`, or one a skin
+/// translated from the client's `body`, with the client's own request for upstreams that
+/// speak its protocol natively) under `recorder`, answering in the client's `framing`.
 async fn run(
     state: &Arc<AppState>,
     ctx: &RequestCtx,
-    mut request: ChatRequest,
+    request: impl Into<Inbound>,
     body: &[u8],
     framing: Box<dyn frame::Framing>,
-    fin: &mut Recorder,
+    recorder: &mut Recorder,
 ) -> Result<ChatReply, GatewayError> {
-    fin.note_request(&request, body);
+    let Inbound { chat: mut request, mut native } = request.into();
+    recorder.note_request(&request, body);
     let prefs = ProviderPrefs::parse(request.body.get("provider"))
         .map_err(|m| GatewayError::InvalidRequest { message: m, param: Some("provider") })?;
     let policy = ctx.runtime.guardrails.for_key(&ctx.key);
     let (slug, variant_sort) = split_variant(&request.model);
     let chain = chain::model_chain(&ctx.runtime, slug, &request.fallback_models, policy)?;
-    fin.note_model(&chain[0].slug);
+    recorder.note_model(&chain[0].slug);
     if chain[0].kind == ModelKind::Embedding {
         return Err(GatewayError::InvalidRequest {
             message: format!("model `{}` is an embedding model; use POST /v1/embeddings", chain[0].slug),
@@ -145,16 +149,26 @@ async fn run(
     // output limit: the upstream is asked for no more than the budget reserves below.
     if let Some(limit) = chain[0].max_output_tokens {
         request.clamp_output_tokens(limit);
+        if let Some(native) = native.as_mut() {
+            native.clamp_output_tokens(limit);
+        }
     }
     chain::check_tool_schemas(&chain, &request.body)?;
     // Before the cache: a blocked prompt is never answered, a redacted one is looked up as sent.
-    let findings = apply_guardrails(state, ctx, policy, &mut guardrails::chat_slots(&mut request.body), true, fin)?;
+    let findings = apply_guardrails(state, ctx, policy, &mut guardrails::chat_slots(&mut request.body), true, recorder)?;
     if !findings.redacted.is_empty() {
-        fin.note_redacted_body(|| serde_json::to_string(&request.body).unwrap_or_default());
+        recorder.note_redacted_body(|| serde_json::to_string(&request.body).unwrap_or_default());
+        // The same rules over the client's own texts, so a native upstream gets them
+        // redacted too (what fired is already recorded, and a block already returned).
+        if let Some(native) = native.as_mut() {
+            let _ = policy.inspect(&mut native.slots(), true);
+        }
     }
-    // A Messages request is keyed on the client's own body: it holds what the translation
-    // leaves out (thinking, server tools), which can change the answer.
-    let key_body = request.anthropic.as_ref().map_or(&request.body, |native| native.body());
+    let inbound = Inbound { chat: request, native };
+    let (request, native) = (&inbound.chat, &inbound.native);
+    // A request with a native form is keyed on the client's own body: it holds what the
+    // translation leaves out (thinking, server tools), which can change the answer.
+    let key_body = native.as_ref().map_or(&request.body, |native| native.body());
     let cache_plan = cached::plan(state, ctx, &chain[0], request.stream, key_body);
     if let Some(hit) = cache_plan.and_then(|plan| state.cache().get(&plan.key)) {
         let stamp = Stamp {
@@ -163,7 +177,7 @@ async fn run(
             model: hit.model.clone(),
             provider: hit.provider.clone(),
         };
-        fin.cache_hit(hit.usage, &hit.model, &hit.provider);
+        recorder.cache_hit(hit.usage, &hit.model, &hit.provider);
         let cache = CacheStatus::Hit { age: hit.age(), ttl_left: hit.remaining() };
         return Ok(ChatReply { provider: hit.provider.clone(), attempts: 0, body: cached::replay(&hit, &stamp, framing), cache });
     }
@@ -185,11 +199,11 @@ async fn run(
     };
     let candidates = routing::route(&input, &|e| ctx.runtime.stats(e))?;
     let prompt_estimate = request.estimate_prompt_tokens();
-    fin.admit(prompt_estimate)?;
+    recorder.admit(prompt_estimate)?;
     // Each of `n` choices can use the whole output bound.
     let max_output = request.max_output_tokens().or(chain[0].max_output_tokens).unwrap_or(budget::DEFAULT_MAX_OUTPUT_TOKENS);
     let worst_output = max_output.saturating_mul(request.choices());
-    fin.reserve(budget::worst_case_nano(
+    recorder.reserve(budget::worst_case_nano(
         budget::prompt_token_bound(body.len()),
         worst_output,
         candidates.iter().map(|c| &c.endpoint.price),
@@ -197,10 +211,10 @@ async fn run(
     let deadline = Instant::now() + ctx.runtime.config.server.request_timeout;
     let mut failed = Vec::new();
     let upstream_started = Instant::now();
-    let dispatching = dispatch::dispatch(state.http(), &candidates, &request, &ctx.runtime, deadline, &mut failed);
+    let dispatching = dispatch::dispatch(state.http(), &candidates, &inbound, &ctx.runtime, deadline, &mut failed);
     let dispatched = crate::shutdown::before_cut(state.stream_cut(), dispatching).await.unwrap_or(Err(GatewayError::ShuttingDown));
-    fin.note_upstream_time(upstream_started.elapsed());
-    fin.note_attempts(&failed, dispatched.as_ref().ok().map(|d| &d.candidate));
+    recorder.note_upstream_time(upstream_started.elapsed());
+    recorder.note_attempts(&failed, dispatched.as_ref().ok().map(|d| &d.candidate));
     let dispatched = dispatched?;
     if let Some(session) = session {
         state.pin_session(session, dispatched.candidate.endpoint.identity());
@@ -215,27 +229,36 @@ async fn run(
     tracing::debug!(key = %ctx.key.name, model = %stamp.model, provider = %stamp.provider, attempts = dispatched.attempts, "served");
     let body = match dispatched.served {
         Served::Complete(completion) => {
-            let (usage, cost) = fin.bill(completion.usage, || estimate_usage(&request, &completion.body), &target.endpoint.price);
+            let (usage, cost) = recorder.bill(completion.usage, || estimate_usage(request, &completion.body), &target.endpoint.price);
             let finish_reason = completion.body.get("choices").and_then(|c| c.get(0)?.get("finish_reason")?.as_str()).map(str::to_string);
             if let Some(plan) = cache_plan {
                 cached::store_completion(state, plan, &stamp, usage, &completion.body);
             }
             let bytes = framing.answer(&stamp.stamped("chat.completion", &completion.body, Some(usage.report(cost))));
-            fin.complete(usage, cost, finish_reason, &bytes);
+            recorder.complete(usage, cost, finish_reason, &bytes);
+            ReplyBody::Json(bytes.into())
+        }
+        Served::Native(answer) => {
+            let (usage, cost) = recorder.bill(answer.usage, || answer.estimated_usage(prompt_estimate), &target.endpoint.price);
+            if let Some(plan) = cache_plan {
+                cached::store_native(state, plan, &stamp, usage, &answer.body);
+            }
+            let bytes = framing.native_answer(&stamp, &answer.body);
+            recorder.complete(usage, cost, answer.finish_reason.map(str::to_string), &bytes);
             ReplyBody::Json(bytes.into())
         }
         Served::Stream { first, rest } => {
-            fin.stream_started(target.endpoint.price, prompt_estimate);
+            recorder.stream_started(target.endpoint.price, prompt_estimate);
             let spec = stream::StreamSpec {
                 stamp: stamp.clone(),
                 idle_timeout: target.endpoint.provider.timeout,
                 stats: target.stats.clone(),
                 runtime: ctx.runtime.clone(),
                 cut: state.stream_cut().subscribe(),
-                recorder: cache_plan.map(|plan| cached::StreamRecorder::new(state.clone(), plan)),
+                cache: cache_plan.map(|plan| cached::StreamRecorder::new(state.clone(), plan)),
                 framing,
             };
-            ReplyBody::Sse(Box::pin(stream::client_stream(spec, first, rest, fin.take())))
+            ReplyBody::Sse(Box::pin(stream::client_stream(spec, first, rest, recorder.take())))
         }
     };
     Ok(ChatReply { provider: stamp.provider, attempts: dispatched.attempts, body, cache })
@@ -251,7 +274,7 @@ fn apply_guardrails(
     policy: &Policy,
     slots: &mut [Slot<'_>],
     instructions: bool,
-    fin: &mut Recorder,
+    recorder: &mut Recorder,
 ) -> Result<Findings, GatewayError> {
     let metrics = state.metrics();
     let key = &ctx.key.name;
@@ -263,14 +286,14 @@ fn apply_guardrails(
             if !findings.is_empty() {
                 tracing::info!(%key, flagged = ?findings.flagged, redacted = ?findings.redacted, patterns = ?findings.patterns, "guardrails fired");
             }
-            fin.note_guardrails(findings.usage_json());
+            recorder.note_guardrails(findings.usage_json());
             Ok(findings)
         }
         Err(blocked) => {
             blocked.rules.iter().for_each(|rule| metrics.guardrail_hit(rule, "block"));
-            fin.note_guardrails(Some(blocked.usage_json()));
+            recorder.note_guardrails(Some(blocked.usage_json()));
             // A body blocked for PII or a custom pattern must not land in the usage log either.
-            fin.forget_request_body();
+            recorder.forget_request_body();
             Err(GatewayError::GuardrailBlocked { rules: blocked.rules, patterns: blocked.patterns })
         }
     }

@@ -35,7 +35,7 @@ pub struct StreamSpec {
     /// The config the request runs under: its breaker settings and its scrubber.
     pub runtime: Arc<Runtime>,
     /// Set when the finished stream should be stored in the response cache.
-    pub recorder: Option<StreamRecorder>,
+    pub cache: Option<StreamRecorder>,
     /// Fires when the shutdown grace runs out: the stream ends with a `shutting_down` error.
     pub cut: CutWatch,
     /// The client protocol's wire format.
@@ -46,7 +46,7 @@ struct State {
     spec: StreamSpec,
     first: Option<StreamItem>,
     upstream: ChunkStream,
-    fin: Recorder,
+    recorder: Recorder,
     finish_reason: Option<String>,
     role_sent: bool,
     finished: bool,
@@ -59,14 +59,14 @@ pub fn client_stream(
     spec: StreamSpec,
     first: StreamItem,
     upstream: ChunkStream,
-    fin: Recorder,
+    recorder: Recorder,
 ) -> impl Stream<Item = Result<Bytes, Infallible>> {
     let quiet = IdleTimer::new(KEEP_ALIVE.min(spec.idle_timeout));
     let state = State {
         spec,
         first: Some(first),
         upstream,
-        fin,
+        recorder,
         finish_reason: None,
         role_sent: false,
         finished: false,
@@ -145,10 +145,23 @@ impl State {
     /// Frames one upstream event (or the end of the stream, or its failure) into `out`.
     fn absorb(&mut self, item: Option<Result<StreamItem, UpstreamError>>, out: &mut Vec<u8>) {
         match item {
-            Some(Ok(StreamItem::Usage(u))) => self.fin.stream_usage(u),
+            Some(Ok(StreamItem::Usage(u))) => self.recorder.stream_usage(u),
+            Some(Ok(StreamItem::Native(event))) => {
+                if self.recorder.stream_delta(event.output_chars, &event.text).is_err() {
+                    let msg = "the budget ran out during this response; it was cut off here";
+                    return self.fail_into(out, 402, msg, "budget_exceeded");
+                }
+                if let Some(reason) = event.finish_reason {
+                    self.finish_reason = Some(reason.to_string());
+                }
+                if let Some(cache) = self.spec.cache.as_mut() {
+                    cache.record_native(&event);
+                }
+                self.spec.framing.native_event(&self.spec.stamp, &event, out);
+            }
             Some(Ok(StreamItem::Chunk(mut chunk))) => {
                 let (chars, text) = delta_output(&chunk);
-                if self.fin.stream_delta(chars, &text).is_err() {
+                if self.recorder.stream_delta(chars, &text).is_err() {
                     let msg = "the budget ran out during this response; it was cut off here";
                     return self.fail_into(out, 402, msg, "budget_exceeded");
                 }
@@ -159,8 +172,8 @@ impl State {
                 if let Some(reason) = finish_reason(&chunk) {
                     self.finish_reason = Some(reason);
                 }
-                if let Some(recorder) = self.spec.recorder.as_mut() {
-                    recorder.record(&chunk);
+                if let Some(cache) = self.spec.cache.as_mut() {
+                    cache.record(&chunk);
                 }
                 self.spec.framing.event(&self.spec.stamp, AnswerEvent::Delta(&chunk), out);
             }
@@ -171,12 +184,12 @@ impl State {
             }
             None => {
                 self.finished = true;
-                let (usage, cost) = self.fin.stream_charge();
+                let (usage, cost) = self.recorder.stream_charge();
                 self.spec.stats.record_throughput(usage.completion_tokens, self.started.elapsed());
-                if let Some(recorder) = self.spec.recorder.take() {
-                    recorder.finish(&self.spec.stamp, usage, self.finish_reason.as_deref());
+                if let Some(cache) = self.spec.cache.take() {
+                    cache.finish(&self.spec.stamp, usage, self.finish_reason.as_deref());
                 }
-                self.fin.stream_finished(self.finish_reason.take(), None);
+                self.recorder.stream_finished(self.finish_reason.take(), None);
                 self.spec.framing.event(&self.spec.stamp, AnswerEvent::Finished(usage.report(cost)), out);
             }
         }
@@ -189,8 +202,8 @@ impl State {
         if code >= 500 {
             self.spec.stats.record_failure(&self.spec.runtime.breaker, None, now_ms());
         }
-        let (usage, cost) = self.fin.stream_charge();
-        self.fin.stream_finished(None, Some(error_type));
+        let (usage, cost) = self.recorder.stream_charge();
+        self.recorder.stream_finished(None, Some(error_type));
         let mut chunk = error_chunk(code, message, error_type);
         // Top-level `usage` belongs to the final `choices: []` chunk only; the charge of a
         // failed stream travels in the error's metadata.

@@ -83,6 +83,7 @@ pub fn replay(sse: &str, translator: &mut dyn EventTranslator) -> Vec<Value> {
             out.extend(items.drain(..).map(|item| match item {
                 StreamItem::Chunk(c) => json!({ "chunk": c }),
                 StreamItem::Usage(u) => json!({ "usage": usage_json(&u) }),
+                StreamItem::Native(e) => json!({ "native": e.data }),
             }));
             if let Err(e) = result {
                 out.push(json!({ "error": e.to_string() }));

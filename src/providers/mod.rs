@@ -9,6 +9,7 @@ mod fixture_support;
 mod gemini;
 pub mod idle_timer;
 mod mock;
+pub mod native;
 mod openai;
 mod openai_object;
 pub(crate) mod openai_shape;
@@ -40,6 +41,8 @@ pub enum StreamItem {
     Chunk(Map<String, Value>),
     /// Usage for the whole request (the last report wins).
     Usage(Usage),
+    /// An upstream event relayed as is (native pass-through, `native`).
+    Native(native::NativeEvent),
 }
 
 pub type ChunkStream = Pin<Box<dyn Stream<Item = Result<StreamItem, UpstreamError>> + Send>>;

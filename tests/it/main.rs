@@ -23,6 +23,7 @@ mod hardening_logs;
 mod hardening_money;
 mod hardening_shutdown;
 mod messages_anthropic_upstream;
+mod messages_native;
 mod messages_openai_upstream;
 mod messages_usage;
 mod observe_alerts;

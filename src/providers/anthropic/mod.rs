@@ -2,6 +2,7 @@
 //! classification of its errors. Translation is pure and lives in `request` (OpenAI ->
 //! Anthropic), `response` (JSON answer) and `stream` (SSE events).
 
+pub mod native;
 pub mod request;
 pub mod response;
 mod stream;
@@ -13,7 +14,7 @@ use super::chat_input::reasoning;
 use super::upstream_http::{endpoint_url, json_post, read_json, send, translated_stream, untranslatable, KeyHeader};
 use super::{error_message, retry_after_secs, Outcome, UpstreamError};
 use crate::api::chat::ChatRequest;
-use crate::config::Endpoint;
+use crate::config::{Endpoint, ProviderConfig};
 use serde_json::Value;
 
 /// `format` of the `reasoning_details` this adapter emits and replays.
@@ -24,28 +25,9 @@ const API_VERSION: &str = "2023-06-01";
 pub async fn chat(client: &reqwest::Client, endpoint: &Endpoint, request: &ChatRequest) -> Result<Outcome, UpstreamError> {
     let provider = &endpoint.provider;
     let url = endpoint_url(&provider.chat_url, provider)?;
-    let key = KeyHeader::Named("x-api-key");
-    let native = request.anthropic.as_ref();
-    let mut builder = match native.and_then(|n| n.body_for(request, &endpoint.upstream_model)) {
-        Some(body) => json_post(client, provider, url, &body, key)?,
-        None => {
-            let body = request::request_body(request, &endpoint.upstream_model, endpoint.max_output_tokens)
-                .map_err(|e| untranslatable("Anthropic", e))?;
-            json_post(client, provider, url, &body, key)?
-        }
-    };
-    // The client's `anthropic-beta` / `anthropic-version` (Messages skin), unless the
-    // provider's `headers` set them.
-    let configured = |name: &str| provider.headers.iter().any(|(n, _)| n.eq_ignore_ascii_case(name));
-    for (name, value) in native.map(|n| n.headers.as_slice()).unwrap_or_default() {
-        if !configured(name) {
-            builder = builder.header(*name, value);
-        }
-    }
-    let client_version = native.is_some_and(|n| n.headers.iter().any(|(n, _)| *n == "anthropic-version"));
-    if !configured("anthropic-version") && !client_version {
-        builder = builder.header("anthropic-version", API_VERSION);
-    }
+    let body =
+        request::request_body(request, &endpoint.upstream_model, endpoint.max_output_tokens).map_err(|e| untranslatable("Anthropic", e))?;
+    let builder = versioned(json_post(client, provider, url, &body, API_KEY)?, provider, &[]);
     let timeout = provider.timeout;
     let include_reasoning = !reasoning(&request.body).exclude;
     let response = send(builder, timeout, classify).await?;
@@ -58,6 +40,30 @@ pub async fn chat(client: &reqwest::Client, endpoint: &Endpoint, request: &ChatR
         return Err(UpstreamError::Protocol("response is not a Messages API `message`".into()));
     }
     Ok(Outcome::Complete(response::completion_from(&body, include_reasoning)))
+}
+
+/// How Anthropic takes the API key.
+const API_KEY: KeyHeader = KeyHeader::Named("x-api-key");
+
+/// Adds the client's `anthropic-beta` / `anthropic-version` (a Messages client's, sent
+/// natively) unless the provider's `headers` set them, and the default API version when
+/// neither names one.
+fn versioned(
+    mut builder: reqwest::RequestBuilder,
+    provider: &ProviderConfig,
+    client_headers: &[(&'static str, String)],
+) -> reqwest::RequestBuilder {
+    let configured = |name: &str| provider.headers.iter().any(|(n, _)| n.eq_ignore_ascii_case(name));
+    for (name, value) in client_headers {
+        if !configured(name) {
+            builder = builder.header(*name, value);
+        }
+    }
+    let client_version = client_headers.iter().any(|(n, _)| *n == "anthropic-version");
+    if !configured("anthropic-version") && !client_version {
+        builder = builder.header("anthropic-version", API_VERSION);
+    }
+    builder
 }
 
 /// An error answer: the status decides retrying (429, 5xx and 529 `overloaded_error` move

@@ -35,7 +35,7 @@ pub fn system_reminder(text: &str) -> String {
 pub fn request_body(request: &ChatRequest, model: &str, model_max_output: Option<u64>) -> Result<Value, String> {
     let body = &request.body;
     let messages = body.get("messages").and_then(Value::as_array).map(Vec::as_slice).unwrap_or_default();
-    let (system, turns) = conversation(messages, MidConversationSystem::of(request))?;
+    let (system, turns) = conversation(messages, request.mid_conversation_system)?;
     let max_tokens = request.max_output_tokens().or(model_max_output).unwrap_or(DEFAULT_MAX_TOKENS);
     let mut out = Map::new();
     out.insert("model".into(), json!(model));
@@ -195,27 +195,7 @@ impl Turns {
     }
 }
 
-/// Where a system message after the first turn goes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum MidConversationSystem {
-    /// Into `system`, with the leading ones (a chat-completions client's request).
-    Hoist,
-    /// A `system` turn where it stands (a Messages client that sent the beta).
-    InPlace,
-    /// A `<system-reminder>` text block opening the next user turn (a Messages client
-    /// without the beta, as Claude Code sends them).
-    Reminder,
-}
-
-impl MidConversationSystem {
-    pub fn of(request: &ChatRequest) -> MidConversationSystem {
-        match &request.anthropic {
-            None => MidConversationSystem::Hoist,
-            Some(native) if allows_mid_conversation_system(&native.headers) => MidConversationSystem::InPlace,
-            Some(_) => MidConversationSystem::Reminder,
-        }
-    }
-}
+pub use crate::api::chat::MidConversationSystem;
 
 /// (system blocks, messages). System messages before the first turn make `system`; later
 /// ones go where `mid` says.

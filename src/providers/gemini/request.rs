@@ -5,7 +5,7 @@
 
 use super::schema::{check_expandable, function_parameters, SchemaProblem, MAX_EXPANDED_NODES};
 use super::REASONING_FORMAT;
-use crate::api::chat::ChatRequest;
+use crate::api::chat::{ChatRequest, MidConversationSystem};
 use crate::providers::anthropic::request::system_reminder;
 use crate::providers::chat_input::{
     function_tools, parts, reasoning, stop_sequences, system_texts, tool_arguments, tool_call_name, tool_choice, DataUrl, Effort, Part,
@@ -36,7 +36,7 @@ pub fn request_body(request: &ChatRequest) -> Result<Value, String> {
     let body = &request.body;
     let messages = body.get("messages").and_then(Value::as_array).map(Vec::as_slice).unwrap_or_default();
     // Only a Messages client's mid-conversation system messages stay in the conversation.
-    let (system, contents) = conversation(messages, request.anthropic.is_some())?;
+    let (system, contents) = conversation(messages, request.mid_conversation_system != MidConversationSystem::Hoist)?;
     let mut out = Map::new();
     out.insert("contents".into(), Value::Array(contents));
     if !system.is_empty() {

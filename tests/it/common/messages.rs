@@ -56,6 +56,10 @@ pub fn accumulate(events: &[(String, Value)]) -> Value {
                     "thinking_delta" => push_str(&mut block["thinking"], delta["thinking"].as_str().unwrap()),
                     "signature_delta" => block["signature"] = delta["signature"].clone(),
                     "input_json_delta" => partial_json.push_str(delta["partial_json"].as_str().unwrap()),
+                    "citations_delta" => match block["citations"].as_array_mut() {
+                        Some(citations) => citations.push(delta["citation"].clone()),
+                        None => block["citations"] = json!([delta["citation"]]),
+                    },
                     other => panic!("unknown delta {other}"),
                 }
             }
@@ -71,6 +75,11 @@ pub fn accumulate(events: &[(String, Value)]) -> Value {
                 assert!(open.is_none(), "message_delta with a block open");
                 message["stop_reason"] = data["delta"]["stop_reason"].clone();
                 message["stop_sequence"] = data["delta"]["stop_sequence"].clone();
+                // As the SDKs do: `stop_details` comes with the delta, and `container` when set.
+                message["stop_details"] = data["delta"]["stop_details"].clone();
+                if !data["delta"]["container"].is_null() {
+                    message["container"] = data["delta"]["container"].clone();
+                }
                 for (k, v) in data["usage"].as_object().unwrap() {
                     message["usage"][k] = v.clone();
                 }
