@@ -1,8 +1,8 @@
 //! The Anthropic Messages skin (`/v1/messages`): pure translations between the Messages
 //! wire format the client speaks and the OpenAI-shaped chat the pipeline runs. Request in
 //! (`request`), answer out as a `message` (`response`) or named SSE events (`stream`), the
-//! `count_tokens` estimate (`tokens`), and the relay of answers an Anthropic upstream wrote
-//! itself (`relay`). Content blocks go through the Anthropic adapter's own
+//! `count_tokens` estimate (`tokens`), and the schema-complete relay of answers an Anthropic
+//! upstream wrote itself (`relay`). Content blocks go through the Anthropic adapter's own
 //! block readers and writers, so both directions agree. No IO.
 
 pub mod relay;

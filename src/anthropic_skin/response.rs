@@ -2,6 +2,7 @@
 //! through the Anthropic adapter's own block writer (thinking with signatures, text,
 //! tool_use), the stop-reason map and the usage arithmetic. Pure.
 
+use super::relay::complete_message;
 use super::tool_names::ToolNames;
 use crate::api::usage::Usage;
 use crate::providers::anthropic::request::assistant_blocks;
@@ -28,14 +29,27 @@ pub fn stop_reason(finish: Option<&str>, native: Option<&str>, has_tool_use: boo
 }
 
 /// Anthropic `usage` from the pipeline's: input excludes cache reads (cache writes are not
-/// told apart by non-Anthropic upstreams and stay in `input_tokens`).
+/// told apart by non-Anthropic upstreams and stay in `input_tokens`). The breakdowns
+/// Anthropic's schema declares (cache creation by TTL, server tools, service tier,
+/// inference region, output details) are unknown here: null.
 pub fn usage_json(usage: &Usage) -> Value {
+    let mut json = delta_usage_json(usage);
+    for field in ["cache_creation", "service_tier", "inference_geo"] {
+        json[field] = Value::Null;
+    }
+    json
+}
+
+/// The `usage` of a `message_delta` event (`MessageDeltaUsage`): the cumulative counts.
+pub fn delta_usage_json(usage: &Usage) -> Value {
     let cached = usage.cached_tokens.min(usage.prompt_tokens);
     json!({
         "input_tokens": usage.prompt_tokens - cached,
         "output_tokens": usage.completion_tokens,
         "cache_creation_input_tokens": 0,
         "cache_read_input_tokens": cached,
+        "server_tool_use": null,
+        "output_tokens_details": null,
     })
 }
 
@@ -63,7 +77,7 @@ pub fn message(completion: &Value, names: &ToolNames) -> Value {
     let has_tool_use = content.iter().any(|b| b["type"] == "tool_use");
     let stop = stop_reason(choice["finish_reason"].as_str(), choice["native_finish_reason"].as_str(), has_tool_use);
     let usage = Usage::from_openai(&completion["usage"]);
-    json!({
+    let mut message = json!({
         "id": completion["id"],
         "type": "message",
         "role": "assistant",
@@ -72,7 +86,11 @@ pub fn message(completion: &Value, names: &ToolNames) -> Value {
         "stop_reason": stop,
         "stop_sequence": null,
         "usage": usage_json(&usage),
-    })
+    });
+    if let Some(message) = message.as_object_mut() {
+        complete_message(message);
+    }
+    message
 }
 
 #[cfg(test)]
@@ -112,12 +130,14 @@ mod tests {
         assert_eq!(m["id"], "gen-1");
         assert_eq!(m["stop_reason"], "tool_use");
         assert_eq!(m["content"][0], json!({"type": "thinking", "thinking": "think", "signature": "sig"}));
-        assert_eq!(m["content"][1], json!({"type": "text", "text": "Let me check."}));
+        assert_eq!(m["content"][1], json!({"type": "text", "text": "Let me check.", "citations": null}));
         assert_eq!(m["content"][2], json!({"type": "tool_use", "id": "call_1", "name": "get_weather", "input": {"city": "Paris"}}));
         assert_eq!(m["content"][3], json!({"type": "tool_use", "id": "call_2", "name": long, "input": {}}));
         assert_eq!(
             m["usage"],
-            json!({"input_tokens": 40, "output_tokens": 20, "cache_creation_input_tokens": 0, "cache_read_input_tokens": 60})
+            json!({"input_tokens": 40, "output_tokens": 20, "cache_creation_input_tokens": 0, "cache_read_input_tokens": 60,
+                "cache_creation": null, "server_tool_use": null, "service_tier": null, "inference_geo": null, "output_tokens_details": null})
         );
+        assert_eq!((m.get("stop_details"), m.get("container")), (Some(&Value::Null), Some(&Value::Null)), "present, null");
     }
 }

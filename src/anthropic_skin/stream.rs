@@ -5,7 +5,7 @@
 //! deltas; `message_delta` with the cumulative usage; `message_stop`. Keep-alives become
 //! `ping`, a failure after the first byte one `error` event. Anthropic framing lives here.
 
-use super::response::{stop_reason, usage_json};
+use super::response::{delta_usage_json, stop_reason, usage_json};
 use super::tool_names::ToolNames;
 use crate::api::usage::Usage;
 use crate::error::anthropic_error_type;
@@ -86,7 +86,7 @@ impl EventWriter {
                 DeltaPart::Reasoning(r) => self.reasoning(r, out),
                 DeltaPart::Text(text) => {
                     if !matches!(self.open, Open::Text(_)) {
-                        let block = self.open_block(json!({ "type": "text", "text": "" }), out);
+                        let block = self.open_block(json!({ "type": "text", "text": "", "citations": null }), out);
                         self.open = Open::Text(block);
                     }
                     self.block_delta(json!({ "type": "text_delta", "text": text }), out);
@@ -135,10 +135,8 @@ impl EventWriter {
             self.close(out);
             let usage = self.usage.unwrap_or_default();
             let stop = stop_reason(self.finish.as_deref(), self.native_finish.as_deref(), !self.tools.is_empty());
-            emit(
-                out,
-                json!({ "type": "message_delta", "delta": { "stop_reason": stop, "stop_sequence": null }, "usage": usage_json(&usage) }),
-            );
+            let delta = json!({ "stop_reason": stop, "stop_sequence": null, "stop_details": null, "container": null });
+            emit(out, json!({ "type": "message_delta", "delta": delta, "usage": delta_usage_json(&usage) }));
         }
         emit(out, json!({ "type": "message_stop" }));
     }
@@ -149,10 +147,11 @@ impl EventWriter {
             return;
         }
         self.started = true;
+        let usage = Usage { prompt_tokens: self.estimated_input, ..Usage::default() };
         let message = json!({
             "id": id, "type": "message", "role": "assistant", "model": model, "content": [],
-            "stop_reason": null, "stop_sequence": null,
-            "usage": { "input_tokens": self.estimated_input, "output_tokens": 0 },
+            "stop_reason": null, "stop_sequence": null, "stop_details": null, "container": null,
+            "usage": usage_json(&usage),
         });
         emit(out, json!({ "type": "message_start", "message": message }));
         emit(out, json!({ "type": "ping" }));

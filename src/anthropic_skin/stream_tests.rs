@@ -98,7 +98,10 @@ fn text_then_parallel_tool_calls() {
     let start = &events[0].1["message"];
     assert_eq!((start["id"].as_str(), start["model"].as_str()), (Some("gen-1"), Some("openai/gpt")));
     assert_eq!(start["usage"]["input_tokens"], 42);
-    assert_eq!(events[2].1, json!({"type": "content_block_start", "index": 0, "content_block": {"type": "text", "text": ""}}));
+    assert_eq!(
+        events[2].1,
+        json!({"type": "content_block_start", "index": 0, "content_block": {"type": "text", "text": "", "citations": null}})
+    );
     assert_eq!(events[4].1["delta"], json!({"type": "text_delta", "text": " both."}));
     assert_eq!(events[6].1["index"], 0, "text closed before tool_use");
     assert_eq!(events[7].1["content_block"], json!({"type": "tool_use", "id": "call_a", "name": "get_weather", "input": {}}));
@@ -108,11 +111,18 @@ fn text_then_parallel_tool_calls() {
     );
     assert_eq!(events[11].1["content_block"]["id"], "call_b", "ids in Anthropic's alphabet");
     assert_eq!(events[12].1["index"], 2);
-    assert_eq!(events[14].1["delta"], json!({"stop_reason": "tool_use", "stop_sequence": null}));
+    assert_eq!(events[14].1["delta"], json!({"stop_reason": "tool_use", "stop_sequence": null, "stop_details": null, "container": null}));
     assert_eq!(
         events[14].1["usage"],
-        json!({"input_tokens": 20, "output_tokens": 12, "cache_creation_input_tokens": 0, "cache_read_input_tokens": 10})
+        json!({"input_tokens": 20, "output_tokens": 12, "cache_creation_input_tokens": 0, "cache_read_input_tokens": 10,
+            "server_tool_use": null, "output_tokens_details": null})
     );
+    for field in ["stop_details", "container"] {
+        assert_eq!(start.get(field), Some(&Value::Null), "message_start's message has `{field}`");
+    }
+    for field in ["cache_creation", "server_tool_use", "service_tier", "inference_geo", "output_tokens_details"] {
+        assert_eq!(start["usage"].get(field), Some(&Value::Null), "message_start's usage has `{field}`");
+    }
     assert!(w.is_ended());
 }
 

@@ -25,6 +25,7 @@ mod hardening_shutdown;
 mod messages_anthropic_upstream;
 mod messages_native;
 mod messages_openai_upstream;
+mod messages_schema;
 mod messages_usage;
 mod observe_alerts;
 mod observe_metrics;

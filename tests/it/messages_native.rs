@@ -100,8 +100,12 @@ async fn native_json_sends_the_clients_body_and_keeps_what_anthropic_answered() 
     let answer = anthropic_message();
     assert_eq!(body["content"], answer["content"], "server tool blocks and citations, as Anthropic sent them");
     assert_eq!(body["container"], container());
-    assert_eq!(body["usage"], anthropic_usage(), "cache_creation, service_tier, server_tool_use, inference_geo kept");
+    let mut usage = anthropic_usage();
+    usage["output_tokens_details"] = Value::Null;
+    assert_eq!(body["usage"], usage, "cache_creation, service_tier, server_tool_use, inference_geo kept");
     assert_eq!((body["id"].as_str(), body["model"].as_str()), (Some(id.as_str()), Some("test/model")), "the gateway's identity");
+    assert_eq!(body.get("stop_details"), Some(&Value::Null), "present, null");
+    assert_eq!(body["usage"].get("output_tokens_details"), Some(&Value::Null));
 
     let db = gw.db_path.clone();
     gw.stop().await;
@@ -130,6 +134,7 @@ async fn native_stream_relays_the_upstreams_events_and_bills_from_the_tap() {
     assert_eq!((start["id"].as_str(), start["model"].as_str()), (Some(id.as_str()), Some("test/model")));
     assert_eq!(start["usage"]["service_tier"], "priority");
     assert_eq!(start["usage"]["cache_creation"]["ephemeral_1h_input_tokens"], 20);
+    assert_eq!((start.get("container"), start.get("stop_details")), (Some(&Value::Null), Some(&Value::Null)));
     let delta = evs.iter().find(|(name, _)| name == "message_delta").unwrap();
     assert_eq!(delta.1["delta"]["container"], container());
     assert_eq!(delta.1["usage"]["server_tool_use"]["web_search_requests"], 1);

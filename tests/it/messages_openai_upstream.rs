@@ -33,8 +33,10 @@ async fn text_answer_in_anthropic_shape() {
     assert_eq!(
         body,
         json!({"id": id, "type": "message", "role": "assistant", "model": "test/model",
-            "content": [{"type": "text", "text": "Hello there."}], "stop_reason": "end_turn", "stop_sequence": null,
-            "usage": {"input_tokens": 21, "output_tokens": 3, "cache_creation_input_tokens": 0, "cache_read_input_tokens": 0}})
+            "content": [{"type": "text", "text": "Hello there.", "citations": null}], "stop_reason": "end_turn", "stop_sequence": null,
+            "stop_details": null, "container": null,
+            "usage": {"input_tokens": 21, "output_tokens": 3, "cache_creation_input_tokens": 0, "cache_read_input_tokens": 0,
+                "cache_creation": null, "server_tool_use": null, "service_tier": null, "inference_geo": null, "output_tokens_details": null}})
     );
     let sent = up.requests()[0].json();
     assert_eq!(up.requests()[0].path, "/v1/chat/completions");
@@ -79,7 +81,7 @@ async fn streamed_parallel_tool_calls_become_tool_use_blocks() {
     assert_eq!(
         message["content"],
         json!([
-            {"type": "text", "text": "Checking both."},
+            {"type": "text", "text": "Checking both.", "citations": null},
             {"type": "tool_use", "id": "call_paris", "name": "get_weather", "input": {"city": "Paris"}},
             {"type": "tool_use", "id": "call_tokyo", "name": "get_weather", "input": {"city": "Tokyo"}}
         ])
