@@ -45,7 +45,7 @@ pub fn plan(state: &AppState, ctx: &RequestCtx, model: &ModelConfig, stream: boo
 }
 
 /// A stored answer replayed under this request's id: usage as recorded, cost 0.
-pub fn replay(hit: &CachedAnswer, stamp: &Stamp, mut framing: Box<dyn Framing>) -> ReplyBody {
+pub fn replay(hit: &CachedAnswer, stamp: &Stamp, framing: &mut dyn Framing) -> ReplyBody {
     match &hit.body {
         CachedBody::Json(body) => {
             ReplyBody::Json(framing.answer(&stamp.stamped("chat.completion", body, Some(hit.usage.report(0)))).into())

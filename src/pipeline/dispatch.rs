@@ -34,18 +34,6 @@ pub struct Dispatched<T = Served> {
     pub attempts: u32,
 }
 
-/// Every failed attempt is appended to `records`, which the caller keeps for the usage log.
-pub async fn dispatch(
-    client: &reqwest::Client,
-    candidates: &[Candidate],
-    request: &Inbound,
-    runtime: &Runtime,
-    deadline: Instant,
-    records: &mut Vec<AttemptRecord>,
-) -> Result<Dispatched, GatewayError> {
-    dispatch_with(candidates, &request.chat.model, runtime, deadline, records, |candidate| attempt(client, candidate, request)).await
-}
-
 /// The attempt loop for any kind of upstream call: `attempt` sends the request to one
 /// candidate; `model` is the requested model, for error messages. Every failed attempt is
 /// appended to `records`. Upstream error text is scrubbed (`Runtime::scrubber`) before it
@@ -155,7 +143,9 @@ where
     Err(GatewayError::ProviderUnavailable { model: model.to_string(), attempts: records.clone() })
 }
 
-async fn attempt(client: &reqwest::Client, candidate: &Candidate, request: &Inbound) -> Result<Served, UpstreamError> {
+/// One attempt at `candidate` for a chat-like request: the client's own request when the
+/// candidate speaks its protocol, else the chat translation.
+pub async fn attempt(client: &reqwest::Client, candidate: &Candidate, request: &Inbound) -> Result<Served, UpstreamError> {
     let endpoint = &candidate.endpoint;
     let outcome = match &request.native {
         Some(native) if native.serves(endpoint) => match providers::native::send(client, endpoint, native, request.chat.stream).await? {

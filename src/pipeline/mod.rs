@@ -1,13 +1,17 @@
-//! The only module that knows the ORDER of a chat request's steps: parse, resolve the
-//! model chain (within the key's allowlist), apply the key's guardrails, consult the cache,
-//! route, rate limit, reserve budget, dispatch, then shape the JSON or SSE answer — with
-//! the recorder writing every outcome as one usage row.
+//! The request pipeline behind every API: each endpoint decodes its request (chat here,
+//! `messages`, `embeddings`) and hands its phases to the one driver (`driver`), which
+//! alone knows their ORDER: resolve the model chain (within the key's allowlist), apply
+//! the key's guardrails, consult the cache, route, rate limit, reserve budget, dispatch,
+//! then shape the JSON or SSE answer — with the recorder writing every outcome as one
+//! usage row.
 
 pub mod account;
 mod cached;
 mod chain;
+mod chat;
 pub mod delta;
 mod dispatch;
+mod driver;
 mod embeddings;
 pub mod frame;
 mod gate;
@@ -23,21 +27,14 @@ pub use embeddings::embeddings;
 pub use messages::{count_tokens, messages};
 
 use crate::api::chat::ChatRequest;
-use crate::api::routing_request::{split_variant, ProviderPrefs};
-use crate::budget;
-use crate::config::{KeyConfig, ModelKind};
+use crate::config::KeyConfig;
 use crate::error::GatewayError;
-use crate::guardrails::{self, Findings, Policy, Slot};
-use crate::routing::health::now_ms;
-use crate::routing::{self, RouteInput};
+use crate::guardrails::{Findings, Policy, Slot};
 use crate::state::{AppState, Runtime};
 use bytes::Bytes;
-use dispatch::Served;
 use futures_util::Stream;
 use native::Inbound;
 use recorder::Recorder;
-use serde_json::Value;
-use stamp::Stamp;
 use std::convert::Infallible;
 use std::pin::Pin;
 use std::sync::Arc;
@@ -131,137 +128,10 @@ async fn run(
     framing: Box<dyn frame::Framing>,
     recorder: &mut Recorder,
 ) -> Result<ChatReply, GatewayError> {
-    let Inbound { chat: mut request, mut native } = request.into();
-    recorder.note_request(&request, body);
-    let prefs = ProviderPrefs::parse(request.body.get("provider"))
-        .map_err(|m| GatewayError::InvalidRequest { message: m, param: Some("provider") })?;
-    let policy = ctx.runtime.guardrails.for_key(&ctx.key);
-    let (slug, variant_sort) = split_variant(&request.model);
-    let chain = chain::model_chain(&ctx.runtime, slug, &request.fallback_models, policy)?;
-    recorder.note_model(&chain[0].slug);
-    if chain[0].kind == ModelKind::Embedding {
-        return Err(GatewayError::InvalidRequest {
-            message: format!("model `{}` is an embedding model; use POST /v1/embeddings", chain[0].slug),
-            param: Some("model"),
-        });
-    }
-    // The output bound asked for (at most 2^32, checked at parse) is held to the model's
-    // output limit: the upstream is asked for no more than the budget reserves below.
-    if let Some(limit) = chain[0].max_output_tokens {
-        request.clamp_output_tokens(limit);
-        if let Some(native) = native.as_mut() {
-            native.clamp_output_tokens(limit);
-        }
-    }
-    chain::check_tool_schemas(&chain, &request.body)?;
-    // Before the cache: a blocked prompt is never answered, a redacted one is looked up as sent.
-    let findings = apply_guardrails(state, ctx, policy, &mut guardrails::chat_slots(&mut request.body), true, recorder)?;
-    if !findings.redacted.is_empty() {
-        recorder.note_redacted_body(|| serde_json::to_string(&request.body).unwrap_or_default());
-        // The same rules over the client's own texts, so a native upstream gets them
-        // redacted too (what fired is already recorded, and a block already returned).
-        if let Some(native) = native.as_mut() {
-            let _ = policy.inspect(&mut native.slots(), true);
-        }
-    }
-    let inbound = Inbound { chat: request, native };
-    let (request, native) = (&inbound.chat, &inbound.native);
-    // A request with a native form is keyed on the client's own body: it holds what the
-    // translation leaves out (thinking, server tools), which can change the answer.
-    let key_body = native.as_ref().map_or(&request.body, |native| native.body());
-    let cache_plan = cached::plan(state, ctx, &chain[0], request.stream, key_body);
-    if let Some(hit) = cache_plan.and_then(|plan| state.cache().get(&plan.key)) {
-        let stamp = Stamp {
-            id: ctx.generation_id.clone(),
-            created: (ctx.created_at_ms / 1000) as u64,
-            model: hit.model.clone(),
-            provider: hit.provider.clone(),
-        };
-        recorder.cache_hit(hit.usage, &hit.model, &hit.provider);
-        let cache = CacheStatus::Hit { age: hit.age(), ttl_left: hit.remaining() };
-        return Ok(ChatReply { provider: hit.provider.clone(), attempts: 0, body: cached::replay(&hit, &stamp, framing), cache });
-    }
-    let cache = cache_plan.map_or(CacheStatus::Bypass, |p| CacheStatus::Miss { ttl: p.ttl });
-    let session = request.body.get("session_id").and_then(Value::as_str).or(ctx.client.session_id.as_deref());
-    // `provider.order` disables sticky routing, as on OpenRouter.
-    let pinned = session.filter(|_| prefs.order.is_empty()).and_then(|s| state.pinned_endpoint(s));
-    let fields: Vec<&str> = request.body.keys().map(String::as_str).collect();
-    let input = RouteInput {
-        chain: &chain,
-        prefs: &prefs,
-        variant_sort,
-        pinned: pinned.as_deref(),
-        request_fields: &fields,
-        key_excludes: &|p| policy.excludes_provider(p),
-        breaker: &ctx.runtime.breaker,
-        now_ms: now_ms(),
-        rand01: rand::random::<f64>(),
-    };
-    let candidates = routing::route(&input, &|e| ctx.runtime.stats(e))?;
-    let prompt_estimate = request.estimate_prompt_tokens();
-    recorder.admit(prompt_estimate)?;
-    // Each of `n` choices can use the whole output bound.
-    let max_output = request.max_output_tokens().or(chain[0].max_output_tokens).unwrap_or(budget::DEFAULT_MAX_OUTPUT_TOKENS);
-    let worst_output = max_output.saturating_mul(request.choices());
-    recorder.reserve(budget::worst_case_nano(
-        budget::prompt_token_bound(body.len()),
-        worst_output,
-        candidates.iter().map(|c| &c.endpoint.price),
-    ))?;
-    let deadline = Instant::now() + ctx.runtime.config.server.request_timeout;
-    let mut failed = Vec::new();
-    let upstream_started = Instant::now();
-    let dispatching = dispatch::dispatch(state.http(), &candidates, &inbound, &ctx.runtime, deadline, &mut failed);
-    let dispatched = crate::shutdown::before_cut(state.stream_cut(), dispatching).await.unwrap_or(Err(GatewayError::ShuttingDown));
-    recorder.note_upstream_time(upstream_started.elapsed());
-    recorder.note_attempts(&failed, dispatched.as_ref().ok().map(|d| &d.candidate));
-    let dispatched = dispatched?;
-    if let Some(session) = session {
-        state.pin_session(session, dispatched.candidate.endpoint.identity());
-    }
-    let target = &dispatched.candidate;
-    let stamp = Stamp {
-        id: ctx.generation_id.clone(),
-        created: (ctx.created_at_ms / 1000) as u64,
-        model: target.model.slug.clone(),
-        provider: target.endpoint.provider.name.clone(),
-    };
-    tracing::debug!(key = %ctx.key.name, model = %stamp.model, provider = %stamp.provider, attempts = dispatched.attempts, "served");
-    let body = match dispatched.served {
-        Served::Complete(completion) => {
-            let (usage, cost) = recorder.bill(completion.usage, || estimate_usage(request, &completion.body), &target.endpoint.price);
-            let finish_reason = completion.body.get("choices").and_then(|c| c.get(0)?.get("finish_reason")?.as_str()).map(str::to_string);
-            if let Some(plan) = cache_plan {
-                cached::store_completion(state, plan, &stamp, usage, &completion.body);
-            }
-            let bytes = framing.answer(&stamp.stamped("chat.completion", &completion.body, Some(usage.report(cost))));
-            recorder.complete(usage, cost, finish_reason, &bytes);
-            ReplyBody::Json(bytes.into())
-        }
-        Served::Native(answer) => {
-            let (usage, cost) = recorder.bill(answer.usage, || answer.estimated_usage(prompt_estimate), &target.endpoint.price);
-            if let Some(plan) = cache_plan {
-                cached::store_native(state, plan, &stamp, usage, &answer.body);
-            }
-            let bytes = framing.native_answer(&stamp, &answer.body);
-            recorder.complete(usage, cost, answer.finish_reason.map(str::to_string), &bytes);
-            ReplyBody::Json(bytes.into())
-        }
-        Served::Stream { first, rest } => {
-            recorder.stream_started(target.endpoint.price, prompt_estimate);
-            let spec = stream::StreamSpec {
-                stamp: stamp.clone(),
-                idle_timeout: target.endpoint.provider.timeout,
-                stats: target.stats.clone(),
-                runtime: ctx.runtime.clone(),
-                cut: state.stream_cut().subscribe(),
-                cache: cache_plan.map(|plan| cached::StreamRecorder::new(state.clone(), plan)),
-                framing,
-            };
-            ReplyBody::Sse(Box::pin(stream::client_stream(spec, first, rest, recorder.take())))
-        }
-    };
-    Ok(ChatReply { provider: stamp.provider, attempts: dispatched.attempts, body, cache })
+    let inbound = request.into();
+    recorder.note_request(&inbound.chat, body);
+    let phases = chat::ChatPhases { inbound, body_len: body.len(), framing };
+    driver::drive(state, ctx, phases, recorder).await
 }
 
 /// Scans (and, for `redact` rules, rewrites) the request's texts under the key's policy
@@ -296,19 +166,5 @@ fn apply_guardrails(
             recorder.forget_request_body();
             Err(GatewayError::GuardrailBlocked { rules: blocked.rules, patterns: blocked.patterns })
         }
-    }
-}
-
-/// For upstreams that report no usage: prompt from the request, completion from the text.
-fn estimate_usage(request: &ChatRequest, body: &serde_json::Map<String, Value>) -> crate::api::usage::Usage {
-    let text_len: usize = body
-        .get("choices")
-        .and_then(Value::as_array)
-        .map(|cs| cs.iter().map(|c| c.get("message").and_then(|m| m.get("content")).and_then(Value::as_str).map_or(0, str::len)).sum())
-        .unwrap_or(0);
-    crate::api::usage::Usage {
-        prompt_tokens: request.estimate_prompt_tokens(),
-        completion_tokens: (text_len as u64).div_ceil(4),
-        ..Default::default()
     }
 }

@@ -1,0 +1,148 @@
+//! The one phase driver: the order of a request's steps, written once for every endpoint —
+//! resolve the model chain, guard, look up the cache, route, admit, reserve, dispatch,
+//! respond — with the recorder recording each outcome as the one usage row. Each
+//! endpoint supplies what its phases do (`Phases`): chat (and so every skin that calls
+//! `run`: messages, responses, gemini) and embeddings.
+
+use super::cached::{self, CachePlan, CacheStatus};
+use super::dispatch::{self, Dispatched};
+use super::recorder::Recorder;
+use super::{chain, ChatReply, ReplyBody, RequestCtx};
+use crate::api::routing_request::{split_variant, ProviderPrefs};
+use crate::budget;
+use crate::cache::CachedAnswer;
+use crate::config::ModelConfig;
+use crate::error::GatewayError;
+use crate::guardrails::Policy;
+use crate::providers::UpstreamError;
+use crate::routing::health::now_ms;
+use crate::routing::{self, Candidate, RouteInput};
+use crate::state::AppState;
+use serde_json::{Map, Value};
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Instant;
+
+/// What one endpoint does in each phase; the driver decides when.
+pub(super) trait Phases: Sized {
+    /// What one upstream attempt returns.
+    type Served;
+    /// Whether the row and metrics get the time spent waiting on the upstream.
+    const TIMES_UPSTREAM: bool = true;
+
+    /// The model asked for (with any `:variant` suffix).
+    fn model(&self) -> &str;
+    /// Extra fallback slugs the request names (OpenRouter `models`).
+    fn fallbacks(&self) -> &[String] {
+        &[]
+    }
+    /// The request body: `provider` preferences, `session_id`, the fields it uses.
+    fn body(&self) -> &Map<String, Value>;
+    /// Resolve: refuses a primary model of the wrong kind, applies the model's limits.
+    fn resolved(&mut self, chain: &[Arc<ModelConfig>]) -> Result<(), GatewayError>;
+    /// Guard: the key's guardrails over the request's texts.
+    fn guard(&mut self, state: &AppState, ctx: &RequestCtx, policy: &Policy, recorder: &mut Recorder) -> Result<(), GatewayError>;
+    /// Lookup: the body the cache key is computed from, and whether the answer streams.
+    fn cache_key_body(&self) -> &Map<String, Value>;
+    fn streams(&self) -> bool;
+    /// A stored answer as this endpoint's reply; `None` when the entry is not usable here.
+    fn replay(&mut self, ctx: &RequestCtx, hit: &CachedAnswer) -> Result<Option<ReplyBody>, GatewayError>;
+    /// Route: the session the request is pinned by (chat-like endpoints only), and the
+    /// body fields `provider.require_parameters` checks.
+    fn session<'a>(&'a self, ctx: &'a RequestCtx) -> Option<&'a str>;
+    fn route_fields(&self) -> Vec<&str>;
+    /// Admit: the prompt size the rate limits count.
+    fn prompt_estimate(&self) -> u64;
+    /// Reserve: the body's size in bytes and the most output tokens the answer may use.
+    fn body_len(&self) -> usize;
+    fn worst_output_tokens(&self, chain: &[Arc<ModelConfig>]) -> u64;
+    /// Dispatch: one attempt at one candidate.
+    fn attempt<'a>(
+        &'a self,
+        client: &'a reqwest::Client,
+        candidate: &'a Candidate,
+    ) -> impl Future<Output = Result<Self::Served, UpstreamError>> + 'a;
+    /// Respond: bill, store in the cache under `plan`, and shape the answer.
+    fn respond(
+        self,
+        state: &Arc<AppState>,
+        ctx: &RequestCtx,
+        dispatched: Dispatched<Self::Served>,
+        plan: Option<CachePlan>,
+        recorder: &mut Recorder,
+    ) -> Result<ReplyBody, GatewayError>;
+}
+
+/// Runs `phases` in the one order every endpoint follows.
+pub(super) async fn drive<P: Phases>(
+    state: &Arc<AppState>,
+    ctx: &RequestCtx,
+    mut phases: P,
+    recorder: &mut Recorder,
+) -> Result<ChatReply, GatewayError> {
+    // Resolve.
+    let prefs = ProviderPrefs::parse(phases.body().get("provider"))
+        .map_err(|m| GatewayError::InvalidRequest { message: m, param: Some("provider") })?;
+    let policy = ctx.runtime.guardrails.for_key(&ctx.key);
+    let (slug, variant_sort) = split_variant(phases.model());
+    let chain = chain::model_chain(&ctx.runtime, slug, phases.fallbacks(), policy)?;
+    recorder.note_model(&chain[0].slug);
+    phases.resolved(&chain)?;
+    // Guard: before the cache, so a blocked prompt is never answered and a redacted one is
+    // looked up as sent.
+    phases.guard(state, ctx, policy, recorder)?;
+    // Look up.
+    let cache_plan = cached::plan(state, ctx, &chain[0], phases.streams(), phases.cache_key_body());
+    if let Some(hit) = cache_plan.and_then(|plan| state.cache().get(&plan.key)) {
+        if let Some(body) = phases.replay(ctx, &hit)? {
+            recorder.cache_hit(hit.usage, &hit.model, &hit.provider);
+            let cache = CacheStatus::Hit { age: hit.age(), ttl_left: hit.remaining() };
+            return Ok(ChatReply { provider: hit.provider.clone(), attempts: 0, body, cache });
+        }
+    }
+    let cache = cache_plan.map_or(CacheStatus::Bypass, |p| CacheStatus::Miss { ttl: p.ttl });
+    // Route. `provider.order` disables sticky routing, as on OpenRouter.
+    let session = phases.session(ctx);
+    let pinned = session.filter(|_| prefs.order.is_empty()).and_then(|s| state.pinned_endpoint(s));
+    let fields = phases.route_fields();
+    let input = RouteInput {
+        chain: &chain,
+        prefs: &prefs,
+        variant_sort,
+        pinned: pinned.as_deref(),
+        request_fields: &fields,
+        key_excludes: &|p| policy.excludes_provider(p),
+        breaker: &ctx.runtime.breaker,
+        now_ms: now_ms(),
+        rand01: rand::random::<f64>(),
+    };
+    let candidates = routing::route(&input, &|e| ctx.runtime.stats(e))?;
+    // Admit, reserve.
+    recorder.admit(phases.prompt_estimate())?;
+    let worst_output = phases.worst_output_tokens(&chain);
+    let prices = candidates.iter().map(|c| &c.endpoint.price);
+    recorder.reserve(budget::worst_case_nano(budget::prompt_token_bound(phases.body_len()), worst_output, prices))?;
+    // Dispatch.
+    let deadline = Instant::now() + ctx.runtime.config.server.request_timeout;
+    let client = state.http();
+    let mut failed = Vec::new();
+    let upstream_started = Instant::now();
+    let phases_ref = &phases;
+    let dispatching = dispatch::dispatch_with(&candidates, phases.model(), &ctx.runtime, deadline, &mut failed, |c: &Candidate| {
+        phases_ref.attempt(client, c)
+    });
+    let dispatched = crate::shutdown::before_cut(state.stream_cut(), dispatching).await.unwrap_or(Err(GatewayError::ShuttingDown));
+    if P::TIMES_UPSTREAM {
+        recorder.note_upstream_time(upstream_started.elapsed());
+    }
+    recorder.note_attempts(&failed, dispatched.as_ref().ok().map(|d| &d.candidate));
+    let dispatched = dispatched?;
+    if let Some(session) = session {
+        state.pin_session(session, dispatched.candidate.endpoint.identity());
+    }
+    // Respond.
+    let provider = dispatched.candidate.endpoint.provider.name.clone();
+    let attempts = dispatched.attempts;
+    let body = phases.respond(state, ctx, dispatched, cache_plan, recorder)?;
+    Ok(ChatReply { provider, attempts, body, cache })
+}
