@@ -28,17 +28,17 @@ fn setup() -> (Arc<AppState>, RequestCtx) {
 #[test]
 fn a_dropped_request_is_logged_once_as_cancelled_and_releases_its_reservation() {
     let (state, ctx) = setup();
-    let mut fin = Recorder::start(&state, &ctx);
-    fin.reserve(999_000_000_000_000).unwrap();
-    let mut moved = fin.take();
-    drop(fin);
+    let mut recorder = Recorder::start(&state, &ctx);
+    recorder.reserve(999_000_000_000_000).unwrap();
+    let mut moved = recorder.take();
+    drop(recorder);
     moved.fail(&GatewayError::invalid("x"));
     drop(moved);
     let row = state.usage().fetch(&ctx.generation_id, "alice").unwrap().unwrap();
     assert_eq!((row.status, row.cancelled), (400, false), "emitted once, by the first finish");
-    let mut fin = Recorder::start(&state, &RequestCtx { generation_id: "gen-dropped".into(), ..ctx });
-    fin.reserve(999_000_000_000_000).unwrap();
-    drop(fin);
+    let mut recorder = Recorder::start(&state, &RequestCtx { generation_id: "gen-dropped".into(), ..ctx });
+    recorder.reserve(999_000_000_000_000).unwrap();
+    drop(recorder);
     let row = state.usage().fetch("gen-dropped", "alice").unwrap().unwrap();
     assert_eq!((row.status, row.cancelled, row.cost_nano), (499, true, 0));
     // Both reservations were released: the whole budget fits again.
@@ -70,14 +70,14 @@ fn accounting_overhead() {
     let started = Instant::now();
     let cpu = crate::usage::tests::thread_cpu_ns();
     for ctx in &ctxs {
-        let mut fin = Recorder::start(&state, ctx);
-        fin.note_request(&request, body);
-        fin.note_model("demo/echo");
-        fin.admit(request.estimate_prompt_tokens()).unwrap();
-        fin.reserve(crate::budget::worst_case_nano(crate::budget::prompt_token_bound(body.len()), 64, [&Price::default()])).unwrap();
-        fin.note_attempts(&[], None);
+        let mut recorder = Recorder::start(&state, ctx);
+        recorder.note_request(&request, body);
+        recorder.note_model("demo/echo");
+        recorder.admit(request.estimate_prompt_tokens()).unwrap();
+        recorder.reserve(crate::budget::worst_case_nano(crate::budget::prompt_token_bound(body.len()), 64, [&Price::default()])).unwrap();
+        recorder.note_attempts(&[], None);
         let usage = Usage { prompt_tokens: 12, completion_tokens: 30, ..Usage::default() };
-        fin.complete(usage, 72_000, Some("stop".into()), b"");
+        recorder.complete(usage, 72_000, Some("stop".into()), b"");
     }
     let per_cpu = (crate::usage::tests::thread_cpu_ns() - cpu) as f64 / n as f64;
     let per = started.elapsed().as_nanos() as f64 / n as f64;

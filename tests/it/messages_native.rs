@@ -240,3 +240,15 @@ async fn a_chat_request_with_the_same_body_never_gets_a_cached_anthropic_answer(
     assert_eq!(chat["object"], "chat.completion");
     assert_eq!(chat["choices"][0]["message"]["content"], "Rust 1.91 is the latest.");
 }
+
+#[tokio::test]
+async fn the_native_body_is_held_to_the_models_output_limit() {
+    let up = MockUpstream::start().await;
+    up.always(Reply::json(200, anthropic_message()));
+    let gw = Gateway::start(&native_config("anthropic", &up, "claude-sonnet-4-5", None, "max_output_tokens: 1500")).await;
+    let resp = post(&gw, "/v1/messages", &client_request(false), &[]).await;
+    assert_eq!(resp.status(), 200);
+    let sent = up.requests()[0].json();
+    assert_eq!(sent["max_tokens"], 1500, "asked for 2048; the model's limit is what the budget reserved for");
+    assert_eq!(sent["thinking"], client_request(false)["thinking"], "the rest as the client sent it");
+}
