@@ -33,13 +33,6 @@ impl NativeRequest {
         }
     }
 
-    /// The client's body, for the gateway's clamps and guardrail redactions.
-    pub fn body_mut(&mut self) -> &mut Map<String, Value> {
-        match self {
-            NativeRequest::Anthropic(m) => m.body_mut(),
-        }
-    }
-
     /// Lowers the output bound to `limit` (the model's output limit) where it asks for more.
     pub fn clamp_output_tokens(&mut self, limit: u64) {
         match self {
