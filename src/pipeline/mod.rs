@@ -15,11 +15,13 @@ mod messages;
 pub(crate) mod meter;
 mod observe;
 mod recorder;
+mod responses;
 pub mod stamp;
 mod stream;
 
 pub use embeddings::embeddings;
 pub use messages::{count_tokens, messages};
+pub use responses::{delete_response, input_tokens, responses, stored_response};
 
 use crate::api::chat::ChatRequest;
 use crate::api::routing_request::{split_variant, ProviderPrefs};
@@ -75,6 +77,7 @@ pub enum ClientApi {
     Chat,
     Messages,
     Embeddings,
+    Responses,
 }
 
 impl ClientApi {
@@ -83,6 +86,7 @@ impl ClientApi {
             ClientApi::Chat => "chat",
             ClientApi::Messages => "messages",
             ClientApi::Embeddings => "embeddings",
+            ClientApi::Responses => "responses",
         }
     }
 }
