@@ -107,13 +107,17 @@ fn content_part(i: usize, j: usize, part: &Value) -> Result<Value, Invalid> {
     })
 }
 
-/// A `function_call` item: a tool call of the assistant turn just before it, or a new one.
+/// A `function_call` item: a tool call of the assistant turn just before it (past the
+/// outputs of its earlier calls), or a new one.
 fn add_call(i: usize, item: &Value, messages: &mut Vec<Value>) -> Result<(), Invalid> {
     let field =
         |name: &str| item[name].as_str().ok_or_else(|| (format!("input[{i}] (function_call) needs a string `{name}`"), Some("input")));
     let call = json!({ "id": field("call_id")?, "type": "function",
         "function": { "name": field("name")?, "arguments": item["arguments"].as_str().unwrap_or("{}") } });
-    if let Some(last) = messages.last_mut().filter(|m| m["role"] == "assistant") {
+    // Calls and outputs may interleave (call, output, call, output): the calls of one run
+    // of items are one assistant turn, its outputs after it.
+    let turn = messages.iter().rposition(|m| m["role"] != "tool").filter(|&at| messages[at]["role"] == "assistant");
+    if let Some(last) = turn.map(|at| &mut messages[at]) {
         match last.get_mut("tool_calls").and_then(Value::as_array_mut) {
             Some(calls) => calls.push(call),
             None => last["tool_calls"] = json!([call]),
@@ -150,8 +154,8 @@ mod tests {
             {"type": "reasoning", "id": "rs_1", "summary": []},
             {"type": "message", "role": "assistant", "content": [{"type": "output_text", "text": "Let me look.", "annotations": []}]},
             {"type": "function_call", "call_id": "call_1", "name": "look", "arguments": "{\"x\":1}"},
-            {"type": "function_call", "call_id": "call_2", "name": "look", "arguments": "{}"},
             {"type": "function_call_output", "call_id": "call_1", "output": "a cat"},
+            {"type": "function_call", "call_id": "call_2", "name": "look", "arguments": "{}"},
             {"type": "function_call_output", "call_id": "call_2", "output": [{"type": "input_text", "text": "a dog"}]},
         ]);
         let got = chat_messages(Some("Sys."), items.as_array().unwrap()).unwrap();
