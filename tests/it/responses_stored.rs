@@ -50,6 +50,12 @@ async fn previous_response_id_expands_the_conversation_and_is_scoped_to_the_key(
         "the earlier instructions are not carried over; the earlier turns are"
     );
 
+    // The response id is the generation id: /generation finds it.
+    let generation = gw.client.get(gw.url(&format!("/api/v1/generation?id={first_id}"))).bearer_auth(KEY).send().await.unwrap();
+    assert_eq!(generation.status(), 200);
+    let generation: Value = generation.json().await.unwrap();
+    assert_eq!(generation["data"]["id"], first_id);
+
     // GET and DELETE: the creating key only.
     assert_eq!(get_as(&gw, "sk-other", first_id).await.status(), 404);
     let got = get_as(&gw, KEY, first_id).await;
@@ -95,4 +101,35 @@ async fn stored_responses_expire_after_the_ttl() {
     assert_eq!(get_as(&gw, KEY, id).await.status(), 404, "expired");
     let resp = create(&gw, &json!({"model": "test/model", "input": "more", "previous_response_id": id})).await;
     assert_eq!(resp.status(), 404);
+}
+
+#[tokio::test]
+async fn guardrails_see_the_expanded_conversation_and_the_cache_replays_in_the_responses_shape() {
+    let up = MockUpstream::start().await;
+    up.push(Reply::json(200, completion("Your SSN on file is 078-05-1120.", 5, 9))).push(Reply::json(200, completion("Noted.", 5, 1)));
+    let sets = "cache: { default_ttl: 5m }\nguardrails:\n  default:\n    pii: { ssn: block }\n";
+    let gw = Gateway::start(&config_for(&[&up], sets)).await;
+    // The first answer carries an SSN (answers are not scanned); a later turn that builds on
+    // it carries it in its expanded conversation, and is blocked.
+    let first: Value = create(&gw, &json!({"model": "test/model", "input": "What is on file?"})).await.json().await.unwrap();
+    assert_eq!(first["status"], "completed");
+    let blocked = create(&gw, &json!({"model": "test/model", "input": "Thanks.", "previous_response_id": first["id"]})).await;
+    assert_eq!(blocked.status(), 403);
+    assert_eq!(blocked.json::<Value>().await.unwrap()["error"]["metadata"]["error_type"], "guardrail_blocked");
+    assert_eq!(up.calls(), 1, "a blocked request never reaches the upstream");
+
+    // The same request twice: the second is a cache hit, answered as a `response` under its own id.
+    let ask = json!({"model": "test/model", "input": "cache me"});
+    let a = create(&gw, &ask).await;
+    assert_eq!(a.headers()["x-switchboard-cache-status"], "MISS");
+    let a: Value = a.json().await.unwrap();
+    let b = create(&gw, &ask).await;
+    assert_eq!(b.headers()["x-switchboard-cache-status"], "HIT");
+    let b: Value = b.json().await.unwrap();
+    assert_eq!(b["object"], "response");
+    assert_eq!(b["output"][0]["content"], a["output"][0]["content"]);
+    assert_ne!(a["id"], b["id"]);
+    assert_eq!(b["output"][0]["id"], format!("msg_{}_0", b["id"].as_str().unwrap().trim_start_matches("gen-")));
+    assert_eq!(b["usage"]["cost"], 0.0);
+    assert_eq!(up.calls(), 2);
 }
