@@ -40,7 +40,7 @@ impl ResponseStore for SqliteResponses {
         let (reply, answer) = tokio::sync::oneshot::channel();
         let sent = self.queue.try_send(Msg::Store(StoreOp::Get { id: id.into(), key: key.into(), now_ms, reply }));
         Box::pin(async move {
-            sent.map_err(|_| STOPPED.to_string())?;
+            sent.map_err(not_queued)?;
             answer.await.map_err(|_| STOPPED.to_string())?
         })
     }
@@ -49,9 +49,17 @@ impl ResponseStore for SqliteResponses {
         let (reply, answer) = tokio::sync::oneshot::channel();
         let sent = self.queue.try_send(Msg::Store(StoreOp::Delete { id: id.into(), key: key.into(), reply }));
         Box::pin(async move {
-            sent.map_err(|_| STOPPED.to_string())?;
+            sent.map_err(not_queued)?;
             answer.await.map_err(|_| STOPPED.to_string())?
         })
+    }
+}
+
+/// Why a lookup could not be queued.
+fn not_queued(e: TrySendError<Msg>) -> String {
+    match e {
+        TrySendError::Full(_) => "the usage database queue is full".to_string(),
+        TrySendError::Disconnected(_) => STOPPED.to_string(),
     }
 }
 
