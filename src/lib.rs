@@ -22,6 +22,8 @@ pub mod pipeline;
 pub mod probe;
 pub mod providers;
 pub mod ratelimit;
+pub mod responses_skin;
+pub mod responses_store;
 pub mod routing;
 pub mod scrub;
 pub mod shutdown;

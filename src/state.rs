@@ -103,6 +103,8 @@ pub struct AppState {
     /// session id -> endpoint identity that served it (sticky routing).
     sessions: SessionPins,
     usage: UsageLog,
+    /// Stored Responses API answers (`store: true`), chosen once at start.
+    responses: Arc<dyn crate::responses_store::ResponseStore>,
     budgets: BudgetLedger,
     limits: RateLimiter,
     /// Sized once at start from `cache.max_bytes`; entries survive config reloads.
@@ -151,6 +153,7 @@ impl AppState {
             http,
             health,
             sessions: SessionPins::default(),
+            responses: Arc::new(usage.response_store()),
             usage,
             budgets,
             limits: RateLimiter::default(),
@@ -178,6 +181,11 @@ impl AppState {
 
     pub fn pin_session(&self, session: &str, endpoint_identity: String) {
         self.sessions.pin(session, endpoint_identity);
+    }
+
+    /// Where Responses API answers are stored.
+    pub fn responses(&self) -> &dyn crate::responses_store::ResponseStore {
+        self.responses.as_ref()
     }
 
     pub fn usage(&self) -> &UsageLog {

@@ -9,12 +9,14 @@ const IMAGE_TOKENS: u64 = 1600;
 
 /// Estimated input tokens of an Anthropic Messages request body.
 pub fn estimate_input_tokens(body: &Map<String, Value>) -> u64 {
+    estimate_tokens(["system", "messages", "tools"].iter().filter_map(|field| body.get(*field)))
+}
+
+/// Estimated tokens of what a model reads in `values` (the Responses skin counts its
+/// `instructions`, `input` and `tools` the same way).
+pub fn estimate_tokens<'a>(values: impl IntoIterator<Item = &'a Value>) -> u64 {
     let mut counter = Counter::default();
-    for field in ["system", "messages", "tools"] {
-        if let Some(v) = body.get(field) {
-            counter.walk(v);
-        }
-    }
+    values.into_iter().for_each(|v| counter.walk(v));
     counter.chars.div_ceil(4) + counter.images * IMAGE_TOKENS
 }
 
@@ -29,7 +31,7 @@ impl Counter {
         match v {
             Value::String(s) => self.chars += s.chars().count() as u64,
             Value::Array(items) => items.iter().for_each(|i| self.walk(i)),
-            Value::Object(m) if matches!(m.get("type").and_then(Value::as_str), Some("image")) => self.images += 1,
+            Value::Object(m) if matches!(m.get("type").and_then(Value::as_str), Some("image" | "input_image")) => self.images += 1,
             Value::Object(m) => {
                 for (k, v) in m {
                     match k.as_str() {

@@ -21,6 +21,7 @@ mod validate_limits;
 mod validate_model_kind;
 mod validate_observability;
 mod validate_provider_keys;
+mod validate_responses;
 
 pub use guardrail_sets::*;
 pub use ip_allowlist::{canonical_ip, IpAllowlist, IpNet, IpNetError};

@@ -131,6 +131,8 @@ pub struct ServerConfig {
     /// How long an open circuit skips its endpoint before one probe.
     pub circuit_cooldown: Duration,
     pub limits: ServerLimits,
+    /// How long a stored `/v1/responses` answer (and its input) is kept.
+    pub response_ttl: Duration,
 }
 
 /// What one client may hold of the server: time to send a request, connections,

@@ -50,6 +50,8 @@ pub struct RawServer {
     pub max_in_flight_per_key: Option<usize>,
     /// Request-body bytes held by all requests together.
     pub max_body_bytes_in_flight: Option<Value>,
+    /// How long a stored Responses API answer is kept.
+    pub response_ttl: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]

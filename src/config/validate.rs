@@ -162,6 +162,7 @@ impl<'a> Validator<'a> {
             circuit_failures: breaker.failures.unwrap_or(3).max(1),
             circuit_cooldown: self.duration("server.circuit_breaker.cooldown", breaker.cooldown.as_deref(), Duration::from_secs(30)),
             limits: self.check_body_budget(limits, max_body_bytes),
+            response_ttl: self.response_ttl(raw.response_ttl.as_deref()),
         }
     }
 

@@ -41,6 +41,15 @@ pub async fn messages(
     serve(req, payload, state, admission.into_inner(), ClientApi::Messages).await
 }
 
+pub async fn responses(
+    req: HttpRequest,
+    payload: web::Payload,
+    state: web::Data<AppState>,
+    admission: web::Data<Admission>,
+) -> HttpResponse {
+    serve(req, payload, state, admission.into_inner(), ClientApi::Responses).await
+}
+
 /// Authenticate, read the body within the limit, run the pipeline for `api`, and answer
 /// (errors in the shape of that API).
 async fn serve(
@@ -73,6 +82,7 @@ async fn serve(
                 ClientApi::Chat => pipeline::chat(&state, &ctx, body).await,
                 ClientApi::Messages => pipeline::messages(&state, &ctx, body, anthropic_headers(&req)).await,
                 ClientApi::Embeddings => pipeline::embeddings(&state, &ctx, body).await,
+                ClientApi::Responses => pipeline::responses(&state, &ctx, body).await,
             }
         };
         let result = match trace {
@@ -138,7 +148,7 @@ fn anthropic_headers(req: &HttpRequest) -> Vec<(&'static str, String)> {
 fn api_error_response(api: ClientApi, error: &GatewayError, generation_id: Option<&str>) -> HttpResponse {
     match api {
         ClientApi::Messages => anthropic_error_response(error, generation_id),
-        ClientApi::Chat | ClientApi::Embeddings => error_response(error, generation_id),
+        ClientApi::Chat | ClientApi::Embeddings | ClientApi::Responses => error_response(error, generation_id),
     }
 }
 
@@ -189,12 +199,12 @@ pub async fn ready(state: web::Data<AppState>) -> HttpResponse {
 }
 
 /// A slot for one more request of the key, or 429 past `server.max_in_flight_per_key`.
-fn enter(admission: &Arc<Admission>, ctx: &RequestCtx) -> Result<KeySlot, GatewayError> {
+pub(super) fn enter(admission: &Arc<Admission>, ctx: &RequestCtx) -> Result<KeySlot, GatewayError> {
     let limit = ctx.runtime.config.server.limits.max_in_flight_per_key;
     admission.enter(&ctx.key.name, limit).ok_or_else(|| GatewayError::TooManyInFlight { key: ctx.key.name.clone(), limit })
 }
 
-fn authenticate(req: &HttpRequest, state: &AppState, generation_id: String) -> Result<RequestCtx, GatewayError> {
+pub(super) fn authenticate(req: &HttpRequest, state: &AppState, generation_id: String) -> Result<RequestCtx, GatewayError> {
     let runtime = state.runtime();
     let headers = req.headers();
     let bearer = headers.get("authorization").and_then(|v| v.to_str().ok()).map(|v| {

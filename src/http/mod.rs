@@ -7,6 +7,7 @@ mod body;
 mod handlers;
 mod rejections;
 mod reply;
+mod responses;
 
 use crate::state::AppState;
 use actix_web::{web, App, HttpServer};
@@ -76,6 +77,14 @@ fn routes(cfg: &mut web::ServiceConfig, prefix: &str) {
             .service(post("/embeddings", handlers::embeddings))
             .service(post("/messages", handlers::messages))
             .service(post("/messages/count_tokens", handlers::count_tokens))
+            .service(post("/responses", handlers::responses))
+            .service(post("/responses/input_tokens", responses::input_tokens))
+            .service(
+                web::resource("/responses/{id}")
+                    .route(web::get().to(responses::get))
+                    .route(web::delete().to(responses::delete))
+                    .default_service(web::to(|req: actix_web::HttpRequest| rejections::method_not_allowed(req, "GET, DELETE"))),
+            )
             .service(get("/models", handlers::models))
             .service(get("/generation", handlers::generation))
             .service(get("/key", handlers::key_info))

@@ -20,11 +20,13 @@ pub(crate) mod meter;
 pub mod native;
 mod observe;
 mod recorder;
+mod responses;
 pub mod stamp;
 mod stream;
 
 pub use embeddings::embeddings;
 pub use messages::{count_tokens, messages};
+pub use responses::{delete_response, input_tokens, responses, stored_response};
 
 use crate::api::chat::ChatRequest;
 use crate::config::KeyConfig;
@@ -74,6 +76,7 @@ pub enum ClientApi {
     Chat,
     Messages,
     Embeddings,
+    Responses,
 }
 
 impl ClientApi {
@@ -82,6 +85,7 @@ impl ClientApi {
             ClientApi::Chat => "chat",
             ClientApi::Messages => "messages",
             ClientApi::Embeddings => "embeddings",
+            ClientApi::Responses => "responses",
         }
     }
 }

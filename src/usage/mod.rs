@@ -6,12 +6,14 @@
 mod access_log;
 mod queries;
 mod report;
+mod responses;
 mod row;
 mod schema;
 mod writer;
 
 pub use queries::{Aggregate, GroupBy, SpendSums};
 pub use report::{render, ReportFormat};
+pub use responses::SqliteResponses;
 pub use row::UsageRow;
 
 use rusqlite::{Connection, OpenFlags};
@@ -99,6 +101,11 @@ impl UsageLog {
             .send(Msg::Fetch { id: id.to_string(), key: key.to_string(), reply })
             .map_err(|_| "the usage log writer has stopped".to_string())?;
         answer.recv().map_err(|_| "the usage log writer has stopped".to_string())?
+    }
+
+    /// The stored-responses store in this database, fed through the same writer.
+    pub fn response_store(&self) -> SqliteResponses {
+        SqliteResponses { queue: self.queue.clone() }
     }
 
     /// Writes everything queued and stops the writer. Blocks until it is done.

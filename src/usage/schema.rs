@@ -49,6 +49,17 @@ ALTER TABLE usage ADD COLUMN guardrails TEXT;  -- JSON: the guardrail rules that
     r#"
 ALTER TABLE usage ADD COLUMN usage_note TEXT;  -- why the bill differs from the upstream's usage report
 "#,
+    r#"
+CREATE TABLE responses (                 -- stored Responses API answers (store: true)
+    id          TEXT PRIMARY KEY,        -- the generation id
+    key_name    TEXT NOT NULL,           -- only this key reads or deletes it
+    created_at  INTEGER NOT NULL,        -- ms since the Unix epoch
+    expires_at  INTEGER NOT NULL,        -- ms since the Unix epoch (server.response_ttl)
+    response    TEXT NOT NULL,           -- the response object, JSON
+    input       TEXT NOT NULL            -- the input items it answered, JSON array
+);
+CREATE INDEX responses_expires_at ON responses (expires_at);
+"#,
 ];
 
 /// WAL, so readers (the CLI, `/generation`) never block the writer; NORMAL sync, which in

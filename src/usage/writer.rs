@@ -4,6 +4,7 @@
 
 use super::access_log;
 use super::queries;
+use super::responses;
 use super::row::UsageRow;
 use rusqlite::Connection;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -27,6 +28,8 @@ pub enum Msg {
         key: String,
         reply: Sender<Result<Option<UsageRow>, String>>,
     },
+    /// A stored-response operation, run in order after the rows queued before it.
+    Store(super::responses::StoreOp),
     /// Write everything queued, then stop.
     Close,
 }
@@ -56,6 +59,8 @@ impl Default for Counters {
 pub fn run(mut conn: Connection, queue: Receiver<Msg>, counters: Arc<Counters>) {
     let mut rows: Vec<UsageRow> = Vec::with_capacity(MAX_BATCH);
     let mut fetches = Vec::new();
+    let mut store_ops = Vec::new();
+    let mut last_purge: Option<std::time::Instant> = None;
     let mut closing = false;
     while !closing {
         // Block for the first message, then take whatever else is already waiting.
@@ -70,6 +75,7 @@ pub fn run(mut conn: Connection, queue: Receiver<Msg>, counters: Arc<Counters>) 
             match msg {
                 Msg::Row(row) => rows.push(*row),
                 Msg::Fetch { id, key, reply } => fetches.push((id, key, reply)),
+                Msg::Store(op) => store_ops.push(op),
                 Msg::Close => closing = true,
             }
             if rows.len() < MAX_BATCH {
@@ -81,14 +87,24 @@ pub fn run(mut conn: Connection, queue: Receiver<Msg>, counters: Arc<Counters>) 
         for (id, key, reply) in fetches.drain(..) {
             let _ = reply.send(queries::fetch(&conn, &id, &key).map_err(|e| e.to_string()));
         }
+        store_ops.drain(..).for_each(|op| responses::apply(&conn, op));
+        if last_purge.is_none_or(|at| at.elapsed() >= responses::PURGE_EVERY) {
+            last_purge = Some(std::time::Instant::now());
+            if let Err(e) = responses::purge(&conn, crate::utc::now_ms()) {
+                tracing::error!("stored responses: purging expired answers failed: {e}");
+            }
+        }
     }
     // Closing (or every sender gone): write whatever is still queued.
     while let Ok(msg) = queue.try_recv() {
-        if let Msg::Row(row) = msg {
-            rows.push(*row);
+        match msg {
+            Msg::Row(row) => rows.push(*row),
+            Msg::Store(op) => store_ops.push(op),
+            _ => {}
         }
     }
     write_batch(&mut conn, &mut rows, &counters);
+    store_ops.into_iter().for_each(|op| responses::apply(&conn, op));
 }
 
 fn write_batch(conn: &mut Connection, rows: &mut Vec<UsageRow>, counters: &Counters) {

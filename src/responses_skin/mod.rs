@@ -1,0 +1,12 @@
+//! The OpenAI Responses skin (`/v1/responses`): pure translations between the Responses
+//! wire format the client speaks and the OpenAI-shaped chat the pipeline runs. Input items
+//! to chat messages (`items`), the request's other fields (`request`), the answer out as a
+//! `response` object (`response`) or the Responses event stream (`stream`). No IO.
+
+pub mod items;
+pub mod request;
+pub mod response;
+pub mod stream;
+
+/// A 400: the message and the offending parameter.
+pub type Invalid = (String, Option<&'static str>);
