@@ -11,6 +11,7 @@ mod dispatch;
 mod embeddings;
 pub mod frame;
 mod gate;
+mod gemini;
 mod messages;
 pub(crate) mod meter;
 mod observe;
@@ -19,6 +20,7 @@ pub mod stamp;
 mod stream;
 
 pub use embeddings::embeddings;
+pub use gemini::{count_tokens as gemini_count_tokens, gemini};
 pub use messages::{count_tokens, messages};
 
 use crate::api::chat::ChatRequest;
@@ -75,6 +77,7 @@ pub enum ClientApi {
     Chat,
     Messages,
     Embeddings,
+    Gemini,
 }
 
 impl ClientApi {
@@ -83,6 +86,7 @@ impl ClientApi {
             ClientApi::Chat => "chat",
             ClientApi::Messages => "messages",
             ClientApi::Embeddings => "embeddings",
+            ClientApi::Gemini => "gemini",
         }
     }
 }

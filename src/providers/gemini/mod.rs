@@ -20,6 +20,9 @@ use serde_json::Value;
 
 pub use embeddings::embeddings;
 pub use request::unexpandable_tool;
+pub use response::finish_reason;
+#[cfg(test)]
+pub use response::usage as usage_from_metadata;
 
 /// `format` of the `reasoning_details` this adapter emits and replays.
 pub const REASONING_FORMAT: &str = "google-gemini-v1";
