@@ -34,11 +34,11 @@ const RESPONSE_FIELDS: &[&str] = &["id", "name", "response", "parts", "willConti
 
 /// The system message for `systemInstruction` (a `Content`, or a bare string), if any text.
 pub fn system_message(instruction: &Value) -> Result<Option<Value>, Invalid> {
-    let text = match instruction {
-        Value::String(s) => s.clone(),
+    let mut texts = Vec::new();
+    match instruction {
+        Value::String(s) => texts.push(s.as_str()),
         other => {
             let content = Fields::read(other, "systemInstruction", "systemInstruction", CONTENT_FIELDS)?;
-            let mut texts = Vec::new();
             for (j, part) in content.array("parts")?.iter().enumerate() {
                 let part = Fields::read(part, format!("systemInstruction.parts[{j}]"), "systemInstruction", PART_FIELDS)?;
                 match part.str("text")? {
@@ -46,10 +46,16 @@ pub fn system_message(instruction: &Value) -> Result<Option<Value>, Invalid> {
                     None => return Err(part.invalid("text", "is required: a system instruction holds text parts only")),
                 }
             }
-            texts.join("\n")
         }
+    }
+    texts.retain(|t| !t.is_empty());
+    // One part is a string; several stay parts, as the client split them.
+    let content = match texts.as_slice() {
+        [] => return Ok(None),
+        [one] => json!(one),
+        many => Value::Array(many.iter().map(|t| json!({ "type": "text", "text": t })).collect()),
     };
-    Ok((!text.is_empty()).then(|| json!({ "role": "system", "content": text })))
+    Ok(Some(json!({ "role": "system", "content": content })))
 }
 
 /// The chat messages for `contents`, appended to `out`.
@@ -109,7 +115,10 @@ fn tool_message(part: &Fields<'_>, response: &Value, pending: &mut Vec<(String, 
             Some(at) => pending.remove(at).1,
             None => {
                 return Err((
-                    format!("`{}` answers no earlier `functionCall` named `{name}`; send the model turn with that call before its response", response.at),
+                    format!(
+                        "`{}` answers no earlier `functionCall` named `{name}`; send the model turn with that call before its response",
+                        response.at
+                    ),
                     Some("contents"),
                 ))
             }
@@ -174,7 +183,9 @@ fn model_turn(turn: &Fields<'_>, i: usize, parts: &[Value], pending: &mut Vec<(S
 fn unsupported_part_fields(part: &Fields<'_>) -> Result<(), Invalid> {
     for name in ["executableCode", "codeExecutionResult", "videoMetadata"] {
         if part.get(name).is_some() {
-            return Err(part.invalid(name, "is not supported by this gateway (no server-side code execution or video clipping); leave it out"));
+            return Err(
+                part.invalid(name, "is not supported by this gateway (no server-side code execution or video clipping); leave it out")
+            );
         }
     }
     Ok(())
@@ -205,6 +216,8 @@ fn file_data(file: &Fields<'_>) -> Result<Value, Invalid> {
     match file.str("mimeType")? {
         None => Ok(json!({ "type": "image_url", "image_url": { "url": uri } })),
         Some(mime) if mime.starts_with("image/") => Ok(json!({ "type": "image_url", "image_url": { "url": uri } })),
-        Some(mime) => Err(file.invalid("mimeType", &format!("is `{mime}`: only images can be sent by URL; send other files as `inlineData`"))),
+        Some(mime) => {
+            Err(file.invalid("mimeType", &format!("is `{mime}`: only images can be sent by URL; send other files as `inlineData`")))
+        }
     }
 }

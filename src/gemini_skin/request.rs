@@ -36,7 +36,8 @@ const SERVER_TOOLS: &[&str] = &[
     "enterpriseWebSearch",
     "mcpServers",
 ];
-const DECLARATION_FIELDS: &[&str] = &["name", "description", "parameters", "parametersJsonSchema", "response", "responseJsonSchema", "behavior"];
+const DECLARATION_FIELDS: &[&str] =
+    &["name", "description", "parameters", "parametersJsonSchema", "response", "responseJsonSchema", "behavior"];
 const TOOL_CONFIG_FIELDS: &[&str] = &["functionCallingConfig", "retrievalConfig"];
 const CALLING_FIELDS: &[&str] = &["mode", "allowedFunctionNames", "streamFunctionCallArguments"];
 const GENERATION_FIELDS: &[&str] = &[
@@ -80,7 +81,10 @@ pub struct Translated {
 pub fn translate(model: &str, body: &Value, stream: bool) -> Result<Translated, Invalid> {
     let top = Fields::read(body, "", "request", REQUEST_FIELDS)?;
     if top.get("cachedContent").is_some() {
-        return Err(top.invalid("cachedContent", "(Gemini's server-side context cache) is not supported by this gateway; send the contents themselves"));
+        return Err(top.invalid(
+            "cachedContent",
+            "(Gemini's server-side context cache) is not supported by this gateway; send the contents themselves",
+        ));
     }
     top.array("safetySettings")?; // accepted and ignored: the upstream's own safety settings apply
     let mut chat = Map::new();
@@ -100,7 +104,8 @@ pub fn translate(model: &str, body: &Value, stream: bool) -> Result<Translated, 
     }
     let mut include_thoughts = false;
     if let Some(config) = top.get("generationConfig") {
-        include_thoughts = generation_config(&Fields::read(config, "generationConfig", "generationConfig", GENERATION_FIELDS)?, stream, &mut chat)?;
+        include_thoughts =
+            generation_config(&Fields::read(config, "generationConfig", "generationConfig", GENERATION_FIELDS)?, stream, &mut chat)?;
     }
     if stream {
         chat.insert("stream".into(), json!(true));
@@ -137,8 +142,8 @@ fn function_tools(top: &Fields<'_>) -> Result<Vec<Value>, Invalid> {
     Ok(out)
 }
 
-/// `toolConfig.functionCallingConfig` -> `tool_choice`. `ANY` with `allowedFunctionNames`
-/// declares only those functions (one name: that function is forced).
+/// `toolConfig.functionCallingConfig` -> `tool_choice`. `ANY` with one allowed name forces
+/// that function; with several, only those functions are declared and one is required.
 fn tool_choice(config: &Value, declared: &[Value], chat: &mut Map<String, Value>) -> Result<(), Invalid> {
     let config = Fields::read(config, "toolConfig", "toolConfig", TOOL_CONFIG_FIELDS)?;
     let Some(calling) = config.get("functionCallingConfig") else { return Ok(()) };
@@ -154,7 +159,8 @@ fn tool_choice(config: &Value, declared: &[Value], chat: &mut Map<String, Value>
         "ANY" => json!("required"),
         other => return Err(calling.invalid("mode", &format!("is `{other}`; use AUTO, ANY, NONE or VALIDATED"))),
     };
-    if !allowed.is_empty() {
+    // One allowed name is forced above; several narrow what is declared.
+    if allowed.len() > 1 {
         let kept: Vec<Value> = declared.iter().filter(|t| allowed.iter().any(|a| t["function"]["name"] == *a)).cloned().collect();
         if kept.len() != allowed.len() {
             return Err(calling.invalid("allowedFunctionNames", "names a function that no `functionDeclarations` entry declares"));
@@ -201,7 +207,12 @@ fn generation_config(g: &Fields<'_>, stream: bool, chat: &mut Map<String, Value>
     if let Some(n) = g.number("candidateCount")? {
         match n.as_u64() {
             Some(0 | 1) => {}
-            Some(_) if stream => return Err(g.invalid("candidateCount", "above 1 is not supported on streamGenerateContent; use generateContent for several candidates")),
+            Some(_) if stream => {
+                return Err(g.invalid(
+                    "candidateCount",
+                    "above 1 is not supported on streamGenerateContent; use generateContent for several candidates",
+                ))
+            }
             Some(n) => {
                 chat.insert("n".into(), json!(n));
             }
@@ -210,7 +221,10 @@ fn generation_config(g: &Fields<'_>, stream: bool, chat: &mut Map<String, Value>
     }
     for (i, modality) in g.array("responseModalities")?.iter().enumerate() {
         if !modality.as_str().is_some_and(|m| m.eq_ignore_ascii_case("TEXT")) {
-            return Err((format!("`generationConfig.responseModalities[{i}]` is {modality}; this gateway answers TEXT only"), Some(g.param)));
+            return Err((
+                format!("`generationConfig.responseModalities[{i}]` is {modality}; this gateway answers TEXT only"),
+                Some(g.param),
+            ));
         }
     }
     response_format(g, chat)?;
@@ -227,7 +241,9 @@ fn response_format(g: &Fields<'_>, chat: &mut Map<String, Value>) -> Result<(), 
     let format = match (g.str("responseMimeType")?, schema) {
         (None | Some("text/plain"), None) => return Ok(()),
         (Some("application/json"), None) => json!({ "type": "json_object" }),
-        (Some("application/json"), Some(schema)) => json!({ "type": "json_schema", "json_schema": { "name": "response", "schema": schema } }),
+        (Some("application/json"), Some(schema)) => {
+            json!({ "type": "json_schema", "json_schema": { "name": "response", "schema": schema } })
+        }
         (None | Some("text/plain"), Some(_)) => {
             return Err(g.invalid("responseSchema", "needs `responseMimeType: \"application/json\"` beside it"));
         }

@@ -122,7 +122,8 @@ impl StreamWriter {
         }
         let finish = finish_reason(self.finish.as_deref(), self.native_finish.as_deref(), has_calls);
         let candidate = json!({ "content": { "role": "model", "parts": out_parts }, "finishReason": finish, "index": 0 });
-        let response = json!({ "candidates": [candidate], "usageMetadata": usage_metadata(&usage), "modelVersion": model, "responseId": id });
+        let response =
+            json!({ "candidates": [candidate], "usageMetadata": usage_metadata(&usage), "modelVersion": model, "responseId": id });
         self.emit(response, out);
         self.close(out);
     }

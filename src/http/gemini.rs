@@ -101,7 +101,8 @@ async fn get_model(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse
     match models::get(&ctx.runtime.config, &slug) {
         Some(model) => HttpResponse::Ok().json(model),
         None => {
-            let e = GatewayError::ModelNotFound(format!("model `{slug}` is not served here; GET /v1beta/models lists the models you can use"));
+            let e =
+                GatewayError::ModelNotFound(format!("model `{slug}` is not served here; GET /v1beta/models lists the models you can use"));
             api_error_response(ClientApi::Gemini, &e, None)
         }
     }

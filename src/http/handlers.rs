@@ -224,7 +224,12 @@ fn authenticate(req: &HttpRequest, state: &AppState, generation_id: String) -> R
 
 /// Authenticates for `api`: Gemini requests may also present the key as `x-goog-api-key`
 /// or `?key=`, as Google's SDKs do.
-pub(super) fn authenticate_as(req: &HttpRequest, state: &AppState, generation_id: String, api: ClientApi) -> Result<RequestCtx, GatewayError> {
+pub(super) fn authenticate_as(
+    req: &HttpRequest,
+    state: &AppState,
+    generation_id: String,
+    api: ClientApi,
+) -> Result<RequestCtx, GatewayError> {
     let runtime = state.runtime();
     let headers = req.headers();
     let bearer = headers.get("authorization").and_then(|v| v.to_str().ok()).map(|v| {
@@ -240,9 +245,10 @@ pub(super) fn authenticate_as(req: &HttpRequest, state: &AppState, generation_id
     // The socket's peer, not `X-Forwarded-For`: a header is whatever the client writes.
     let peer = req.peer_addr().map(|a| a.ip());
     let key = runtime.keys.authenticate(presented, peer).map_err(|f| match f {
-        AuthFailure::Missing => {
-            GatewayError::Unauthenticated("missing API key: send `Authorization: Bearer <key>` (or `x-api-key`; the Gemini API also takes `x-goog-api-key` or `?key=`)".into())
-        }
+        AuthFailure::Missing => GatewayError::Unauthenticated(
+            "missing API key: send `Authorization: Bearer <key>` (or `x-api-key`; the Gemini API also takes `x-goog-api-key` or `?key=`)"
+                .into(),
+        ),
         AuthFailure::Unknown => GatewayError::Unauthenticated("unknown API key: check the key, or ask the gateway operator for one".into()),
         AuthFailure::AddressNotAllowed { key, peer } => {
             let from = peer.map_or_else(|| "unknown".to_string(), |ip| ip.to_string());

@@ -20,7 +20,12 @@ use std::sync::Arc;
 
 /// A `generateContent` or `streamGenerateContent` call. The recorder records one usage row
 /// (`endpoint: gemini`) whatever happens.
-pub async fn gemini(state: &Arc<AppState>, ctx: &RequestCtx, body: Result<Bytes, GatewayError>, call: &GeminiCall) -> Result<ChatReply, GatewayError> {
+pub async fn gemini(
+    state: &Arc<AppState>,
+    ctx: &RequestCtx,
+    body: Result<Bytes, GatewayError>,
+    call: &GeminiCall,
+) -> Result<ChatReply, GatewayError> {
     let mut fin = Recorder::start(state, ctx);
     let result = async {
         let raw = body?;

@@ -19,6 +19,8 @@ use crate::config::Endpoint;
 use serde_json::Value;
 
 pub use embeddings::embeddings;
+#[cfg(test)]
+pub use request::request_body;
 pub use request::unexpandable_tool;
 pub use response::finish_reason;
 #[cfg(test)]
