@@ -85,7 +85,10 @@ fn user_turn(turn: &Fields<'_>, parts: &[Value], pending: &mut Vec<(String, Stri
         if let Some(response) = part.get("functionResponse") {
             out.push(tool_message(&part, response, pending)?);
         } else if let Some(text) = part.str("text")? {
-            content.push(json!({ "type": "text", "text": text }));
+            // Empty text parts (SDKs replay them) are no content; some upstreams refuse them.
+            if !text.is_empty() {
+                content.push(json!({ "type": "text", "text": text }));
+            }
         } else if let Some(blob) = part.get("inlineData") {
             content.push(inline_data(&Fields::read(blob, part.path("inlineData"), "contents", BLOB_FIELDS)?)?);
         } else if let Some(file) = part.get("fileData") {

@@ -76,6 +76,7 @@ fn function_calls_thoughts_and_responses_become_chat_turns() {
         {"role": "user", "parts": [
             {"functionResponse": {"name": "get_weather", "response": {"temp": 22}}},
             {"functionResponse": {"id": "given", "name": "get_weather", "response": {"temp": 3}}},
+            {"text": ""},
             {"text": "Thanks"}]}
     ]}));
     let messages = body["messages"].as_array().unwrap();

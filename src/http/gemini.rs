@@ -91,8 +91,12 @@ pub async fn list_models(req: HttpRequest, state: web::Data<AppState>) -> HttpRe
     }
 }
 
-/// `GET .../models/{model}`: one model in Gemini's shape.
+/// `GET .../models/{model}`: one model in Gemini's shape. Under `/v1` only when asked the
+/// Gemini way (`GET /v1/models/{id}` is no OpenAI route here either way).
 async fn get_model(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
+    if !req.path().starts_with("/v1beta/") && !asks_the_gemini_way(&req) {
+        return super::rejections::not_found(req).await;
+    }
     let ctx = match authenticate_as(&req, &state, String::new(), ClientApi::Gemini) {
         Ok(ctx) => ctx,
         Err(e) => return api_error_response(ClientApi::Gemini, &e, None),

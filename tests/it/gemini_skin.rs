@@ -226,6 +226,8 @@ async fn the_model_list_in_both_shapes() {
         let one: Value = gw.client.get(gw.url(path)).header("x-goog-api-key", KEY).send().await.unwrap().json().await.unwrap();
         assert_eq!(one, gemini["models"][0], "{path}");
     }
+    let openai_way = gw.client.get(gw.url("/v1/models/test/model")).bearer_auth(KEY).send().await.unwrap();
+    assert_eq!(openai_way.status(), 404, "no Gemini shape for an OpenAI client");
     let missing = gw.client.get(gw.url("/v1beta/models/nope")).header("x-goog-api-key", KEY).send().await.unwrap();
     assert_eq!(missing.status(), 404);
     assert_eq!(missing.json::<Value>().await.unwrap()["error"]["status"], "NOT_FOUND");
