@@ -3,13 +3,14 @@
 
 use super::admission::{Admission, KeySlot};
 use super::body::read_body;
-use super::reply::{anthropic_error_response, chat_response, error_response, holding};
+use super::reply::{anthropic_error_response, chat_response, error_response, gemini_error_response, holding};
 use crate::auth::AuthFailure;
 use crate::cache::CacheDirective;
 use crate::error::GatewayError;
+use crate::gemini_skin::{GeminiCall, Method, StreamFormat};
 use crate::pipeline::{self, ClientApi, ClientInfo, RequestCtx};
 use crate::state::AppState;
-use actix_web::http::header::{HeaderName, HeaderValue};
+use actix_web::http::header::{HeaderName, HeaderValue, CONTENT_TYPE};
 use actix_web::{web, HttpRequest, HttpResponse};
 use std::sync::Arc;
 use tracing::Instrument;
@@ -50,8 +51,7 @@ pub async fn responses(
     serve(req, payload, state, admission.into_inner(), ClientApi::Responses).await
 }
 
-/// Authenticate, read the body within the limit, run the pipeline for `api`, and answer
-/// (errors in the shape of that API).
+/// `serve` for one API, with the Gemini call its URL names (for `ClientApi::Gemini`).
 async fn serve(
     req: HttpRequest,
     payload: web::Payload,
@@ -59,10 +59,23 @@ async fn serve(
     admission: Arc<Admission>,
     api: ClientApi,
 ) -> HttpResponse {
+    serve_with(req, payload, state, admission, api, None).await
+}
+
+/// Authenticate, read the body within the limit, run the pipeline for `api`, and answer
+/// (errors in the shape of that API).
+pub(super) async fn serve_with(
+    req: HttpRequest,
+    payload: web::Payload,
+    state: web::Data<AppState>,
+    admission: Arc<Admission>,
+    api: ClientApi,
+    gemini: Option<GeminiCall>,
+) -> HttpResponse {
     let generation_id = crate::ids::generation_id();
     let span = tracing::info_span!("request", id = %generation_id, api = api.as_str());
     async move {
-        let mut ctx = match authenticate(&req, &state, generation_id) {
+        let mut ctx = match authenticate_as(&req, &state, generation_id, api) {
             Ok(ctx) => ctx,
             Err(e) => return api_error_response(api, &e, None),
         };
@@ -83,6 +96,10 @@ async fn serve(
                 ClientApi::Messages => pipeline::messages(&state, &ctx, body, anthropic_headers(&req)).await,
                 ClientApi::Embeddings => pipeline::embeddings(&state, &ctx, body).await,
                 ClientApi::Responses => pipeline::responses(&state, &ctx, body).await,
+                ClientApi::Gemini => match &gemini {
+                    Some(call) => pipeline::gemini(&state, &ctx, body, call).await,
+                    None => Err(GatewayError::Internal("a Gemini request without its call".into())),
+                },
             }
         };
         let result = match trace {
@@ -97,6 +114,9 @@ async fn serve(
                     if let Ok(v) = HeaderValue::from_str(&ctx.generation_id) {
                         resp.headers_mut().insert(HeaderName::from_static("request-id"), v);
                     }
+                }
+                if gemini.is_some_and(|call| call.method == Method::StreamGenerateContent(StreamFormat::JsonArray)) {
+                    resp.headers_mut().insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
                 }
                 resp
             }
@@ -145,14 +165,18 @@ fn anthropic_headers(req: &HttpRequest) -> Vec<(&'static str, String)> {
         .collect()
 }
 
-fn api_error_response(api: ClientApi, error: &GatewayError, generation_id: Option<&str>) -> HttpResponse {
+pub(super) fn api_error_response(api: ClientApi, error: &GatewayError, generation_id: Option<&str>) -> HttpResponse {
     match api {
         ClientApi::Messages => anthropic_error_response(error, generation_id),
+        ClientApi::Gemini => gemini_error_response(error, generation_id),
         ClientApi::Chat | ClientApi::Embeddings | ClientApi::Responses => error_response(error, generation_id),
     }
 }
 
 pub async fn models(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
+    if super::gemini::asks_the_gemini_way(&req) {
+        return super::gemini::list_models(req, state).await;
+    }
     match authenticate(&req, &state, String::new()) {
         Ok(ctx) => HttpResponse::Ok().content_type("application/json").body(ctx.runtime.models_json.clone()),
         Err(e) => error_response(&e, None),
@@ -205,6 +229,17 @@ pub(super) fn enter(admission: &Arc<Admission>, ctx: &RequestCtx) -> Result<KeyS
 }
 
 pub(super) fn authenticate(req: &HttpRequest, state: &AppState, generation_id: String) -> Result<RequestCtx, GatewayError> {
+    authenticate_as(req, state, generation_id, ClientApi::Chat)
+}
+
+/// Authenticates for `api`: Gemini requests may also present the key as `x-goog-api-key`
+/// or `?key=`, as Google's SDKs do.
+pub(super) fn authenticate_as(
+    req: &HttpRequest,
+    state: &AppState,
+    generation_id: String,
+    api: ClientApi,
+) -> Result<RequestCtx, GatewayError> {
     let runtime = state.runtime();
     let headers = req.headers();
     let bearer = headers.get("authorization").and_then(|v| v.to_str().ok()).map(|v| {
@@ -212,12 +247,18 @@ pub(super) fn authenticate(req: &HttpRequest, state: &AppState, generation_id: S
         v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")).unwrap_or(v).trim()
     });
     let presented = bearer.or_else(|| headers.get("x-api-key").and_then(|v| v.to_str().ok()).map(str::trim));
+    let gemini_key = match api {
+        ClientApi::Gemini if presented.is_none() => super::gemini::presented_key(req),
+        _ => None,
+    };
+    let presented = presented.or(gemini_key.as_deref());
     // The socket's peer, not `X-Forwarded-For`: a header is whatever the client writes.
     let peer = req.peer_addr().map(|a| a.ip());
     let key = runtime.keys.authenticate(presented, peer).map_err(|f| match f {
-        AuthFailure::Missing => {
-            GatewayError::Unauthenticated("missing API key: send `Authorization: Bearer <key>` (or `x-api-key`)".into())
-        }
+        AuthFailure::Missing => GatewayError::Unauthenticated(
+            "missing API key: send `Authorization: Bearer <key>` (or `x-api-key`; the Gemini API also takes `x-goog-api-key` or `?key=`)"
+                .into(),
+        ),
         AuthFailure::Unknown => GatewayError::Unauthenticated("unknown API key: check the key, or ask the gateway operator for one".into()),
         AuthFailure::AddressNotAllowed { key, peer } => {
             let from = peer.map_or_else(|| "unknown".to_string(), |ip| ip.to_string());

@@ -4,6 +4,7 @@
 mod admin;
 pub mod admission;
 mod body;
+mod gemini;
 mod handlers;
 mod rejections;
 mod reply;
@@ -48,6 +49,7 @@ pub fn bind(state: Arc<AppState>, listen: SocketAddr, workers: Option<usize>, sh
             .configure(rejections::extractor_configs)
             .configure(|cfg| routes(cfg, "/v1"))
             .configure(|cfg| routes(cfg, "/api/v1"))
+            .configure(gemini::v1beta)
             .service(get("/health", handlers::health))
             .service(get("/ready", handlers::ready))
             .service(get("/metrics", admin::metrics))
@@ -88,7 +90,8 @@ fn routes(cfg: &mut web::ServiceConfig, prefix: &str) {
             .service(get("/models", handlers::models))
             .service(get("/generation", handlers::generation))
             .service(get("/key", handlers::key_info))
-            .service(get("/auth/key", handlers::key_info)),
+            .service(get("/auth/key", handlers::key_info))
+            .configure(gemini::model_routes),
     );
 }
 

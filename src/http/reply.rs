@@ -20,6 +20,11 @@ pub fn anthropic_error_response(error: &GatewayError, generation_id: Option<&str
     resp
 }
 
+/// The error in Gemini's shape, for the Gemini API's routes.
+pub fn gemini_error_response(error: &GatewayError, generation_id: Option<&str>) -> HttpResponse {
+    wire_response(error, crate::gemini_skin::errors::wire(error), generation_id)
+}
+
 fn wire_response(error: &GatewayError, wire: WireError, generation_id: Option<&str>) -> HttpResponse {
     if let GatewayError::Internal(detail) = error {
         tracing::error!("internal error: {detail}");

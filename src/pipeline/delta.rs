@@ -39,6 +39,8 @@ pub struct ReasoningPart<'a> {
     pub signature: Option<&'a str>,
     pub data: Option<&'a str>,
     pub format: Option<&'a str>,
+    /// The tool call the fragment belongs to (a Gemini `thoughtSignature` of a function call).
+    pub id: Option<&'a str>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -69,6 +71,7 @@ pub fn parts(chunk: &Map<String, Value>) -> impl Iterator<Item = DeltaPart<'_>> 
                 signature: None,
                 data: None,
                 format: None,
+                id: None,
             })
         }),
     };
@@ -104,6 +107,7 @@ fn reasoning_part(detail: &Value) -> Option<DeltaPart<'_>> {
         signature: non_empty(detail.get("signature")),
         data: non_empty(detail.get("data")),
         format: non_empty(detail.get("format")),
+        id: non_empty(detail.get("id")),
     }))
 }
 

@@ -15,6 +15,7 @@ mod driver;
 mod embeddings;
 pub mod frame;
 mod gate;
+mod gemini;
 mod messages;
 pub(crate) mod meter;
 pub mod native;
@@ -25,6 +26,7 @@ pub mod stamp;
 mod stream;
 
 pub use embeddings::embeddings;
+pub use gemini::{count_tokens as gemini_count_tokens, gemini};
 pub use messages::{count_tokens, messages};
 pub use responses::{delete_response, input_tokens, responses, stored_response};
 
@@ -77,6 +79,7 @@ pub enum ClientApi {
     Messages,
     Embeddings,
     Responses,
+    Gemini,
 }
 
 impl ClientApi {
@@ -86,6 +89,7 @@ impl ClientApi {
             ClientApi::Messages => "messages",
             ClientApi::Embeddings => "embeddings",
             ClientApi::Responses => "responses",
+            ClientApi::Gemini => "gemini",
         }
     }
 }

@@ -6,7 +6,7 @@ pub(crate) mod anthropic;
 pub(crate) mod chat_input;
 #[cfg(test)]
 mod fixture_support;
-mod gemini;
+pub(crate) mod gemini;
 pub mod idle_timer;
 mod mock;
 pub mod native;

@@ -13,6 +13,8 @@ mod config;
 mod embeddings;
 mod fidelity_contract;
 mod fidelity_system_messages;
+mod gemini_skin;
+mod gemini_skin_native;
 mod gemini_upstream;
 mod guardrail_cost;
 mod guardrails;

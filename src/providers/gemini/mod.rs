@@ -19,7 +19,12 @@ use crate::config::Endpoint;
 use serde_json::Value;
 
 pub use embeddings::embeddings;
+#[cfg(test)]
+pub use request::request_body;
 pub use request::unexpandable_tool;
+pub use response::finish_reason;
+#[cfg(test)]
+pub use response::usage as usage_from_metadata;
 
 /// `format` of the `reasoning_details` this adapter emits and replays.
 pub const REASONING_FORMAT: &str = "google-gemini-v1";
