@@ -203,15 +203,7 @@ impl EventTranslator for Tap {
                 }
             }
             "message_stop" => self.done = true,
-            "error" => {
-                let err = &data["error"];
-                let message = match (err["type"].as_str(), err["message"].as_str()) {
-                    (Some(t), Some(m)) => format!("{t}: {m}"),
-                    (_, Some(m)) => m.to_string(),
-                    _ => "upstream reported an error".to_string(),
-                };
-                return Err(UpstreamError::MidStream(message));
-            }
+            "error" => return Err(super::stream::mid_stream_error(&data)),
             // ping: the gateway sends its own keep-alives.
             "ping" => return Ok(()),
             _ => {}

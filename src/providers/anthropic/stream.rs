@@ -175,15 +175,7 @@ impl EventTranslator for AnthropicEvents {
                     out.push_back(chunk(0, json!({}), Some(finish)));
                 }
             }
-            "error" => {
-                let err = &data["error"];
-                let message = match (err["type"].as_str(), err["message"].as_str()) {
-                    (Some(t), Some(m)) => format!("{t}: {m}"),
-                    (_, Some(m)) => m.to_string(),
-                    _ => "upstream reported an error".to_string(),
-                };
-                return Err(UpstreamError::MidStream(message));
-            }
+            "error" => return Err(mid_stream_error(&data)),
             // ping, and event types added after this was written.
             _ => {}
         }
@@ -197,4 +189,15 @@ impl EventTranslator for AnthropicEvents {
     fn is_done(&self) -> bool {
         self.done
     }
+}
+
+/// An Anthropic `error` event in the middle of a stream, as the upstream error it is.
+pub(super) fn mid_stream_error(data: &Value) -> UpstreamError {
+    let err = &data["error"];
+    let message = match (err["type"].as_str(), err["message"].as_str()) {
+        (Some(t), Some(m)) => format!("{t}: {m}"),
+        (_, Some(m)) => m.to_string(),
+        _ => "upstream reported an error".to_string(),
+    };
+    UpstreamError::MidStream(message)
 }
