@@ -12,7 +12,8 @@ use crate::metrics::Metrics;
 use crate::ratelimit::RateLimiter;
 use crate::routing::health::{Availability, BreakerSettings, EndpointStats, HealthRegistry};
 use crate::routing::sticky::SessionPins;
-use crate::usage::{SpendSums, UsageLog, DEFAULT_QUEUE_CAPACITY};
+use crate::usage::SpendSums;
+use crate::usage_store::UsageStore;
 use arc_swap::ArcSwap;
 use bytes::Bytes;
 use std::collections::HashMap;
@@ -102,7 +103,8 @@ pub struct AppState {
     health: HealthRegistry,
     /// session id -> endpoint identity that served it (sticky routing).
     sessions: SessionPins,
-    usage: UsageLog,
+    /// The usage log: SQLite, or Postgres with `database.url`.
+    usage: Box<dyn UsageStore>,
     budgets: BudgetLedger,
     limits: RateLimiter,
     /// Sized once at start from `cache.max_bytes`; entries survive config reloads.
@@ -130,9 +132,9 @@ impl AppState {
             .map_err(std::io::Error::other)?;
         let health = HealthRegistry::default();
         let now = crate::utc::now_ms();
-        let (usage, restored) = UsageLog::open(&config.database.path, DEFAULT_QUEUE_CAPACITY, now).map_err(std::io::Error::other)?;
+        let (usage, restored) = crate::usage_store::open(&config.database, now).map_err(std::io::Error::other)?;
         tracing::info!(
-            path = %config.database.path,
+            store = if config.database.postgres.is_some() { "postgres" } else { config.database.path.as_str() },
             keys = restored.keys.len(),
             teams = restored.teams.len(),
             "usage log open; budgets rebuilt from it"
@@ -180,8 +182,8 @@ impl AppState {
         self.sessions.pin(session, endpoint_identity);
     }
 
-    pub fn usage(&self) -> &UsageLog {
-        &self.usage
+    pub fn usage(&self) -> &dyn UsageStore {
+        &*self.usage
     }
 
     pub fn budgets(&self) -> &BudgetLedger {
