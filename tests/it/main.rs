@@ -32,5 +32,6 @@ mod ops;
 mod routing;
 mod usage_budget;
 mod usage_log;
+mod usage_postgres;
 mod usage_process;
 mod usage_ratelimit;
