@@ -11,7 +11,7 @@ use serde_yaml::Value;
 const DEFAULT_PATH: &str = "./switchboard.db";
 /// Default `database.spool_path`.
 pub const DEFAULT_SPOOL_PATH: &str = "./switchboard-spool.jsonl";
-/// Default `database.spool_max_bytes`: about 250,000 rows of a few hundred bytes.
+/// Default `database.spool_max_bytes`: about 360,000 rows of ~730 bytes (no bodies).
 pub const DEFAULT_SPOOL_MAX_BYTES: u64 = 256 << 20;
 
 impl Validator<'_> {

@@ -108,7 +108,12 @@ fn spool_samples(spool: Option<crate::usage_store::SpoolStats>) -> Vec<Sample> {
     vec![
         sample("switchboard_usage_spool_rows", "Usage rows waiting in the local spool for Postgres to return.", "gauge", spool.rows),
         sample("switchboard_usage_spool_bytes", "Bytes of the local spool file.", "gauge", spool.bytes),
-        sample("switchboard_usage_rows_spooled_total", "Usage rows written to the local spool while Postgres was unreachable.", "counter", spool.spooled_total),
+        sample(
+            "switchboard_usage_rows_spooled_total",
+            "Usage rows written to the local spool while Postgres was unreachable.",
+            "counter",
+            spool.spooled_total,
+        ),
         sample(
             "switchboard_usage_spool_full_dropped_total",
             "Usage rows dropped because Postgres was unreachable and the spool was full (database.spool_max_bytes).",

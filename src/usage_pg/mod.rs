@@ -57,14 +57,15 @@ impl PgUsageStore {
         let (restored, writer) = run_on(&runtime, {
             let counters = counters.clone();
             async move {
-                let mut client = pool.get().await.map_err(|e| format!("usage database: cannot reach Postgres at {where_}: {e}"))?;
+                let mut client =
+                    pool.get().await.map_err(|e| format!("usage database: cannot reach Postgres at {where_}: {}", explain(&e)))?;
                 schema::migrate(&mut client).await.map_err(|e| format!("usage database at {where_}: {e}"))?;
                 drop(client);
                 let mut writer = Writer { pool: pool.clone(), spool, counters, retry_at: None };
                 // Rows an earlier run spooled count toward budgets too: replay them first.
                 writer.start_from_spool().await;
-                let client = pool.get().await.map_err(|e| format!("usage database at {where_}: {e}"))?;
-                let fail = |e: tokio_postgres::Error| format!("usage database at {where_}: reading spend: {e}");
+                let client = pool.get().await.map_err(|e| format!("usage database at {where_}: {}", explain(&e)))?;
+                let fail = |e: tokio_postgres::Error| format!("usage database at {where_}: reading spend: {}", explain(&e));
                 let restored = RestoredSpend {
                     keys: queries::spend_by(&**client, "key_name", now_ms).await.map_err(fail)?,
                     teams: queries::spend_by(&**client, "team", now_ms).await.map_err(fail)?,
@@ -85,6 +86,22 @@ impl PgUsageStore {
     }
 }
 
+/// An error and its causes on one line: the driver's own text is terse ("db error",
+/// "error connecting to server"); the cause says what happened.
+pub(crate) fn explain(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(cause) = source {
+        let more = cause.to_string();
+        if !text.contains(&more) {
+            text.push_str(": ");
+            text.push_str(&more);
+        }
+        source = cause.source();
+    }
+    text
+}
+
 /// Runs `fut` on `runtime` and waits for it from any thread, inside an async context or not.
 fn run_on<T: Send + 'static>(runtime: &tokio::runtime::Runtime, fut: impl Future<Output = T> + Send + 'static) -> T {
     let (tx, rx) = std::sync::mpsc::channel();
@@ -102,15 +119,15 @@ fn run_alone<T: Send + 'static>(fut: impl Future<Output = T> + Send + 'static) -
 }
 
 fn pg_config(config: &PostgresConfig) -> Result<tokio_postgres::Config, String> {
-    let mut pg = tokio_postgres::Config::from_str(config.url.expose())
-        .map_err(|e| format!("database.url cannot be used: {e}"))?;
+    let mut pg = tokio_postgres::Config::from_str(config.url.expose()).map_err(|e| format!("database.url cannot be used: {e}"))?;
     pg.connect_timeout(CONNECT_TIMEOUT);
     pg.application_name("switchboard");
     Ok(pg)
 }
 
 fn pool(config: &PostgresConfig) -> Result<Pool, String> {
-    let manager = Manager::from_config(pg_config(config)?, tokio_postgres::NoTls, ManagerConfig { recycling_method: RecyclingMethod::Verified });
+    let manager =
+        Manager::from_config(pg_config(config)?, tokio_postgres::NoTls, ManagerConfig { recycling_method: RecyclingMethod::Verified });
     let timeouts = Timeouts { wait: Some(CONNECT_TIMEOUT), create: Some(CONNECT_TIMEOUT), recycle: Some(CONNECT_TIMEOUT) };
     Pool::builder(manager).max_size(POOL_SIZE).runtime(Runtime::Tokio1).timeouts(timeouts).build().map_err(|e| e.to_string())
 }
@@ -129,8 +146,10 @@ fn describe_target(config: &PostgresConfig) -> String {
 
 async fn connect(config: &PostgresConfig) -> Result<tokio_postgres::Client, String> {
     let where_ = describe_target(config);
-    let (client, connection) =
-        pg_config(config)?.connect(tokio_postgres::NoTls).await.map_err(|e| format!("cannot reach Postgres at {where_}: {e}"))?;
+    let (client, connection) = pg_config(config)?
+        .connect(tokio_postgres::NoTls)
+        .await
+        .map_err(|e| format!("cannot reach Postgres at {where_}: {}", explain(&e)))?;
     tokio::spawn(async move {
         let _ = connection.await;
     });
@@ -142,7 +161,9 @@ pub fn aggregate(config: &PostgresConfig, by: GroupBy, since_ms: i64) -> Result<
     let config = config.clone();
     run_alone(async move {
         let client = connect(&config).await?;
-        queries::aggregate(&client, by, since_ms).await.map_err(|e| format!("usage database at {}: {e}", describe_target(&config)))
+        queries::aggregate(&client, by, since_ms)
+            .await
+            .map_err(|e| format!("usage database at {}: {}", describe_target(&config), explain(&e)))
     })?
 }
 
@@ -152,7 +173,7 @@ pub fn describe(config: &PostgresConfig) -> Result<String, String> {
     run_alone(async move {
         let client = connect(&config).await?;
         let where_ = describe_target(&config);
-        let fail = |e: tokio_postgres::Error| format!("Postgres at {where_}: {e}");
+        let fail = |e: tokio_postgres::Error| format!("Postgres at {where_}: {}", explain(&e));
         let version: String = client.query_one("SHOW server_version", &[]).await.map_err(fail)?.get(0);
         let schema = match schema::version(&client).await.map_err(fail)? {
             None => "no switchboard schema yet (the gateway creates it at its first start)".to_string(),

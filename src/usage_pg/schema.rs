@@ -69,10 +69,10 @@ pub fn current() -> usize {
 
 /// Brings the schema up to date; refuses a database written by a newer version.
 pub async fn migrate(client: &mut Client) -> Result<(), String> {
-    let tx = client.transaction().await.map_err(|e| e.to_string())?;
-    tx.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK]).await.map_err(|e| e.to_string())?;
-    tx.batch_execute("CREATE TABLE IF NOT EXISTS switchboard_schema (version INTEGER NOT NULL)").await.map_err(|e| e.to_string())?;
-    let v: Option<i32> = tx.query_one("SELECT max(version) FROM switchboard_schema", &[]).await.map_err(|e| e.to_string())?.get(0);
+    let tx = client.transaction().await.map_err(|e| super::explain(&e))?;
+    tx.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK]).await.map_err(|e| super::explain(&e))?;
+    tx.batch_execute("CREATE TABLE IF NOT EXISTS switchboard_schema (version INTEGER NOT NULL)").await.map_err(|e| super::explain(&e))?;
+    let v: Option<i32> = tx.query_one("SELECT max(version) FROM switchboard_schema", &[]).await.map_err(|e| super::explain(&e))?.get(0);
     let version = v.unwrap_or(0) as usize;
     if version > MIGRATIONS.len() {
         return Err(format!(
@@ -81,8 +81,8 @@ pub async fn migrate(client: &mut Client) -> Result<(), String> {
         ));
     }
     for (i, sql) in MIGRATIONS.iter().enumerate().skip(version) {
-        tx.batch_execute(sql).await.map_err(|e| format!("migrating the usage database to version {}: {e}", i + 1))?;
-        tx.execute("INSERT INTO switchboard_schema (version) VALUES ($1)", &[&((i + 1) as i32)]).await.map_err(|e| e.to_string())?;
+        tx.batch_execute(sql).await.map_err(|e| format!("migrating the usage database to version {}: {}", i + 1, super::explain(&e)))?;
+        tx.execute("INSERT INTO switchboard_schema (version) VALUES ($1)", &[&((i + 1) as i32)]).await.map_err(|e| super::explain(&e))?;
     }
-    tx.commit().await.map_err(|e| e.to_string())
+    tx.commit().await.map_err(|e| super::explain(&e))
 }

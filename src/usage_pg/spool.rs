@@ -132,11 +132,18 @@ mod tests {
     use super::*;
 
     fn temp_path() -> PathBuf {
-        std::env::temp_dir().join(format!("switchboard-spool-{}-{}", std::process::id(), crate::ids::random_alphanumeric(8))).join("spool.jsonl")
+        std::env::temp_dir()
+            .join(format!("switchboard-spool-{}-{}", std::process::id(), crate::ids::random_alphanumeric(8)))
+            .join("spool.jsonl")
     }
 
     fn row(n: usize) -> UsageRow {
-        UsageRow { created_at_ms: 1_764_720_000_000 + n as i64, cost_nano: 1_000 + n as u64, ttft_ms: Some(7), ..crate::usage::tests::row(n) }
+        UsageRow {
+            created_at_ms: 1_764_720_000_000 + n as i64,
+            cost_nano: 1_000 + n as u64,
+            ttft_ms: Some(7),
+            ..crate::usage::tests::row(n)
+        }
     }
 
     fn replayed(spool: &mut Spool, batch: usize) -> Vec<Vec<UsageRow>> {

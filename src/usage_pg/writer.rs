@@ -22,7 +22,11 @@ pub const RETRY_EVERY: Duration = Duration::from_secs(1);
 pub enum Msg {
     Row(Box<UsageRow>),
     /// Row `id`, if `key` made it: answered after every earlier row is written.
-    Fetch { id: String, key: String, reply: std::sync::mpsc::Sender<Result<Option<UsageRow>, String>> },
+    Fetch {
+        id: String,
+        key: String,
+        reply: std::sync::mpsc::Sender<Result<Option<UsageRow>, String>>,
+    },
     /// Write (or spool) everything queued, then stop.
     Close,
 }
@@ -69,7 +73,7 @@ pub enum WriteError {
 fn classify(e: tokio_postgres::Error) -> WriteError {
     match e.as_db_error().map(|db| db.code().code().to_string()) {
         Some(code) if !(code.starts_with("08") || code.starts_with("57P") || code.starts_with("53")) => WriteError::Refused(e),
-        _ => WriteError::Unreachable(e.to_string()),
+        _ => WriteError::Unreachable(super::explain(&e)),
     }
 }
 
@@ -166,10 +170,10 @@ impl Writer {
                 }
             }
         }
-        self.to_spool(&rows);
+        self.spool_rows(&rows);
     }
 
-    fn to_spool(&mut self, rows: &[UsageRow]) {
+    fn spool_rows(&mut self, rows: &[UsageRow]) {
         if rows.is_empty() {
             return;
         }
@@ -205,14 +209,15 @@ impl Writer {
         let total = self.spool.rows();
         // The spool reads synchronously; each batch is written before the next is read.
         let mut batches = Vec::new();
-        self.spool.replay(queries::ROWS_PER_STATEMENT, |rows| {
-            batches.push(rows);
-            Ok::<(), ()>(())
-        })
-        .map_err(|e| match e {
-            ReplayError::Io(e) => format!("reading the spool: {e}"),
-            ReplayError::Deliver(()) => unreachable!("collecting never refuses"),
-        })?;
+        self.spool
+            .replay(queries::ROWS_PER_STATEMENT, |rows| {
+                batches.push(rows);
+                Ok::<(), ()>(())
+            })
+            .map_err(|e| match e {
+                ReplayError::Io(e) => format!("reading the spool: {e}"),
+                ReplayError::Deliver(()) => unreachable!("collecting never refuses"),
+            })?;
         for batch in batches {
             self.write(&batch).await?;
         }
@@ -235,13 +240,13 @@ impl Writer {
             }
             Err(WriteError::Unreachable(reason)) => Err(reason),
             Err(WriteError::Refused(e)) => {
-                tracing::error!("usage log: Postgres refused a batch of {} rows ({e}); retrying row by row", rows.len());
+                tracing::error!("usage log: Postgres refused a batch of {} rows ({}); retrying row by row", rows.len(), super::explain(&e));
                 for row in rows {
                     match self.write_batch(std::slice::from_ref(row)).await {
                         Ok(()) => self.counters.written.fetch_add(1, Ordering::Relaxed),
                         Err(WriteError::Unreachable(reason)) => return Err(reason),
                         Err(WriteError::Refused(e)) => {
-                            tracing::error!(id = %row.id, "usage log: row LOST, Postgres refused it: {e}");
+                            tracing::error!(id = %row.id, "usage log: row LOST, Postgres refused it: {}", super::explain(&e));
                             self.counters.failed.fetch_add(1, Ordering::Relaxed)
                         }
                     };
@@ -252,7 +257,7 @@ impl Writer {
     }
 
     async fn write_batch(&self, rows: &[UsageRow]) -> Result<(), WriteError> {
-        let mut client = self.pool.get().await.map_err(|e| WriteError::Unreachable(e.to_string()))?;
+        let mut client = self.pool.get().await.map_err(|e| WriteError::Unreachable(super::explain(&e)))?;
         let tx = client.transaction().await.map_err(classify)?;
         for chunk in rows.chunks(queries::ROWS_PER_STATEMENT) {
             queries::insert(&*tx, chunk).await.map_err(classify)?;
@@ -261,7 +266,7 @@ impl Writer {
     }
 
     async fn fetch(&self, id: &str, key: &str) -> Result<Option<UsageRow>, String> {
-        let unreachable = |e: &dyn std::fmt::Display| format!("the usage database (Postgres) is unreachable: {e}");
+        let unreachable = |e: &dyn std::error::Error| format!("the usage database (Postgres) is unreachable: {}", super::explain(e));
         let client = self.pool.get().await.map_err(|e| unreachable(&e))?;
         queries::fetch(&**client, id, key).await.map_err(|e| unreachable(&e))
     }

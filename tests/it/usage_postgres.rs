@@ -78,7 +78,8 @@ async fn rows_land_with_every_column_and_a_generation_served_by_one_gateway_answ
     assert_eq!(status, 200, "{b_on_a}");
     assert_eq!(b_on_a["data"]["streamed"], true);
 
-    let columns = pg.psql("SELECT string_agg(column_name, ',' ORDER BY ordinal_position) FROM information_schema.columns WHERE table_name = 'usage'");
+    let columns =
+        pg.psql("SELECT string_agg(column_name, ',' ORDER BY ordinal_position) FROM information_schema.columns WHERE table_name = 'usage'");
     assert_eq!(
         columns,
         "id,created_at,key_name,team,model_requested,model,provider,upstream_model,endpoint,streamed,status,error_type,attempts,\
@@ -90,7 +91,10 @@ async fn rows_land_with_every_column_and_a_generation_served_by_one_gateway_answ
          attempts::json->0->>'provider', prompt_tokens, completion_tokens, cost_nano, cost_usd, latency_ms >= 0, ttft_ms IS NOT NULL, \
          cache_hit, cancelled, finish_reason, session_id, \"user\", app_title, length(created_at) FROM usage WHERE id = '{id_b}'"
     ));
-    assert_eq!(row, "alice|research|demo/echo|demo/echo|demo|echo|chat|t|200|t|demo|2|4|4000000|0.004|t|t|f|f|stop|sess-b|u-42|Fleet App|24");
+    assert_eq!(
+        row,
+        "alice|research|demo/echo|demo/echo|demo|echo|chat|t|200|t|demo|2|4|4000000|0.004|t|t|f|f|stop|sess-b|u-42|Fleet App|24"
+    );
     assert_eq!(pg.psql("SELECT count(*) FROM usage"), "2");
     a.stop().await;
     b.stop().await;
