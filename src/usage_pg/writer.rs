@@ -266,6 +266,11 @@ impl Writer {
     }
 
     async fn fetch(&self, id: &str, key: &str) -> Result<Option<UsageRow>, String> {
+        // While Postgres is known to be down, answer at once instead of holding up the writer.
+        if self.retry_at.is_some_and(|at| Instant::now() < at) {
+            let reason = self.counters.down_reason().unwrap_or_default();
+            return Err(format!("the usage database (Postgres) is unreachable: {reason}"));
+        }
         let unreachable = |e: &dyn std::error::Error| format!("the usage database (Postgres) is unreachable: {}", super::explain(e));
         let client = self.pool.get().await.map_err(|e| unreachable(&e))?;
         queries::fetch(&**client, id, key).await.map_err(|e| unreachable(&e))
