@@ -44,17 +44,18 @@ impl PgUsageStore {
     /// the spend per key and team as of `now_ms`, and starts the writer. Fails when
     /// Postgres cannot be reached: without it budgets cannot be rebuilt.
     pub fn open(config: &PostgresConfig, now_ms: i64) -> Result<(PgUsageStore, RestoredSpend), String> {
+        let pool = pool(config)?;
+        let spool = spool::Spool::open(std::path::Path::new(&config.spool_path), config.spool_max_bytes)?;
+        // Built last: from here on every early return must shut it down without blocking.
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(1)
             .thread_name("usage-postgres")
             .enable_all()
             .build()
             .map_err(|e| format!("usage database: cannot start its runtime: {e}"))?;
-        let pool = pool(config)?;
-        let spool = spool::Spool::open(std::path::Path::new(&config.spool_path), config.spool_max_bytes)?;
         let where_ = describe_target(config);
         let counters = Arc::new(Counters::default());
-        let (restored, writer) = run_on(&runtime, {
+        let opened = run_on(&runtime, {
             let counters = counters.clone();
             async move {
                 let mut client =
@@ -72,7 +73,15 @@ impl PgUsageStore {
                 };
                 Ok::<_, String>((restored, writer))
             }
-        })?;
+        });
+        let (restored, writer) = match opened {
+            Ok(opened) => opened,
+            Err(e) => {
+                // Dropping a runtime blocks, which panics on the async thread that starts the gateway.
+                runtime.shutdown_background();
+                return Err(e);
+            }
+        };
         let (queue, inbox) = tokio::sync::mpsc::channel(DEFAULT_QUEUE_CAPACITY);
         let task = runtime.spawn(writer.run(inbox));
         let store = PgUsageStore {

@@ -212,3 +212,27 @@ async fn a_gateway_stopped_during_an_outage_keeps_its_spool_and_the_next_start_r
     gateway.signal("TERM");
     assert!(gateway.wait().await.0.success());
 }
+
+#[tokio::test]
+async fn a_gateway_that_cannot_reach_postgres_at_start_refuses_to_start_and_says_why() {
+    // A port nothing listens on: connection refused at once.
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let yaml = config(&format!("postgres://sb:secret@127.0.0.1:{port}/usage"), &temp_dir().join("x.spool"));
+    let config = switchboard::config::parse(&yaml, "fleet.yaml", &|_| None).unwrap();
+    let err = switchboard::start(config, Some("127.0.0.1:0".parse().unwrap())).err().expect("no Postgres, no start");
+    let text = err.to_string();
+    assert!(text.starts_with(&format!("usage database: cannot reach Postgres at 127.0.0.1:{port}/usage: ")), "{text}");
+    assert!(text.contains("Connection refused"), "{text}");
+    assert!(!text.contains("secret"), "the password is never shown: {text}");
+}
+
+#[tokio::test]
+async fn two_gateways_given_one_spool_path_are_refused() {
+    let pg = Postgres::start();
+    let spool = temp_dir().join("shared.spool");
+    let first = Gateway::start(&config(&pg.url(), &spool)).await;
+    let config = switchboard::config::parse(&config(&pg.url(), &spool), "fleet.yaml", &|_| None).unwrap();
+    let err = switchboard::start(config, Some("127.0.0.1:0".parse().unwrap())).err().expect("the spool is taken");
+    assert!(err.to_string().contains("another switchboard holds it; give each replica its own database.spool_path"), "{err}");
+    first.stop().await;
+}
