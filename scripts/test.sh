@@ -2,9 +2,18 @@
 # The whole test suite, exactly as CI runs it: Rust unit and integration tests, the
 # official Python SDKs against the real release binary, then the benchmark's smoke run.
 # Installs what it needs: Python packages go into ./.venv from PyPI, the OpenRouter SDK into
-# tests/node/node_modules from npm (pinned by its package-lock.json), wrk from apt.
+# tests/node/node_modules from npm (pinned by its package-lock.json), wrk and postgresql
+# (the tests start their own Postgres on a free loopback port) from apt.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+
+echo "== system packages the tests start themselves (Postgres for the fleet-mode usage log)"
+if ! ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1; then
+  sudo=""
+  if [ "$(id -u)" != 0 ]; then sudo="sudo"; fi
+  $sudo apt-get update
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y --no-install-recommends postgresql
+fi
 
 echo "== cargo build --release"
 cargo build --release --locked --bins --examples

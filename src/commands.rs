@@ -4,7 +4,7 @@ use crate::cli::{UsageFormat, UsageGroup};
 use crate::config::reload::ConfigWatcher;
 use crate::config::{self, Config, ConfigErrors, Price};
 use crate::state::AppState;
-use crate::usage::{GroupBy, ReportFormat, UsageReader};
+use crate::usage::{GroupBy, ReportFormat};
 use sha2::{Digest, Sha256};
 use std::net::SocketAddr;
 use std::path::Path;
@@ -89,6 +89,7 @@ fn apply_reload(state: &Weak<AppState>, result: Result<Config, ConfigErrors>) {
                 ("server.listen", before.server.listen != after.server.listen),
                 ("server.workers", before.server.workers != after.server.workers),
                 ("database.path", before.database.path != after.database.path),
+                ("database.url", before.database.postgres.as_ref().map(|p| &p.url) != after.database.postgres.as_ref().map(|p| &p.url)),
                 ("cache.max_bytes", before.cache.max_bytes != after.cache.max_bytes),
             ] {
                 if changed {
@@ -117,11 +118,29 @@ pub fn check(config_path: &Path) -> ExitCode {
     match config::load(config_path) {
         Ok(config) => {
             print!("{}", routing_table(&config));
-            ExitCode::SUCCESS
+            check_database(&config)
         }
         Err(errors) => {
             eprintln!("{errors}");
             ExitCode::from(INVALID)
+        }
+    }
+}
+
+/// With `database.url`: connects and says what it found; an unreachable Postgres exits 1
+/// (the file is valid, the fleet is not ready).
+fn check_database(config: &Config) -> ExitCode {
+    if config.database.postgres.is_none() {
+        return ExitCode::SUCCESS;
+    }
+    match crate::usage_store::describe(&config.database) {
+        Ok(found) => {
+            println!("\n{found}");
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("switchboard check: database.url: {e}");
+            ExitCode::FAILURE
         }
     }
 }
@@ -270,7 +289,7 @@ pub fn usage(config_path: &Path, since: &str, by: UsageGroup, format: UsageForma
         UsageFormat::Csv => ReportFormat::Csv,
     };
     let since_ms = crate::utc::now_ms() - window.as_millis() as i64;
-    match UsageReader::open(&config.database.path).and_then(|r| r.aggregate(by, since_ms)) {
+    match crate::usage_store::report(&config.database, by, since_ms) {
         Ok(rows) => {
             print!("{}", crate::usage::render(by, &rows, format));
             ExitCode::SUCCESS

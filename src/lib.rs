@@ -33,6 +33,8 @@ pub mod telemetry;
 #[cfg(test)]
 pub mod test_json;
 pub mod usage;
+pub mod usage_pg;
+pub mod usage_store;
 pub mod utc;
 
 pub use http::RunningServer;

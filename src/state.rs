@@ -12,7 +12,8 @@ use crate::metrics::Metrics;
 use crate::ratelimit::RateLimiter;
 use crate::routing::health::{Availability, BreakerSettings, EndpointStats, HealthRegistry};
 use crate::routing::sticky::SessionPins;
-use crate::usage::{SpendSums, UsageLog, DEFAULT_QUEUE_CAPACITY};
+use crate::usage::SpendSums;
+use crate::usage_store::UsageStore;
 use arc_swap::ArcSwap;
 use bytes::Bytes;
 use std::collections::HashMap;
@@ -102,8 +103,9 @@ pub struct AppState {
     health: HealthRegistry,
     /// session id -> endpoint identity that served it (sticky routing).
     sessions: SessionPins,
-    usage: UsageLog,
-    /// Stored Responses API answers (`store: true`), chosen once at start.
+    /// The usage log: SQLite, or Postgres with `database.url`.
+    usage: Box<dyn UsageStore>,
+    /// Stored Responses API answers (`store: true`), in the usage log's database.
     responses: Arc<dyn crate::responses_store::ResponseStore>,
     budgets: BudgetLedger,
     limits: RateLimiter,
@@ -132,9 +134,9 @@ impl AppState {
             .map_err(std::io::Error::other)?;
         let health = HealthRegistry::default();
         let now = crate::utc::now_ms();
-        let (usage, restored) = UsageLog::open(&config.database.path, DEFAULT_QUEUE_CAPACITY, now).map_err(std::io::Error::other)?;
+        let (usage, restored) = crate::usage_store::open(&config.database, now).map_err(std::io::Error::other)?;
         tracing::info!(
-            path = %config.database.path,
+            store = if config.database.postgres.is_some() { "postgres" } else { config.database.path.as_str() },
             keys = restored.keys.len(),
             teams = restored.teams.len(),
             "usage log open; budgets rebuilt from it"
@@ -153,7 +155,7 @@ impl AppState {
             http,
             health,
             sessions: SessionPins::default(),
-            responses: Arc::new(usage.response_store()),
+            responses: usage.responses(),
             usage,
             budgets,
             limits: RateLimiter::default(),
@@ -188,8 +190,8 @@ impl AppState {
         self.responses.as_ref()
     }
 
-    pub fn usage(&self) -> &UsageLog {
-        &self.usage
+    pub fn usage(&self) -> &dyn UsageStore {
+        &*self.usage
     }
 
     pub fn budgets(&self) -> &BudgetLedger {

@@ -5,7 +5,7 @@ use crate::config::Price;
 use serde::ser::{Serialize, SerializeMap, Serializer};
 use serde_json::Value;
 
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Usage {
     /// Includes cached tokens.
     pub prompt_tokens: u64,

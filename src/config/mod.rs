@@ -15,6 +15,7 @@ mod units;
 mod validate;
 mod validate_allowed_ips;
 mod validate_cache;
+mod validate_database;
 mod validate_guardrails;
 mod validate_keys;
 mod validate_limits;

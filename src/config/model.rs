@@ -171,8 +171,20 @@ impl Default for ServerLimits {
 
 #[derive(Debug, Clone)]
 pub struct DatabaseConfig {
+    /// The SQLite file; unused when `postgres` is set.
     pub path: String,
+    /// `database.url`: the usage log lives in Postgres.
+    pub postgres: Option<PostgresConfig>,
     pub log_bodies: bool,
+}
+
+/// `database.url` and the local spool that holds rows while Postgres is unreachable.
+#[derive(Debug, Clone)]
+pub struct PostgresConfig {
+    /// `postgres://user:pass@host:port/db`; holds the password.
+    pub url: Secret,
+    pub spool_path: String,
+    pub spool_max_bytes: u64,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

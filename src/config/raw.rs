@@ -74,6 +74,11 @@ pub struct RawCache {
 #[serde(deny_unknown_fields)]
 pub struct RawDatabase {
     pub path: Option<String>,
+    /// `postgres://…`: the usage log in Postgres instead of SQLite at `path`.
+    pub url: Option<String>,
+    /// Postgres only: where rows wait while Postgres is unreachable.
+    pub spool_path: Option<String>,
+    pub spool_max_bytes: Option<Value>,
     pub log_bodies: Option<bool>,
 }
 

@@ -96,6 +96,7 @@ impl<'a> Validator<'a> {
         let mut secrets = self.secrets(&server, &providers);
         secrets.extend(alerts.secrets());
         secrets.extend(observability.secrets());
+        secrets.extend(database.postgres.iter().map(|p| p.url.clone()));
         Some(Config {
             source: source.to_string(),
             server,
@@ -164,11 +165,6 @@ impl<'a> Validator<'a> {
             limits: self.check_body_budget(limits, max_body_bytes),
             response_ttl: self.response_ttl(raw.response_ttl.as_deref()),
         }
-    }
-
-    fn database(&mut self, value: Option<Value>) -> DatabaseConfig {
-        let raw: RawDatabase = value.and_then(|v| self.entry("database", v)).unwrap_or_default();
-        DatabaseConfig { path: raw.path.unwrap_or_else(|| "./switchboard.db".into()), log_bodies: raw.log_bodies.unwrap_or(false) }
     }
 
     fn providers(&mut self, value: Option<Value>) -> HashMap<String, Arc<ProviderConfig>> {

@@ -88,6 +88,7 @@ pub async fn metrics(req: HttpRequest, state: web::Data<AppState>) -> HttpRespon
         labels: vec![],
         value: state.spans().dropped() as f64,
     });
+    samples.extend(spool_samples(state.usage().spool()));
     for (endpoint, value) in runtime.circuit_states() {
         samples.push(Sample {
             name: "switchboard_circuit_state",
@@ -98,6 +99,28 @@ pub async fn metrics(req: HttpRequest, state: web::Data<AppState>) -> HttpRespon
         });
     }
     HttpResponse::Ok().content_type("text/plain; version=0.0.4").body(state.metrics().render(&samples))
+}
+
+/// The Postgres store's spool (`database.url`); nothing for SQLite.
+fn spool_samples(spool: Option<crate::usage_store::SpoolStats>) -> Vec<Sample> {
+    let Some(spool) = spool else { return Vec::new() };
+    let sample = |name, help, kind, value: u64| Sample { name, help, kind, labels: vec![], value: value as f64 };
+    vec![
+        sample("switchboard_usage_spool_rows", "Usage rows waiting in the local spool for Postgres to return.", "gauge", spool.rows),
+        sample("switchboard_usage_spool_bytes", "Bytes of the local spool file.", "gauge", spool.bytes),
+        sample(
+            "switchboard_usage_rows_spooled_total",
+            "Usage rows written to the local spool while Postgres was unreachable.",
+            "counter",
+            spool.spooled_total,
+        ),
+        sample(
+            "switchboard_usage_spool_full_dropped_total",
+            "Usage rows dropped because Postgres was unreachable and the spool was full (database.spool_max_bytes).",
+            "counter",
+            spool.full_dropped_total,
+        ),
+    ]
 }
 
 /// Compares SHA-256 digests in constant time, so timing reveals nothing about the key.

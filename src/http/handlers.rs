@@ -10,6 +10,7 @@ use crate::error::GatewayError;
 use crate::gemini_skin::{GeminiCall, Method, StreamFormat};
 use crate::pipeline::{self, ClientApi, ClientInfo, RequestCtx};
 use crate::state::AppState;
+use crate::usage_store::StoreHealth;
 use actix_web::http::header::{HeaderName, HeaderValue, CONTENT_TYPE};
 use actix_web::{web, HttpRequest, HttpResponse};
 use std::sync::Arc;
@@ -213,12 +214,15 @@ pub async fn health() -> HttpResponse {
 pub async fn ready(state: web::Data<AppState>) -> HttpResponse {
     let runtime = state.runtime();
     let models = runtime.config.models.len();
-    if state.usage().is_writable() {
-        HttpResponse::Ok().json(serde_json::json!({ "status": "ready", "models": models, "database": "ok" }))
-    } else {
-        HttpResponse::ServiceUnavailable().json(
-            serde_json::json!({ "status": "not ready", "models": models, "database": "the usage log cannot be written; see the log" }),
-        )
+    match state.usage().health() {
+        StoreHealth::Ok => HttpResponse::Ok().json(serde_json::json!({ "status": "ready", "models": models, "database": "ok" })),
+        // Rows are safe in the local spool: keep serving, and say why.
+        StoreHealth::Degraded(reason) => HttpResponse::Ok().json(
+            serde_json::json!({ "status": "degraded", "models": models, "database": "degraded", "reasons": [format!("database: {reason}")] }),
+        ),
+        StoreHealth::Failed(reason) => {
+            HttpResponse::ServiceUnavailable().json(serde_json::json!({ "status": "not ready", "models": models, "database": reason }))
+        }
     }
 }
 

@@ -3,15 +3,16 @@
 //! touches SQLite), lookups of one row, spend per key and team for the budget ledger,
 //! and the read-only aggregates behind `switchboard usage`.
 
-mod access_log;
+pub mod access_log;
 mod queries;
 mod report;
 mod responses;
 mod row;
 mod schema;
+mod store;
 mod writer;
 
-pub use queries::{Aggregate, GroupBy, SpendSums};
+pub use queries::{parse_iso_ms, Aggregate, GroupBy, SpendSums};
 pub use report::{render, ReportFormat};
 pub use responses::SqliteResponses;
 pub use row::UsageRow;

@@ -106,7 +106,7 @@ fn read_row(r: &Row<'_>) -> rusqlite::Result<UsageRow> {
 }
 
 /// Inverse of `utc::iso_ms` for the fixed format the log writes.
-fn parse_iso_ms(text: &str) -> Option<i64> {
+pub fn parse_iso_ms(text: &str) -> Option<i64> {
     let num = |range: std::ops::Range<usize>| text.get(range)?.parse::<i64>().ok();
     let day = utc::days_from_civil(num(0..4)?, num(5..7)? as u32, num(8..10)? as u32);
     let ms = num(11..13)? * 3_600_000 + num(14..16)? * 60_000 + num(17..19)? * 1000 + num(20..23)?;
@@ -173,7 +173,8 @@ impl GroupBy {
         }
     }
 
-    fn expr(self) -> &'static str {
+    /// The SQL expression grouped by; plain SQL that Postgres reads the same way.
+    pub(crate) fn expr(self) -> &'static str {
         match self {
             GroupBy::Key => "key_name",
             GroupBy::Team => "COALESCE(team, '(none)')",

@@ -5,8 +5,9 @@ use crate::api::usage::{nano_to_usd, Usage};
 use crate::utc;
 use serde_json::{json, Value};
 
-/// One client request, however many upstream attempts it took.
-#[derive(Debug, Clone, Default, PartialEq)]
+/// One client request, however many upstream attempts it took. Serde gives the Postgres
+/// store's spool its line format.
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct UsageRow {
     /// The generation id (`gen-…`).
     pub id: String,

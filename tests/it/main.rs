@@ -39,5 +39,6 @@ mod responses_stored;
 mod routing;
 mod usage_budget;
 mod usage_log;
+mod usage_postgres;
 mod usage_process;
 mod usage_ratelimit;

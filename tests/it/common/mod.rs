@@ -5,6 +5,7 @@
 pub mod messages;
 pub mod native;
 pub mod openai;
+pub mod postgres;
 pub mod process;
 pub mod responses;
 pub mod upstream;
