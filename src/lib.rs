@@ -19,6 +19,7 @@ pub mod metrics;
 mod money_properties;
 pub mod otel;
 pub mod pipeline;
+pub mod presets;
 pub mod probe;
 pub mod providers;
 pub mod ratelimit;

@@ -9,6 +9,7 @@ mod chain;
 pub mod delta;
 mod dispatch;
 mod embeddings;
+mod extensions;
 pub mod frame;
 mod gate;
 mod messages;
@@ -17,6 +18,7 @@ mod observe;
 mod recorder;
 pub mod stamp;
 mod stream;
+mod subcalls;
 
 pub use embeddings::embeddings;
 pub use messages::{count_tokens, messages};
@@ -129,6 +131,7 @@ async fn run(
     fin: &mut Recorder,
 ) -> Result<ChatReply, GatewayError> {
     fin.note_request(&request, body);
+    let plan = extensions::resolve(ctx, &mut request, fin)?;
     let prefs = ProviderPrefs::parse(request.body.get("provider"))
         .map_err(|m| GatewayError::InvalidRequest { message: m, param: Some("provider") })?;
     let policy = ctx.runtime.guardrails.for_key(&ctx.key);
@@ -189,15 +192,15 @@ async fn run(
     // Each of `n` choices can use the whole output bound.
     let max_output = request.max_output_tokens().or(chain[0].max_output_tokens).unwrap_or(budget::DEFAULT_MAX_OUTPUT_TOKENS);
     let worst_output = max_output.saturating_mul(request.choices());
-    fin.reserve(budget::worst_case_nano(
+    fin.reserve(plan.worst_case(budget::worst_case_nano(
         budget::prompt_token_bound(body.len()),
         worst_output,
         candidates.iter().map(|c| &c.endpoint.price),
-    ))?;
+    )))?;
     let deadline = Instant::now() + ctx.runtime.config.server.request_timeout;
     let mut failed = Vec::new();
     let upstream_started = Instant::now();
-    let dispatching = dispatch::dispatch(state.http(), &candidates, &request, &ctx.runtime, deadline, &mut failed);
+    let dispatching = plan.dispatch(state, ctx, &candidates, &request, deadline, &mut failed, fin);
     let dispatched = crate::shutdown::before_cut(state.stream_cut(), dispatching).await.unwrap_or(Err(GatewayError::ShuttingDown));
     fin.note_upstream_time(upstream_started.elapsed());
     fin.note_attempts(&failed, dispatched.as_ref().ok().map(|d| &d.candidate));

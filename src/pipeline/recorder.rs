@@ -39,6 +39,9 @@ struct Pending {
     trace: Option<Box<crate::otel::TraceRecord>>,
     /// Time spent waiting on the upstream (to its answer, or its first chunk).
     upstream: Option<Duration>,
+    /// Model calls made on the request's behalf before its answering call (server-tool
+    /// rounds, advisors, fusion panels): listed first in the attempts, added to the bill.
+    subcalls: super::subcalls::Subcalls,
 }
 
 /// A stream ran past what its budget allows.
@@ -70,6 +73,7 @@ impl Recorder {
                 started: ctx.started,
                 meter: Meter::default(),
                 upstream: None,
+                subcalls: Default::default(),
                 keep_bodies: runtime.config.database.log_bodies || trace.is_some() && state.spans().include_bodies(),
                 store_bodies: runtime.config.database.log_bodies,
                 trace: trace.map(|request| Box::new(crate::otel::TraceRecord { request, attempts: Vec::new() })),
@@ -133,6 +137,24 @@ impl Recorder {
         });
     }
 
+    /// The preset the request named.
+    pub fn note_preset(&mut self, name: &str) {
+        self.with(|p| p.row.preset = Some(name.to_string()));
+    }
+
+    /// The router that chose the model, and why.
+    pub fn note_route(&mut self, router: &str, reason: &str) {
+        self.with(|p| {
+            p.row.router = Some(router.to_string());
+            p.row.route_reason = Some(reason.to_string());
+        });
+    }
+
+    /// A model call made on the request's behalf, answered and priced (see `Subcalls`).
+    pub fn add_subcall(&mut self, record: AttemptRecord, usage: Usage, cost_nano: u64) {
+        self.with(|p| p.subcalls.add(record, usage, cost_nano));
+    }
+
     /// Rate limits of the key and its team (see `Gate::admit`).
     pub fn admit(&mut self, prompt_tokens: u64) -> Result<(), GatewayError> {
         self.pending.as_deref_mut().map_or(Ok(()), |p| p.gate.admit(prompt_tokens))
@@ -149,7 +171,7 @@ impl Recorder {
             if let Some(trace) = p.trace.as_deref_mut() {
                 trace.attempts = crate::otel::context::take_attempts();
             }
-            let mut all: Vec<&AttemptRecord> = failed.iter().collect();
+            let mut all: Vec<&AttemptRecord> = p.subcalls.records().iter().chain(failed).collect();
             let ok = served.map(|t| AttemptRecord {
                 provider: t.endpoint.provider.name.clone(),
                 model: t.model.slug.clone(),
@@ -205,7 +227,7 @@ impl Recorder {
 
     fn stream_bill(&self) -> meter::Bill {
         match self.pending.as_deref() {
-            Some(p) => p.meter.bill(p.gate.bill_cap()),
+            Some(p) => p.meter.bill(p.subcalls.cap_left(p.gate.bill_cap())),
             None => meter::Bill { usage: Usage::default(), cost_nano: 0, note: None },
         }
     }
@@ -226,7 +248,7 @@ impl Recorder {
     /// `estimate`; for a budgeted payer at most the reservation. The usage row notes any
     /// adjustment. Pass the result to `complete`.
     pub fn bill(&mut self, reported: Option<Usage>, estimate: impl FnOnce() -> Usage, price: &Price) -> (Usage, u64) {
-        let cap = self.pending.as_deref().and_then(|p| p.gate.bill_cap());
+        let cap = self.pending.as_deref().and_then(|p| p.subcalls.cap_left(p.gate.bill_cap()));
         let bill = meter::bill(reported, estimate, price, cap);
         self.with(|p| p.row.usage_note = bill.note);
         (bill.usage, bill.cost_nano)
@@ -266,7 +288,10 @@ impl Recorder {
             p.row.status = error.status();
             p.row.error_type = Some(error.error_type().to_string());
             if let GatewayError::ProviderUnavailable { attempts, .. } = error {
-                p.row.attempts = serde_json::to_string(attempts).unwrap_or_else(|_| "[]".into());
+                let all: Vec<&AttemptRecord> = p.subcalls.records().iter().chain(attempts).collect();
+                p.row.attempts = serde_json::to_string(&all).unwrap_or_else(|_| "[]".into());
+            } else if !p.subcalls.records().is_empty() {
+                p.row.attempts = serde_json::to_string(p.subcalls.records()).unwrap_or_else(|_| "[]".into());
             }
         });
         self.emit(Usage::default(), 0, false);
@@ -277,7 +302,8 @@ impl Recorder {
         let Some(p) = self.pending.take() else {
             return;
         };
-        let Pending { state, gate, mut row, started, upstream, store_bodies, trace, .. } = *p;
+        let Pending { state, gate, mut row, started, upstream, store_bodies, trace, subcalls, .. } = *p;
+        let (usage, cost_nano) = subcalls.total(usage, cost_nano);
         gate.settle(&usage, cost_nano, row.created_at_ms);
         row.usage = usage;
         row.cost_nano = cost_nano;

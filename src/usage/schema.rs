@@ -49,6 +49,11 @@ ALTER TABLE usage ADD COLUMN guardrails TEXT;  -- JSON: the guardrail rules that
     r#"
 ALTER TABLE usage ADD COLUMN usage_note TEXT;  -- why the bill differs from the upstream's usage report
 "#,
+    r#"
+ALTER TABLE usage ADD COLUMN preset TEXT;        -- the preset the request named
+ALTER TABLE usage ADD COLUMN router TEXT;        -- the router that chose the model
+ALTER TABLE usage ADD COLUMN route_reason TEXT;  -- why: the matching rule's name, or the tradeoff
+"#,
 ];
 
 /// WAL, so readers (the CLI, `/generation`) never block the writer; NORMAL sync, which in

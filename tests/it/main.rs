@@ -3,6 +3,7 @@
 //! file, which keeps the test build small and quick.
 
 mod common;
+mod tools_support;
 mod usage_support;
 
 mod allowed_ips;
@@ -30,6 +31,7 @@ mod observe_metrics;
 mod observe_otlp;
 mod ops;
 mod routing;
+mod tools_presets;
 mod usage_budget;
 mod usage_log;
 mod usage_process;
