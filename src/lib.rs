@@ -23,6 +23,7 @@ pub mod presets;
 pub mod probe;
 pub mod providers;
 pub mod ratelimit;
+pub mod routers;
 pub mod routing;
 pub mod scrub;
 pub mod shutdown;

@@ -18,11 +18,21 @@ use std::time::Instant;
 #[derive(Default)]
 pub struct Plan {}
 
-/// Applies the request's preset, recording what was used.
+/// Applies the request's preset, then its router, recording what was used.
 pub fn resolve(ctx: &RequestCtx, request: &mut ChatRequest, fin: &mut Recorder) -> Result<Plan, GatewayError> {
     let config = &ctx.runtime.config;
     if let Some(preset) = crate::presets::apply(config, request)? {
         fin.note_preset(&preset.name);
+    }
+    if let Some(router) = config.routers.get(&request.model) {
+        let facts = crate::routers::Facts::of(request, &ctx.key.name, ctx.key.team.as_deref());
+        let choice = crate::routers::choose(router, config, &facts).ok_or_else(|| {
+            GatewayError::ModelNotFound(format!("router `{}` chose no model for this request; give it a pool or a default", router.slug))
+        })?;
+        fin.note_route(&router.slug, &choice.reason);
+        tracing::debug!(router = %router.slug, model = %choice.model, reason = %choice.reason, "routed");
+        request.model = choice.model;
+        request.anthropic = None;
     }
     Ok(Plan {})
 }

@@ -32,6 +32,7 @@ mod observe_otlp;
 mod ops;
 mod routing;
 mod tools_presets;
+mod tools_routers;
 mod usage_budget;
 mod usage_log;
 mod usage_process;

@@ -8,7 +8,12 @@ use serde_json::{json, Value};
 
 /// `GET /api/v1/generation?id=` of a request's `x-generation-id`.
 pub async fn generation(gw: &Gateway, id: &str) -> Value {
-    let got = gw.client.get(gw.url("/api/v1/generation")).query(&[("id", id)]).bearer_auth(KEY).send().await.unwrap();
+    generation_as(gw, KEY, id).await
+}
+
+/// The same, read with `key` (only the key that made a request may read it).
+pub async fn generation_as(gw: &Gateway, key: &str, id: &str) -> Value {
+    let got = gw.client.get(gw.url("/api/v1/generation")).query(&[("id", id)]).bearer_auth(key).send().await.unwrap();
     assert_eq!(got.status(), 200);
     got.json::<Value>().await.unwrap()["data"].clone()
 }
