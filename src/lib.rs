@@ -26,6 +26,7 @@ pub mod ratelimit;
 pub mod routers;
 pub mod routing;
 pub mod scrub;
+pub mod server_tools;
 pub mod shutdown;
 pub mod state;
 pub mod telemetry;

@@ -1,24 +1,36 @@
-//! The gateway's own request features, hooked into `run` at two points: `resolve` (before
-//! the model chain: a preset and a router rewrite the request; server tools and fusion are
-//! planned) and `Plan::dispatch` (instead of the plain attempt loop: the server-tool loop or
+//! The gateway's own request features, hooked into `run` at three points: `resolve`
+//! (before the model chain: a preset and a router rewrite the request; server tools and
+//! fusion are planned), `Plan::worst_case` (the reservation covers every call the plan may
+//! make) and `Plan::dispatch` (instead of the plain attempt loop: the server-tool loop or
 //! fusion run their sub-calls, then the answering call). Protocol-neutral: every client
 //! protocol that reaches `run` with a `ChatRequest` gets them.
 
 use super::dispatch::{self, Dispatched};
+use super::fusion::FusionPlan;
 use super::recorder::Recorder;
+use super::tool_loop::ToolPlan;
 use super::RequestCtx;
 use crate::api::chat::ChatRequest;
 use crate::error::{AttemptRecord, GatewayError};
 use crate::routing::Candidate;
+use crate::server_tools::{self, ServerTool, ToolKind};
 use crate::state::AppState;
+use serde_json::{Map, Value};
 use std::sync::Arc;
 use std::time::Instant;
 
+/// The `:online` slug suffix: the model gets the web_search tool.
+const ONLINE_SUFFIX: &str = ":online";
+
 /// What `resolve` decided for a request beyond its model.
 #[derive(Default)]
-pub struct Plan {}
+pub struct Plan {
+    tools: Option<ToolPlan>,
+    fusion: Option<FusionPlan>,
+}
 
-/// Applies the request's preset, then its router, recording what was used.
+/// Applies the request's preset, then its router, and plans fusion or server tools,
+/// recording what was used.
 pub fn resolve(ctx: &RequestCtx, request: &mut ChatRequest, fin: &mut Recorder) -> Result<Plan, GatewayError> {
     let config = &ctx.runtime.config;
     if let Some(preset) = crate::presets::apply(config, request)? {
@@ -34,14 +46,60 @@ pub fn resolve(ctx: &RequestCtx, request: &mut ChatRequest, fin: &mut Recorder) 
         request.model = choice.model;
         request.anthropic = None;
     }
-    Ok(Plan {})
+    if let Some(fusion) = FusionPlan::from_request(&ctx.runtime, request)? {
+        request.model = fusion.judge.clone();
+        request.anthropic = None;
+        return Ok(Plan { tools: None, fusion: Some(fusion) });
+    }
+    Ok(Plan { tools: tool_plan(request)?, fusion: None })
+}
+
+/// The server tools the request asks for (in `tools`, a `web` plugin or the `:online`
+/// suffix), taken out of its `tools`; `None` when it asks for none.
+fn tool_plan(request: &mut ChatRequest) -> Result<Option<ToolPlan>, GatewayError> {
+    let mut extra = Vec::new();
+    if let Some(base) = request.model.strip_suffix(ONLINE_SUFFIX) {
+        request.model = base.to_string();
+        extra.push(ServerTool { kind: ToolKind::WebSearch, parameters: Map::new() });
+    }
+    let web_plugin = request
+        .body
+        .get("plugins")
+        .and_then(Value::as_array)
+        .is_some_and(|p| p.iter().any(|p| p.get("id").and_then(Value::as_str) == Some("web")));
+    if web_plugin && extra.is_empty() {
+        extra.push(ServerTool { kind: ToolKind::WebSearch, parameters: Map::new() });
+    }
+    let tools = request.body.get("tools").and_then(Value::as_array).map(Vec::as_slice).unwrap_or_default();
+    let (mut server, client) =
+        server_tools::split(tools).map_err(|message| GatewayError::InvalidRequest { message, param: Some("tools") })?;
+    for tool in extra {
+        if !server.iter().any(|s| s.kind == tool.kind) {
+            server.push(tool);
+        }
+    }
+    if server.is_empty() {
+        return Ok(None);
+    }
+    if client.is_empty() {
+        request.body.remove("tools");
+    } else {
+        request.body.insert("tools".into(), Value::Array(client.clone()));
+    }
+    request.anthropic = None;
+    Ok(Some(ToolPlan { tools: server, client_tools: client }))
 }
 
 impl Plan {
-    /// The budget reservation of the whole request: `per_call` (the worst case of one call
-    /// to `candidates`) for a plain request.
-    pub fn worst_case(&self, per_call: u64) -> u64 {
-        per_call
+    /// The budget reservation of the whole request, from one call's prompt bound and output
+    /// bound at the prices of `candidates`: that one call for a plain request.
+    pub fn worst_case(&self, ctx: &RequestCtx, prompt_tokens: u64, worst_output: u64, candidates: &[Candidate]) -> u64 {
+        let prices: Vec<_> = candidates.iter().map(|c| c.endpoint.price).collect();
+        match (&self.tools, &self.fusion) {
+            (_, Some(fusion)) => fusion.worst_case(&ctx.runtime, prompt_tokens, worst_output, &prices),
+            (Some(tools), None) => tools.worst_case(&ctx.runtime, prompt_tokens, worst_output, &prices),
+            (None, None) => crate::budget::worst_case_nano(prompt_tokens, worst_output, &prices),
+        }
     }
 
     /// Dispatches the request: the plain attempt loop, or the plan's sub-calls and then
@@ -57,7 +115,10 @@ impl Plan {
         failed: &mut Vec<AttemptRecord>,
         fin: &mut Recorder,
     ) -> Result<Dispatched, GatewayError> {
-        let _ = fin;
-        dispatch::dispatch(state.http(), candidates, request, &ctx.runtime, deadline, failed).await
+        match (&self.tools, &self.fusion) {
+            (_, Some(fusion)) => fusion.run(state, ctx, candidates, request, deadline, failed, fin).await,
+            (Some(tools), None) => tools.run(state, ctx, candidates, request, deadline, failed, fin).await,
+            (None, None) => dispatch::dispatch(state.http(), candidates, request, &ctx.runtime, deadline, failed).await,
+        }
     }
 }

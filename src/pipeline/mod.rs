@@ -11,14 +11,17 @@ mod dispatch;
 mod embeddings;
 mod extensions;
 pub mod frame;
+mod fusion;
 mod gate;
 mod messages;
 pub(crate) mod meter;
+mod model_call;
 mod observe;
 mod recorder;
 pub mod stamp;
 mod stream;
 mod subcalls;
+mod tool_loop;
 
 pub use embeddings::embeddings;
 pub use messages::{count_tokens, messages};
@@ -192,11 +195,7 @@ async fn run(
     // Each of `n` choices can use the whole output bound.
     let max_output = request.max_output_tokens().or(chain[0].max_output_tokens).unwrap_or(budget::DEFAULT_MAX_OUTPUT_TOKENS);
     let worst_output = max_output.saturating_mul(request.choices());
-    fin.reserve(plan.worst_case(budget::worst_case_nano(
-        budget::prompt_token_bound(body.len()),
-        worst_output,
-        candidates.iter().map(|c| &c.endpoint.price),
-    )))?;
+    fin.reserve(plan.worst_case(ctx, budget::prompt_token_bound(body.len()), worst_output, &candidates))?;
     let deadline = Instant::now() + ctx.runtime.config.server.request_timeout;
     let mut failed = Vec::new();
     let upstream_started = Instant::now();

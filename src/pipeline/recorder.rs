@@ -222,7 +222,16 @@ impl Recorder {
     /// Usage and cost of what the stream has delivered so far, as billed (see `meter::bill`).
     pub fn stream_charge(&self) -> (Usage, u64) {
         let bill = self.stream_bill();
-        (bill.usage, bill.cost_nano)
+        self.with_subcalls(bill.usage, bill.cost_nano)
+    }
+
+    /// `usage` and `cost_nano` of the answering call plus every sub-call's: what the client
+    /// is told and the row records.
+    fn with_subcalls(&self, usage: Usage, cost_nano: u64) -> (Usage, u64) {
+        match self.pending.as_deref() {
+            Some(p) => p.subcalls.total(usage, cost_nano),
+            None => (usage, cost_nano),
+        }
     }
 
     fn stream_bill(&self) -> meter::Bill {
@@ -246,12 +255,12 @@ impl Recorder {
 
     /// What a JSON answer is billed: the upstream's `reported` usage if plausible, else
     /// `estimate`; for a budgeted payer at most the reservation. The usage row notes any
-    /// adjustment. Pass the result to `complete`.
+    /// adjustment. Sub-calls are included. Pass the result to `complete`.
     pub fn bill(&mut self, reported: Option<Usage>, estimate: impl FnOnce() -> Usage, price: &Price) -> (Usage, u64) {
         let cap = self.pending.as_deref().and_then(|p| p.subcalls.cap_left(p.gate.bill_cap()));
         let bill = meter::bill(reported, estimate, price, cap);
         self.with(|p| p.row.usage_note = bill.note);
-        (bill.usage, bill.cost_nano)
+        self.with_subcalls(bill.usage, bill.cost_nano)
     }
 
     /// A JSON answer was produced; `body` is kept only with `database.log_bodies`.
@@ -263,7 +272,7 @@ impl Recorder {
                 p.row.response_body = Some(String::from_utf8_lossy(body).into_owned());
             }
         });
-        self.emit(usage, cost_nano, false);
+        self.emit_total(usage, cost_nano, false);
     }
 
     pub fn note_upstream_time(&mut self, spent: Duration) {
@@ -297,13 +306,18 @@ impl Recorder {
         self.emit(Usage::default(), 0, false);
     }
 
-    /// Settles the budget and rate limit and queues the row. Runs at most once.
+    /// `emit_total` with the sub-calls added to the answering call's `usage` and `cost_nano`.
     fn emit(&mut self, usage: Usage, cost_nano: u64, cancelled: bool) {
+        let (usage, cost_nano) = self.with_subcalls(usage, cost_nano);
+        self.emit_total(usage, cost_nano, cancelled);
+    }
+
+    /// Settles the budget and rate limit and queues the row. Runs at most once.
+    fn emit_total(&mut self, usage: Usage, cost_nano: u64, cancelled: bool) {
         let Some(p) = self.pending.take() else {
             return;
         };
-        let Pending { state, gate, mut row, started, upstream, store_bodies, trace, subcalls, .. } = *p;
-        let (usage, cost_nano) = subcalls.total(usage, cost_nano);
+        let Pending { state, gate, mut row, started, upstream, store_bodies, trace, .. } = *p;
         gate.settle(&usage, cost_nano, row.created_at_ms);
         row.usage = usage;
         row.cost_nano = cost_nano;

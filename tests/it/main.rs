@@ -31,6 +31,7 @@ mod observe_metrics;
 mod observe_otlp;
 mod ops;
 mod routing;
+mod tools_advisor;
 mod tools_presets;
 mod tools_routers;
 mod usage_budget;
