@@ -3,7 +3,7 @@
 //! whitespace collapsed. A small scanner, not a parser: enough for a model to read a page.
 
 /// Elements whose content is never text a reader sees.
-const SKIPPED: &[&str] = &["script", "style", "noscript", "svg", "template", "head"];
+const SKIPPED: &[&str] = &["script", "style", "noscript", "svg", "template"];
 /// Elements that start a new line.
 const BLOCKS: &[&str] = &[
     "p",
@@ -59,29 +59,15 @@ pub fn readable(html: &str) -> String {
     out.push_str(&decode(rest));
     let body = collapse(&out);
     match title.filter(|t| !t.is_empty()) {
-        Some(t) if !body.starts_with(&t) => format!("{t}\n\n{body}"),
-        _ => body,
+        Some(t) => format!("{t}\n\n{}", body.strip_prefix(&t).unwrap_or(&body).trim_start()),
+        None => body,
     }
 }
 
-/// Runs of spaces become one space; runs of blank lines one blank line.
+/// Runs of spaces become one space; blank lines are dropped.
 fn collapse(text: &str) -> String {
-    let lines: Vec<String> = text.lines().map(|l| l.split_whitespace().collect::<Vec<_>>().join(" ")).collect();
-    let mut out = String::new();
-    let mut blank = true;
-    for line in lines {
-        if line.is_empty() {
-            if !blank {
-                out.push('\n');
-            }
-            blank = true;
-        } else {
-            out.push_str(&line);
-            out.push('\n');
-            blank = false;
-        }
-    }
-    out.trim().to_string()
+    let lines: Vec<String> = text.lines().map(|l| l.split_whitespace().collect::<Vec<_>>().join(" ")).filter(|l| !l.is_empty()).collect();
+    lines.join("\n")
 }
 
 fn decode(text: &str) -> String {

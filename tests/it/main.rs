@@ -34,6 +34,7 @@ mod routing;
 mod tools_advisor;
 mod tools_presets;
 mod tools_routers;
+mod tools_web;
 mod usage_budget;
 mod usage_log;
 mod usage_process;

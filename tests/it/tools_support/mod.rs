@@ -54,3 +54,39 @@ pub fn models_config(models: &[(&str, &MockUpstream, f64, f64)], extra: &str) ->
 pub fn sent_messages(up: &MockUpstream, n: usize) -> Vec<Value> {
     up.requests()[n].json()["messages"].as_array().cloned().unwrap_or_default()
 }
+
+/// A tiny web server on 127.0.0.1:0 answering every request with `status`, `headers` and
+/// `body` (for web_fetch: HTML pages and redirects). Returns its port.
+pub async fn page_server(status: u16, headers: &[(&str, &str)], body: &str) -> u16 {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let mut head = format!("HTTP/1.1 {status} X\r\ncontent-length: {}\r\nconnection: close\r\n", body.len());
+    for (k, v) in headers {
+        head.push_str(&format!("{k}: {v}\r\n"));
+    }
+    let answer = format!("{head}\r\n{body}");
+    tokio::spawn(async move {
+        while let Ok((mut socket, _)) = listener.accept().await {
+            let answer = answer.clone();
+            tokio::spawn(async move {
+                let mut buf = [0u8; 4096];
+                let _ = socket.read(&mut buf).await;
+                let _ = socket.write_all(answer.as_bytes()).await;
+            });
+        }
+    });
+    port
+}
+
+/// Has the executor `exec` call server tool `name` with `arguments` once, then answer; returns
+/// the tool result the gateway handed back to it.
+pub async fn tool_result(gw: &Gateway, exec: &MockUpstream, model: &str, tool_type: &str, name: &str, arguments: Value) -> String {
+    let before = exec.calls();
+    exec.push(crate::common::Reply::json(200, tool_call(name, arguments, 5, 5)));
+    exec.push(crate::common::Reply::json(200, crate::common::openai::completion("done", 5, 5)));
+    let resp = gw.chat(json!({"model": model, "messages": crate::common::openai::user("go"), "tools": [{"type": tool_type}]})).await;
+    assert_eq!(resp.status(), 200);
+    let messages = sent_messages(exec, before + 1);
+    messages.iter().find(|m| m["role"] == "tool").expect("a tool result")["content"].as_str().unwrap().to_string()
+}
