@@ -125,6 +125,6 @@ mod tests {
     #[test]
     fn the_preset_field_names_one_too() {
         let r = request(json!({"preset": "support", "messages": [{"role": "user", "content": "hi"}]}));
-        assert_eq!(named(&r), Some(("@preset/support".into(), "support".into())));
+        assert_eq!(named(&r), Some(("".into(), "support".into())));
     }
 }

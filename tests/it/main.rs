@@ -32,6 +32,7 @@ mod observe_otlp;
 mod ops;
 mod routing;
 mod tools_advisor;
+mod tools_fusion;
 mod tools_presets;
 mod tools_routers;
 mod tools_web;
