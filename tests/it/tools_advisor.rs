@@ -143,3 +143,17 @@ async fn a_budget_too_small_for_the_loop_is_402_before_anything_is_sent() {
     assert_eq!(resp.status(), 402);
     assert_eq!((exec.calls(), advisor.calls()), (1, 0), "nothing sent for the refused request");
 }
+
+#[tokio::test]
+async fn the_loop_runs_on_the_messages_api_too() {
+    let (exec, advisor, gw) = setup("").await;
+    script(&exec, &advisor);
+    let body = json!({"model": "cheap/exec", "max_tokens": 500, "messages": [{"role": "user", "content": "Sort my list of 10 million records"}],
+                      "tools": [{"type": "openrouter:advisor", "parameters": {"model": "big/advisor"}}]});
+    let resp = crate::common::messages::post(&gw, "/v1/messages", &body, &[]).await;
+    assert_eq!(resp.status(), 200);
+    let message: Value = resp.json().await.unwrap();
+    assert_eq!(message["content"][0]["text"], "Use an external mergesort, as advised.", "{message}");
+    assert_eq!(message["content"].as_array().unwrap().len(), 1, "no tool_use block reaches the client");
+    assert_the_loop_ran(&exec, &advisor);
+}
