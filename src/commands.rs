@@ -194,6 +194,7 @@ pub fn routing_table(config: &Config) -> String {
     out.push('\n');
     out.push_str(&limits_table(config));
     out.push_str(&address_table(config));
+    out.push_str(&crate::routers::describe(config));
     out.push_str(&crate::guardrails::describe(config, &crate::guardrails::Policies::new(config)));
     out
 }

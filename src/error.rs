@@ -74,6 +74,9 @@ pub enum GatewayError {
     /// The shutdown grace ran out while the request waited on its upstream.
     #[error("the gateway is shutting down; retry the request")]
     ShuttingDown,
+    /// The model still called server tools after `limit` rounds (`server_tools.max_tool_rounds`).
+    #[error("the model called server tools in {limit} rounds without answering, the most `server_tools.max_tool_rounds` allows; ask for fewer tool uses, or ask the gateway's operator to raise server_tools.max_tool_rounds")]
+    ToolRoundsExceeded { limit: u32 },
     /// A bug or an environment failure; the detail goes to the log, never to the client.
     #[error("internal error")]
     Internal(String),
@@ -118,6 +121,7 @@ impl GatewayError {
             GatewayError::ProviderUnavailable { .. } => (502, "server_error", "provider_unavailable", Some(false)),
             GatewayError::TemporarilyUnavailable { .. } => (503, "server_error", "temporarily_unavailable", None),
             GatewayError::ShuttingDown => (503, "server_error", "shutting_down", None),
+            GatewayError::ToolRoundsExceeded { .. } => (422, "invalid_request_error", "tool_rounds_exceeded", Some(false)),
             GatewayError::Internal(_) => (500, "server_error", "internal", None),
         }
     }

@@ -239,10 +239,14 @@ fn assistant(content: &Value, names: &mut ToolNames) -> Option<Value> {
 /// with `tool_choice` and `disable_parallel_tool_use` mapped.
 fn tools(body: &Map<String, Value>, names: &mut ToolNames, out: &mut Map<String, Value>) {
     let Some(Value::Array(tools)) = body.get("tools") else { return };
+    // The gateway's own server tools (`openrouter:advisor`, …) pass as they are: the
+    // pipeline runs them whatever the upstream.
+    let gateway_tool = |t: &&Value| t["type"].as_str().is_some_and(|k| k.starts_with("openrouter:") || k.starts_with("switchboard:"));
     let declared: Vec<Value> = tools
         .iter()
-        .filter(|t| t["type"].is_null() || t["type"] == "custom")
-        .filter_map(|t| {
+        .filter(gateway_tool)
+        .cloned()
+        .chain(tools.iter().filter(|t| t["type"].is_null() || t["type"] == "custom").filter_map(|t| {
             let mut function = json!({
                 "name": names.shorten(t["name"].as_str()?),
                 "parameters": t.get("input_schema").filter(|s| s.is_object()).cloned()
@@ -255,7 +259,7 @@ fn tools(body: &Map<String, Value>, names: &mut ToolNames, out: &mut Map<String,
                 function["strict"] = json!(strict);
             }
             Some(json!({ "type": "function", "function": function }))
-        })
+        }))
         .collect();
     if declared.is_empty() {
         return;

@@ -29,7 +29,8 @@ pub fn output_bound(field: &'static str, value: Option<&Value>) -> Result<Option
 }
 
 /// Body fields the gateway consumes itself; never forwarded upstream.
-const GATEWAY_FIELDS: &[&str] = &["model", "models", "provider", "session_id", "route", "transforms", "plugins", "usage", "debug"];
+const GATEWAY_FIELDS: &[&str] =
+    &["model", "models", "preset", "provider", "session_id", "route", "transforms", "plugins", "usage", "debug"];
 
 #[derive(Debug)]
 pub struct ChatRequest {
@@ -79,6 +80,10 @@ impl ChatRequest {
             Some(_) => return Err(("`model` must be a non-empty string".into(), Some("model"))),
             // OpenRouter's fallback form: the first of `models` is the primary.
             None if fallback_models.first().is_some_and(|m| !m.is_empty()) => fallback_models.remove(0),
+            // A preset names the model (see `presets`).
+            None if body.get("preset").is_some_and(Value::is_string) => {
+                format!("@preset/{}", body.get("preset").and_then(Value::as_str).unwrap_or_default())
+            }
             None => {
                 return Err((
                     "`model` is required (or a non-empty `models` list, whose first entry is then the primary); GET /v1/models lists the models you can use".into(),

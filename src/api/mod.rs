@@ -8,5 +8,6 @@ mod decode_properties;
 pub mod embeddings;
 pub mod limits;
 pub mod models;
+pub mod models_extensions;
 pub mod routing_request;
 pub mod usage;

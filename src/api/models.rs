@@ -25,11 +25,13 @@ const SUPPORTED_PARAMETERS: &[&str] = &[
 const EMBEDDING_PARAMETERS: &[&str] = &["input", "dimensions", "encoding_format", "user"];
 
 pub fn models_listing(config: &Config, created: u64) -> Value {
-    let data: Vec<Value> = config.model_order.iter().filter_map(|slug| config.models.get(slug)).map(|m| model_entry(m, created)).collect();
+    let mut data: Vec<Value> =
+        config.model_order.iter().filter_map(|slug| config.models.get(slug)).map(|m| model_entry(m, created)).collect();
+    data.extend(super::models_extensions::entries(config, created));
     let first_id = data.first().map(|m| m["id"].clone());
     let last_id = data.last().map(|m| m["id"].clone());
     json!({
-        "object": "list", "data": data, "total_count": config.models.len(), "links": { "next": null },
+        "object": "list", "data": data, "total_count": data.len(), "links": { "next": null },
         "has_more": false, "first_id": first_id, "last_id": last_id,
     })
 }

@@ -2,6 +2,7 @@
 //! crate. `load` reads a file, interpolates the environment, validates and either returns
 //! a `Config` or every problem found, each as `file:line:col: path: message`.
 
+mod extensions;
 mod guardrail_sets;
 mod interpolate;
 mod ip_allowlist;
@@ -10,12 +11,14 @@ mod positions;
 #[cfg(test)]
 mod properties;
 mod raw;
+mod raw_extensions;
 pub mod reload;
 mod units;
 mod validate;
 mod validate_allowed_ips;
 mod validate_cache;
 mod validate_database;
+mod validate_extensions;
 mod validate_guardrails;
 mod validate_keys;
 mod validate_limits;
@@ -23,7 +26,9 @@ mod validate_model_kind;
 mod validate_observability;
 mod validate_provider_keys;
 mod validate_responses;
+mod validate_server_tools;
 
+pub use extensions::*;
 pub use guardrail_sets::*;
 pub use ip_allowlist::{canonical_ip, IpAllowlist, IpNet, IpNetError};
 pub use model::*;

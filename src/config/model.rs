@@ -52,6 +52,11 @@ pub struct Config {
     pub cache: CacheConfig,
     pub alerts: AlertsConfig,
     pub observability: ObservabilityConfig,
+    /// Presets by name (`presets:`).
+    pub presets: HashMap<String, Arc<super::Preset>>,
+    /// Routers by slug (`routers:`).
+    pub routers: HashMap<String, Arc<super::Router>>,
+    pub server_tools: Arc<super::ServerToolsConfig>,
     /// Non-fatal findings (disabled providers and keys), shown at start and by `check`.
     pub warnings: Vec<String>,
     /// Every configured secret (admin key, provider keys and credential headers, plain-text

@@ -21,6 +21,9 @@ pub struct RawFile {
     pub keys: Option<Value>,
     pub alerts: Option<Value>,
     pub observability: Option<Value>,
+    pub presets: Option<Value>,
+    pub routers: Option<Value>,
+    pub server_tools: Option<Value>,
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -75,6 +75,11 @@ impl<'a> Validator<'a> {
         let providers = self.providers(raw.providers);
         let (models, model_order) = self.models(raw.models, &providers);
         let aliases = self.aliases(raw.aliases, &models);
+        let names = super::validate_extensions::ModelNames { models: &models, aliases: &aliases, routers: None };
+        let routers = self.routers(raw.routers, &names);
+        let names = super::validate_extensions::ModelNames { routers: Some(&routers), ..names };
+        let presets = self.presets(raw.presets, &names);
+        let server_tools = Arc::new(self.server_tools(raw.server_tools, &names));
         let teams = self.teams(raw.teams);
         let cache = self.cache(raw.cache);
         let alerts = self.alerts(raw.alerts);
@@ -97,6 +102,7 @@ impl<'a> Validator<'a> {
         secrets.extend(alerts.secrets());
         secrets.extend(observability.secrets());
         secrets.extend(database.postgres.iter().map(|p| p.url.clone()));
+        secrets.extend(server_tools.web_search.iter().filter_map(|w| w.api_key.clone()));
         Some(Config {
             source: source.to_string(),
             server,
@@ -111,6 +117,9 @@ impl<'a> Validator<'a> {
             cache,
             alerts,
             observability,
+            presets,
+            routers,
+            server_tools,
             warnings: std::mem::take(&mut self.warnings),
             secrets,
         })

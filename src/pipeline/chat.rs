@@ -5,6 +5,7 @@
 use super::cached::{self, CachePlan};
 use super::dispatch::{self, Dispatched, Served};
 use super::driver::Phases;
+use super::extensions::Plan;
 use super::frame::Framing;
 use super::native::Inbound;
 use super::recorder::Recorder;
@@ -14,7 +15,7 @@ use crate::api::chat::ChatRequest;
 use crate::budget;
 use crate::cache::CachedAnswer;
 use crate::config::{ModelConfig, ModelKind};
-use crate::error::GatewayError;
+use crate::error::{AttemptRecord, GatewayError};
 use crate::guardrails::{self, Policy};
 use crate::providers::UpstreamError;
 use crate::routing::Candidate;
@@ -22,9 +23,12 @@ use crate::state::AppState;
 use serde_json::{Map, Value};
 use std::future::Future;
 use std::sync::Arc;
+use std::time::Instant;
 
 pub(super) struct ChatPhases {
     pub inbound: Inbound,
+    /// Presets and routers already applied; server tools or fusion to run.
+    pub plan: Plan,
     /// The size of the client's body, which bounds the prompt the budget reserves for.
     pub body_len: usize,
     /// The client protocol's wire format.
@@ -133,6 +137,25 @@ impl Phases for ChatPhases {
         candidate: &'a Candidate,
     ) -> impl Future<Output = Result<Served, UpstreamError>> + 'a {
         dispatch::attempt(client, candidate, &self.inbound)
+    }
+
+    fn worst_case_nano(&self, ctx: &RequestCtx, prompt_tokens: u64, worst_output: u64, candidates: &[Candidate]) -> u64 {
+        self.plan.worst_case(ctx, prompt_tokens, worst_output, candidates)
+    }
+
+    async fn dispatch<'a>(
+        &'a self,
+        state: &'a Arc<AppState>,
+        ctx: &'a RequestCtx,
+        candidates: &'a [Candidate],
+        deadline: Instant,
+        failed: &'a mut Vec<AttemptRecord>,
+        recorder: &'a mut Recorder,
+    ) -> Result<Dispatched<Served>, GatewayError> {
+        if self.plan.is_plain() {
+            return super::driver::attempt_loop(self, state, ctx, candidates, deadline, failed).await;
+        }
+        self.plan.dispatch(state, ctx, candidates, &self.inbound.chat, deadline, failed, recorder).await
     }
 
     fn respond(

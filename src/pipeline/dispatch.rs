@@ -7,8 +7,9 @@
 //! sent the chat translation.
 
 use super::native::Inbound;
+use crate::api::chat::ChatRequest;
 use crate::error::{AttemptRecord, GatewayError};
-use crate::providers::native::{NativeAnswer, NativeOutcome};
+use crate::providers::native::{NativeAnswer, NativeOutcome, NativeRequest};
 use crate::providers::{self, Completion, StreamItem, UpstreamError};
 use crate::routing::health::now_ms;
 use crate::routing::Candidate;
@@ -146,13 +147,36 @@ where
 /// One attempt at `candidate` for a chat-like request: the client's own request when the
 /// candidate speaks its protocol, else the chat translation.
 pub async fn attempt(client: &reqwest::Client, candidate: &Candidate, request: &Inbound) -> Result<Served, UpstreamError> {
+    attempt_as(client, candidate, &request.chat, request.native.as_ref()).await
+}
+
+/// The attempt loop over a chat request with no native form: the gateway's own calls
+/// (server-tool rounds, advisors, fusion panels and judges).
+pub async fn dispatch_chat(
+    client: &reqwest::Client,
+    candidates: &[Candidate],
+    request: &ChatRequest,
+    runtime: &Runtime,
+    deadline: Instant,
+    records: &mut Vec<AttemptRecord>,
+) -> Result<Dispatched, GatewayError> {
+    dispatch_with(candidates, &request.model, runtime, deadline, records, |candidate| attempt_as(client, candidate, request, None)).await
+}
+
+/// One attempt: `native` as is to an endpoint that speaks it, else `chat` translated.
+async fn attempt_as(
+    client: &reqwest::Client,
+    candidate: &Candidate,
+    chat: &ChatRequest,
+    native: Option<&NativeRequest>,
+) -> Result<Served, UpstreamError> {
     let endpoint = &candidate.endpoint;
-    let outcome = match &request.native {
-        Some(native) if native.serves(endpoint) => match providers::native::send(client, endpoint, native, request.chat.stream).await? {
+    let outcome = match native {
+        Some(native) if native.serves(endpoint) => match providers::native::send(client, endpoint, native, chat.stream).await? {
             NativeOutcome::Complete(answer) => return Ok(Served::Native(answer)),
             NativeOutcome::Stream(events) => providers::Outcome::Stream(events),
         },
-        _ => providers::chat(client, endpoint, &request.chat).await?,
+        _ => providers::chat(client, endpoint, chat).await?,
     };
     match outcome {
         providers::Outcome::Complete(c) => Ok(Served::Complete(c)),

@@ -12,7 +12,7 @@ use crate::api::routing_request::{split_variant, ProviderPrefs};
 use crate::budget;
 use crate::cache::CachedAnswer;
 use crate::config::ModelConfig;
-use crate::error::GatewayError;
+use crate::error::{AttemptRecord, GatewayError};
 use crate::guardrails::Policy;
 use crate::providers::UpstreamError;
 use crate::routing::health::now_ms;
@@ -56,12 +56,31 @@ pub(super) trait Phases: Sized {
     /// Reserve: the body's size in bytes and the most output tokens the answer may use.
     fn body_len(&self) -> usize;
     fn worst_output_tokens(&self, chain: &[Arc<ModelConfig>]) -> u64;
+    /// Reserve: the most the whole request may cost, given one call's prompt and output
+    /// bounds: that one call at the dearest candidate, unless the endpoint makes more.
+    fn worst_case_nano(&self, _ctx: &RequestCtx, prompt_tokens: u64, worst_output: u64, candidates: &[Candidate]) -> u64 {
+        budget::worst_case_nano(prompt_tokens, worst_output, candidates.iter().map(|c| &c.endpoint.price))
+    }
     /// Dispatch: one attempt at one candidate.
     fn attempt<'a>(
         &'a self,
         client: &'a reqwest::Client,
         candidate: &'a Candidate,
     ) -> impl Future<Output = Result<Self::Served, UpstreamError>> + 'a;
+    /// Dispatch: the attempt loop over `candidates` (`attempt` on each in turn), unless the
+    /// endpoint makes calls of its own first (server tools, fusion).
+    #[allow(clippy::too_many_arguments)]
+    fn dispatch<'a>(
+        &'a self,
+        state: &'a Arc<AppState>,
+        ctx: &'a RequestCtx,
+        candidates: &'a [Candidate],
+        deadline: Instant,
+        failed: &'a mut Vec<AttemptRecord>,
+        _recorder: &'a mut Recorder,
+    ) -> impl Future<Output = Result<Dispatched<Self::Served>, GatewayError>> + 'a {
+        attempt_loop(self, state, ctx, candidates, deadline, failed)
+    }
     /// Respond: bill, store in the cache under `plan`, and shape the answer.
     fn respond(
         self,
@@ -71,6 +90,19 @@ pub(super) trait Phases: Sized {
         plan: Option<CachePlan>,
         recorder: &mut Recorder,
     ) -> Result<ReplyBody, GatewayError>;
+}
+
+/// The attempt loop over `candidates`, `phases.attempt` on each in turn.
+pub(super) fn attempt_loop<'a, P: Phases>(
+    phases: &'a P,
+    state: &'a Arc<AppState>,
+    ctx: &'a RequestCtx,
+    candidates: &'a [Candidate],
+    deadline: Instant,
+    failed: &'a mut Vec<AttemptRecord>,
+) -> impl Future<Output = Result<Dispatched<P::Served>, GatewayError>> + 'a {
+    let client = state.http();
+    dispatch::dispatch_with(candidates, phases.model(), &ctx.runtime, deadline, failed, move |c: &'a Candidate| phases.attempt(client, c))
 }
 
 /// Runs `phases` in the one order every endpoint follows.
@@ -120,17 +152,12 @@ pub(super) async fn drive<P: Phases>(
     // Admit, reserve.
     recorder.admit(phases.prompt_estimate())?;
     let worst_output = phases.worst_output_tokens(&chain);
-    let prices = candidates.iter().map(|c| &c.endpoint.price);
-    recorder.reserve(budget::worst_case_nano(budget::prompt_token_bound(phases.body_len()), worst_output, prices))?;
+    recorder.reserve(phases.worst_case_nano(ctx, budget::prompt_token_bound(phases.body_len()), worst_output, &candidates))?;
     // Dispatch.
     let deadline = Instant::now() + ctx.runtime.config.server.request_timeout;
-    let client = state.http();
     let mut failed = Vec::new();
     let upstream_started = Instant::now();
-    let phases_ref = &phases;
-    let dispatching = dispatch::dispatch_with(&candidates, phases.model(), &ctx.runtime, deadline, &mut failed, |c: &Candidate| {
-        phases_ref.attempt(client, c)
-    });
+    let dispatching = phases.dispatch(state, ctx, &candidates, deadline, &mut failed, recorder);
     let dispatched = crate::shutdown::before_cut(state.stream_cut(), dispatching).await.unwrap_or(Err(GatewayError::ShuttingDown));
     if P::TIMES_UPSTREAM {
         recorder.note_upstream_time(upstream_started.elapsed());

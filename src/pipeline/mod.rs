@@ -13,17 +13,22 @@ pub mod delta;
 mod dispatch;
 mod driver;
 mod embeddings;
+mod extensions;
 pub mod frame;
+mod fusion;
 mod gate;
 mod gemini;
 mod messages;
 pub(crate) mod meter;
+mod model_call;
 pub mod native;
 mod observe;
 mod recorder;
 mod responses;
 pub mod stamp;
 mod stream;
+mod subcalls;
+mod tool_loop;
 
 pub use embeddings::embeddings;
 pub use gemini::{count_tokens as gemini_count_tokens, gemini};
@@ -136,9 +141,10 @@ async fn run(
     framing: Box<dyn frame::Framing>,
     recorder: &mut Recorder,
 ) -> Result<ChatReply, GatewayError> {
-    let inbound = request.into();
+    let mut inbound = request.into();
     recorder.note_request(&inbound.chat, body);
-    let phases = chat::ChatPhases { inbound, body_len: body.len(), framing };
+    let plan = extensions::resolve(ctx, &mut inbound, recorder)?;
+    let phases = chat::ChatPhases { inbound, plan, body_len: body.len(), framing };
     driver::drive(state, ctx, phases, recorder).await
 }
 

@@ -39,6 +39,9 @@ struct Pending {
     trace: Option<Box<crate::otel::TraceRecord>>,
     /// Time spent waiting on the upstream (to its answer, or its first chunk).
     upstream: Option<Duration>,
+    /// Model calls made on the request's behalf before its answering call (server-tool
+    /// rounds, advisors, fusion panels): listed first in the attempts, added to the bill.
+    subcalls: super::subcalls::Subcalls,
 }
 
 /// A stream ran past what its budget allows.
@@ -70,6 +73,7 @@ impl Recorder {
                 started: ctx.started,
                 meter: Meter::default(),
                 upstream: None,
+                subcalls: Default::default(),
                 keep_bodies: runtime.config.database.log_bodies || trace.is_some() && state.spans().include_bodies(),
                 store_bodies: runtime.config.database.log_bodies,
                 trace: trace.map(|request| Box::new(crate::otel::TraceRecord { request, attempts: Vec::new() })),
@@ -133,6 +137,24 @@ impl Recorder {
         });
     }
 
+    /// The preset the request named.
+    pub fn note_preset(&mut self, name: &str) {
+        self.with(|p| p.row.preset = Some(name.to_string()));
+    }
+
+    /// The router that chose the model, and why.
+    pub fn note_route(&mut self, router: &str, reason: &str) {
+        self.with(|p| {
+            p.row.router = Some(router.to_string());
+            p.row.route_reason = Some(reason.to_string());
+        });
+    }
+
+    /// A model call made on the request's behalf, answered and priced (see `Subcalls`).
+    pub fn add_subcall(&mut self, record: AttemptRecord, usage: Usage, cost_nano: u64) {
+        self.with(|p| p.subcalls.add(record, usage, cost_nano));
+    }
+
     /// Rate limits of the key and its team (see `Gate::admit`).
     pub fn admit(&mut self, prompt_tokens: u64) -> Result<(), GatewayError> {
         self.pending.as_deref_mut().map_or(Ok(()), |p| p.gate.admit(prompt_tokens))
@@ -149,7 +171,7 @@ impl Recorder {
             if let Some(trace) = p.trace.as_deref_mut() {
                 trace.attempts = crate::otel::context::take_attempts();
             }
-            let mut all: Vec<&AttemptRecord> = failed.iter().collect();
+            let mut all: Vec<&AttemptRecord> = p.subcalls.records().iter().chain(failed).collect();
             let ok = served.map(|t| AttemptRecord {
                 provider: t.endpoint.provider.name.clone(),
                 model: t.model.slug.clone(),
@@ -200,12 +222,21 @@ impl Recorder {
     /// Usage and cost of what the stream has delivered so far, as billed (see `meter::bill`).
     pub fn stream_charge(&self) -> (Usage, u64) {
         let bill = self.stream_bill();
-        (bill.usage, bill.cost_nano)
+        self.with_subcalls(bill.usage, bill.cost_nano)
+    }
+
+    /// `usage` and `cost_nano` of the answering call plus every sub-call's: what the client
+    /// is told and the row records.
+    fn with_subcalls(&self, usage: Usage, cost_nano: u64) -> (Usage, u64) {
+        match self.pending.as_deref() {
+            Some(p) => p.subcalls.total(usage, cost_nano),
+            None => (usage, cost_nano),
+        }
     }
 
     fn stream_bill(&self) -> meter::Bill {
         match self.pending.as_deref() {
-            Some(p) => p.meter.bill(p.gate.bill_cap()),
+            Some(p) => p.meter.bill(p.subcalls.cap_left(p.gate.bill_cap())),
             None => meter::Bill { usage: Usage::default(), cost_nano: 0, note: None },
         }
     }
@@ -224,12 +255,12 @@ impl Recorder {
 
     /// What a JSON answer is billed: the upstream's `reported` usage if plausible, else
     /// `estimate`; for a budgeted payer at most the reservation. The usage row notes any
-    /// adjustment. Pass the result to `complete`.
+    /// adjustment. Sub-calls are included. Pass the result to `complete`.
     pub fn bill(&mut self, reported: Option<Usage>, estimate: impl FnOnce() -> Usage, price: &Price) -> (Usage, u64) {
-        let cap = self.pending.as_deref().and_then(|p| p.gate.bill_cap());
+        let cap = self.pending.as_deref().and_then(|p| p.subcalls.cap_left(p.gate.bill_cap()));
         let bill = meter::bill(reported, estimate, price, cap);
         self.with(|p| p.row.usage_note = bill.note);
-        (bill.usage, bill.cost_nano)
+        self.with_subcalls(bill.usage, bill.cost_nano)
     }
 
     /// A JSON answer was produced; `body` is kept only with `database.log_bodies`.
@@ -241,7 +272,7 @@ impl Recorder {
                 p.row.response_body = Some(String::from_utf8_lossy(body).into_owned());
             }
         });
-        self.emit(usage, cost_nano, false);
+        self.emit_total(usage, cost_nano, false);
     }
 
     pub fn note_upstream_time(&mut self, spent: Duration) {
@@ -266,14 +297,23 @@ impl Recorder {
             p.row.status = error.status();
             p.row.error_type = Some(error.error_type().to_string());
             if let GatewayError::ProviderUnavailable { attempts, .. } = error {
-                p.row.attempts = serde_json::to_string(attempts).unwrap_or_else(|_| "[]".into());
+                let all: Vec<&AttemptRecord> = p.subcalls.records().iter().chain(attempts).collect();
+                p.row.attempts = serde_json::to_string(&all).unwrap_or_else(|_| "[]".into());
+            } else if !p.subcalls.records().is_empty() {
+                p.row.attempts = serde_json::to_string(p.subcalls.records()).unwrap_or_else(|_| "[]".into());
             }
         });
         self.emit(Usage::default(), 0, false);
     }
 
-    /// Settles the budget and rate limit and queues the row. Runs at most once.
+    /// `emit_total` with the sub-calls added to the answering call's `usage` and `cost_nano`.
     fn emit(&mut self, usage: Usage, cost_nano: u64, cancelled: bool) {
+        let (usage, cost_nano) = self.with_subcalls(usage, cost_nano);
+        self.emit_total(usage, cost_nano, cancelled);
+    }
+
+    /// Settles the budget and rate limit and queues the row. Runs at most once.
+    fn emit_total(&mut self, usage: Usage, cost_nano: u64, cancelled: bool) {
         let Some(p) = self.pending.take() else {
             return;
         };

@@ -51,6 +51,11 @@ pub struct UsageRow {
     /// (billed on the gateway's own count), `capped_at_reservation:<reported nano-USD>`
     /// (billed the reservation), or both joined by `;`. `None` when billed as reported.
     pub usage_note: Option<String>,
+    /// The preset the request named (`@preset/NAME` or `preset`).
+    pub preset: Option<String>,
+    /// The router that chose the model (`switchboard/auto`, …) and why (the rule's name).
+    pub router: Option<String>,
+    pub route_reason: Option<String>,
 }
 
 impl UsageRow {
@@ -149,8 +154,8 @@ impl UsageRow {
                 _ => "completions",
             },
             "data_region": null,
-            "preset_id": null,
-            "router": null,
+            "preset_id": self.preset,
+            "router": self.router,
             "session_id": self.session_id,
             "request_id": self.id,
             "response_cache_source_id": null,
@@ -170,6 +175,7 @@ impl UsageRow {
             "time_to_first_token": self.ttft_ms,
             "cost_nano_usd": self.cost_nano,
             "usage_note": self.usage_note,
+            "route_reason": self.route_reason,
         });
         if let Value::Object(data) = &mut data {
             for extra in [more, ours] {

@@ -60,6 +60,11 @@ CREATE TABLE responses (                 -- stored Responses API answers (store:
 );
 CREATE INDEX responses_expires_at ON responses (expires_at);
 "#,
+    r#"
+ALTER TABLE usage ADD COLUMN preset TEXT;        -- the preset the request named
+ALTER TABLE usage ADD COLUMN router TEXT;        -- the router that chose the model
+ALTER TABLE usage ADD COLUMN route_reason TEXT;  -- why: the matching rule's name, or the tradeoff
+"#,
 ];
 
 /// WAL, so readers (the CLI, `/generation`) never block the writer; NORMAL sync, which in

@@ -11,10 +11,10 @@ use tokio_postgres::{GenericClient, Row};
 const COLUMNS: &str = "id, created_at, key_name, team, model_requested, model, provider, upstream_model, endpoint, streamed, \
      status, error_type, attempts, prompt_tokens, completion_tokens, cached_tokens, reasoning_tokens, cost_nano, cost_usd, \
      latency_ms, ttft_ms, cache_hit, cancelled, finish_reason, session_id, \"user\", app_referer, app_title, user_agent, \
-     request_body, response_body, guardrails, usage_note";
-const COLUMN_COUNT: usize = 33;
+     request_body, response_body, guardrails, usage_note, preset, router, route_reason";
+const COLUMN_COUNT: usize = 36;
 
-/// Rows per INSERT statement: 33 parameters each, well under Postgres' 65,535.
+/// Rows per INSERT statement: 36 parameters each, well under Postgres' 65,535.
 pub const ROWS_PER_STATEMENT: usize = 500;
 
 type Param = Box<dyn ToSql + Sync + Send>;
@@ -82,6 +82,9 @@ fn row_params(r: &UsageRow) -> Vec<Param> {
         Box::new(r.response_body),
         Box::new(r.guardrails),
         Box::new(r.usage_note),
+        Box::new(r.preset),
+        Box::new(r.router),
+        Box::new(r.route_reason),
     ]
 }
 
@@ -124,6 +127,9 @@ fn read_row(r: &Row) -> UsageRow {
         response_body: r.get(30),
         guardrails: r.get(31),
         usage_note: r.get(32),
+        preset: r.get(33),
+        router: r.get(34),
+        route_reason: r.get(35),
     }
 }
 

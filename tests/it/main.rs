@@ -3,6 +3,7 @@
 //! file, which keeps the test build small and quick.
 
 mod common;
+mod tools_support;
 mod usage_support;
 
 mod allowed_ips;
@@ -37,6 +38,11 @@ mod responses_native_upstreams;
 mod responses_openai_upstream;
 mod responses_stored;
 mod routing;
+mod tools_advisor;
+mod tools_fusion;
+mod tools_presets;
+mod tools_routers;
+mod tools_web;
 mod usage_budget;
 mod usage_log;
 mod usage_postgres;
