@@ -74,6 +74,16 @@ pub enum GatewayError {
     /// The shutdown grace ran out while the request waited on its upstream.
     #[error("the gateway is shutting down; retry the request")]
     ShuttingDown,
+    /// An admin route the presented key may not use (a team key on an admin-only route, or
+    /// a state-changing call without its CSRF token).
+    #[error("{0}")]
+    Forbidden(String),
+    /// An admin-API object (a runtime key) that does not exist.
+    #[error("{0}")]
+    NotFound(String),
+    /// An admin-API change that clashes with what exists (a key name already taken).
+    #[error("{0}")]
+    Conflict(String),
     /// A bug or an environment failure; the detail goes to the log, never to the client.
     #[error("internal error")]
     Internal(String),
@@ -119,6 +129,9 @@ impl GatewayError {
             GatewayError::TemporarilyUnavailable { .. } => (503, "server_error", "temporarily_unavailable", None),
             GatewayError::ShuttingDown => (503, "server_error", "shutting_down", None),
             GatewayError::Internal(_) => (500, "server_error", "internal", None),
+            GatewayError::Forbidden(_) => (403, "permission_error", "forbidden", Some(false)),
+            GatewayError::NotFound(_) => (404, "not_found_error", "not_found", Some(false)),
+            GatewayError::Conflict(_) => (409, "invalid_request_error", "conflict", Some(false)),
         }
     }
 

@@ -14,6 +14,7 @@ pub mod error;
 pub mod guardrails;
 pub mod http;
 pub mod ids;
+pub mod insights;
 pub mod metrics;
 #[cfg(test)]
 mod money_properties;
@@ -23,6 +24,7 @@ pub mod probe;
 pub mod providers;
 pub mod ratelimit;
 pub mod routing;
+pub mod runtime_keys;
 pub mod scrub;
 pub mod shutdown;
 pub mod state;
@@ -44,5 +46,7 @@ pub fn start(config: config::Config, listen: Option<SocketAddr>) -> std::io::Res
     let workers = config.server.workers;
     let grace = config.server.shutdown_grace.as_secs();
     let state = Arc::new(state::AppState::new(config)?);
+    state.runtime_keys().refresh(&state.runtime(), true).map_err(std::io::Error::other)?;
+    runtime_keys::spawn_poller(Arc::downgrade(&state));
     http::bind(state, listen, workers, grace)
 }

@@ -63,7 +63,7 @@ async fn run(state: &Arc<AppState>, ctx: &RequestCtx, raw: &[u8], fin: &mut Reco
     fin.note_client_request(&request.model, false, request.body.get("user").and_then(Value::as_str), None, raw);
     let prefs = ProviderPrefs::parse(request.body.get("provider"))
         .map_err(|m| GatewayError::InvalidRequest { message: m, param: Some("provider") })?;
-    let policy = ctx.runtime.guardrails.for_key(&ctx.key);
+    let policy = &ctx.policy;
     let (slug, variant_sort) = split_variant(&request.model);
     let chain = chain::model_chain(&ctx.runtime, slug, &[], policy)?;
     fin.note_model(&chain[0].slug);

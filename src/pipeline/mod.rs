@@ -61,6 +61,9 @@ pub struct RequestCtx {
     pub generation_id: String,
     pub runtime: Arc<Runtime>,
     pub key: Arc<KeyConfig>,
+    /// The key's guardrail policy (a YAML key's from `runtime.guardrails`, a runtime key's
+    /// compiled with it).
+    pub policy: Arc<crate::guardrails::Policy>,
     /// When the request arrived: wall clock (ms since the Unix epoch) and monotonic.
     pub created_at_ms: i64,
     pub started: Instant,
@@ -130,7 +133,7 @@ async fn run(
     fin.note_request(&request, body);
     let prefs = ProviderPrefs::parse(request.body.get("provider"))
         .map_err(|m| GatewayError::InvalidRequest { message: m, param: Some("provider") })?;
-    let policy = ctx.runtime.guardrails.for_key(&ctx.key);
+    let policy = &ctx.policy;
     let (slug, variant_sort) = split_variant(&request.model);
     let chain = chain::model_chain(&ctx.runtime, slug, &request.fallback_models, policy)?;
     fin.note_model(&chain[0].slug);

@@ -4,15 +4,20 @@
 //! and the read-only aggregates behind `switchboard usage`.
 
 mod access_log;
+mod insights_sqlite;
 mod queries;
 mod report;
+pub mod rollup;
 mod row;
+mod runtime_keys;
 mod schema;
 mod writer;
 
+pub use insights_sqlite::{SqliteInsights, MAX_PAGE};
 pub use queries::{Aggregate, GroupBy, SpendSums};
 pub use report::{render, ReportFormat};
 pub use row::UsageRow;
+pub use runtime_keys::SqliteKeyStore;
 
 use rusqlite::{Connection, OpenFlags};
 use std::path::Path;
