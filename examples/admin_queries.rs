@@ -76,7 +76,7 @@ fn synthetic(i: u64, start_ms: i64, span_ms: i64, rows: u64, rng: &mut Rng) -> U
         usage: Usage { prompt_tokens: prompt, completion_tokens: completion, cached_tokens: 0, reasoning_tokens: 0 },
         cost_nano: if cache_hit { 0 } else { prompt * 2_500 + completion * 10_000 },
         latency_ms: latency,
-        ttft_ms: (status == 200).then(|| latency / 4),
+        ttft_ms: (status == 200).then_some(latency / 4),
         cache_hit,
         finish_reason: (status == 200).then(|| "stop".into()),
         ..UsageRow::default()

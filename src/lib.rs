@@ -10,11 +10,13 @@ pub mod cache;
 pub mod cli;
 pub mod commands;
 pub mod config;
+pub mod config_view;
 pub mod error;
 pub mod guardrails;
 pub mod http;
 pub mod ids;
 pub mod insights;
+pub mod insights_view;
 pub mod metrics;
 #[cfg(test)]
 mod money_properties;

@@ -37,6 +37,11 @@ pub struct Snapshot {
 }
 
 impl Snapshot {
+    /// Is a key with this secret hash live (not revoked, not ignored)?
+    pub fn is_live(&self, key_sha256: &[u8; 32]) -> bool {
+        self.policies.contains_key(key_sha256)
+    }
+
     fn empty() -> Snapshot {
         Snapshot { version: -1, built_for: 0, table: KeyTable::new(&[], false), policies: HashMap::new(), records: Vec::new() }
     }

@@ -5,6 +5,8 @@
 mod common;
 mod usage_support;
 
+mod admin_api;
+mod admin_keys;
 mod allowed_ips;
 mod anthropic_upstream;
 mod cache;
