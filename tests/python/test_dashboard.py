@@ -18,6 +18,7 @@ import pytest
 from conftest import ROOT, Gateway
 
 playwright_api = pytest.importorskip("playwright.sync_api")
+expect = playwright_api.expect
 
 ADMIN = "adm-dashboard-secret"
 CHROMIUM = os.environ.get("CHROMIUM", shutil.which("chromium") or "/usr/bin/chromium")
@@ -40,8 +41,8 @@ models:
 teams:
   research: {{ budget: {{ limit_usd: 1, period: monthly }} }}
 keys:
-  - {{ name: alice, key: sk-dash-alice, team: research, budget: {{ limit_usd: 0.02, period: daily }} }}
-  - {{ name: bob, key: sk-dash-bob }}
+  - {{ name: alice, key: sk-dash-alice, team: research, budget: {{ limit_usd: 0.05, period: daily }} }}
+  - {{ name: bob, key: sk-dash-bob, budget: {{ limit_usd: 0.002, period: weekly }}, rate_limit: {{ requests_per_minute: 60 }} }}
 """
 
 
@@ -146,15 +147,15 @@ def test_dashboard_end_to_end(dashboard_gateway, browser):
     page.wait_for_selector("#req-table tbody tr.link")
     page.select_option("#f-status", "error")
     page.click("#f-apply")
-    page.wait_for_function("document.querySelectorAll('#req-table tbody tr.link').length === 1")
+    expect(page.locator("#req-table tbody tr.link")).to_have_count(1)
     assert "404" in page.inner_text("#req-table tbody")
     page.select_option("#f-status", "")
     page.click("#f-apply")
-    page.wait_for_function("document.querySelectorAll('#req-table tbody tr.link').length >= 9")
+    expect(page.locator("#req-table tbody tr.link")).to_have_count(len(plan) + 1)
     shot(page, "requests")
     page.select_option("#f-status", "error")
     page.click("#f-apply")
-    page.wait_for_function("document.querySelectorAll('#req-table tbody tr.link').length === 1")
+    expect(page.locator("#req-table tbody tr.link")).to_have_count(1)
     page.click("#req-table tbody tr.link")
     page.wait_for_selector("#attempts")
     assert "model_not_found" in page.inner_text("#page-request")

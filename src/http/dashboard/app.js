@@ -38,6 +38,8 @@ const usd = (nano) => {
   if (v < 0.01) return "$" + v.toPrecision(2);
   return "$" + v.toLocaleString(undefined, { minimumFractionDigits: 2, maximumFractionDigits: 2 });
 };
+const axisUsd = (v) => (v === 0 ? "$0" : v < 1 ? "$" + Number(v.toPrecision(2)) : "$" + compact(v));
+const plural = (n, word) => `${num(n)} ${word}${n === 1 ? "" : "s"}`;
 const num = (n) => (n === null || n === undefined ? "–" : Number(n).toLocaleString());
 const compact = (n) => (n === null || n === undefined ? "–" : Intl.NumberFormat(undefined, { notation: "compact", maximumFractionDigits: 1 }).format(n));
 const pct = (r) => (r === null || r === undefined ? "–" : (r * 100).toFixed(r < 0.1 ? 1 : 0) + "%");
@@ -119,8 +121,8 @@ async function overview() {
   const d = await api(`/overview?${rangeQuery()}&by=${by}`);
   const t = d.totals, l = d.latency;
   $("#kpis").replaceChildren(
-    kpi("Spend", usd(t.cost_nano_usd), `${num(t.requests)} requests`, "kpi-spend"),
-    kpi("Requests", num(t.requests), `${num(t.errors)} errors`, "kpi-requests"),
+    kpi("Spend", usd(t.cost_nano_usd), plural(t.requests, "request"), "kpi-spend"),
+    kpi("Requests", num(t.requests), plural(t.errors, "error"), "kpi-requests"),
     kpi("Tokens", compact(t.tokens), `${compact(t.prompt_tokens)} in · ${compact(t.completion_tokens)} out`, "kpi-tokens"),
     kpi("Error rate", pct(t.error_rate), `${num(t.errors)} failed`, "kpi-errors"),
     kpi("Cache hits", pct(t.cache_hit_rate), `saved ≈ ${usd(t.cache_savings_nano_usd)}`, "kpi-cache"),
@@ -151,9 +153,9 @@ function drawChart(series, metric) {
     width: Math.max(el.clientWidth, 280), height: 300,
     scales: { x: { time: true } },
     axes: [{ stroke: getComputedStyle(document.body).color, grid: { stroke: "rgba(128,128,128,.15)" } },
-           { stroke: getComputedStyle(document.body).color, grid: { stroke: "rgba(128,128,128,.15)" }, size: 70, values: (u, vals) => vals.map((v) => (metric === "cost_nano_usd" ? "$" + compact(v) : compact(v))) }],
+           { stroke: getComputedStyle(document.body).color, grid: { stroke: "rgba(128,128,128,.15)" }, size: 70, values: (u, vals) => vals.map((v) => (metric === "cost_nano_usd" ? axisUsd(v) : compact(v))) }],
     series: [{}].concat(order.map((i) => ({
-      label: series.groups[i].name, stroke: PALETTE[i % PALETTE.length], fill: PALETTE[i % PALETTE.length] + "55", width: 1.5,
+      label: series.groups[i].name, stroke: PALETTE[i % PALETTE.length], fill: PALETTE[i % PALETTE.length] + "55", width: 1.5, points: { show: false },
       value: (u, v, si, idx) => (idx === null || idx === undefined ? "–" : fmt(raw[i][idx])),
     }))),
   };
@@ -169,7 +171,7 @@ function breakdownCard(dim, rows, totals) {
     h("td", { class: "num" }, compact(r.tokens)),
     h("td", { class: "num" }, pct(r.error_rate))));
   const card = h("div", { class: "card", id: "breakdown-" + dim }, h("h3", {}, "By " + dim),
-    rows.length ? h("table", { class: "table" }, h("thead", {}, h("tr", {}, h("th", {}, dim), h("th", { class: "num" }, "spend"), h("th", { class: "num" }, "requests"), h("th", { class: "num" }, "tokens"), h("th", { class: "num" }, "errors"))), h("tbody", {}, body))
+    rows.length ? h("div", { class: "scroll" }, h("table", { class: "table" }, h("thead", {}, h("tr", {}, h("th", {}, dim), h("th", { class: "num" }, "spend"), h("th", { class: "num" }, "requests"), h("th", { class: "num" }, "tokens"), h("th", { class: "num" }, "errors"))), h("tbody", {}, body)))
       : h("div", { class: "empty" }, "No data"));
   card.querySelectorAll(".share").forEach((s) => (s.style.width = s.dataset.w + "px"));
   return card;
@@ -215,7 +217,7 @@ function progress(b) {
   const p = Math.min(1, b.progress);
   const bar = h("div", { class: "bar" + (b.progress >= 0.9 ? " bad" : b.progress >= 0.7 ? " warn" : "") }, h("span", {}));
   bar.firstChild.style.width = (p * 100).toFixed(1) + "%";
-  return h("div", {}, bar, h("div", { class: "muted" }, `${usd(b.spent_nano_usd)} of ${usd(b.limit_nano_usd)} ${b.period} · ${pct(b.progress)} · resets ${b.resets_on}`));
+  return h("div", {}, bar, h("div", { class: "muted" }, `${usd(b.spent_nano_usd)} of ${usd(b.limit_nano_usd)} ${b.period} · ${pct(b.progress)} · resets ${String(b.resets_on).slice(0, 10)}`));
 }
 
 const rate = (r) => (r ? [r.requests_per_minute && `${num(r.requests_per_minute)} req/min`, r.tokens_per_minute && `${compact(r.tokens_per_minute)} tok/min`].filter(Boolean).join(", ") : "none");
