@@ -180,4 +180,6 @@ def test_dashboard_end_to_end(dashboard_gateway, browser):
     assert team.inner_text("#kpi-requests .value") == "3"
     assert "bob" not in team.inner_text("#breakdown-key")
     assert not team.is_visible("a[data-page=models]")
+    # Nothing wider than a phone's screen: wide tables scroll inside their cards.
+    assert team.evaluate("() => document.documentElement.scrollWidth") <= 420
     shot(team, "overview-team-key-phone")
