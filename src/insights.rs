@@ -13,6 +13,15 @@ pub struct Range {
     pub to_ms: i64,
 }
 
+impl Range {
+    /// The range rounded out to whole UTC days: what a daily series shows, and what the
+    /// daily rollup answers alone (no hourly edges to add).
+    pub fn whole_days(self) -> Range {
+        let day = crate::utc::MS_PER_DAY;
+        Range { from_ms: self.from_ms.div_euclid(day) * day, to_ms: (self.to_ms + day - 1).div_euclid(day) * day }
+    }
+}
+
 /// What an overview is broken down (and its series stacked) by.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -138,4 +147,16 @@ pub trait UsageInsights: Send + Sync {
     fn requests(&self, filter: &RequestFilter) -> Result<Vec<UsageRow>, String>;
     /// One generation, whoever made it.
     fn generation(&self, id: &str) -> Result<Option<UsageRow>, String>;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Range;
+
+    #[test]
+    fn whole_days_round_out_to_utc_midnights() {
+        let day = crate::utc::MS_PER_DAY;
+        assert_eq!(Range { from_ms: day + 5, to_ms: 3 * day - 5 }.whole_days(), Range { from_ms: day, to_ms: 3 * day });
+        assert_eq!(Range { from_ms: day, to_ms: 2 * day }.whole_days(), Range { from_ms: day, to_ms: 2 * day });
+    }
 }

@@ -127,7 +127,8 @@ pub async fn overview(
                 param: Some("by"),
             })?,
         };
-        let bucket = if range.to_ms - range.from_ms <= 48 * HOUR { HOUR } else { 24 * HOUR };
+        // Up to 48 hours by hour; longer by whole UTC day (read from the daily rollup alone).
+        let (range, bucket) = if range.to_ms - range.from_ms <= 48 * HOUR { (range, HOUR) } else { (range.whole_days(), 24 * HOUR) };
         let insights = state.insights().clone();
         let only = viewer.only_key().map(str::to_string);
         let (groups, sums) =

@@ -52,7 +52,7 @@ pub async fn list(req: HttpRequest, state: web::Data<AppState>, sessions: web::D
     let result = async {
         let viewer = viewer(&req, &state, &sessions, false)?;
         let now = utc::now_ms();
-        let month = Range { from_ms: utc::month_start(utc::day_of(now)) * utc::MS_PER_DAY, to_ms: now + 1 };
+        let month = Range { from_ms: utc::month_start(utc::day_of(now)) * utc::MS_PER_DAY, to_ms: now + 1 }.whole_days();
         let insights = state.insights().clone();
         let only = viewer.only_key().map(str::to_string);
         let groups = blocking(move || insights.grouped(month, 0, only.as_deref())).await?;
