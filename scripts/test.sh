@@ -24,7 +24,14 @@ cargo test --locked
 echo "== node: the OpenRouter SDK's response schemas (used by the python tests)"
 (cd tests/node && npm ci --no-audit --no-fund --ignore-scripts)
 
-echo "== python real-client tests"
+echo "== chromium for the dashboard's browser test (Debian's package; Playwright drives it)"
+if ! command -v chromium >/dev/null 2>&1; then
+  SUDO=""
+  if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
+  $SUDO apt-get update && $SUDO apt-get install -y chromium
+fi
+
+echo "== python real-client tests (dashboard screenshots: target/screenshots/)"
 if [ ! -x .venv/bin/python ]; then
   python3 -m venv .venv
 fi

@@ -38,6 +38,7 @@ impl KeyTable {
                     rate_limit: None,
                     guardrails: Vec::new(),
                     allowed_ips: None,
+                    expires_at_ms: None,
                 })
             }),
         }
@@ -86,6 +87,7 @@ mod tests {
             rate_limit: None,
             guardrails: Vec::new(),
             allowed_ips: allowed.map(|nets| IpAllowlist::new(nets.iter().map(|n| IpNet::parse(n).unwrap()).collect())),
+            expires_at_ms: None,
         })
     }
 

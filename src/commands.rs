@@ -102,9 +102,11 @@ fn apply_reload(state: &Weak<AppState>, result: Result<Config, ConfigErrors>) {
             let (models, keys) = (config.models.len(), config.keys.len());
             state.replace_config(config);
             state.metrics().reload(true);
+            state.note_reload(true, Vec::new());
             tracing::info!("config reloaded: {models} models, {keys} keys");
         }
         Err(errors) => {
+            state.note_reload(false, errors.0.clone());
             for line in errors.0 {
                 tracing::error!("{line}");
             }

@@ -77,6 +77,16 @@ pub enum GatewayError {
     /// The model still called server tools after `limit` rounds (`server_tools.max_tool_rounds`).
     #[error("the model called server tools in {limit} rounds without answering, the most `server_tools.max_tool_rounds` allows; ask for fewer tool uses, or ask the gateway's operator to raise server_tools.max_tool_rounds")]
     ToolRoundsExceeded { limit: u32 },
+    /// An admin route the presented key may not use (a team key on an admin-only route, or
+    /// a state-changing call without its CSRF token).
+    #[error("{0}")]
+    Forbidden(String),
+    /// An admin-API object (a runtime key) that does not exist.
+    #[error("{0}")]
+    NotFound(String),
+    /// An admin-API change that clashes with what exists (a key name already taken).
+    #[error("{0}")]
+    Conflict(String),
     /// A bug or an environment failure; the detail goes to the log, never to the client.
     #[error("internal error")]
     Internal(String),
@@ -123,6 +133,9 @@ impl GatewayError {
             GatewayError::ShuttingDown => (503, "server_error", "shutting_down", None),
             GatewayError::ToolRoundsExceeded { .. } => (422, "invalid_request_error", "tool_rounds_exceeded", Some(false)),
             GatewayError::Internal(_) => (500, "server_error", "internal", None),
+            GatewayError::Forbidden(_) => (403, "permission_error", "forbidden", Some(false)),
+            GatewayError::NotFound(_) => (404, "not_found_error", "not_found", Some(false)),
+            GatewayError::Conflict(_) => (409, "invalid_request_error", "conflict", Some(false)),
         }
     }
 

@@ -10,11 +10,14 @@ pub mod cache;
 pub mod cli;
 pub mod commands;
 pub mod config;
+pub mod config_view;
 pub mod error;
 pub mod gemini_skin;
 pub mod guardrails;
 pub mod http;
 pub mod ids;
+pub mod insights;
+pub mod insights_view;
 pub mod metrics;
 #[cfg(test)]
 mod money_properties;
@@ -28,6 +31,7 @@ pub mod responses_skin;
 pub mod responses_store;
 pub mod routers;
 pub mod routing;
+pub mod runtime_keys;
 pub mod scrub;
 pub mod server_tools;
 pub mod shutdown;
@@ -52,5 +56,7 @@ pub fn start(config: config::Config, listen: Option<SocketAddr>) -> std::io::Res
     let workers = config.server.workers;
     let grace = config.server.shutdown_grace.as_secs();
     let state = Arc::new(state::AppState::new(config)?);
+    state.runtime_keys().refresh(&state.runtime(), true).map_err(std::io::Error::other)?;
+    runtime_keys::spawn_poller(Arc::downgrade(&state));
     http::bind(state, listen, workers, grace)
 }

@@ -118,6 +118,20 @@ pub struct AppState {
     spans: Arc<dyn crate::otel::SpanSink>,
     /// Ends open streams with an error event when the shutdown grace runs out.
     stream_cut: crate::shutdown::StreamCut,
+    /// Keys created through the admin API, merged with the YAML keys at authentication.
+    runtime_keys: crate::runtime_keys::RuntimeKeys,
+    /// The admin API's reads of the usage store.
+    insights: Arc<dyn crate::insights::UsageInsights>,
+    /// The last config reload's outcome (`None`: no reload since start).
+    last_reload: std::sync::Mutex<Option<ReloadOutcome>>,
+}
+
+/// What the last config reload did: when, and the errors if it was refused.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct ReloadOutcome {
+    pub at_ms: i64,
+    pub ok: bool,
+    pub errors: Vec<String>,
 }
 
 impl AppState {
@@ -146,7 +160,21 @@ impl AppState {
         let cache = ResponseCache::new(config.cache.max_bytes);
         let alerts = crate::alerts::Alerts::new(&config);
         let spans = crate::otel::sink_for(&config);
+        // Until the Postgres store has its own, a fleet replica keeps these in the SQLite
+        // file at `database.path`: per replica.
+        let (key_store, insights) = match (usage.runtime_key_store(), usage.insights()) {
+            (Ok(keys), Ok(insights)) => (keys, insights),
+            _ => {
+                let (local, _) = crate::usage::UsageLog::open(&config.database.path, 1, now).map_err(std::io::Error::other)?;
+                let pair = (local.runtime_key_store(), local.insights());
+                local.close();
+                (pair.0.map_err(std::io::Error::other)?, pair.1.map_err(std::io::Error::other)?)
+            }
+        };
         Ok(AppState {
+            runtime_keys: crate::runtime_keys::RuntimeKeys::new(key_store),
+            insights,
+            last_reload: Default::default(),
             alerts,
             spans,
             cache,
@@ -221,6 +249,22 @@ impl AppState {
 
     pub fn stream_cut(&self) -> &crate::shutdown::StreamCut {
         &self.stream_cut
+    }
+
+    pub fn runtime_keys(&self) -> &crate::runtime_keys::RuntimeKeys {
+        &self.runtime_keys
+    }
+
+    pub fn insights(&self) -> &Arc<dyn crate::insights::UsageInsights> {
+        &self.insights
+    }
+
+    pub fn note_reload(&self, ok: bool, errors: Vec<String>) {
+        *self.last_reload.lock().unwrap_or_else(|e| e.into_inner()) = Some(ReloadOutcome { at_ms: crate::utc::now_ms(), ok, errors });
+    }
+
+    pub fn last_reload(&self) -> Option<ReloadOutcome> {
+        self.last_reload.lock().unwrap_or_else(|e| e.into_inner()).clone()
     }
 
     /// After the server stopped: waits (up to `wait`) for the workers and the last

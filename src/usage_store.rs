@@ -25,6 +25,10 @@ pub trait UsageStore: Send + Sync {
     fn queue_depth(&self) -> u64;
     /// Where stored Responses API answers live: beside the usage rows, in the same database.
     fn responses(&self) -> std::sync::Arc<dyn crate::responses_store::ResponseStore>;
+    /// Runtime keys (created through the admin API), kept in the same database.
+    fn runtime_key_store(&self) -> Result<std::sync::Arc<dyn crate::runtime_keys::RuntimeKeyStore>, String>;
+    /// What the admin API and dashboard read (rollups, the request log), from the same database.
+    fn insights(&self) -> Result<std::sync::Arc<dyn crate::insights::UsageInsights>, String>;
     /// The local spool's figures; `None` for a store without one (SQLite).
     fn spool(&self) -> Option<SpoolStats> {
         None

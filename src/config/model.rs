@@ -310,6 +310,8 @@ pub struct KeyConfig {
     pub rate_limit: Option<RateLimit>,
     /// The client addresses the key may be used from; `None`: any.
     pub allowed_ips: Option<super::IpAllowlist>,
+    /// After this instant (ms since the Unix epoch) the key is refused; runtime keys only.
+    pub expires_at_ms: Option<i64>,
 }
 
 #[cfg(test)]
@@ -324,6 +326,7 @@ impl KeyConfig {
             budget: limit_nano.map(|limit_nano| Budget { limit_nano, period: BudgetPeriod::Daily }),
             rate_limit: None,
             allowed_ips: None,
+            expires_at_ms: None,
         }
     }
 }

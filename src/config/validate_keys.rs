@@ -69,7 +69,16 @@ impl Validator<'_> {
             let budget = self.budget(&join(&path, "budget"), raw.budget);
             let rate_limit = self.rate_limit(&join(&path, "rate_limit"), raw.rate_limit);
             let guardrails = self.key_guardrails(&join(&path, "guardrails"), raw.guardrails, sets);
-            out.push(Arc::new(KeyConfig { name: raw.name, key_sha256: hash, team: raw.team, budget, rate_limit, guardrails, allowed_ips }));
+            out.push(Arc::new(KeyConfig {
+                name: raw.name,
+                key_sha256: hash,
+                team: raw.team,
+                budget,
+                rate_limit,
+                guardrails,
+                allowed_ips,
+                expires_at_ms: None,
+            }));
         }
         out
     }

@@ -258,7 +258,15 @@ pub(super) fn authenticate_as(
     let presented = presented.or(gemini_key.as_deref());
     // The socket's peer, not `X-Forwarded-For`: a header is whatever the client writes.
     let peer = req.peer_addr().map(|a| a.ip());
-    let key = runtime.keys.authenticate(presented, peer).map_err(|f| match f {
+    let found = match runtime.keys.authenticate(presented, peer) {
+        Ok(key) => Ok((runtime.guardrails.for_key(&key).clone(), key)),
+        // Not a YAML key: perhaps a runtime key (an in-memory snapshot; no database call).
+        Err(AuthFailure::Unknown) => presented
+            .map_or(Err(AuthFailure::Unknown), |secret| state.runtime_keys().authenticate(secret, peer))
+            .map(|(key, policy)| (policy, key)),
+        Err(f) => Err(f),
+    };
+    let (policy, key) = found.map_err(|f| match f {
         AuthFailure::Missing => GatewayError::Unauthenticated(
             "missing API key: send `Authorization: Bearer <key>` (or `x-api-key`; the Gemini API also takes `x-goog-api-key` or `?key=`)"
                 .into(),
@@ -270,11 +278,20 @@ pub(super) fn authenticate_as(
             GatewayError::IpNotAllowed { key, ip: peer }
         }
     })?;
+    let now = crate::utc::now_ms();
+    if let Some(expired) = key.expires_at_ms.filter(|&t| t <= now) {
+        return Err(GatewayError::Unauthenticated(format!(
+            "key `{}` expired at {}; ask the gateway operator for a new key or a later expiry",
+            key.name,
+            crate::utc::iso_ms(expired)
+        )));
+    }
     Ok(RequestCtx {
         generation_id,
         runtime,
         key,
-        created_at_ms: crate::utc::now_ms(),
+        policy,
+        created_at_ms: now,
         started: std::time::Instant::now(),
         client: ClientInfo::default(),
         api: ClientApi::Chat,

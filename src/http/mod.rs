@@ -2,8 +2,13 @@
 //! limits and the mapping of gateway results to HTTP responses.
 
 mod admin;
+mod admin_api;
+mod admin_auth;
+mod admin_keys;
+mod admin_models;
 pub mod admission;
 mod body;
+mod dashboard;
 mod gemini;
 mod handlers;
 mod rejections;
@@ -42,11 +47,16 @@ pub fn bind(state: Arc<AppState>, listen: SocketAddr, workers: Option<usize>, sh
     let limits = state.runtime().config.server.limits;
     let data = web::Data::from(state.clone());
     let admission = web::Data::new(Admission::default());
+    let sessions = web::Data::new(admin_auth::AdminSessions::default());
     let mut server = HttpServer::new(move || {
         App::new()
             .app_data(data.clone())
             .app_data(admission.clone())
+            .app_data(sessions.clone())
             .configure(rejections::extractor_configs)
+            // Before `/api/v1`: a scope that matches a prefix keeps every path under it.
+            .configure(admin_routes)
+            .configure(dashboard::routes)
             .configure(|cfg| routes(cfg, "/v1"))
             .configure(|cfg| routes(cfg, "/api/v1"))
             .configure(gemini::v1beta)
@@ -92,6 +102,28 @@ fn routes(cfg: &mut web::ServiceConfig, prefix: &str) {
             .service(get("/key", handlers::key_info))
             .service(get("/auth/key", handlers::key_info))
             .configure(gemini::model_routes),
+    );
+}
+
+/// The admin JSON API (README "Admin API").
+fn admin_routes(cfg: &mut web::ServiceConfig) {
+    cfg.service(
+        web::scope("/api/v1/admin")
+            .service(
+                web::resource("/session")
+                    .route(web::get().to(admin_api::session))
+                    .route(web::post().to(admin_api::sign_in))
+                    .route(web::delete().to(admin_api::sign_out)),
+            )
+            .service(get("/overview", admin_api::overview))
+            .service(web::resource("/keys").route(web::get().to(admin_keys::list)).route(web::post().to(admin_keys::create)))
+            .service(web::resource("/keys/{name}").route(web::put().to(admin_keys::update)))
+            .service(post("/keys/{name}/rotate", admin_keys::rotate))
+            .service(post("/keys/{name}/revoke", admin_keys::revoke))
+            .service(get("/requests", admin_api::requests))
+            .service(get("/requests/{id}", admin_api::generation))
+            .service(get("/models", admin_api::models))
+            .service(get("/config", admin_api::config)),
     );
 }
 

@@ -115,7 +115,7 @@ pub(super) async fn drive<P: Phases>(
     // Resolve.
     let prefs = ProviderPrefs::parse(phases.body().get("provider"))
         .map_err(|m| GatewayError::InvalidRequest { message: m, param: Some("provider") })?;
-    let policy = ctx.runtime.guardrails.for_key(&ctx.key);
+    let policy = &ctx.policy;
     let (slug, variant_sort) = split_variant(phases.model());
     let chain = chain::model_chain(&ctx.runtime, slug, phases.fallbacks(), policy)?;
     recorder.note_model(&chain[0].slug);

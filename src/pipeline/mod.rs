@@ -70,6 +70,9 @@ pub struct RequestCtx {
     pub generation_id: String,
     pub runtime: Arc<Runtime>,
     pub key: Arc<KeyConfig>,
+    /// The key's guardrail policy (a YAML key's from `runtime.guardrails`, a runtime key's
+    /// compiled with it).
+    pub policy: Arc<crate::guardrails::Policy>,
     /// When the request arrived: wall clock (ms since the Unix epoch) and monotonic.
     pub created_at_ms: i64,
     pub started: Instant,

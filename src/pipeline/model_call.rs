@@ -19,7 +19,7 @@ use std::time::Instant;
 
 /// The candidates for `slug` under the key's guardrails, in routing order.
 pub fn route_model(ctx: &RequestCtx, slug: &str) -> Result<Vec<Candidate>, GatewayError> {
-    let policy = ctx.runtime.guardrails.for_key(&ctx.key);
+    let policy = &ctx.policy;
     let models = chain::model_chain(&ctx.runtime, slug, &[], policy)?;
     let prefs = ProviderPrefs::default();
     let input = RouteInput {

@@ -15,6 +15,7 @@ fn setup() -> (Arc<AppState>, RequestCtx) {
     let key = runtime.config.keys[0].clone();
     let ctx = RequestCtx {
         generation_id: crate::ids::generation_id(),
+        policy: runtime.guardrails.for_key(&key).clone(),
         runtime,
         key,
         created_at_ms: crate::utc::now_ms(),
@@ -61,6 +62,7 @@ fn accounting_overhead() {
             generation_id: crate::ids::generation_id(),
             runtime: ctx.runtime.clone(),
             key: ctx.key.clone(),
+            policy: ctx.policy.clone(),
             created_at_ms: ctx.created_at_ms,
             started: ctx.started,
             client: Default::default(),

@@ -4,18 +4,23 @@
 //! and the read-only aggregates behind `switchboard usage`.
 
 pub mod access_log;
+mod insights_sqlite;
 mod queries;
 mod report;
 mod responses;
+pub mod rollup;
 mod row;
+mod runtime_keys;
 mod schema;
 mod store;
 mod writer;
 
+pub use insights_sqlite::{SqliteInsights, MAX_PAGE};
 pub use queries::{parse_iso_ms, Aggregate, GroupBy, SpendSums};
 pub use report::{render, ReportFormat};
 pub use responses::SqliteResponses;
 pub use row::UsageRow;
+pub use runtime_keys::SqliteKeyStore;
 
 use rusqlite::{Connection, OpenFlags};
 use std::path::Path;
@@ -36,6 +41,8 @@ pub struct RestoredSpend {
 
 /// Handle to the writer thread. `record` never blocks and never touches SQLite.
 pub struct UsageLog {
+    /// The database file, which the admin reads (`SqliteInsights`, `SqliteKeyStore`) open too.
+    path: String,
     queue: SyncSender<Msg>,
     counters: Arc<Counters>,
     writer: Mutex<Option<JoinHandle<()>>>,
@@ -63,7 +70,7 @@ impl UsageLog {
             .name("usage-writer".into())
             .spawn(move || writer::run(conn, inbox, thread_counters))
             .map_err(|e| fail(&e))?;
-        let log = UsageLog { queue, counters, writer: Mutex::new(Some(writer)) };
+        let log = UsageLog { path: path.to_string(), queue, counters, writer: Mutex::new(Some(writer)) };
         Ok((log, restored))
     }
 

@@ -24,6 +24,11 @@ const INSERT: &str = concat!(
 
 const FETCH: &str = concat!("SELECT ", columns!(), " FROM usage WHERE id = ?1 AND key_name = ?2");
 
+const FETCH_ANY: &str = concat!("SELECT ", columns!(), " FROM usage WHERE id = ?1");
+
+/// Every column of a row, in `read_row` order.
+pub const COLUMNS: &str = columns!();
+
 pub fn insert(conn: &Connection, r: &UsageRow) -> rusqlite::Result<()> {
     let mut stmt = conn.prepare_cached(INSERT)?;
     let u = &r.usage;
@@ -73,7 +78,12 @@ pub fn fetch(conn: &Connection, id: &str, key_name: &str) -> rusqlite::Result<Op
     conn.prepare_cached(FETCH)?.query_row(params![id, key_name], read_row).optional()
 }
 
-fn read_row(r: &Row<'_>) -> rusqlite::Result<UsageRow> {
+/// The row of generation `id`, whoever made it (the admin API).
+pub fn fetch_any(conn: &Connection, id: &str) -> rusqlite::Result<Option<UsageRow>> {
+    conn.prepare_cached(FETCH_ANY)?.query_row(params![id], read_row).optional()
+}
+
+pub fn read_row(r: &Row<'_>) -> rusqlite::Result<UsageRow> {
     let created: String = r.get(1)?;
     Ok(UsageRow {
         id: r.get(0)?,
@@ -179,8 +189,20 @@ impl GroupBy {
         }
     }
 
-    /// The SQL expression grouped by; plain SQL that Postgres reads the same way.
-    pub(crate) fn expr(self) -> &'static str {
+    /// The grouping expression over the hourly rollups (`''` is a missing value).
+    fn expr(self) -> &'static str {
+        match self {
+            GroupBy::Key => "key_name",
+            GroupBy::Team => "CASE team WHEN '' THEN '(none)' ELSE team END",
+            GroupBy::Model => "CASE model WHEN '' THEN '(none)' ELSE model END",
+            GroupBy::Provider => "CASE provider WHEN '' THEN '(none)' ELSE provider END",
+            GroupBy::Day => "date(hour * 3600, 'unixepoch')",
+        }
+    }
+
+    /// The grouping expression over raw usage rows, in plain SQL that Postgres reads the
+    /// same way (its usage log has no rollups).
+    pub(crate) fn row_expr(self) -> &'static str {
         match self {
             GroupBy::Key => "key_name",
             GroupBy::Team => "COALESCE(team, '(none)')",
@@ -203,21 +225,32 @@ pub struct Aggregate {
     pub cost_nano: u64,
 }
 
-/// Totals per group since `since_ms`; days in date order, others by cost, then name.
+/// Totals per group from the hourly rollups, from the start of the hour holding
+/// `since_ms`; days in date order, others by cost, then name.
 pub fn aggregate(conn: &Connection, by: GroupBy, since_ms: i64) -> rusqlite::Result<Vec<Aggregate>> {
     let order = match by {
         GroupBy::Day => "g",
-        _ => "SUM(cost_nano) DESC, g",
+        _ => "SUM(c) DESC, g",
     };
+    // Whole days from the daily rollup, the hours around them from the hourly one.
+    let from = since_ms.div_euclid(super::rollup::MS_PER_HOUR);
+    let to = (utc::now_ms() + super::rollup::MS_PER_HOUR).div_euclid(super::rollup::MS_PER_HOUR);
+    let parts: Vec<String> = super::rollup::pieces(from, to, true)
+        .into_iter()
+        .map(|(table, a, b)| {
+            format!(
+                "SELECT {} AS g, requests AS n, errors AS e, cancelled AS x, prompt_tokens AS p, completion_tokens AS t, cost_nano AS c \
+                 FROM {table} WHERE hour >= {a} AND hour < {b}",
+                by.expr()
+            )
+        })
+        .collect();
     let sql = format!(
-        "SELECT {} AS g, COUNT(*), \
-         SUM(CASE WHEN error_type IS NOT NULL THEN 1 ELSE 0 END), SUM(cancelled), \
-         SUM(prompt_tokens), SUM(completion_tokens), SUM(cost_nano) \
-         FROM usage WHERE created_at >= ?1 GROUP BY g ORDER BY {order}",
-        by.expr()
+        "SELECT g, SUM(n), SUM(e), SUM(x), SUM(p), SUM(t), SUM(c) FROM ({}) GROUP BY g ORDER BY {order}",
+        parts.join(" UNION ALL ")
     );
     let mut stmt = conn.prepare(&sql)?;
-    let rows = stmt.query_map(params![utc::iso_ms(since_ms)], |r| {
+    let rows = stmt.query_map([], |r| {
         Ok(Aggregate {
             group: r.get(0)?,
             requests: r.get(1)?,
@@ -286,16 +319,22 @@ mod tests {
         assert_eq!(teams, vec![SpendSums { name: "r".into(), total: 18, daily: 8, weekly: 18, monthly: 18 }]);
     }
 
+    /// Writes a row as the writer does: the row and its rollup.
+    fn write(conn: &Connection, r: &UsageRow) -> rusqlite::Result<()> {
+        insert(conn, r)?;
+        super::super::rollup::add(conn, &super::super::rollup::summarize([r]))
+    }
+
     #[test]
     fn aggregates_group_and_order() {
         let conn = db();
         let t = 1_736_000_000_000;
-        insert(&conn, &row("1", "alice", None, t, 5)).unwrap();
-        insert(&conn, &row("2", "bob", None, t, 9)).unwrap();
+        write(&conn, &row("1", "alice", None, t, 5)).unwrap();
+        write(&conn, &row("2", "bob", None, t, 9)).unwrap();
         let mut failed = row("3", "alice", None, t + utc::MS_PER_DAY, 0);
         failed.error_type = Some("provider_unavailable".into());
-        insert(&conn, &failed).unwrap();
-        insert(&conn, &row("4", "old", None, t - utc::MS_PER_DAY, 1)).unwrap();
+        write(&conn, &failed).unwrap();
+        write(&conn, &row("4", "old", None, t - utc::MS_PER_DAY, 1)).unwrap();
         let by_key = aggregate(&conn, GroupBy::Key, t).unwrap();
         let names: Vec<_> = by_key.iter().map(|a| (a.group.as_str(), a.requests, a.errors, a.cost_nano)).collect();
         assert_eq!(names, vec![("bob", 1, 0, 9), ("alice", 2, 1, 5)]);

@@ -3,9 +3,16 @@
 
 use rusqlite::Connection;
 
+/// One schema change: SQL text, or code for what SQL text cannot say (generated columns).
+enum Migration {
+    Sql(&'static str),
+    Run(fn(&Connection) -> rusqlite::Result<()>),
+}
+
 /// Migration `i` brings the schema from version `i` to `i + 1`. Append only.
-const MIGRATIONS: &[&str] = &[
-    r#"
+const MIGRATIONS: &[Migration] = &[
+    Migration::Sql(
+        r#"
 CREATE TABLE usage (
     id                TEXT PRIMARY KEY,
     created_at        TEXT NOT NULL,          -- ISO-8601 UTC, fixed width: text order is time order
@@ -43,13 +50,19 @@ CREATE INDEX usage_created_at ON usage (created_at);
 CREATE INDEX usage_key_created_at ON usage (key_name, created_at);
 CREATE INDEX usage_team_created_at ON usage (team, created_at);
 "#,
-    r#"
+    ),
+    Migration::Sql(
+        r#"
 ALTER TABLE usage ADD COLUMN guardrails TEXT;  -- JSON: the guardrail rules that fired
 "#,
-    r#"
+    ),
+    Migration::Sql(
+        r#"
 ALTER TABLE usage ADD COLUMN usage_note TEXT;  -- why the bill differs from the upstream's usage report
 "#,
-    r#"
+    ),
+    Migration::Sql(
+        r#"
 CREATE TABLE responses (                 -- stored Responses API answers (store: true)
     id          TEXT PRIMARY KEY,        -- the generation id
     key_name    TEXT NOT NULL,           -- only this key reads or deletes it
@@ -60,11 +73,18 @@ CREATE TABLE responses (                 -- stored Responses API answers (store:
 );
 CREATE INDEX responses_expires_at ON responses (expires_at);
 "#,
-    r#"
+    ),
+    Migration::Sql(
+        r#"
 ALTER TABLE usage ADD COLUMN preset TEXT;        -- the preset the request named
 ALTER TABLE usage ADD COLUMN router TEXT;        -- the router that chose the model
 ALTER TABLE usage ADD COLUMN route_reason TEXT;  -- why: the matching rule's name, or the tradeoff
 "#,
+    ),
+    // Hourly rollups, backfilled from the rows already written.
+    Migration::Run(super::rollup::create_and_backfill),
+    // Runtime keys (created through the admin API) and their change counter.
+    Migration::Sql(super::runtime_keys::SCHEMA),
 ];
 
 /// WAL, so readers (the CLI, `/generation`) never block the writer; NORMAL sync, which in
@@ -85,9 +105,13 @@ pub fn migrate(conn: &mut Connection) -> Result<(), String> {
             MIGRATIONS.len()
         ));
     }
-    for (i, sql) in MIGRATIONS.iter().enumerate().skip(version) {
+    for (i, migration) in MIGRATIONS.iter().enumerate().skip(version) {
         let tx = conn.transaction().map_err(|e| e.to_string())?;
-        tx.execute_batch(sql)
+        let applied = match migration {
+            Migration::Sql(sql) => tx.execute_batch(sql),
+            Migration::Run(run) => run(&tx),
+        };
+        applied
             .and_then(|_| tx.pragma_update(None, "user_version", i + 1))
             .and_then(|_| tx.commit())
             .map_err(|e| format!("migrating the usage database to version {}: {e}", i + 1))?;

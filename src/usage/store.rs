@@ -39,4 +39,12 @@ impl UsageStore for UsageLog {
     fn responses(&self) -> std::sync::Arc<dyn crate::responses_store::ResponseStore> {
         std::sync::Arc::new(self.response_store())
     }
+
+    fn runtime_key_store(&self) -> Result<std::sync::Arc<dyn crate::runtime_keys::RuntimeKeyStore>, String> {
+        Ok(std::sync::Arc::new(super::SqliteKeyStore::open(&self.path)?))
+    }
+
+    fn insights(&self) -> Result<std::sync::Arc<dyn crate::insights::UsageInsights>, String> {
+        Ok(std::sync::Arc::new(super::SqliteInsights::open(&self.path)?))
+    }
 }

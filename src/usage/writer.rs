@@ -5,6 +5,7 @@
 use super::access_log;
 use super::queries;
 use super::responses;
+use super::rollup;
 use super::row::UsageRow;
 use rusqlite::Connection;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -116,6 +117,7 @@ fn write_batch(conn: &mut Connection, rows: &mut Vec<UsageRow>, counters: &Count
         for row in rows.iter() {
             queries::insert(&tx, row)?;
         }
+        rollup::add(&tx, &rollup::summarize(rows.iter()))?;
         tx.commit()
     });
     match result {
@@ -128,7 +130,12 @@ fn write_batch(conn: &mut Connection, rows: &mut Vec<UsageRow>, counters: &Count
             // One bad row must not cost the others: retry them one by one.
             tracing::error!("usage log: writing a batch of {} rows failed ({e}); retrying row by row", rows.len());
             for row in rows.iter() {
-                match queries::insert(conn, row) {
+                let alone = conn.transaction().and_then(|tx| {
+                    queries::insert(&tx, row)?;
+                    rollup::add(&tx, &rollup::summarize([row]))?;
+                    tx.commit()
+                });
+                match alone {
                     Ok(()) => counters.written.fetch_add(1, Ordering::Relaxed),
                     Err(e) => {
                         tracing::error!(id = %row.id, "usage log: row LOST, it could not be written: {e}");

@@ -280,6 +280,14 @@ impl UsageStore for PgUsageStore {
         self.responses.clone()
     }
 
+    fn runtime_key_store(&self) -> Result<Arc<dyn crate::runtime_keys::RuntimeKeyStore>, String> {
+        Err("runtime keys are not kept in Postgres yet".into())
+    }
+
+    fn insights(&self) -> Result<Arc<dyn crate::insights::UsageInsights>, String> {
+        Err("the dashboard does not read Postgres yet".into())
+    }
+
     fn spool(&self) -> Option<SpoolStats> {
         let c = &self.counters;
         Some(SpoolStats {

@@ -161,7 +161,7 @@ pub async fn aggregate(client: &impl GenericClient, by: GroupBy, since_ms: i64) 
          SUM(CASE WHEN error_type IS NOT NULL THEN 1 ELSE 0 END)::BIGINT, SUM(CASE WHEN cancelled THEN 1 ELSE 0 END)::BIGINT, \
          SUM(prompt_tokens)::BIGINT, SUM(completion_tokens)::BIGINT, SUM(cost_nano)::BIGINT \
          FROM usage WHERE created_at >= $1 GROUP BY g ORDER BY {order}",
-        by.expr()
+        by.row_expr()
     );
     let rows = client.query(sql.as_str(), &[&utc::iso_ms(since_ms)]).await?;
     let n = |r: &Row, i: usize| r.get::<_, i64>(i).max(0) as u64;

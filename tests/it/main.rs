@@ -6,6 +6,8 @@ mod common;
 mod tools_support;
 mod usage_support;
 
+mod admin_api;
+mod admin_keys;
 mod allowed_ips;
 mod anthropic_upstream;
 mod cache;
