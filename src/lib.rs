@@ -29,6 +29,7 @@ pub mod state;
 pub mod telemetry;
 #[cfg(test)]
 pub mod test_json;
+pub mod upload;
 pub mod usage;
 pub mod utc;
 

@@ -5,6 +5,7 @@
 mod guardrail_sets;
 mod interpolate;
 mod ip_allowlist;
+mod media_price;
 mod model;
 mod positions;
 #[cfg(test)]
@@ -18,12 +19,14 @@ mod validate_cache;
 mod validate_guardrails;
 mod validate_keys;
 mod validate_limits;
+mod validate_media;
 mod validate_model_kind;
 mod validate_observability;
 mod validate_provider_keys;
 
 pub use guardrail_sets::*;
 pub use ip_allowlist::{canonical_ip, IpAllowlist, IpNet, IpNetError};
+pub use media_price::{search_units, MediaPrice};
 pub use model::*;
 pub use units::{parse_duration, usd_amount_to_nano};
 pub use validate_guardrails::glob_matches;

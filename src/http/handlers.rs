@@ -4,10 +4,11 @@
 use super::admission::{Admission, KeySlot};
 use super::body::read_body;
 use super::reply::{anthropic_error_response, chat_response, error_response, holding};
+use super::upload::read_upload;
 use crate::auth::AuthFailure;
 use crate::cache::CacheDirective;
 use crate::error::GatewayError;
-use crate::pipeline::{self, ClientApi, ClientInfo, RequestCtx};
+use crate::pipeline::{self, ClientApi, ClientInfo, Incoming, RequestCtx};
 use crate::state::AppState;
 use actix_web::http::header::{HeaderName, HeaderValue};
 use actix_web::{web, HttpRequest, HttpResponse};
@@ -41,6 +42,17 @@ pub async fn messages(
     serve(req, payload, state, admission.into_inner(), ClientApi::Messages).await
 }
 
+/// The media routes (`/v1/audio/*`, `/v1/images/*`, `/v1/rerank`).
+pub async fn media(
+    req: HttpRequest,
+    payload: web::Payload,
+    state: web::Data<AppState>,
+    admission: web::Data<Admission>,
+    api: ClientApi,
+) -> HttpResponse {
+    serve(req, payload, state, admission.into_inner(), api).await
+}
+
 /// Authenticate, read the body within the limit, run the pipeline for `api`, and answer
 /// (errors in the shape of that API).
 async fn serve(
@@ -63,16 +75,26 @@ async fn serve(
         // A key over its in-flight cap still gets its usage row: the refusal goes to the
         // pipeline in place of the body, like a body that could not be read.
         let (slot, body) = match enter(&admission, &ctx) {
-            Ok(slot) => (Some(slot), read_body(&req, payload, &ctx.runtime.config.server, &mut reservation).await.map(|b| b.freeze())),
-            Err(refused) => (None, Err(refused)),
+            Ok(slot) if api.takes_upload() => (Some(slot), Incoming::Upload(read_upload(&req, payload, &ctx.runtime.config.server).await)),
+            Ok(slot) => (
+                Some(slot),
+                Incoming::Json(read_body(&req, payload, &ctx.runtime.config.server, &mut reservation).await.map(|b| b.freeze())),
+            ),
+            Err(refused) => (None, Incoming::Json(Err(refused))),
         };
         let state = state.into_inner();
         let trace = state.spans().begin(req.headers().get("traceparent").and_then(|v| v.to_str().ok()));
         let run = async {
             match api {
-                ClientApi::Chat => pipeline::chat(&state, &ctx, body).await,
-                ClientApi::Messages => pipeline::messages(&state, &ctx, body, anthropic_headers(&req)).await,
-                ClientApi::Embeddings => pipeline::embeddings(&state, &ctx, body).await,
+                ClientApi::Chat => pipeline::chat(&state, &ctx, body.json()).await,
+                ClientApi::Messages => pipeline::messages(&state, &ctx, body.json(), anthropic_headers(&req)).await,
+                ClientApi::Embeddings => pipeline::embeddings(&state, &ctx, body.json()).await,
+                ClientApi::Speech
+                | ClientApi::Transcriptions
+                | ClientApi::Translations
+                | ClientApi::ImageGenerations
+                | ClientApi::ImageEdits
+                | ClientApi::Rerank => pipeline::media(&state, &ctx, body).await,
             }
         };
         let result = match trace {
@@ -138,7 +160,14 @@ fn anthropic_headers(req: &HttpRequest) -> Vec<(&'static str, String)> {
 fn api_error_response(api: ClientApi, error: &GatewayError, generation_id: Option<&str>) -> HttpResponse {
     match api {
         ClientApi::Messages => anthropic_error_response(error, generation_id),
-        ClientApi::Chat | ClientApi::Embeddings => error_response(error, generation_id),
+        ClientApi::Chat
+        | ClientApi::Embeddings
+        | ClientApi::Speech
+        | ClientApi::Transcriptions
+        | ClientApi::Translations
+        | ClientApi::ImageGenerations
+        | ClientApi::ImageEdits
+        | ClientApi::Rerank => error_response(error, generation_id),
     }
 }
 

@@ -5,8 +5,10 @@ mod admin;
 pub mod admission;
 mod body;
 mod handlers;
+mod media;
 mod rejections;
 mod reply;
+mod upload;
 
 use crate::state::AppState;
 use actix_web::{web, App, HttpServer};
@@ -76,6 +78,12 @@ fn routes(cfg: &mut web::ServiceConfig, prefix: &str) {
             .service(post("/embeddings", handlers::embeddings))
             .service(post("/messages", handlers::messages))
             .service(post("/messages/count_tokens", handlers::count_tokens))
+            .service(post("/audio/speech", media::speech))
+            .service(post("/audio/transcriptions", media::transcriptions))
+            .service(post("/audio/translations", media::translations))
+            .service(post("/images/generations", media::image_generations))
+            .service(post("/images/edits", media::image_edits))
+            .service(post("/rerank", media::rerank))
             .service(get("/models", handlers::models))
             .service(get("/generation", handlers::generation))
             .service(get("/key", handlers::key_info))

@@ -67,12 +67,7 @@ async fn run(state: &Arc<AppState>, ctx: &RequestCtx, raw: &[u8], fin: &mut Reco
     let (slug, variant_sort) = split_variant(&request.model);
     let chain = chain::model_chain(&ctx.runtime, slug, &[], policy)?;
     fin.note_model(&chain[0].slug);
-    if chain[0].kind != ModelKind::Embedding {
-        return Err(GatewayError::InvalidRequest {
-            message: format!("model `{}` is a chat model; /v1/embeddings serves models of kind: embedding", chain[0].slug),
-            param: Some("model"),
-        });
-    }
+    chain::require_kind(&chain[0], ModelKind::Embedding, "/v1/embeddings")?;
     guard_inputs(state, ctx, policy, &mut request, fin)?;
     let cache_plan = cached::plan(state, ctx, &chain[0], false, &request.body);
     if let Some(hit) = cache_plan.and_then(|plan| state.cache().get(&plan.key)) {

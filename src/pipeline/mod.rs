@@ -10,6 +10,7 @@ mod dispatch;
 mod embeddings;
 pub mod frame;
 mod gate;
+mod media;
 mod messages;
 pub(crate) mod meter;
 mod observe;
@@ -18,6 +19,7 @@ pub mod stamp;
 mod stream;
 
 pub use embeddings::embeddings;
+pub use media::{media, Incoming};
 pub use messages::{count_tokens, messages};
 
 use crate::api::chat::ChatRequest;
@@ -45,6 +47,11 @@ pub type SseBody = Pin<Box<dyn Stream<Item = Result<Bytes, Infallible>>>>;
 pub enum ReplyBody {
     Json(Bytes),
     Sse(SseBody),
+    /// Any other body (audio, text, passed-through events), streamed as it comes.
+    Raw {
+        content_type: String,
+        body: SseBody,
+    },
 }
 
 pub struct ChatReply {
@@ -74,6 +81,12 @@ pub enum ClientApi {
     Chat,
     Messages,
     Embeddings,
+    Speech,
+    Transcriptions,
+    Translations,
+    ImageGenerations,
+    ImageEdits,
+    Rerank,
 }
 
 impl ClientApi {
@@ -82,7 +95,17 @@ impl ClientApi {
             ClientApi::Chat => "chat",
             ClientApi::Messages => "messages",
             ClientApi::Embeddings => "embeddings",
+            ClientApi::Speech => "speech",
+            ClientApi::Transcriptions => "transcriptions",
+            ClientApi::Translations => "translations",
+            ClientApi::ImageGenerations | ClientApi::ImageEdits => "images",
+            ClientApi::Rerank => "rerank",
         }
+    }
+
+    /// Its body is a multipart upload (audio or image files), not JSON.
+    pub fn takes_upload(self) -> bool {
+        matches!(self, ClientApi::Transcriptions | ClientApi::Translations | ClientApi::ImageEdits)
     }
 }
 
@@ -134,12 +157,7 @@ async fn run(
     let (slug, variant_sort) = split_variant(&request.model);
     let chain = chain::model_chain(&ctx.runtime, slug, &request.fallback_models, policy)?;
     fin.note_model(&chain[0].slug);
-    if chain[0].kind == ModelKind::Embedding {
-        return Err(GatewayError::InvalidRequest {
-            message: format!("model `{}` is an embedding model; use POST /v1/embeddings", chain[0].slug),
-            param: Some("model"),
-        });
-    }
+    chain::require_kind(&chain[0], ModelKind::Chat, "this route")?;
     // The output bound asked for (at most 2^32, checked at parse) is held to the model's
     // output limit: the upstream is asked for no more than the budget reserves below.
     if let Some(limit) = chain[0].max_output_tokens {

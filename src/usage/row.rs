@@ -50,6 +50,10 @@ pub struct UsageRow {
     /// (billed on the gateway's own count), `capped_at_reservation:<reported nano-USD>`
     /// (billed the reservation), or both joined by `;`. `None` when billed as reported.
     pub usage_note: Option<String>,
+    /// Media requests: the units billed (`billed_unit`: characters, seconds, images,
+    /// search_units or documents).
+    pub billed_units: Option<u64>,
+    pub billed_unit: Option<String>,
 }
 
 impl UsageRow {
@@ -62,6 +66,9 @@ impl UsageRow {
             clamp(n);
         }
         clamp(&mut self.cost_nano);
+        if let Some(units) = self.billed_units.as_mut() {
+            clamp(units);
+        }
         clamp(&mut self.latency_ms);
         if let Some(ttft) = self.ttft_ms.as_mut() {
             clamp(ttft);
@@ -145,6 +152,10 @@ impl UsageRow {
             "external_user": self.user,
             "api_type": match self.endpoint.as_str() {
                 "embeddings" => "embeddings",
+                "speech" => "tts",
+                "transcriptions" | "translations" => "stt",
+                "images" => "image",
+                "rerank" => "rerank",
                 _ => "completions",
             },
             "data_region": null,
@@ -169,6 +180,9 @@ impl UsageRow {
             "time_to_first_token": self.ttft_ms,
             "cost_nano_usd": self.cost_nano,
             "usage_note": self.usage_note,
+            "endpoint": self.endpoint,
+            "billed_units": self.billed_units,
+            "billed_unit": self.billed_unit,
         });
         if let Value::Object(data) = &mut data {
             for extra in [more, ours] {

@@ -49,6 +49,10 @@ ALTER TABLE usage ADD COLUMN guardrails TEXT;  -- JSON: the guardrail rules that
     r#"
 ALTER TABLE usage ADD COLUMN usage_note TEXT;  -- why the bill differs from the upstream's usage report
 "#,
+    r#"
+ALTER TABLE usage ADD COLUMN billed_units INTEGER;  -- media requests: how many units were billed
+ALTER TABLE usage ADD COLUMN billed_unit TEXT;      -- characters | seconds | images | search_units | documents
+"#,
 ];
 
 /// WAL, so readers (the CLI, `/generation`) never block the writer; NORMAL sync, which in
