@@ -56,7 +56,7 @@ fn model_entry(model: &ModelConfig, created: u64) -> Value {
         }
         ModelKind::Rerank => (vec!["rerank"], "text->text", &["text"][..], "text", RERANK_PARAMETERS),
     };
-    let media = model.endpoints.iter().map(|e| e.media_price.as_ref()).min_by_key(|p| media_rank(p));
+    let media = model.endpoints.iter().map(|e| e.media_price.as_ref()).min_by_key(|p| p.cheapest_unit());
     json!({
         "id": model.slug,
         "object": "model",
@@ -126,7 +126,7 @@ fn pricing(price: &Price, media: Option<&MediaPrice>) -> Value {
     let per_unit = |nano: u64| per_token(nano * 1_000_000);
     let audio = media.per_second.map(per_unit).or(media.per_minute.map(|m| per_token(m * 1_000_000 / 60)));
     let fields = [
-        ("prompt", media.per_million_characters.map(|n| per_token(n))),
+        ("prompt", media.per_million_characters.map(per_token)),
         ("audio", audio),
         ("image_output", media.per_image.or(media.images.iter().map(|(_, p)| *p).min()).map(per_unit)),
         ("search_unit", media.per_search_unit.map(per_unit)),
@@ -138,16 +138,6 @@ fn pricing(price: &Price, media: Option<&MediaPrice>) -> Value {
         }
     }
     out
-}
-
-/// Orders media prices for the advertised (cheapest) endpoint.
-fn media_rank(p: &MediaPrice) -> u64 {
-    [p.per_million_characters, p.per_second, p.per_minute, p.per_image, p.per_search_unit, p.per_thousand_documents]
-        .into_iter()
-        .flatten()
-        .chain(p.images.iter().map(|(_, n)| *n))
-        .min()
-        .unwrap_or(0)
 }
 
 /// nano-USD per 1M tokens is exactly 1e-15 USD per token: print that without float error.

@@ -59,6 +59,17 @@ impl MediaPrice {
         (units + thousands).min(u64::MAX as u128) as u64
     }
 
+    /// The lowest unit price set (0 when none is): what routing and the listing compare
+    /// between endpoints of one model.
+    pub fn cheapest_unit(&self) -> u64 {
+        [self.per_million_characters, self.per_second, self.per_minute, self.per_image, self.per_search_unit, self.per_thousand_documents]
+            .into_iter()
+            .flatten()
+            .chain(self.images.iter().map(|(_, n)| *n))
+            .min()
+            .unwrap_or(0)
+    }
+
     /// The price fields that are set, each with the model kind it prices.
     fn fields(&self) -> Vec<(&'static str, ModelKind)> {
         let set = [

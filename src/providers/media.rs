@@ -14,6 +14,10 @@ use futures_util::{Stream, StreamExt};
 use serde_json::{Map, Value};
 use std::pin::Pin;
 
+/// Request fields for the gateway (OpenRouter's routing extensions), never sent upstream:
+/// OpenAI refuses parameters it does not know.
+const GATEWAY_FIELDS: &[&str] = &["provider", "models", "session_id"];
+
 pub type ByteStream = Pin<Box<dyn Stream<Item = Result<Bytes, UpstreamError>> + Send>>;
 
 /// What a media call answered.
@@ -80,12 +84,13 @@ pub async fn call(
     let builder = match body {
         MediaBody::Json(map) => {
             let mut map = map.clone();
+            map.retain(|k, _| !GATEWAY_FIELDS.contains(&k.as_str()));
             map.insert("model".into(), Value::String(endpoint.upstream_model.clone()));
             json_post(client, provider, url, &map, KeyHeader::Bearer)?
         }
         MediaBody::Upload(upload) => {
             let mut fields = upload.fields.clone();
-            fields.retain(|(n, _)| n != "model");
+            fields.retain(|(n, _)| n != "model" && !GATEWAY_FIELDS.contains(&n.as_str()));
             fields.insert(0, ("model".into(), endpoint.upstream_model.clone()));
             let files: Vec<_> = upload.files.iter().collect();
             let form = form_body(&fields, &files);

@@ -3,6 +3,7 @@
 //! file, which keeps the test build small and quick.
 
 mod common;
+mod media_support;
 mod usage_support;
 
 mod allowed_ips;
@@ -22,6 +23,8 @@ mod hardening_inputs;
 mod hardening_logs;
 mod hardening_money;
 mod hardening_shutdown;
+mod media_audio;
+mod media_images_rerank;
 mod messages_anthropic_upstream;
 mod messages_openai_upstream;
 mod messages_usage;

@@ -52,7 +52,7 @@ pub async fn generate(state: &Arc<AppState>, ctx: &RequestCtx, raw: &[u8], fin: 
         body.insert("prompt".into(), Value::String(prompt));
         fin.note_redacted_body(|| Value::Object(body.clone()).to_string());
     }
-    serve(state, ctx, &model, &candidates, &ask, MediaCall::ImageGeneration, MediaBody::Json(&body), fin).await
+    serve(state, ctx, &candidates, &ask, MediaCall::ImageGeneration, MediaBody::Json(&body), fin).await
 }
 
 pub async fn edit(state: &Arc<AppState>, ctx: &RequestCtx, mut upload: Upload, fin: &mut Recorder) -> Result<ChatReply, GatewayError> {
@@ -74,18 +74,17 @@ pub async fn edit(state: &Arc<AppState>, ctx: &RequestCtx, mut upload: Upload, f
     };
     let ask =
         Ask { n: images_asked(n)?, size: upload.field("size").map(str::to_string), quality: upload.field("quality").map(str::to_string) };
-    let (_, candidates) = resolve_and_route(ctx, &model, ModelKind::Image, "/v1/images/edits", None, fin)?;
+    let prefs = super::form_prefs(&upload)?;
+    let (_, candidates) = resolve_and_route(ctx, &model, ModelKind::Image, "/v1/images/edits", prefs.as_ref(), fin)?;
     if guard(state, ctx, &mut [&mut prompt], fin)? {
         upload.set_field("prompt", prompt);
     }
-    serve(state, ctx, &model, &candidates, &ask, MediaCall::ImageEdit, MediaBody::Upload(&upload), fin).await
+    serve(state, ctx, &candidates, &ask, MediaCall::ImageEdit, MediaBody::Upload(&upload), fin).await
 }
 
-#[allow(clippy::too_many_arguments)]
 async fn serve(
     state: &Arc<AppState>,
     ctx: &RequestCtx,
-    model: &str,
     candidates: &[crate::routing::Candidate],
     ask: &Ask,
     call: MediaCall,
@@ -94,7 +93,7 @@ async fn serve(
 ) -> Result<ChatReply, GatewayError> {
     let each = |p: &crate::config::MediaPrice| p.image_nano(ask.size.as_deref(), ask.quality.as_deref());
     admit_and_reserve(candidates, |p| each(p).saturating_mul(ask.n), fin)?;
-    let dispatched = dispatch_media(state, ctx, candidates, model, call, body, false, fin).await?;
+    let dispatched = dispatch_media(state, ctx, candidates, call, body, false, fin).await?;
     let MediaAnswer::Whole { body, .. } = dispatched.served else {
         return Err(GatewayError::Internal("an image answer was streamed".into()));
     };

@@ -84,6 +84,15 @@ fn required<'a>(value: Option<&'a str>, field: &'static str, what: &str) -> Resu
         .ok_or_else(|| GatewayError::InvalidRequest { message: format!("missing `{field}`: {what}"), param: Some(field) })
 }
 
+/// An upload's `provider` form field (OpenRouter's routing preferences, as JSON).
+fn form_prefs(upload: &Upload) -> Result<Option<Value>, GatewayError> {
+    upload
+        .field("provider")
+        .map(serde_json::from_str::<Value>)
+        .transpose()
+        .map_err(|e| GatewayError::InvalidRequest { message: format!("form field `provider` is not JSON: {e}"), param: Some("provider") })
+}
+
 /// The routed candidates of a request for `model`, which must be of `kind`.
 fn resolve_and_route(
     ctx: &RequestCtx,
@@ -136,7 +145,6 @@ async fn dispatch_media(
     state: &AppState,
     ctx: &RequestCtx,
     candidates: &[Candidate],
-    model: &str,
     call: MediaCall,
     body: MediaBody<'_>,
     stream: bool,
@@ -147,6 +155,8 @@ async fn dispatch_media(
     let mut failed = Vec::new();
     let started = Instant::now();
     let body = &body;
+    // The model asked for, for error messages (resolved: the chain's first).
+    let model = candidates.first().map_or("", |c| c.model.slug.as_str());
     let dispatching = dispatch::dispatch_with(candidates, model, &ctx.runtime, deadline, &mut failed, |c: &Candidate| {
         let body = match body {
             MediaBody::Json(map) => MediaBody::Json(map),

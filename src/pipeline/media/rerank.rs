@@ -47,7 +47,7 @@ pub async fn run(state: &Arc<AppState>, ctx: &RequestCtx, raw: &[u8], fin: &mut 
         }
     }
     admit_and_reserve(&candidates, |p| p.rerank_nano(count, search_units(count)), fin)?;
-    let dispatched = dispatch_media(state, ctx, &candidates, &model, MediaCall::Rerank, MediaBody::Json(&body), false, fin).await?;
+    let dispatched = dispatch_media(state, ctx, &candidates, MediaCall::Rerank, MediaBody::Json(&body), false, fin).await?;
     let MediaAnswer::Whole { body: upstream, .. } = dispatched.served else {
         return Err(GatewayError::Internal("a rerank answer was streamed".into()));
     };

@@ -49,7 +49,8 @@ pub async fn run(
         });
     }
     let route = if call == MediaCall::Translation { "/v1/audio/translations" } else { "/v1/audio/transcriptions" };
-    let (_, candidates) = resolve_and_route(ctx, &model, ModelKind::Transcription, route, None, fin)?;
+    let prefs = super::form_prefs(&upload)?;
+    let (_, candidates) = resolve_and_route(ctx, &model, ModelKind::Transcription, route, prefs.as_ref(), fin)?;
     if let Some(mut prompt) = upload.field("prompt").map(str::to_string) {
         if guard(state, ctx, &mut [&mut prompt], fin)? {
             upload.set_field("prompt", prompt);
@@ -57,7 +58,7 @@ pub async fn run(
     }
     let estimate = worst_case_seconds(&upload);
     admit_and_reserve(&candidates, |p| p.audio_nano(estimate), fin)?;
-    let dispatched = dispatch_media(state, ctx, &candidates, &model, call, MediaBody::Upload(&upload), stream, fin).await?;
+    let dispatched = dispatch_media(state, ctx, &candidates, call, MediaBody::Upload(&upload), stream, fin).await?;
     let price = &dispatched.candidate.endpoint.media_price;
     let provider = dispatched.candidate.endpoint.provider.name.clone();
     let body = match dispatched.served {
