@@ -137,3 +137,42 @@ async fn mock_rerank_and_the_models_listing() {
     assert_eq!(entry("t/rerank")["kind"], "rerank");
     assert_eq!(entry("t/tts")["pricing"]["prompt"], "0.000015");
 }
+
+#[tokio::test]
+async fn guardrails_scan_speech_input_image_prompts_and_rerank_documents() {
+    let up = MockUpstream::start().await;
+    up.always(Reply::json(200, json!({"results": [{"index": 0, "relevance_score": 0.5}]})));
+    let guard = "guardrails:\n  default:\n    pii: { email: redact, ssn: block }\n";
+    let gw = Gateway::start(&format!("{}{guard}", media_config(&[&up], "", ""))).await;
+    let resp = gw.post("/v1/audio/speech", &json!({"model": "t/tts", "input": "my ssn is 123-45-6789"})).await;
+    assert_eq!(resp.status(), 403);
+    let resp = gw.post("/v1/images/generations", &json!({"model": "t/img", "prompt": "ssn 123-45-6789 on a sign"})).await;
+    assert_eq!(resp.status(), 403);
+    assert_eq!(up.calls(), 0, "blocked before any upstream call");
+    let resp = gw.post("/v1/rerank", &json!({"model": "t/rerank", "query": "who", "documents": ["mail bob@example.com"]})).await;
+    assert_eq!(resp.status(), 200);
+    let sent = up.requests()[0].json();
+    assert!(!sent["documents"][0].as_str().unwrap().contains("bob@example.com"), "redacted before it left: {sent}");
+}
+
+#[tokio::test]
+async fn speech_is_cached_only_when_asked() {
+    let up = MockUpstream::start().await;
+    up.always(Reply::Json { status: 200, body: "AUDIO".into(), headers: vec![] });
+    let gw = Gateway::start(&format!("{}cache: {{ default_ttl: 5m }}\n", media_config(&[&up], "", ""))).await;
+    let ask = json!({"model": "t/tts", "input": "cache me", "voice": "alloy"});
+    for _ in 0..2 {
+        let resp = gw.post("/v1/audio/speech", &ask).await;
+        assert_eq!(resp.headers()["x-switchboard-cache-status"], "BYPASS", "a default TTL does not cache audio");
+        assert_eq!(resp.bytes().await.unwrap(), "AUDIO");
+    }
+    assert_eq!(up.calls(), 2);
+    let asked = || gw.client.post(gw.url("/v1/audio/speech")).bearer_auth(KEY).header("x-switchboard-cache", "true").json(&ask).send();
+    let resp = asked().await.unwrap();
+    assert_eq!(resp.headers()["x-switchboard-cache-status"], "MISS");
+    assert_eq!(resp.bytes().await.unwrap(), "AUDIO");
+    let resp = asked().await.unwrap();
+    assert_eq!(resp.headers()["x-switchboard-cache-status"], "HIT");
+    assert_eq!(resp.bytes().await.unwrap(), "AUDIO");
+    assert_eq!(up.calls(), 3);
+}
