@@ -34,6 +34,9 @@ pub enum GatewayError {
     IpNotAllowed { key: String, ip: Option<IpAddr> },
     #[error("request body is {size} bytes, over the limit of {limit} bytes (server.max_body_bytes)")]
     PayloadTooLarge { size: usize, limit: usize },
+    /// A multipart upload (audio or image files) past `server.max_upload_bytes`.
+    #[error("upload is over the limit of {limit} bytes (server.max_upload_bytes; {size} bytes received so far); send a smaller file (compress the audio, or split it)")]
+    UploadTooLarge { size: u64, limit: usize },
     /// The client was too slow sending the request body; the connection is closed after.
     #[error("{0}")]
     RequestTimeout(String),
@@ -119,6 +122,7 @@ impl GatewayError {
             GatewayError::GuardrailBlocked { .. } => (403, "permission_error", "guardrail_blocked", Some(false)),
             GatewayError::IpNotAllowed { .. } => (403, "permission_error", "ip_not_allowed", Some(false)),
             GatewayError::PayloadTooLarge { .. } => (413, "invalid_request_error", "payload_too_large", Some(false)),
+            GatewayError::UploadTooLarge { .. } => (413, "invalid_request_error", "payload_too_large", Some(false)),
             GatewayError::RequestTimeout(_) => (408, "invalid_request_error", "request_timeout", Some(false)),
             GatewayError::NoRoute { .. } => (404, "not_found_error", "no_route", Some(false)),
             GatewayError::MethodNotAllowed { .. } => (405, "invalid_request_error", "method_not_allowed", Some(false)),
@@ -184,7 +188,8 @@ impl GatewayError {
             retry_after_secs,
             rate_limit,
             allow,
-            close: matches!(self, GatewayError::RequestTimeout(_)),
+            // An upload refused part-way was not read to its end.
+            close: matches!(self, GatewayError::RequestTimeout(_) | GatewayError::UploadTooLarge { .. }),
         }
     }
 

@@ -39,6 +39,7 @@ pub mod state;
 pub mod telemetry;
 #[cfg(test)]
 pub mod test_json;
+pub mod upload;
 pub mod usage;
 pub mod usage_pg;
 pub mod usage_store;

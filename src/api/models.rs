@@ -2,7 +2,7 @@
 //! Anthropic's (`type`, `display_name`, `created_at`, `has_more`), with the routes each model
 //! serves; built once per config load (the route then serves stored bytes).
 
-use crate::config::{Config, ModelConfig, ModelKind, Price};
+use crate::config::{Config, MediaPrice, ModelConfig, ModelKind, Price};
 use serde_json::{json, Value};
 
 const SUPPORTED_PARAMETERS: &[&str] = &[
@@ -23,6 +23,11 @@ const SUPPORTED_PARAMETERS: &[&str] = &[
 ];
 
 const EMBEDDING_PARAMETERS: &[&str] = &["input", "dimensions", "encoding_format", "user"];
+const SPEECH_PARAMETERS: &[&str] = &["input", "voice", "response_format", "speed", "instructions"];
+const TRANSCRIPTION_PARAMETERS: &[&str] =
+    &["file", "language", "prompt", "response_format", "temperature", "timestamp_granularities", "stream"];
+const IMAGE_PARAMETERS: &[&str] = &["prompt", "n", "size", "quality", "response_format", "style", "background", "user"];
+const RERANK_PARAMETERS: &[&str] = &["query", "documents", "top_n", "return_documents"];
 
 pub fn models_listing(config: &Config, created: u64) -> Value {
     let mut data: Vec<Value> =
@@ -41,10 +46,19 @@ fn model_entry(model: &ModelConfig, created: u64) -> Value {
     // Advertise the cheapest endpoint's price, the one routing prefers.
     let price = model.endpoints.iter().map(|e| e.price).min_by_key(|p| p.prompt + p.completion).unwrap_or_default();
     let name = model.name.clone().unwrap_or_else(|| model.slug.clone());
-    let (endpoints, modality, output, parameters) = match model.kind {
-        ModelKind::Chat => (vec!["chat.completions", "messages"], "text->text", "text", SUPPORTED_PARAMETERS),
-        ModelKind::Embedding => (vec!["embeddings"], "text->embeddings", "embeddings", EMBEDDING_PARAMETERS),
+    let (endpoints, modality, input, output, parameters) = match model.kind {
+        ModelKind::Chat => (vec!["chat.completions", "messages"], "text->text", &["text"][..], "text", SUPPORTED_PARAMETERS),
+        ModelKind::Embedding => (vec!["embeddings"], "text->embeddings", &["text"][..], "embeddings", EMBEDDING_PARAMETERS),
+        ModelKind::Speech => (vec!["audio.speech"], "text->audio", &["text"][..], "audio", SPEECH_PARAMETERS),
+        ModelKind::Transcription => {
+            (vec!["audio.transcriptions", "audio.translations"], "audio->text", &["audio"][..], "text", TRANSCRIPTION_PARAMETERS)
+        }
+        ModelKind::Image => {
+            (vec!["images.generations", "images.edits"], "text+image->image", &["text", "image"][..], "image", IMAGE_PARAMETERS)
+        }
+        ModelKind::Rerank => (vec!["rerank"], "text->text", &["text"][..], "text", RERANK_PARAMETERS),
     };
+    let media = model.endpoints.iter().map(|e| e.media_price.as_ref()).min_by_key(|p| p.cheapest_unit());
     json!({
         "id": model.slug,
         "object": "model",
@@ -59,10 +73,10 @@ fn model_entry(model: &ModelConfig, created: u64) -> Value {
         "kind": model.kind.as_str(),
         "supported_endpoints": endpoints,
         "context_length": model.context_length,
-        "pricing": pricing(&price),
+        "pricing": pricing(&price, media),
         "architecture": {
             "modality": modality,
-            "input_modalities": ["text"],
+            "input_modalities": input,
             "output_modalities": [output],
             "tokenizer": "Other",
             "instruct_type": null,
@@ -76,9 +90,9 @@ fn model_entry(model: &ModelConfig, created: u64) -> Value {
         "supported_parameters": parameters,
         "default_parameters": null,
         // OpenRouter's schema requires both: no per-model route here, so the details link is
-        // this listing; no model of a text gateway has voices.
+        // this listing; voices are a speech model's.
         "links": { "details": "/api/v1/models" },
-        "supported_voices": [],
+        "supported_voices": model.supported_voices,
         "endpoints": model.endpoints.iter().map(|e| json!({ "provider": e.provider.name, "type": e.provider.kind.as_str() })).collect::<Vec<_>>(),
     })
 }
@@ -99,15 +113,33 @@ fn rfc3339(unix: u64) -> String {
     format!("{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z", secs / 3600, secs % 3600 / 60, secs % 60)
 }
 
-/// USD per token as decimal strings (OpenRouter's unit), from nano-USD per 1M tokens.
-fn pricing(price: &Price) -> Value {
-    json!({
+/// USD per token as decimal strings (OpenRouter's unit), from nano-USD per 1M tokens; a
+/// media endpoint adds its own units (`audio` per second, `image` per image, per input
+/// character, per search unit, per document), as USD strings.
+fn pricing(price: &Price, media: Option<&MediaPrice>) -> Value {
+    let mut out = json!({
         "prompt": per_token(price.prompt),
         "completion": per_token(price.completion),
         "input_cache_read": per_token(price.cached_prompt),
         "internal_reasoning": per_token(price.reasoning),
         "request": per_token(price.request_nano * 1_000_000),
-    })
+    });
+    let Some(media) = media else { return out };
+    let per_unit = |nano: u64| per_token(nano * 1_000_000);
+    let audio = media.per_second.map(per_unit).or(media.per_minute.map(|m| per_token(m * 1_000_000 / 60)));
+    let fields = [
+        ("prompt", media.per_million_characters.map(per_token)),
+        ("audio", audio),
+        ("image_output", media.per_image.or(media.images.iter().map(|(_, p)| *p).min()).map(per_unit)),
+        ("search_unit", media.per_search_unit.map(per_unit)),
+        ("document", media.per_thousand_documents.map(|n| per_token(n * 1_000))),
+    ];
+    for (field, value) in fields {
+        if let (Some(value), Value::Object(map)) = (value, &mut out) {
+            map.insert(field.into(), value.into());
+        }
+    }
+    out
 }
 
 /// nano-USD per 1M tokens is exactly 1e-15 USD per token: print that without float error.

@@ -138,6 +138,8 @@ pub struct ServerConfig {
     pub limits: ServerLimits,
     /// How long a stored `/v1/responses` answer (and its input) is kept.
     pub response_ttl: Duration,
+    /// The largest multipart upload, all parts together (else 413).
+    pub max_upload_bytes: usize,
 }
 
 /// What one client may hold of the server: time to send a request, connections,
@@ -245,6 +247,14 @@ pub enum ModelKind {
     Chat,
     /// `/v1/embeddings`.
     Embedding,
+    /// `/v1/audio/speech`.
+    Speech,
+    /// `/v1/audio/transcriptions` and `/v1/audio/translations`.
+    Transcription,
+    /// `/v1/images/generations` and `/v1/images/edits`.
+    Image,
+    /// `/v1/rerank`.
+    Rerank,
 }
 
 impl ModelKind {
@@ -252,6 +262,10 @@ impl ModelKind {
         match self {
             ModelKind::Chat => "chat",
             ModelKind::Embedding => "embedding",
+            ModelKind::Speech => "speech",
+            ModelKind::Transcription => "transcription",
+            ModelKind::Image => "image",
+            ModelKind::Rerank => "rerank",
         }
     }
 }
@@ -267,6 +281,8 @@ pub struct ModelConfig {
     pub endpoints: Vec<Endpoint>,
     pub fallbacks: Vec<String>,
     pub cache_ttl: Option<Duration>,
+    /// Speech models: the voices listed in `/v1/models`.
+    pub supported_voices: Vec<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -276,6 +292,8 @@ pub struct Endpoint {
     pub price: Price,
     /// The model's `max_output_tokens`, for upstreams that require a limit (Anthropic).
     pub max_output_tokens: Option<u64>,
+    /// Prices of the media kinds (speech, transcription, image, rerank).
+    pub media_price: Arc<super::MediaPrice>,
 }
 
 impl Endpoint {

@@ -55,6 +55,8 @@ pub struct RawServer {
     pub max_body_bytes_in_flight: Option<Value>,
     /// How long a stored Responses API answer is kept.
     pub response_ttl: Option<String>,
+    /// The largest multipart upload (audio and image files).
+    pub max_upload_bytes: Option<Value>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -108,8 +110,11 @@ pub struct RawProvider {
 #[serde(deny_unknown_fields)]
 pub struct RawModel {
     pub endpoints: Vec<RawEndpoint>,
-    /// `chat` or `embedding`; inferred from the names when absent.
+    /// `chat`, `embedding`, `speech`, `transcription`, `image` or `rerank`; chat or
+    /// embedding inferred from the names when absent.
     pub kind: Option<String>,
+    /// speech only: the voices listed in `/v1/models`.
+    pub supported_voices: Option<Vec<String>>,
     pub context_length: Option<u64>,
     pub max_output_tokens: Option<u64>,
     pub fallbacks: Option<Vec<String>>,
@@ -135,6 +140,17 @@ pub struct RawPrice {
     pub cached_prompt: Option<f64>,
     pub reasoning: Option<f64>,
     pub request: Option<f64>,
+    /// speech: USD per 1M input characters.
+    pub per_million_characters: Option<f64>,
+    /// transcription: USD per second, or per minute, of audio.
+    pub per_second: Option<f64>,
+    pub per_minute: Option<f64>,
+    /// image: USD per image, and by `size` or `size/quality`.
+    pub per_image: Option<f64>,
+    pub images: Option<BTreeMap<String, f64>>,
+    /// rerank: USD per search unit (a query over up to 100 documents), or per 1K documents.
+    pub per_search_unit: Option<f64>,
+    pub per_thousand_documents: Option<f64>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -173,6 +173,7 @@ impl<'a> Validator<'a> {
             circuit_cooldown: self.duration("server.circuit_breaker.cooldown", breaker.cooldown.as_deref(), Duration::from_secs(30)),
             limits: self.check_body_budget(limits, max_body_bytes),
             response_ttl: self.response_ttl(raw.response_ttl.as_deref()),
+            max_upload_bytes: self.max_upload_bytes(raw.max_upload_bytes),
         }
     }
 
@@ -294,6 +295,7 @@ impl<'a> Validator<'a> {
             let mut endpoints = Vec::new();
             for (i, ep) in raw.endpoints.into_iter().enumerate() {
                 let ep_path = join_index(&join(&path, "endpoints"), i);
+                let media_price = Arc::new(self.media_price(&join(&ep_path, "price"), ep.price.as_ref()));
                 let price = self.price(&join(&ep_path, "price"), ep.price);
                 let Some(provider) = providers.get(&ep.provider) else {
                     if self.invalid_providers.contains(&ep.provider) {
@@ -317,9 +319,14 @@ impl<'a> Validator<'a> {
                     upstream_model: ep.model,
                     price,
                     max_output_tokens: raw.max_output_tokens,
+                    media_price,
                 });
             }
             let kind = self.model_kind(&path, raw.kind.as_deref(), &slug, &endpoints);
+            for (i, e) in endpoints.iter().enumerate() {
+                self.media_price_kind(&join_index(&join(&path, "endpoints"), i), kind, &e.media_price);
+            }
+            let supported_voices = self.supported_voices(&path, kind, raw.supported_voices);
             let fallbacks = raw.fallbacks.unwrap_or_default();
             if !endpoints.is_empty() && endpoints.iter().all(|e| e.provider.disabled.is_some()) {
                 let outcome = if fallbacks.is_empty() { "requests get 503" } else { "requests go to its fallbacks" };
@@ -349,6 +356,7 @@ impl<'a> Validator<'a> {
                     endpoints,
                     fallbacks,
                     cache_ttl,
+                    supported_voices,
                 }),
             );
         }

@@ -65,7 +65,7 @@ impl Validator<'_> {
     }
 
     /// A byte size written as an integer or with a unit (`256MiB`).
-    fn size(&mut self, path: &str, value: &Value) -> Option<usize> {
+    pub(super) fn size(&mut self, path: &str, value: &Value) -> Option<usize> {
         let parsed = match value {
             Value::Number(n) => n.as_u64().ok_or_else(|| "expected a whole number of bytes".to_string()),
             Value::String(s) => parse_bytes(s),

@@ -1,6 +1,8 @@
-//! Validation of a model's `kind` (`chat` or `embedding`): inferred from the names when
+//! Validation of a model's `kind` (`chat`, `embedding`, or a media kind: `speech`,
+//! `transcription`, `image`, `rerank`): chat or embedding inferred from the names when
 //! absent (`embed` in the slug or an endpoint's upstream model), embedding models only on
-//! providers that serve embeddings, and fallbacks of the same kind as their model.
+//! providers that serve embeddings, media models only on OpenAI-compatible or mock
+//! providers, and fallbacks of the same kind as their model.
 
 use super::model::{Endpoint, ModelConfig, ModelKind, ProviderKind};
 use super::positions::{join, join_index};
@@ -13,8 +15,16 @@ impl Validator<'_> {
         let kind = match raw {
             Some("chat") => ModelKind::Chat,
             Some("embedding") => ModelKind::Embedding,
+            Some("speech") => ModelKind::Speech,
+            Some("transcription") => ModelKind::Transcription,
+            Some("image") => ModelKind::Image,
+            Some("rerank") => ModelKind::Rerank,
             Some(other) => {
-                self.problem(&join(path, "kind"), format!("unknown kind `{other}`"), Some("use chat or embedding".into()));
+                self.problem(
+                    &join(path, "kind"),
+                    format!("unknown kind `{other}`"),
+                    Some("use chat, embedding, speech, transcription, image or rerank".into()),
+                );
                 return ModelKind::Chat;
             }
             None => {
@@ -33,6 +43,17 @@ impl Validator<'_> {
                         &join(&join_index(&join(path, "endpoints"), i), "provider"),
                         format!("provider `{}` is of type anthropic, which serves no embeddings", e.provider.name),
                         Some("embedding models use providers of type openai, gemini or mock".into()),
+                    );
+                }
+            }
+        }
+        if !matches!(kind, ModelKind::Chat | ModelKind::Embedding) {
+            for (i, e) in endpoints.iter().enumerate() {
+                if !matches!(e.provider.kind, ProviderKind::OpenAi | ProviderKind::Mock) {
+                    self.problem(
+                        &join(&join_index(&join(path, "endpoints"), i), "provider"),
+                        format!("provider `{}` is of type {}, which serves no {} models", e.provider.name, e.provider.kind.as_str(), kind.as_str()),
+                        Some("speech, transcription, image and rerank models use providers of type openai (any OpenAI-compatible server) or mock".into()),
                     );
                 }
             }
@@ -97,7 +118,10 @@ mod tests {
              a/vec: { kind: embedding, endpoints: [ { provider: m, model: x } ] }\n",
         )
         .unwrap_err();
-        assert!(err.contains("models.a/x.kind: unknown kind `vision`\n  hint: use chat or embedding"), "{err}");
+        assert!(
+            err.contains("models.a/x.kind: unknown kind `vision`\n  hint: use chat, embedding, speech, transcription, image or rerank"),
+            "{err}"
+        );
         assert!(
             err.contains("models.a/embed.endpoints[0].provider: provider `c` is of type anthropic, which serves no embeddings"),
             "{err}"

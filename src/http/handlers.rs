@@ -4,11 +4,12 @@
 use super::admission::{Admission, KeySlot};
 use super::body::read_body;
 use super::reply::{anthropic_error_response, chat_response, error_response, gemini_error_response, holding};
+use super::upload::read_upload;
 use crate::auth::AuthFailure;
 use crate::cache::CacheDirective;
 use crate::error::GatewayError;
 use crate::gemini_skin::{GeminiCall, Method, StreamFormat};
-use crate::pipeline::{self, ClientApi, ClientInfo, RequestCtx};
+use crate::pipeline::{self, ClientApi, ClientInfo, Incoming, RequestCtx};
 use crate::state::AppState;
 use crate::usage_store::StoreHealth;
 use actix_web::http::header::{HeaderName, HeaderValue, CONTENT_TYPE};
@@ -52,6 +53,17 @@ pub async fn responses(
     serve(req, payload, state, admission.into_inner(), ClientApi::Responses).await
 }
 
+/// The media routes (`/v1/audio/*`, `/v1/images/*`, `/v1/rerank`).
+pub async fn media(
+    req: HttpRequest,
+    payload: web::Payload,
+    state: web::Data<AppState>,
+    admission: web::Data<Admission>,
+    api: ClientApi,
+) -> HttpResponse {
+    serve(req, payload, state, admission.into_inner(), api).await
+}
+
 /// `serve` for one API, with the Gemini call its URL names (for `ClientApi::Gemini`).
 async fn serve(
     req: HttpRequest,
@@ -86,21 +98,31 @@ pub(super) async fn serve_with(
         // A key over its in-flight cap still gets its usage row: the refusal goes to the
         // pipeline in place of the body, like a body that could not be read.
         let (slot, body) = match enter(&admission, &ctx) {
-            Ok(slot) => (Some(slot), read_body(&req, payload, &ctx.runtime.config.server, &mut reservation).await.map(|b| b.freeze())),
-            Err(refused) => (None, Err(refused)),
+            Ok(slot) if api.takes_upload() => (Some(slot), Incoming::Upload(read_upload(&req, payload, &ctx.runtime.config.server).await)),
+            Ok(slot) => (
+                Some(slot),
+                Incoming::Json(read_body(&req, payload, &ctx.runtime.config.server, &mut reservation).await.map(|b| b.freeze())),
+            ),
+            Err(refused) => (None, Incoming::Json(Err(refused))),
         };
         let state = state.into_inner();
         let trace = state.spans().begin(req.headers().get("traceparent").and_then(|v| v.to_str().ok()));
         let run = async {
             match api {
-                ClientApi::Chat => pipeline::chat(&state, &ctx, body).await,
-                ClientApi::Messages => pipeline::messages(&state, &ctx, body, anthropic_headers(&req)).await,
-                ClientApi::Embeddings => pipeline::embeddings(&state, &ctx, body).await,
-                ClientApi::Responses => pipeline::responses(&state, &ctx, body).await,
+                ClientApi::Chat => pipeline::chat(&state, &ctx, body.json()).await,
+                ClientApi::Messages => pipeline::messages(&state, &ctx, body.json(), anthropic_headers(&req)).await,
+                ClientApi::Embeddings => pipeline::embeddings(&state, &ctx, body.json()).await,
+                ClientApi::Responses => pipeline::responses(&state, &ctx, body.json()).await,
                 ClientApi::Gemini => match &gemini {
-                    Some(call) => pipeline::gemini(&state, &ctx, body, call).await,
+                    Some(call) => pipeline::gemini(&state, &ctx, body.json(), call).await,
                     None => Err(GatewayError::Internal("a Gemini request without its call".into())),
                 },
+                ClientApi::Speech
+                | ClientApi::Transcriptions
+                | ClientApi::Translations
+                | ClientApi::ImageGenerations
+                | ClientApi::ImageEdits
+                | ClientApi::Rerank => pipeline::media(&state, &ctx, body).await,
             }
         };
         let result = match trace {
@@ -170,7 +192,15 @@ pub(super) fn api_error_response(api: ClientApi, error: &GatewayError, generatio
     match api {
         ClientApi::Messages => anthropic_error_response(error, generation_id),
         ClientApi::Gemini => gemini_error_response(error, generation_id),
-        ClientApi::Chat | ClientApi::Embeddings | ClientApi::Responses => error_response(error, generation_id),
+        ClientApi::Chat
+        | ClientApi::Embeddings
+        | ClientApi::Responses
+        | ClientApi::Speech
+        | ClientApi::Transcriptions
+        | ClientApi::Translations
+        | ClientApi::ImageGenerations
+        | ClientApi::ImageEdits
+        | ClientApi::Rerank => error_response(error, generation_id),
     }
 }
 

@@ -11,9 +11,11 @@ mod body;
 mod dashboard;
 mod gemini;
 mod handlers;
+mod media;
 mod rejections;
 mod reply;
 mod responses;
+mod upload;
 
 use crate::state::AppState;
 use actix_web::{web, App, HttpServer};
@@ -97,6 +99,12 @@ fn routes(cfg: &mut web::ServiceConfig, prefix: &str) {
                     .route(web::delete().to(responses::delete))
                     .default_service(web::to(|req: actix_web::HttpRequest| rejections::method_not_allowed(req, "GET, DELETE"))),
             )
+            .service(post("/audio/speech", media::speech))
+            .service(post("/audio/transcriptions", media::transcriptions))
+            .service(post("/audio/translations", media::translations))
+            .service(post("/images/generations", media::image_generations))
+            .service(post("/images/edits", media::image_edits))
+            .service(post("/rerank", media::rerank))
             .service(get("/models", handlers::models))
             .service(get("/generation", handlers::generation))
             .service(get("/key", handlers::key_info))

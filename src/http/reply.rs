@@ -78,6 +78,7 @@ pub fn chat_response(reply: ChatReply, generation_id: &str) -> HttpResponse {
             .insert_header(("cache-control", "no-cache"))
             .insert_header(("x-accel-buffering", "no"))
             .streaming(stream),
+        ReplyBody::Raw { content_type, body } => resp.content_type(content_type).insert_header(("x-accel-buffering", "no")).streaming(body),
     }
 }
 
@@ -86,6 +87,7 @@ pub fn chat_response(reply: ChatReply, generation_id: &str) -> HttpResponse {
 pub fn holding<H: Unpin + 'static>(mut reply: ChatReply, held: H) -> ChatReply {
     reply.body = match reply.body {
         ReplyBody::Sse(stream) => ReplyBody::Sse(Box::pin(Holding { stream, _held: held })),
+        ReplyBody::Raw { content_type, body } => ReplyBody::Raw { content_type, body: Box::pin(Holding { stream: body, _held: held }) },
         json => json,
     };
     reply

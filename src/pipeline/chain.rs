@@ -4,7 +4,7 @@
 //! chain's endpoints cannot take at all, refused before any of them is called.
 
 use crate::api::limits;
-use crate::config::{ModelConfig, ProviderKind};
+use crate::config::{ModelConfig, ModelKind, ProviderKind};
 use crate::error::GatewayError;
 use crate::guardrails::Policy;
 use crate::state::Runtime;
@@ -61,4 +61,30 @@ pub fn check_tool_schemas(chain: &[Arc<ModelConfig>], body: &Map<String, Value>)
         Some(message) => Err(GatewayError::InvalidRequest { message, param: Some("tools") }),
         None => Ok(()),
     }
+}
+
+/// Refuses (400, naming the model and its kind) a model of another kind than the route
+/// serves, pointing at the route that serves it.
+pub fn require_kind(model: &ModelConfig, kind: ModelKind, route: &str) -> Result<(), GatewayError> {
+    if model.kind == kind {
+        return Ok(());
+    }
+    let serving = match model.kind {
+        ModelKind::Chat => "POST /v1/chat/completions",
+        ModelKind::Embedding => "POST /v1/embeddings",
+        ModelKind::Speech => "POST /v1/audio/speech",
+        ModelKind::Transcription => "POST /v1/audio/transcriptions or /v1/audio/translations",
+        ModelKind::Image => "POST /v1/images/generations or /v1/images/edits",
+        ModelKind::Rerank => "POST /v1/rerank",
+    };
+    Err(GatewayError::InvalidRequest {
+        message: format!(
+            "model `{}` is {} {} model; {route} serves models of kind: {}; use {serving}",
+            model.slug,
+            if matches!(model.kind, ModelKind::Embedding | ModelKind::Image) { "an" } else { "a" },
+            model.kind.as_str(),
+            kind.as_str()
+        ),
+        param: Some("model"),
+    })
 }

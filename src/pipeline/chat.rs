@@ -62,12 +62,7 @@ impl Phases for ChatPhases {
     }
 
     fn resolved(&mut self, chain: &[Arc<ModelConfig>]) -> Result<(), GatewayError> {
-        if chain[0].kind == ModelKind::Embedding {
-            return Err(GatewayError::InvalidRequest {
-                message: format!("model `{}` is an embedding model; use POST /v1/embeddings", chain[0].slug),
-                param: Some("model"),
-            });
-        }
+        super::chain::require_kind(&chain[0], ModelKind::Chat, "this route")?;
         // The output bound asked for (at most 2^32, checked at parse) is held to the model's
         // output limit: the upstream is asked for no more than the budget reserves.
         if let Some(limit) = chain[0].max_output_tokens {

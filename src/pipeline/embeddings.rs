@@ -85,13 +85,7 @@ impl Phases for EmbeddingPhases {
     }
 
     fn resolved(&mut self, chain: &[Arc<ModelConfig>]) -> Result<(), GatewayError> {
-        if chain[0].kind != ModelKind::Embedding {
-            return Err(GatewayError::InvalidRequest {
-                message: format!("model `{}` is a chat model; /v1/embeddings serves models of kind: embedding", chain[0].slug),
-                param: Some("model"),
-            });
-        }
-        Ok(())
+        super::chain::require_kind(&chain[0], ModelKind::Embedding, "/v1/embeddings")
     }
 
     fn guard(&mut self, state: &AppState, ctx: &RequestCtx, policy: &Policy, recorder: &mut Recorder) -> Result<(), GatewayError> {

@@ -52,6 +52,8 @@ pub struct Meter {
     pub reported: Option<Usage>,
     /// The streamed text, kept only with `database.log_bodies`.
     pub text: Option<String>,
+    /// A charge fixed before the stream began (a media answer billed on its input).
+    pub fixed_nano: Option<u64>,
 }
 
 impl Meter {
@@ -67,6 +69,9 @@ impl Meter {
 
     /// The stream's bill so far (see `bill`).
     pub fn bill(&self, cap: Option<u64>) -> Bill {
+        if let Some(fixed) = self.fixed_nano {
+            return Bill { usage: Usage::default(), cost_nano: cap.map_or(fixed, |cap| fixed.min(cap)), note: None };
+        }
         bill(self.reported, || self.estimate(), &self.price, cap)
     }
 }

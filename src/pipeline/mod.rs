@@ -18,6 +18,7 @@ pub mod frame;
 mod fusion;
 mod gate;
 mod gemini;
+mod media;
 mod messages;
 pub(crate) mod meter;
 mod model_call;
@@ -32,6 +33,7 @@ mod tool_loop;
 
 pub use embeddings::embeddings;
 pub use gemini::{count_tokens as gemini_count_tokens, gemini};
+pub use media::{media, Incoming};
 pub use messages::{count_tokens, messages};
 pub use responses::{delete_response, input_tokens, responses, stored_response};
 
@@ -54,6 +56,11 @@ pub type SseBody = Pin<Box<dyn Stream<Item = Result<Bytes, Infallible>>>>;
 pub enum ReplyBody {
     Json(Bytes),
     Sse(SseBody),
+    /// Any other body (audio, text, passed-through events), streamed as it comes.
+    Raw {
+        content_type: String,
+        body: SseBody,
+    },
 }
 
 pub struct ChatReply {
@@ -88,6 +95,12 @@ pub enum ClientApi {
     Embeddings,
     Responses,
     Gemini,
+    Speech,
+    Transcriptions,
+    Translations,
+    ImageGenerations,
+    ImageEdits,
+    Rerank,
 }
 
 impl ClientApi {
@@ -98,7 +111,17 @@ impl ClientApi {
             ClientApi::Embeddings => "embeddings",
             ClientApi::Responses => "responses",
             ClientApi::Gemini => "gemini",
+            ClientApi::Speech => "speech",
+            ClientApi::Transcriptions => "transcriptions",
+            ClientApi::Translations => "translations",
+            ClientApi::ImageGenerations | ClientApi::ImageEdits => "images",
+            ClientApi::Rerank => "rerank",
         }
+    }
+
+    /// Its body is a multipart upload (audio or image files), not JSON.
+    pub fn takes_upload(self) -> bool {
+        matches!(self, ClientApi::Transcriptions | ClientApi::Translations | ClientApi::ImageEdits)
     }
 }
 

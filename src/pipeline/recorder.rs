@@ -275,6 +275,32 @@ impl Recorder {
         self.emit_total(usage, cost_nano, false);
     }
 
+    /// A media answer's bill: `cost_nano` for `units` of `unit`, for a budgeted payer at
+    /// most the reservation (noted on the row). Pass the result to `complete`.
+    pub fn bill_units(&mut self, units: u64, unit: &'static str, cost_nano: u64) -> u64 {
+        let cap = self.pending.as_deref().and_then(|p| p.gate.bill_cap());
+        let billed = cap.map_or(cost_nano, |cap| cost_nano.min(cap));
+        self.with(|p| {
+            p.row.billed_units = Some(units);
+            p.row.billed_unit = Some(unit.to_string());
+            if billed < cost_nano {
+                p.row.usage_note = Some(format!("{}{cost_nano}", meter::CAPPED_PREFIX));
+            }
+        });
+        billed
+    }
+
+    /// A media answer is streamed through from now, billed `cost_nano` (see `bill_units`)
+    /// whether it finishes or the client leaves.
+    pub fn media_stream_started(&mut self, cost_nano: u64) {
+        self.with(|p| {
+            p.row.status = 200;
+            p.row.streamed = true;
+            p.row.ttft_ms = Some(p.started.elapsed().as_millis() as u64);
+            p.meter = Meter { fixed_nano: Some(cost_nano), ..Meter::default() };
+        });
+    }
+
     pub fn note_upstream_time(&mut self, spent: Duration) {
         self.with(|p| p.upstream = Some(spent));
     }

@@ -56,7 +56,7 @@ pub async fn embeddings(client: &reqwest::Client, endpoint: &Endpoint, request: 
     Ok(Embeddings { vectors, prompt_tokens })
 }
 
-fn classify(status: u16, headers: &reqwest::header::HeaderMap, body: &[u8]) -> UpstreamError {
+pub(super) fn classify(status: u16, headers: &reqwest::header::HeaderMap, body: &[u8]) -> UpstreamError {
     UpstreamError::Status { status, message: error_message(body), retry_after_secs: retry_after_secs(headers) }
 }
 

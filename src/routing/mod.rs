@@ -21,8 +21,10 @@ pub struct Candidate {
 }
 
 impl Candidate {
+    /// What price routing compares: tokens for chat and embeddings, the cheapest unit
+    /// price for the media kinds (zero when the endpoint has none).
     fn total_price(&self) -> u64 {
-        self.endpoint.price.prompt + self.endpoint.price.completion
+        self.endpoint.price.prompt + self.endpoint.price.completion + self.endpoint.media_price.cheapest_unit()
     }
 }
 

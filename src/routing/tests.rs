@@ -40,10 +40,12 @@ fn model(slug: &str, endpoints: &[(&str, u64)]) -> Arc<ModelConfig> {
                 upstream_model: "m".into(),
                 price: Price { prompt: usd_per_m * 1_000_000_000, ..Price::default() },
                 max_output_tokens: None,
+                media_price: Default::default(),
             })
             .collect(),
         fallbacks: vec![],
         cache_ttl: None,
+        supported_voices: vec![],
     })
 }
 

@@ -11,7 +11,7 @@ macro_rules! columns {
         "id, created_at, key_name, team, model_requested, model, provider, upstream_model, endpoint, streamed, status, \
          error_type, attempts, prompt_tokens, completion_tokens, cached_tokens, reasoning_tokens, cost_nano, cost_usd, \
          latency_ms, ttft_ms, cache_hit, cancelled, finish_reason, session_id, user, app_referer, app_title, user_agent, \
-         request_body, response_body, guardrails, usage_note, preset, router, route_reason"
+         request_body, response_body, guardrails, usage_note, preset, router, route_reason, billed_units, billed_unit"
     };
 }
 
@@ -19,7 +19,7 @@ const INSERT: &str = concat!(
     "INSERT INTO usage (",
     columns!(),
     ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, \
-     ?25, ?26, ?27, ?28, ?29, ?30, ?31, ?32, ?33, ?34, ?35, ?36)"
+     ?25, ?26, ?27, ?28, ?29, ?30, ?31, ?32, ?33, ?34, ?35, ?36, ?37, ?38)"
 );
 
 const FETCH: &str = concat!("SELECT ", columns!(), " FROM usage WHERE id = ?1 AND key_name = ?2");
@@ -69,6 +69,8 @@ pub fn insert(conn: &Connection, r: &UsageRow) -> rusqlite::Result<()> {
         r.preset,
         r.router,
         r.route_reason,
+        r.billed_units,
+        r.billed_unit,
     ])?;
     Ok(())
 }
@@ -118,6 +120,8 @@ pub fn read_row(r: &Row<'_>) -> rusqlite::Result<UsageRow> {
         preset: r.get(33)?,
         router: r.get(34)?,
         route_reason: r.get(35)?,
+        billed_units: r.get(36)?,
+        billed_unit: r.get(37)?,
     })
 }
 

@@ -56,6 +56,10 @@ pub struct UsageRow {
     /// The router that chose the model (`switchboard/auto`, …) and why (the rule's name).
     pub router: Option<String>,
     pub route_reason: Option<String>,
+    /// Media requests: the units billed (`billed_unit`: characters, seconds, images,
+    /// search_units or documents).
+    pub billed_units: Option<u64>,
+    pub billed_unit: Option<String>,
 }
 
 impl UsageRow {
@@ -68,6 +72,9 @@ impl UsageRow {
             clamp(n);
         }
         clamp(&mut self.cost_nano);
+        if let Some(units) = self.billed_units.as_mut() {
+            clamp(units);
+        }
         clamp(&mut self.latency_ms);
         if let Some(ttft) = self.ttft_ms.as_mut() {
             clamp(ttft);
@@ -151,6 +158,10 @@ impl UsageRow {
             "external_user": self.user,
             "api_type": match self.endpoint.as_str() {
                 "embeddings" => "embeddings",
+                "speech" => "tts",
+                "transcriptions" | "translations" => "stt",
+                "images" => "image",
+                "rerank" => "rerank",
                 _ => "completions",
             },
             "data_region": null,
@@ -176,6 +187,9 @@ impl UsageRow {
             "cost_nano_usd": self.cost_nano,
             "usage_note": self.usage_note,
             "route_reason": self.route_reason,
+            "endpoint": self.endpoint,
+            "billed_units": self.billed_units,
+            "billed_unit": self.billed_unit,
         });
         if let Value::Object(data) = &mut data {
             for extra in [more, ours] {

@@ -85,6 +85,12 @@ ALTER TABLE usage ADD COLUMN route_reason TEXT;  -- why: the matching rule's nam
     Migration::Run(super::rollup::create_and_backfill),
     // Runtime keys (created through the admin API) and their change counter.
     Migration::Sql(super::runtime_keys::SCHEMA),
+    Migration::Sql(
+        r#"
+ALTER TABLE usage ADD COLUMN billed_units INTEGER;  -- media requests: how many units were billed
+ALTER TABLE usage ADD COLUMN billed_unit TEXT;      -- characters | seconds | images | search_units | documents
+"#,
+    ),
 ];
 
 /// WAL, so readers (the CLI, `/generation`) never block the writer; NORMAL sync, which in

@@ -11,10 +11,10 @@ use tokio_postgres::{GenericClient, Row};
 const COLUMNS: &str = "id, created_at, key_name, team, model_requested, model, provider, upstream_model, endpoint, streamed, \
      status, error_type, attempts, prompt_tokens, completion_tokens, cached_tokens, reasoning_tokens, cost_nano, cost_usd, \
      latency_ms, ttft_ms, cache_hit, cancelled, finish_reason, session_id, \"user\", app_referer, app_title, user_agent, \
-     request_body, response_body, guardrails, usage_note, preset, router, route_reason";
-const COLUMN_COUNT: usize = 36;
+     request_body, response_body, guardrails, usage_note, preset, router, route_reason, billed_units, billed_unit";
+const COLUMN_COUNT: usize = 38;
 
-/// Rows per INSERT statement: 36 parameters each, well under Postgres' 65,535.
+/// Rows per INSERT statement: 38 parameters each, well under Postgres' 65,535.
 pub const ROWS_PER_STATEMENT: usize = 500;
 
 type Param = Box<dyn ToSql + Sync + Send>;
@@ -85,6 +85,8 @@ fn row_params(r: &UsageRow) -> Vec<Param> {
         Box::new(r.preset),
         Box::new(r.router),
         Box::new(r.route_reason),
+        Box::new(r.billed_units.map(|n| n.min(i64::MAX as u64) as i64)),
+        Box::new(r.billed_unit),
     ]
 }
 
@@ -130,6 +132,8 @@ fn read_row(r: &Row) -> UsageRow {
         preset: r.get(33),
         router: r.get(34),
         route_reason: r.get(35),
+        billed_units: r.get::<_, Option<i64>>(36).map(|n| n.max(0) as u64),
+        billed_unit: r.get(37),
     }
 }
 

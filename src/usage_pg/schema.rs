@@ -59,6 +59,7 @@ CREATE TABLE responses (
 CREATE INDEX responses_expires_at ON responses (expires_at);
 "#,
     "ALTER TABLE usage ADD COLUMN preset TEXT; ALTER TABLE usage ADD COLUMN router TEXT; ALTER TABLE usage ADD COLUMN route_reason TEXT;",
+    "ALTER TABLE usage ADD COLUMN billed_units BIGINT; ALTER TABLE usage ADD COLUMN billed_unit TEXT;",
 ];
 
 /// Any number that fits in an i64; the same for every switchboard.

@@ -3,6 +3,7 @@
 //! file, which keeps the test build small and quick.
 
 mod common;
+mod media_support;
 mod tools_support;
 mod usage_support;
 
@@ -27,6 +28,8 @@ mod hardening_inputs;
 mod hardening_logs;
 mod hardening_money;
 mod hardening_shutdown;
+mod media_audio;
+mod media_images_rerank;
 mod messages_anthropic_upstream;
 mod messages_native;
 mod messages_openai_upstream;

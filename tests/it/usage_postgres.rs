@@ -84,7 +84,7 @@ async fn rows_land_with_every_column_and_a_generation_served_by_one_gateway_answ
         columns,
         "id,created_at,key_name,team,model_requested,model,provider,upstream_model,endpoint,streamed,status,error_type,attempts,\
          prompt_tokens,completion_tokens,cached_tokens,reasoning_tokens,cost_nano,cost_usd,latency_ms,ttft_ms,cache_hit,cancelled,\
-         finish_reason,session_id,user,app_referer,app_title,user_agent,request_body,response_body,guardrails,usage_note,preset,router,route_reason"
+         finish_reason,session_id,user,app_referer,app_title,user_agent,request_body,response_body,guardrails,usage_note,preset,router,route_reason,billed_units,billed_unit"
     );
     let row = pg.psql(&format!(
         "SELECT key_name, team, model_requested, model, provider, upstream_model, endpoint, streamed, status, error_type IS NULL, \
@@ -208,7 +208,7 @@ async fn a_gateway_stopped_during_an_outage_keeps_its_spool_and_the_next_start_r
         "key,requests,errors,cancelled,prompt_tokens,completion_tokens,cost_usd\nalice,5,0,0,10,20,0.02\n"
     );
     let check = String::from_utf8(cli(&path, &["check"]).stdout).unwrap();
-    assert!(check.contains("; schema version 5 (current); "), "{check}");
+    assert!(check.contains("; schema version 6 (current); "), "{check}");
     gateway.signal("TERM");
     assert!(gateway.wait().await.0.success());
 }
