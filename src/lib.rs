@@ -11,6 +11,7 @@ pub mod cli;
 pub mod commands;
 pub mod config;
 pub mod error;
+pub mod fleet;
 pub mod guardrails;
 pub mod http;
 pub mod ids;

@@ -103,8 +103,12 @@ pub struct AppState {
     /// session id -> endpoint identity that served it (sticky routing).
     sessions: SessionPins,
     usage: UsageLog,
-    budgets: BudgetLedger,
-    limits: RateLimiter,
+    /// This replica's own budgets and limits (what admission uses outside a fleet).
+    local: Arc<crate::fleet::LocalAdmission>,
+    /// Rate limits and budget holds: `local`, or shared through Redis (`cluster`).
+    admission: Arc<dyn crate::fleet::Admission>,
+    /// The response cache's second tier (Redis in a fleet; nothing otherwise).
+    shared_cache: Arc<dyn crate::fleet::cache_tier::SharedCache>,
     /// Sized once at start from `cache.max_bytes`; entries survive config reloads.
     cache: ResponseCache,
     metrics: Metrics,
@@ -138,7 +142,13 @@ impl AppState {
             "usage log open; budgets rebuilt from it"
         );
         let spend = |s: SpendSums| (s.name, Spend { total: s.total, daily: s.daily, weekly: s.weekly, monthly: s.monthly });
-        let budgets = BudgetLedger::restore(restored.keys.into_iter().map(spend), restored.teams.into_iter().map(spend), now);
+        let seed = crate::fleet::Seed {
+            keys: restored.keys.into_iter().map(spend).collect(),
+            teams: restored.teams.into_iter().map(spend).collect(),
+        };
+        let budgets = BudgetLedger::restore(seed.keys.iter().cloned(), seed.teams.iter().cloned(), now);
+        let local = Arc::new(crate::fleet::LocalAdmission::new(budgets));
+        let seams = crate::fleet::admission_for(&config, local.clone(), seed).map_err(std::io::Error::other)?;
         let cache = ResponseCache::new(config.cache.max_bytes);
         let alerts = crate::alerts::Alerts::new(&config);
         let spans = crate::otel::sink_for(&config);
@@ -152,8 +162,9 @@ impl AppState {
             health,
             sessions: SessionPins::default(),
             usage,
-            budgets,
-            limits: RateLimiter::default(),
+            local,
+            admission: seams.admission,
+            shared_cache: seams.cache,
             stream_cut: Default::default(),
         })
     }
@@ -184,12 +195,29 @@ impl AppState {
         &self.usage
     }
 
+    /// This replica's own budget ledger (the fleet's spend is in `admission`).
     pub fn budgets(&self) -> &BudgetLedger {
-        &self.budgets
+        &self.local.budgets
     }
 
     pub fn limits(&self) -> &RateLimiter {
-        &self.limits
+        &self.local.limits
+    }
+
+    pub fn admission(&self) -> &dyn crate::fleet::Admission {
+        &*self.admission
+    }
+
+    /// Stores a finished answer in both cache tiers.
+    pub fn cache_answer(&self, key: [u8; 32], answer: crate::cache::CachedAnswer) {
+        self.shared_cache.store(&key, &answer);
+        self.cache.insert(key, answer);
+    }
+
+    /// Drops an answer from both cache tiers.
+    pub fn forget_answer(&self, key: &[u8; 32]) {
+        self.shared_cache.forget(key);
+        self.cache.remove(key);
     }
 
     pub fn cache(&self) -> &ResponseCache {

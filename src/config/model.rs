@@ -52,6 +52,8 @@ pub struct Config {
     pub cache: CacheConfig,
     pub alerts: AlertsConfig,
     pub observability: ObservabilityConfig,
+    /// Fleet mode (`cluster`); `None` runs on this process's memory alone.
+    pub cluster: Option<super::ClusterConfig>,
     /// Non-fatal findings (disabled providers and keys), shown at start and by `check`.
     pub warnings: Vec<String>,
     /// Every configured secret (admin key, provider keys and credential headers, plain-text

@@ -21,6 +21,7 @@ pub struct RawFile {
     pub keys: Option<Value>,
     pub alerts: Option<Value>,
     pub observability: Option<Value>,
+    pub cluster: Option<Value>,
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -79,6 +79,7 @@ impl<'a> Validator<'a> {
         let cache = self.cache(raw.cache);
         let alerts = self.alerts(raw.alerts);
         let observability = self.observability(raw.observability);
+        let cluster = self.cluster(raw.cluster);
         let keys_given = matches!(&raw.keys, Some(Value::Sequence(items)) if !items.is_empty());
         let guardrails = self.guardrail_sets(raw.guardrails, &providers, &models);
         let keys = self.keys(raw.keys, &guardrails);
@@ -96,6 +97,7 @@ impl<'a> Validator<'a> {
         let mut secrets = self.secrets(&server, &providers);
         secrets.extend(alerts.secrets());
         secrets.extend(observability.secrets());
+        secrets.extend(cluster.iter().map(|c| c.redis.clone()));
         Some(Config {
             source: source.to_string(),
             server,
@@ -110,6 +112,7 @@ impl<'a> Validator<'a> {
             cache,
             alerts,
             observability,
+            cluster,
             warnings: std::mem::take(&mut self.warnings),
             secrets,
         })

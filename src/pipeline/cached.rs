@@ -3,11 +3,13 @@
 //! and zero cost, and storing a finished answer. Errors and failed streams are never stored.
 
 use super::frame::{AnswerEvent, Framing};
+use super::recorder::Recorder;
 use super::stamp::Stamp;
 use super::{ReplyBody, RequestCtx};
 use crate::api::usage::Usage;
 use crate::cache::{cache_key, CachedAnswer, CachedBody};
 use crate::config::ModelConfig;
+use crate::error::GatewayError;
 use crate::state::AppState;
 use bytes::Bytes;
 use serde_json::{Map, Value};
@@ -35,9 +37,47 @@ pub fn plan(state: &AppState, ctx: &RequestCtx, model: &ModelConfig, stream: boo
     let ttl = ctx.client.cache.effective_ttl(configured)?;
     let key = cache_key(&ctx.key.name, &model.slug, stream, body);
     if ctx.client.cache.clear {
-        state.cache().remove(&key);
+        state.forget_answer(&key);
     }
     Some(CachePlan { key, ttl })
+}
+
+/// Admits the request (rate limits, budget hold); with a fleet, a cacheable request's
+/// answer may come from the shared tier instead (kept in this replica's tier too).
+pub async fn admit(
+    state: &AppState,
+    ctx: &RequestCtx,
+    fin: &mut Recorder,
+    prompt_tokens: u64,
+    worst_case_nano: u64,
+    plan: Option<CachePlan>,
+) -> Result<Option<Arc<CachedAnswer>>, GatewayError> {
+    // A request that clears its entry must not read it back from the shared tier.
+    let shared_key = plan.filter(|_| !ctx.client.cache.clear).map(|p| p.key);
+    let Some(entry) = fin.admit(prompt_tokens, worst_case_nano, shared_key.as_ref()).await? else {
+        return Ok(None);
+    };
+    match (shared_key, crate::fleet::cache_tier::decode(&entry)) {
+        (Some(key), Some(answer)) => {
+            state.cache().insert(key, answer);
+            Ok(state.cache().get(&key))
+        }
+        // Unreadable (another version's entry): admitted as a miss.
+        _ => fin.admit(prompt_tokens, worst_case_nano, None).await.map(|_| None),
+    }
+}
+
+/// Answers a cache hit (either tier): the stored answer under this request's id.
+pub fn answer_hit(ctx: &RequestCtx, hit: &CachedAnswer, framing: Box<dyn Framing>, fin: &mut Recorder) -> super::ChatReply {
+    let stamp = Stamp {
+        id: ctx.generation_id.clone(),
+        created: (ctx.created_at_ms / 1000) as u64,
+        model: hit.model.clone(),
+        provider: hit.provider.clone(),
+    };
+    fin.cache_hit(hit.usage, &hit.model, &hit.provider);
+    let cache = CacheStatus::Hit { age: hit.age(), ttl_left: hit.remaining() };
+    super::ChatReply { provider: hit.provider.clone(), attempts: 0, body: replay(hit, &stamp, framing), cache }
 }
 
 /// A stored answer replayed under this request's id: usage as recorded, cost 0.
@@ -70,7 +110,7 @@ pub fn store_completion(state: &AppState, plan: CachePlan, stamp: &Stamp, usage:
             stamp.id.clone(),
             CachedBody::Json(body.clone()),
         );
-        state.cache().insert(plan.key, answer);
+        state.cache_answer(plan.key, answer);
     }
 }
 
@@ -100,7 +140,7 @@ impl StreamRecorder {
                 stamp.id.clone(),
                 CachedBody::Chunks(self.chunks),
             );
-            self.state.cache().insert(self.plan.key, answer);
+            self.state.cache_answer(self.plan.key, answer);
         }
     }
 }

@@ -75,21 +75,9 @@ async fn run(state: &Arc<AppState>, ctx: &RequestCtx, raw: &[u8], fin: &mut Reco
     }
     guard_inputs(state, ctx, policy, &mut request, fin)?;
     let cache_plan = cached::plan(state, ctx, &chain[0], false, &request.body);
-    if let Some(hit) = cache_plan.and_then(|plan| state.cache().get(&plan.key)) {
-        if let Some(vectors) = cached_vectors(&hit) {
-            fin.cache_hit(hit.usage, &hit.model, &hit.provider);
-            let served = Served {
-                id: &ctx.generation_id,
-                model: &hit.model,
-                provider: &hit.provider,
-                prompt_tokens: hit.usage.prompt_tokens,
-                cost_nano: 0,
-            };
-            let bytes =
-                serde_json::to_vec(&answer(&vectors, request.encoding, &served)).map_err(|e| GatewayError::Internal(e.to_string()))?;
-            let cache = CacheStatus::Hit { age: hit.age(), ttl_left: hit.remaining() };
-            return Ok(ChatReply { provider: hit.provider.clone(), attempts: 0, body: ReplyBody::Json(bytes.into()), cache });
-        }
+    let hit = cache_plan.and_then(|plan| state.cache().get(&plan.key));
+    if let Some(reply) = hit.and_then(|hit| answer_hit(ctx, &hit, &request, fin)) {
+        return reply;
     }
     let input = RouteInput {
         chain: &chain,
@@ -103,8 +91,16 @@ async fn run(state: &Arc<AppState>, ctx: &RequestCtx, raw: &[u8], fin: &mut Reco
         rand01: rand::random::<f64>(),
     };
     let candidates = routing::route(&input, &|e| ctx.runtime.stats(e))?;
-    fin.admit(request.estimate_tokens())?;
-    fin.reserve(budget::worst_case_nano(budget::prompt_token_bound(raw.len()), 0, candidates.iter().map(|c| &c.endpoint.price)))?;
+    let worst_case = budget::worst_case_nano(budget::prompt_token_bound(raw.len()), 0, candidates.iter().map(|c| &c.endpoint.price));
+    let shared_hit = cached::admit(state, ctx, fin, request.estimate_tokens(), worst_case, cache_plan).await?;
+    if let Some(hit) = shared_hit {
+        match answer_hit(ctx, &hit, &request, fin) {
+            Some(reply) => return reply,
+            // Not an embedding answer: admitted as a miss.
+            None => _ = fin.admit(request.estimate_tokens(), worst_case, None).await?,
+        }
+    }
+
     let deadline = Instant::now() + ctx.runtime.config.server.request_timeout;
     let client = state.http();
     let mut failed = Vec::new();
@@ -134,7 +130,7 @@ async fn run(state: &Arc<AppState>, ctx: &RequestCtx, raw: &[u8], fin: &mut Reco
             let body = Map::from_iter([("vectors".to_string(), Value::Array(stored))]);
             let (model, provider) = (target.model.slug.clone(), target.endpoint.provider.name.clone());
             let entry = CachedAnswer::new(plan.ttl, model, provider, usage, ctx.generation_id.clone(), CachedBody::Json(body));
-            state.cache().insert(plan.key, entry);
+            state.cache_answer(plan.key, entry);
             CacheStatus::Miss { ttl: plan.ttl }
         }
         None => CacheStatus::Bypass,
@@ -151,4 +147,23 @@ async fn run(state: &Arc<AppState>, ctx: &RequestCtx, raw: &[u8], fin: &mut Reco
 fn cached_vectors(hit: &CachedAnswer) -> Option<Vec<Vec<f32>>> {
     let CachedBody::Json(body) = &hit.body else { return None };
     body.get("vectors")?.as_array()?.iter().map(|v| decode_base64(v.as_str()?)).collect()
+}
+
+/// Answers from a cache entry holding vectors (`None`: the entry is not an embedding).
+fn answer_hit(
+    ctx: &RequestCtx,
+    hit: &CachedAnswer,
+    request: &EmbeddingRequest,
+    fin: &mut Recorder,
+) -> Option<Result<ChatReply, GatewayError>> {
+    let vectors = cached_vectors(hit)?;
+    fin.cache_hit(hit.usage, &hit.model, &hit.provider);
+    let served =
+        Served { id: &ctx.generation_id, model: &hit.model, provider: &hit.provider, prompt_tokens: hit.usage.prompt_tokens, cost_nano: 0 };
+    let bytes = match serde_json::to_vec(&answer(&vectors, request.encoding, &served)) {
+        Ok(bytes) => bytes,
+        Err(e) => return Some(Err(GatewayError::Internal(e.to_string()))),
+    };
+    let cache = CacheStatus::Hit { age: hit.age(), ttl_left: hit.remaining() };
+    Some(Ok(ChatReply { provider: hit.provider.clone(), attempts: 0, body: ReplyBody::Json(bytes.into()), cache }))
 }

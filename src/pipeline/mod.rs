@@ -156,15 +156,7 @@ async fn run(
     let key_body = request.anthropic.as_ref().map_or(&request.body, |native| native.body());
     let cache_plan = cached::plan(state, ctx, &chain[0], request.stream, key_body);
     if let Some(hit) = cache_plan.and_then(|plan| state.cache().get(&plan.key)) {
-        let stamp = Stamp {
-            id: ctx.generation_id.clone(),
-            created: (ctx.created_at_ms / 1000) as u64,
-            model: hit.model.clone(),
-            provider: hit.provider.clone(),
-        };
-        fin.cache_hit(hit.usage, &hit.model, &hit.provider);
-        let cache = CacheStatus::Hit { age: hit.age(), ttl_left: hit.remaining() };
-        return Ok(ChatReply { provider: hit.provider.clone(), attempts: 0, body: cached::replay(&hit, &stamp, framing), cache });
+        return Ok(cached::answer_hit(ctx, &hit, framing, fin));
     }
     let cache = cache_plan.map_or(CacheStatus::Bypass, |p| CacheStatus::Miss { ttl: p.ttl });
     let session = request.body.get("session_id").and_then(Value::as_str).or(ctx.client.session_id.as_deref());
@@ -184,15 +176,14 @@ async fn run(
     };
     let candidates = routing::route(&input, &|e| ctx.runtime.stats(e))?;
     let prompt_estimate = request.estimate_prompt_tokens();
-    fin.admit(prompt_estimate)?;
     // Each of `n` choices can use the whole output bound.
     let max_output = request.max_output_tokens().or(chain[0].max_output_tokens).unwrap_or(budget::DEFAULT_MAX_OUTPUT_TOKENS);
     let worst_output = max_output.saturating_mul(request.choices());
-    fin.reserve(budget::worst_case_nano(
-        budget::prompt_token_bound(body.len()),
-        worst_output,
-        candidates.iter().map(|c| &c.endpoint.price),
-    ))?;
+    let worst_case =
+        budget::worst_case_nano(budget::prompt_token_bound(body.len()), worst_output, candidates.iter().map(|c| &c.endpoint.price));
+    if let Some(hit) = cached::admit(state, ctx, fin, prompt_estimate, worst_case, cache_plan).await? {
+        return Ok(cached::answer_hit(ctx, &hit, framing, fin));
+    }
     let deadline = Instant::now() + ctx.runtime.config.server.request_timeout;
     let mut failed = Vec::new();
     let upstream_started = Instant::now();

@@ -13,6 +13,8 @@ mod config;
 mod embeddings;
 mod fidelity_contract;
 mod fidelity_system_messages;
+mod fleet_config;
+mod fleet_scripts;
 mod gemini_upstream;
 mod guardrail_cost;
 mod guardrails;

@@ -6,6 +6,7 @@ pub mod messages;
 pub mod native;
 pub mod openai;
 pub mod process;
+pub mod redis_server;
 pub mod upstream;
 
 use std::net::SocketAddr;
