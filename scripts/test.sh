@@ -2,9 +2,16 @@
 # The whole test suite, exactly as CI runs it: Rust unit and integration tests, the
 # official Python SDKs against the real release binary, then the benchmark's smoke run.
 # Installs what it needs: Python packages go into ./.venv from PyPI, the OpenRouter SDK into
-# tests/node/node_modules from npm (pinned by its package-lock.json), wrk from apt.
+# tests/node/node_modules from npm (pinned by its package-lock.json), wrk and redis-server
+# from apt.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+
+echo "== system packages the tests start themselves (redis-server for fleet mode)"
+if ! command -v redis-server >/dev/null; then
+  SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+  $SUDO apt-get update -qq && $SUDO apt-get install -y -qq redis-server >/dev/null
+fi
 
 echo "== cargo build --release"
 cargo build --release --locked --bins --examples

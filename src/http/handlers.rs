@@ -179,12 +179,16 @@ pub async fn health() -> HttpResponse {
 pub async fn ready(state: web::Data<AppState>) -> HttpResponse {
     let runtime = state.runtime();
     let models = runtime.config.models.len();
-    if state.usage().is_writable() {
-        HttpResponse::Ok().json(serde_json::json!({ "status": "ready", "models": models, "database": "ok" }))
-    } else {
+    if !state.usage().is_writable() {
         HttpResponse::ServiceUnavailable().json(
             serde_json::json!({ "status": "not ready", "models": models, "database": "the usage log cannot be written; see the log" }),
         )
+    } else if let Some(reason) = state.admission().degraded() {
+        // Still 200: the replica serves (limits and cache from memory); a 503 would take
+        // every replica out of the load balancer at once when Redis goes away.
+        HttpResponse::Ok().json(serde_json::json!({ "status": "degraded", "models": models, "database": "ok", "redis": reason }))
+    } else {
+        HttpResponse::Ok().json(serde_json::json!({ "status": "ready", "models": models, "database": "ok" }))
     }
 }
 
