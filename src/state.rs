@@ -11,7 +11,6 @@ use crate::guardrails::Policies;
 use crate::metrics::Metrics;
 use crate::ratelimit::RateLimiter;
 use crate::routing::health::{Availability, BreakerSettings, EndpointStats, HealthRegistry};
-use crate::routing::sticky::SessionPins;
 use crate::usage::{SpendSums, UsageLog, DEFAULT_QUEUE_CAPACITY};
 use arc_swap::ArcSwap;
 use bytes::Bytes;
@@ -99,9 +98,9 @@ fn config_fingerprint(endpoint: &Endpoint) -> u64 {
 pub struct AppState {
     live: ArcSwap<Runtime>,
     http: reqwest::Client,
-    health: HealthRegistry,
+    health: Arc<HealthRegistry>,
     /// session id -> endpoint identity that served it (sticky routing).
-    sessions: SessionPins,
+    sessions: Arc<dyn crate::fleet::sessions::SessionStore>,
     usage: UsageLog,
     /// This replica's own budgets and limits (what admission uses outside a fleet).
     local: Arc<crate::fleet::LocalAdmission>,
@@ -132,7 +131,7 @@ impl AppState {
             .connect_timeout(Duration::from_secs(10))
             .build()
             .map_err(std::io::Error::other)?;
-        let health = HealthRegistry::default();
+        let health = Arc::new(HealthRegistry::default());
         let now = crate::utc::now_ms();
         let (usage, restored) = UsageLog::open(&config.database.path, DEFAULT_QUEUE_CAPACITY, now).map_err(std::io::Error::other)?;
         tracing::info!(
@@ -149,6 +148,9 @@ impl AppState {
         let budgets = BudgetLedger::restore(seed.keys.iter().cloned(), seed.teams.iter().cloned(), now);
         let local = Arc::new(crate::fleet::LocalAdmission::new(budgets));
         let seams = crate::fleet::admission_for(&config, local.clone(), seed).map_err(std::io::Error::other)?;
+        if let Some(link) = &seams.link {
+            crate::fleet::health_sync::start(link, Arc::downgrade(&health));
+        }
         let cache = ResponseCache::new(config.cache.max_bytes);
         let alerts = crate::alerts::Alerts::new(&config);
         let spans = crate::otel::sink_for(&config);
@@ -160,7 +162,7 @@ impl AppState {
             live: ArcSwap::from_pointee(Runtime::new(config, &health)),
             http,
             health,
-            sessions: SessionPins::default(),
+            sessions: seams.sessions,
             usage,
             local,
             admission: seams.admission,
@@ -183,8 +185,8 @@ impl AppState {
         &self.http
     }
 
-    pub fn pinned_endpoint(&self, session: &str) -> Option<String> {
-        self.sessions.pinned(session)
+    pub async fn pinned_endpoint(&self, session: &str) -> Option<String> {
+        self.sessions.pinned(session).await
     }
 
     pub fn pin_session(&self, session: &str, endpoint_identity: String) {

@@ -4,8 +4,10 @@
 //! (Redis), chosen once at start. The request path calls the trait and never asks which.
 
 pub mod cache_tier;
+pub mod health_sync;
 mod local;
 pub mod redis;
+pub mod sessions;
 mod shared;
 
 pub use local::LocalAdmission;
@@ -129,17 +131,27 @@ pub fn subjects(payer: &Payer) -> Vec<Subject<'_>> {
 /// `seed` is the spend restored from the usage log, for an empty Redis.
 pub fn admission_for(config: &crate::config::Config, local: Arc<LocalAdmission>, seed: Seed) -> Result<Seams, String> {
     let Some(cluster) = &config.cluster else {
-        return Ok(Seams { admission: local, cache: Arc::new(cache_tier::NoSharedCache) });
+        return Ok(Seams {
+            admission: local,
+            cache: Arc::new(cache_tier::NoSharedCache),
+            sessions: Arc::new(sessions::LocalPins::default()),
+            link: None,
+        });
     };
     let shared = SharedAdmission::connect(cluster, local, seed)?;
-    let cache = Arc::new(cache_tier::RedisCache(shared.link().clone()));
-    Ok(Seams { admission: Arc::new(shared), cache })
+    let link = shared.link().clone();
+    let cache = Arc::new(cache_tier::RedisCache(link.clone()));
+    let sessions = Arc::new(sessions::SharedPins::new(link.clone()));
+    Ok(Seams { admission: Arc::new(shared), cache, sessions, link: Some(link) })
 }
 
 /// The shared-state seams chosen for a configuration.
 pub struct Seams {
     pub admission: Arc<dyn Admission>,
     pub cache: Arc<dyn cache_tier::SharedCache>,
+    pub sessions: Arc<dyn sessions::SessionStore>,
+    /// The Redis link, for the background breaker exchange (`health_sync`).
+    pub link: Option<Arc<redis::RedisLink>>,
 }
 
 pub use shared::Seed;

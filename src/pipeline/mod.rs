@@ -161,7 +161,10 @@ async fn run(
     let cache = cache_plan.map_or(CacheStatus::Bypass, |p| CacheStatus::Miss { ttl: p.ttl });
     let session = request.body.get("session_id").and_then(Value::as_str).or(ctx.client.session_id.as_deref());
     // `provider.order` disables sticky routing, as on OpenRouter.
-    let pinned = session.filter(|_| prefs.order.is_empty()).and_then(|s| state.pinned_endpoint(s));
+    let pinned = match session.filter(|_| prefs.order.is_empty()) {
+        Some(s) => state.pinned_endpoint(s).await,
+        None => None,
+    };
     let fields: Vec<&str> = request.body.keys().map(String::as_str).collect();
     let input = RouteInput {
         chain: &chain,

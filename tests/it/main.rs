@@ -14,6 +14,7 @@ mod embeddings;
 mod fidelity_contract;
 mod fidelity_system_messages;
 mod fleet_config;
+mod fleet_health;
 mod fleet_redis;
 mod fleet_scripts;
 mod gemini_upstream;
