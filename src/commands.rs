@@ -117,7 +117,17 @@ pub fn check(config_path: &Path) -> ExitCode {
     match config::load(config_path) {
         Ok(config) => {
             print!("{}", routing_table(&config));
-            ExitCode::SUCCESS
+            match crate::fleet::check_redis(&config) {
+                Some(Err(line)) => {
+                    println!("{line}");
+                    ExitCode::FAILURE
+                }
+                Some(Ok(line)) => {
+                    println!("{line}");
+                    ExitCode::SUCCESS
+                }
+                None => ExitCode::SUCCESS,
+            }
         }
         Err(errors) => {
             eprintln!("{errors}");

@@ -155,3 +155,15 @@ pub struct Seams {
 }
 
 pub use shared::Seed;
+
+/// What `switchboard check` says about `cluster.redis`: `Ok` with the server's version,
+/// `Err` with why it cannot be used; `None` outside a fleet.
+pub fn check_redis(config: &crate::config::Config) -> Option<Result<String, String>> {
+    let cluster = config.cluster.as_ref()?;
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().ok()?;
+    let timeout = cluster.redis_timeout.max(std::time::Duration::from_secs(2));
+    Some(match runtime.block_on(redis::probe(cluster.redis.expose(), timeout)) {
+        Ok(version) => Ok(format!("\ncluster.redis: ok, {version}; budgets, rate limits, cache, sessions and breakers are shared")),
+        Err(e) => Err(format!("\ncluster.redis: UNREACHABLE: {e}")),
+    })
+}

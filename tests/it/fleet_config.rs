@@ -50,3 +50,21 @@ fn a_set_redis_variable_configures_the_cluster_with_defaults() {
     assert_eq!(cluster.redis_timeout, switchboard::config::DEFAULT_REDIS_TIMEOUT);
     assert!(config.secrets.iter().any(|s| s.expose() == "redis://127.0.0.1:6390/2"));
 }
+
+#[test]
+fn check_connects_to_redis_and_says_what_it_found() {
+    let mut redis = crate::common::redis_server::RedisServer::start();
+    let (path, _) = crate::common::process::config_path();
+    std::fs::write(&path, with_cluster(&format!("  redis: {}\n", redis.url()))).unwrap();
+    let check = || std::process::Command::new(crate::common::process::BIN).args(["check", "--config"]).arg(&path).output().unwrap();
+    let out = check();
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    assert_eq!(out.status.code(), Some(0), "{stdout}");
+    assert!(stdout.contains("cluster.redis: ok, Redis "), "{stdout}");
+    redis.stop();
+    let out = check();
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    assert!(stdout.contains("cluster.redis: UNREACHABLE: redis call failed:"), "{stdout}");
+    assert!(!stdout.contains(&redis.url()), "the URL (it may hold a password) is not printed: {stdout}");
+}
