@@ -141,13 +141,9 @@ impl AppState {
             "usage log open; budgets rebuilt from it"
         );
         let spend = |s: SpendSums| (s.name, Spend { total: s.total, daily: s.daily, weekly: s.weekly, monthly: s.monthly });
-        let seed = crate::fleet::Seed {
-            keys: restored.keys.into_iter().map(spend).collect(),
-            teams: restored.teams.into_iter().map(spend).collect(),
-        };
-        let budgets = BudgetLedger::restore(seed.keys.iter().cloned(), seed.teams.iter().cloned(), now);
+        let budgets = BudgetLedger::restore(restored.keys.into_iter().map(spend), restored.teams.into_iter().map(spend), now);
         let local = Arc::new(crate::fleet::LocalAdmission::new(budgets));
-        let seams = crate::fleet::admission_for(&config, local.clone(), seed).map_err(std::io::Error::other)?;
+        let seams = crate::fleet::admission_for(&config, local.clone()).map_err(std::io::Error::other)?;
         if let Some(link) = &seams.link {
             crate::fleet::health_sync::start(link, Arc::downgrade(&health));
         }

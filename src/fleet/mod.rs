@@ -128,8 +128,8 @@ pub fn subjects(payer: &Payer) -> Vec<Subject<'_>> {
 }
 
 /// The admission for `config`: shared through Redis with `cluster.redis`, else local.
-/// `seed` is the spend restored from the usage log, for an empty Redis.
-pub fn admission_for(config: &crate::config::Config, local: Arc<LocalAdmission>, seed: Seed) -> Result<Seams, String> {
+/// An empty Redis is seeded from `local`'s spend (the usage log's, see `SharedAdmission`).
+pub fn admission_for(config: &crate::config::Config, local: Arc<LocalAdmission>) -> Result<Seams, String> {
     let Some(cluster) = &config.cluster else {
         return Ok(Seams {
             admission: local,
@@ -138,7 +138,7 @@ pub fn admission_for(config: &crate::config::Config, local: Arc<LocalAdmission>,
             link: None,
         });
     };
-    let shared = SharedAdmission::connect(cluster, local, seed)?;
+    let shared = SharedAdmission::connect(cluster, local)?;
     let link = shared.link().clone();
     let cache = Arc::new(cache_tier::RedisCache(link.clone()));
     let sessions = Arc::new(sessions::SharedPins::new(link.clone()));
@@ -153,8 +153,6 @@ pub struct Seams {
     /// The Redis link, for the background breaker exchange (`health_sync`).
     pub link: Option<Arc<redis::RedisLink>>,
 }
-
-pub use shared::Seed;
 
 /// What `switchboard check` says about `cluster.redis`: `Ok` with the server's version,
 /// `Err` with why it cannot be used; `None` outside a fleet.

@@ -12,6 +12,8 @@ use std::time::Duration;
 
 /// How often the monitor checks Redis (and notices it came back).
 pub const MONITOR_INTERVAL: Duration = Duration::from_millis(250);
+/// Pings between two upkeeps (re-seeding a flushed Redis): every 2 s.
+const UPKEEP_EVERY: u32 = 8;
 
 /// The fleet's scripts (see `src/fleet/lua/`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -102,12 +104,13 @@ impl RedisLink {
         }))
     }
 
-    /// Starts the monitor: a PING every `MONITOR_INTERVAL`; `on_up` runs each time Redis
-    /// is reached after being down (and once at the first contact).
-    pub fn monitor(self: &Arc<Self>, on_up: impl Fn(&Arc<RedisLink>) + Send + Sync + 'static) {
+    /// Starts the monitor: a PING every `MONITOR_INTERVAL`; `upkeep` runs at the first
+    /// contact, each time Redis is reached after being down, and every `UPKEEP_EVERY` pings.
+    pub fn monitor(self: &Arc<Self>, upkeep: impl Fn(&Arc<RedisLink>) + Send + Sync + 'static) {
         let weak = Arc::downgrade(self);
         self.io.spawn(async move {
             let mut first = true;
+            let mut pings = 0u32;
             loop {
                 let Some(link) = weak.upgrade() else { return };
                 let was_up = link.up.load(Ordering::Relaxed);
@@ -116,7 +119,10 @@ impl RedisLink {
                         link.up.store(true, Ordering::Relaxed);
                         if first || !was_up {
                             tracing::info!("redis reachable; state is shared with the fleet");
-                            on_up(&link);
+                        }
+                        pings = pings.wrapping_add(1);
+                        if first || !was_up || pings % UPKEEP_EVERY == 0 {
+                            upkeep(&link);
                         }
                         first = false;
                     }

@@ -18,13 +18,6 @@ pub const HOLD_TTL: Duration = Duration::from_secs(15 * 60);
 /// How long a period's spend counter is kept (past the longest period, a month).
 const SPEND_TTL_SECS: u64 = 40 * 86_400;
 
-/// Spend restored from the usage log at start, by key and by team, to seed an empty Redis.
-#[derive(Default, Clone)]
-pub struct Seed {
-    pub keys: Vec<(String, Spend)>,
-    pub teams: Vec<(String, Spend)>,
-}
-
 pub struct SharedAdmission {
     link: Arc<RedisLink>,
     local: Arc<LocalAdmission>,
@@ -81,9 +74,14 @@ fn budgets(payer: &Payer) -> Vec<(bool, &str, Budget)> {
 }
 
 impl SharedAdmission {
-    pub fn connect(cluster: &ClusterConfig, local: Arc<LocalAdmission>, seed: Seed) -> Result<SharedAdmission, String> {
+    pub fn connect(cluster: &ClusterConfig, local: Arc<LocalAdmission>) -> Result<SharedAdmission, String> {
         let link = RedisLink::open(cluster.redis.expose(), cluster.redis_timeout)?;
-        link.monitor(move |link| seed_spend(link, &seed));
+        let ledger = Arc::downgrade(&local);
+        link.monitor(move |link| {
+            if let Some(local) = ledger.upgrade() {
+                seed_spend(link, local.budgets.all_spend(utc::now_ms()));
+            }
+        });
         Ok(SharedAdmission {
             link,
             local,
@@ -283,19 +281,29 @@ fn token_delta(admitted: Option<u64>, actual: u64) -> i64 {
     admitted.map_or(0, |a| signed(actual).saturating_sub(signed(a)))
 }
 
-/// Seeds each holder's current-period spend counters from this replica's usage log when
-/// Redis has none (a fresh or flushed Redis); the `SET NX` marker lets one replica do it.
-fn seed_spend(link: &Arc<RedisLink>, seed: &Seed) {
+/// Seeds each holder's current-period spend counters with this replica's own spend (the
+/// usage log's sums restored at start, plus what it settled since) when Redis has none (a
+/// fresh or flushed Redis); the `SET NX` marker lets one replica do it.
+fn seed_spend(link: &Arc<RedisLink>, spend: Vec<(String, bool, Spend)>) {
     let today = utc::day_of(utc::now_ms());
-    let mut keys = vec![format!("sb:seeded:{today}")];
+    let marker = format!("sb:seeded:{today}");
+    let checking = link.clone();
+    // The marker is read first: the common case (seeded) sends no counters at all.
+    link.spawn(async move {
+        if checking.get(marker.clone()).await.is_none() && checking.down_reason().is_none() {
+            send_seed(&checking, marker, today, &spend);
+        }
+    });
+}
+
+fn send_seed(link: &RedisLink, marker: String, today: i64, spend: &[(String, bool, Spend)]) {
+    let mut keys = vec![marker];
     let mut args = vec!["86400".to_string()];
-    for (team, list) in [(false, &seed.keys), (true, &seed.teams)] {
-        for (name, spend) in list {
-            for period in [BudgetPeriod::Daily, BudgetPeriod::Weekly, BudgetPeriod::Monthly] {
-                keys.push(spend_key(team, name, period, today));
-                args.push(spend.in_period(period).to_string());
-                args.push(SPEND_TTL_SECS.to_string());
-            }
+    for (name, team, spend) in spend {
+        for period in [BudgetPeriod::Daily, BudgetPeriod::Weekly, BudgetPeriod::Monthly] {
+            keys.push(spend_key(*team, name, period, today));
+            args.push(spend.in_period(period).to_string());
+            args.push(SPEND_TTL_SECS.to_string());
         }
     }
     link.run_detached(Lua::Seed, keys, args, |reply| match reply {

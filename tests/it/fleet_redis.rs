@@ -193,3 +193,29 @@ async fn on_redis_down_local_serves_budgeted_keys_from_memory() {
     }
     assert_eq!(statuses, [200, 200, 402]);
 }
+
+#[tokio::test]
+async fn a_flushed_redis_is_seeded_again_from_the_usage_log() {
+    let redis = RedisServer::start();
+    // $0.01 a day affords two requests of $0.004, not three.
+    let keys = "  - { name: alice, key: sk-alice, budget: { limit_usd: 0.01, period: daily } }\n";
+    let gw = Gateway::start(&config(&redis, "0ms", keys, "reject_budgeted")).await;
+    for _ in 0..2 {
+        assert_eq!(ask(&gw, "sk-alice", false).await.status(), 200);
+    }
+    let spend_key = || redis.cli(&["--scan", "--pattern", "sb:k:alice:spend:d:*"]).unwrap_or_default();
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while spend_key().is_empty() || redis.cli(&["GET", &spend_key()]).unwrap() != "8000000" {
+        assert!(Instant::now() < deadline, "the spend never reached Redis");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    redis.cli(&["FLUSHALL"]).unwrap();
+    // Within one upkeep (2 s) the replica puts back what its usage log says was spent.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while spend_key().is_empty() {
+        assert!(Instant::now() < deadline, "Redis was never seeded again");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(redis.cli(&["GET", &spend_key()]).unwrap(), "8000000");
+    assert_eq!(ask(&gw, "sk-alice", false).await.status(), 402, "the flush did not reset the budget");
+}

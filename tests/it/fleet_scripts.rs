@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 use switchboard::budget::{BudgetLedger, Payer, Settled};
 use switchboard::config::{ClusterConfig, Config, OnRedisDown, Secret};
-use switchboard::fleet::{Admission, Admitted, Ask, Hold, LocalAdmission, Outcome, Refusal, Seed, SharedAdmission};
+use switchboard::fleet::{Admission, Admitted, Ask, Hold, LocalAdmission, Outcome, Refusal, SharedAdmission};
 
 const USD: u64 = 1_000_000_000;
 const DAY_MS: i64 = 86_400_000;
@@ -33,7 +33,7 @@ fn shared(redis: &RedisServer) -> SharedAdmission {
         on_redis_down: OnRedisDown::RejectBudgeted,
         redis_timeout: Duration::from_millis(500),
     };
-    SharedAdmission::connect(&cluster, Arc::new(LocalAdmission::new(BudgetLedger::default())), Seed::default()).unwrap()
+    SharedAdmission::connect(&cluster, Arc::new(LocalAdmission::new(BudgetLedger::default()))).unwrap()
 }
 
 async fn admit(fleet: &SharedAdmission, payer: &Payer, amount: u64, now_ms: i64) -> Result<Hold, Refusal> {
