@@ -121,7 +121,7 @@ impl RedisLink {
                             tracing::info!("redis reachable; state is shared with the fleet");
                         }
                         pings = pings.wrapping_add(1);
-                        if first || !was_up || pings % UPKEEP_EVERY == 0 {
+                        if first || !was_up || pings.is_multiple_of(UPKEEP_EVERY) {
                             upkeep(&link);
                         }
                         first = false;
