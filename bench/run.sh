@@ -227,7 +227,9 @@ fi
   echo "pinning: ${PIN_GW[*]:-none} for switchboard; ${PIN_LOAD[*]:-none} for wrk, probe and mocks"
   echo "busiest other processes at start: $(ps -eo pcpu=,comm= --sort=-pcpu | head -3 | awk '{printf "%s %s%%; ", $2, $1}')"
   echo "settings: DUR=${DUR}s REPS=$REPS TTFB_N=$TTFB_N SLOW_TTFB_N=$SLOW_TTFB_N NICE=$NICE RT=$RT limits=$USE_LIMITS cache=$USE_CACHE fleet=$USE_FLEET RUST_LOG=${SB_RUST_LOG:-unset}"
-  [ "$USE_FLEET" = 1 ] && echo "redis: $(redis-server --version | cut -d' ' -f1-3), on ${PIN_LOAD[*]:-any core} with wrk and the mocks"
+  if [ "$USE_FLEET" = 1 ]; then
+    echo "redis: $(redis-server --version | cut -d' ' -f1-3), on ${PIN_LOAD[*]:-any core} with wrk and the mocks"
+  fi
   echo "load average at start: $(cut -d' ' -f1-3 /proc/loadavg)"
   echo "command: $([ "$RT" = 1 ] && echo "RT=1 ")$([ "$NICE" != 0 ] && echo "NICE=$NICE ")$([ "$REPS" != 1 ] && echo "REPS=$REPS ")bench/run.sh $*"
 } >"$R/env.txt"
