@@ -152,11 +152,15 @@ impl Admission for SharedAdmission {
                 _ => self.fallback(&ask, "the cache entry was not text"),
             },
             Some(Field::Text(t)) if t == b"throttled" => {
-                let (subject, what, per_minute, _) = limits[(field(1) as usize).saturating_sub(1).min(limits.len() - 1)];
+                let Some(&(subject, what, per_minute, _)) = limits.get((field(1) as usize).wrapping_sub(1)) else {
+                    return self.fallback(&ask, "the admission script named no limit");
+                };
                 Err(Refusal::Throttled(Throttled::new(subject, what, per_minute, field(2).saturating_mul(1000))))
             }
             Some(Field::Text(t)) if t == b"denied" => {
-                let (team, name, budget) = budgets[(field(1) as usize).saturating_sub(1).min(budgets.len() - 1)];
+                let Some(&(team, name, budget)) = budgets.get((field(1) as usize).wrapping_sub(1)) else {
+                    return self.fallback(&ask, "the admission script named no budget");
+                };
                 Err(Refusal::Denied(BudgetDenied {
                     holder: format!("{} `{name}`", if team { "team" } else { "key" }),
                     spent: field(2) as u64,
