@@ -320,3 +320,27 @@ fn fields(value: Value) -> Vec<Field> {
         other => vec![one(other)],
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn script_replies_become_fields_and_numbers_read_from_text() {
+        let reply = Value::Array(vec![
+            Value::BulkString(b"denied".to_vec()),
+            Value::Int(2),
+            Value::BulkString(b"9007199254740992".to_vec()),
+            Value::Nil,
+        ]);
+        let fields = fields(reply);
+        assert_eq!(fields[0], Field::Text(b"denied".to_vec()));
+        assert_eq!(fields.iter().map(Field::int).collect::<Vec<_>>(), [None, Some(2), Some(9_007_199_254_740_992), None]);
+        assert_eq!(super::fields(Value::Int(7)), [Field::Int(7)]);
+    }
+
+    #[test]
+    fn a_url_that_is_not_redis_is_refused_before_any_connection() {
+        assert!(RedisLink::open("http://127.0.0.1:1", Duration::from_millis(50)).is_err());
+    }
+}
