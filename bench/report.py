@@ -25,7 +25,11 @@ PROBE_CASES = [
     ("ttfb", "sequential stream"),
     ("d50-ttfb", "sequential stream, 50 ms upstream"),
 ]
-NAME = re.compile(r"^(?P<case>[a-z0-9-]+?)-(?P<target>direct|switchboard)-r(?P<rep>\d+)\.json$")
+FLEET_CASES = [
+    ("fleet-ns-c32", "non-stream, 32 connections"),
+    ("fleet-st-c32", "stream, 32 connections"),
+]
+NAME = re.compile(r"^(?P<case>[a-z0-9-]+?)-(?P<target>direct|switchboard|fleet)-r(?P<rep>\d+)\.json$")
 
 
 def load_json(path):
@@ -50,9 +54,10 @@ def load_row(result, meta, target):
     secs = result["duration_us"] / 1e6
     ok = result["requests"] - result["errors"]["status"]
     lat = result["latency_us"]
-    ticks = meta.get("gw_cpu_ticks" if target == "switchboard" else "upstream_cpu_ticks", 0)
+    ticks = meta.get("upstream_cpu_ticks" if target == "direct" else "gw_cpu_ticks", 0)
     cpu_us = ticks / meta.get("clk_tck", 100) * 1e6 / max(result["requests"], 1)
     return {
+        "redis_cpu": meta.get("redis_cpu_ticks", 0) / meta.get("clk_tck", 100) * 1e6 / max(result["requests"], 1),
         "rps": ok / secs if secs else 0.0,
         "p50": lat["p50"] / 1000, "p90": lat["p90"] / 1000, "p99": lat["p99"] / 1000,
         "cpu": cpu_us,
@@ -193,6 +198,8 @@ def main(argv):
                   f"{signed(paired(rows, 'done_p50', diff)) if sb else '–'} | {fmt(med(per, 'cpu'), 1) if sb else '–'} |")
     print()
 
+    print_fleet(runs)
+
     rss_start = start.get("rss_kb_after_start", 0) / 1024
     hwm_c128 = med(load.get("ns-c128", {}).get("switchboard", {}), "hwm") if "ns-c128" in load else float("nan")
     print("## Memory (switchboard)\n")
@@ -227,6 +234,31 @@ def main(argv):
     else:
         print("| cache hits, c=32 | ≥ 1.0× direct | not run (no response cache in this build) | – |")
     return 0
+
+
+def print_fleet(runs):
+    """Fleet mode (cluster.redis on loopback) beside the single binary, same run, same key
+    (budget and rate limit on): each request runs the admission and settle scripts."""
+    if not any(runs.get((case, "fleet")) for case, _ in FLEET_CASES):
+        return
+    print("## Fleet mode: Redis on loopback vs the single binary\n")
+    print("Both gateways run the same config (budget and rate limit on the key); `fleet` adds")
+    print("`cluster.redis`: one admission script before the upstream call, one settle script after.")
+    print("Runs alternate single, fleet in each repetition. CPU is the gateway's; Redis's own is apart.\n")
+    print("| case | target | req/s | × single | p50 ms | p99 ms | added p50 ms | added p99 ms | CPU µs/req | added CPU µs/req | Redis CPU µs/req |")
+    print("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    for case, label in FLEET_CASES:
+        single = {rep: load_row(r, m, "switchboard") for rep, (r, m) in runs.get((case, "switchboard"), {}).items()}
+        fleet = {rep: load_row(r, m, "fleet") for rep, (r, m) in runs.get((case, "fleet"), {}).items()}
+        if not single or not fleet:
+            continue
+        rows = {"direct": single, "switchboard": fleet}
+        print(f"| {label} | single | {fmt(med(single, 'rps'), 0)} | 1.00 | {fmt(med(single, 'p50'))} | "
+              f"{fmt(med(single, 'p99'))} | – | – | {fmt(med(single, 'cpu'), 1)} | – | – |")
+        print(f"| | fleet | {fmt(med(fleet, 'rps'), 0)} | {fmt(paired(rows, 'rps', ratio), 3)} | {fmt(med(fleet, 'p50'))} | "
+              f"{fmt(med(fleet, 'p99'))} | {signed(paired(rows, 'p50', diff))} | {signed(paired(rows, 'p99', diff))} | "
+              f"{fmt(med(fleet, 'cpu'), 1)} | {signed(paired(rows, 'cpu', diff), 1)} | {fmt(med(fleet, 'redis_cpu'), 1)} |")
+    print()
 
 
 def check_failures(runs):

@@ -13,6 +13,9 @@
 #   LIMITS=auto     budget + rate limit on the bench key: auto (on when `switchboard check`
 #                   accepts them), on (fail if rejected), off
 #   CACHE=auto      cache-hit case: auto (run it when `check` accepts `cache_ttl`), off
+#   FLEET=auto      fleet case: a second gateway with `cluster.redis` on a loopback
+#                   redis-server, measured beside the single binary: auto (when redis-server
+#                   is installed, limits are on and `check` accepts `cluster`), off
 #   LOAD_CPU=0 GW_CPU=1   taskset cores: wrk, the probe and the mocks on LOAD_CPU, switchboard
 #                   alone on GW_CPU (no pinning when taskset is missing or there is one core)
 #   MOCK_PORT SLOW_PORT SB_PORT   loopback ports (default: free ones picked at start)
@@ -47,14 +50,15 @@ if [ "$MODE" = smoke ]; then
 else
   DUR="${DUR:-10}"; TTFB_N="${TTFB_N:-200}"; SLOW_TTFB_N="${SLOW_TTFB_N:-50}"; WARM=3
 fi
-REPS="${REPS:-1}"; LIMITS="${LIMITS:-auto}"; CACHE="${CACHE:-auto}"
+REPS="${REPS:-1}"; LIMITS="${LIMITS:-auto}"; CACHE="${CACHE:-auto}"; FLEET="${FLEET:-auto}"
 LOAD_CPU="${LOAD_CPU:-0}"; GW_CPU="${GW_CPU:-1}"; NICE="${NICE:-0}"; RT="${RT:-0}"
 # Ports not given are picked free (three distinct ones, held open together while picked).
-read -r FREE1 FREE2 FREE3 < <(python3 -c 'import socket
-s = [socket.socket() for _ in range(3)]
+read -r FREE1 FREE2 FREE3 FREE4 FREE5 < <(python3 -c 'import socket
+s = [socket.socket() for _ in range(5)]
 [x.bind(("127.0.0.1", 0)) for x in s]
 print(*(x.getsockname()[1] for x in s))')
 MOCK_PORT="${MOCK_PORT:-$FREE1}"; SLOW_PORT="${SLOW_PORT:-$FREE2}"; SB_PORT="${SB_PORT:-$FREE3}"
+FLEET_PORT="${FLEET_PORT:-$FREE4}"; REDIS_PORT="${REDIS_PORT:-$FREE5}"
 R="${RESULTS_DIR:-$BENCH/results/$(date +%Y%m%d-%H%M%S)-$MODE}"
 mkdir -p "$R/raw"
 R="$(cd "$R" && pwd)"
@@ -197,6 +201,18 @@ fi
 rm -f "$R"/probe-*.yaml "$R"/probe-*.yaml.check
 write_config "$R/switchboard.yaml" "$USE_LIMITS" "$USE_CACHE"
 accepts "$R/switchboard.yaml" || { cat "$R/switchboard.yaml.check" >&2; die "generated config rejected"; }
+# The fleet gateway: the same config on its own port and usage log, sharing state through
+# a redis-server on loopback.
+USE_FLEET=0
+if [ "$FLEET" != off ] && [ "$USE_LIMITS" = 1 ] && command -v redis-server >/dev/null && command -v redis-cli >/dev/null; then
+  sed -e "s/127.0.0.1:$SB_PORT/127.0.0.1:$FLEET_PORT/" -e "s#$R/switchboard.db#$R/fleet.db#" "$R/switchboard.yaml" >"$R/fleet.yaml"
+  printf 'cluster:\n  redis: redis://127.0.0.1:%s/0\n' "$REDIS_PORT" >>"$R/fleet.yaml"
+  # `check` also connects to Redis, which is not started yet: only a config error (exit 2) rejects.
+  "$SB_BIN" check --config "$R/fleet.yaml" >"$R/fleet.yaml.check" 2>&1 && USE_FLEET=1 || [ $? = 2 ] || USE_FLEET=1
+  [ "$USE_FLEET" = 1 ] || log "note: this build rejects cluster.redis: no fleet case"
+elif [ "$FLEET" != off ]; then
+  log "note: no fleet case (needs redis-server and redis-cli, and limits on)"
+fi
 
 {
   echo "date: $(date -Is)"
@@ -210,7 +226,10 @@ accepts "$R/switchboard.yaml" || { cat "$R/switchboard.yaml.check" >&2; die "gen
   echo "switchboard: $("$SB_BIN" --version 2>/dev/null) ($(git -C "$ROOT" describe --always --dirty 2>/dev/null || echo unknown))"
   echo "pinning: ${PIN_GW[*]:-none} for switchboard; ${PIN_LOAD[*]:-none} for wrk, probe and mocks"
   echo "busiest other processes at start: $(ps -eo pcpu=,comm= --sort=-pcpu | head -3 | awk '{printf "%s %s%%; ", $2, $1}')"
-  echo "settings: DUR=${DUR}s REPS=$REPS TTFB_N=$TTFB_N SLOW_TTFB_N=$SLOW_TTFB_N NICE=$NICE RT=$RT limits=$USE_LIMITS cache=$USE_CACHE RUST_LOG=${SB_RUST_LOG:-unset}"
+  echo "settings: DUR=${DUR}s REPS=$REPS TTFB_N=$TTFB_N SLOW_TTFB_N=$SLOW_TTFB_N NICE=$NICE RT=$RT limits=$USE_LIMITS cache=$USE_CACHE fleet=$USE_FLEET RUST_LOG=${SB_RUST_LOG:-unset}"
+  if [ "$USE_FLEET" = 1 ]; then
+    echo "redis: $(redis-server --version | cut -d' ' -f1-3), on ${PIN_LOAD[*]:-any core} with wrk and the mocks"
+  fi
   echo "load average at start: $(cut -d' ' -f1-3 /proc/loadavg)"
   echo "command: $([ "$RT" = 1 ] && echo "RT=1 ")$([ "$NICE" != 0 ] && echo "NICE=$NICE ")$([ "$REPS" != 1 ] && echo "REPS=$REPS ")bench/run.sh $*"
 } >"$R/env.txt"
@@ -225,6 +244,15 @@ wait_ready switchboard "http://127.0.0.1:$SB_PORT/health"
 sleep 0.5
 printf '{"rss_kb_after_start": %s}\n' "$(mem_kb "${PID[switchboard]}" VmRSS)" >"$R/raw/start.json"
 
+if [ "$USE_FLEET" = 1 ]; then
+  "${PIN_LOAD[@]}" redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --save "" --appendonly no >"$R/redis.log" 2>&1 &
+  PID[redis]=$!; STARTED+=("$!")
+  for _ in $(seq 1 100); do [ "$(redis-cli -p "$REDIS_PORT" ping 2>/dev/null)" = PONG ] && break; sleep 0.1; done
+  "${PIN_GW[@]}" "$SB_BIN" serve --config "$R/fleet.yaml" >"$R/fleet.log" 2>&1 &
+  PID[fleet]=$!; STARTED+=("$!")
+  wait_ready fleet "http://127.0.0.1:$FLEET_PORT/ready"
+fi
+
 AUTH="Authorization: Bearer $KEY"
 # Every case but the cache-hit one asks not to use the response cache, in case a build
 # caches by default: those cases measure the proxy path.
@@ -235,23 +263,32 @@ for payload in fast fast-stream slow; do
     "http://127.0.0.1:$SB_PORT/v1/chat/completions" || true)
   [ "$code" = 200 ] || { head -c 600 "$R/probe-$payload.body" >&2; echo >&2; die "switchboard answered $code to $payload"; }
 done
+if [ "$USE_FLEET" = 1 ]; then
+  code=$(curl -s -m 10 -o "$R/probe-fleet.body" -w '%{http_code}' -H "$AUTH" -H 'Content-Type: application/json' \
+    --data-binary "@$R/payloads/fast.json" "http://127.0.0.1:$FLEET_PORT/v1/chat/completions" || true)
+  [ "$code" = 200 ] || { head -c 600 "$R/probe-fleet.body" >&2; echo >&2; die "the fleet gateway answered $code"; }
+  grep -q '"status":"ready"' <(curl -s "http://127.0.0.1:$FLEET_PORT/ready") || die "the fleet gateway is not sharing state: $(curl -s "http://127.0.0.1:$FLEET_PORT/ready")"
+fi
 log "switchboard (PID ${PID[switchboard]}) answers; results -> $R"
 
 # ------------------------------------------------------------------ measurements
-port_of() { case $1 in direct) echo "$2" ;; switchboard) echo "$SB_PORT" ;; esac; }
+port_of() { case $1 in direct) echo "$2" ;; switchboard) echo "$SB_PORT" ;; fleet) echo "$FLEET_PORT" ;; esac; }
 
 load() {  # $1 case, $2 target, $3 payload, $4 connections, $5 seconds, $6 upstream port, $7 out
-  local gw="${PID[switchboard]}" up t0 m0 t1 m1 headers="$AUTH|$NOCACHE"
+  local gw="${PID[switchboard]}" up t0 m0 t1 m1 r0=0 r1=0 headers="$AUTH|$NOCACHE"
   if [ "$1" = cache-c32 ]; then headers="$AUTH"; fi
+  if [ "$2" = fleet ]; then gw="${PID[fleet]}"; fi
   up=$([ "$6" = "$SLOW_PORT" ] && echo "${PID[slow]}" || echo "${PID[mock]}")
   t0=$(cpu_ticks "$gw"); m0=$(cpu_ticks "$up")
+  if [ -n "${PID[redis]:-}" ]; then r0=$(cpu_ticks "${PID[redis]}"); fi
   WRK_BODY_FILE="$R/payloads/$3.json" WRK_HEADERS="$headers" WRK_REPORT="$7" \
     "${PIN_LOAD[@]}" wrk -t1 -c"$4" -d"$5s" --timeout 10s -s "$BENCH/wrk_post.lua" \
     "http://127.0.0.1:$(port_of "$2" "$6")/v1/chat/completions" >"${7%.json}.txt" 2>&1 \
     || die "wrk failed: $(tail -n 5 "${7%.json}.txt")"
   t1=$(cpu_ticks "$gw"); m1=$(cpu_ticks "$up")
-  printf '{"case":"%s","target":"%s","conns":%d,"gw_cpu_ticks":%d,"upstream_cpu_ticks":%d,"clk_tck":%d,"gw_rss_kb":%d,"gw_hwm_kb":%d}\n' \
-    "$1" "$2" "$4" $((t1 - t0)) $((m1 - m0)) "$(getconf CLK_TCK)" \
+  if [ -n "${PID[redis]:-}" ]; then r1=$(cpu_ticks "${PID[redis]}"); fi
+  printf '{"case":"%s","target":"%s","conns":%d,"gw_cpu_ticks":%d,"upstream_cpu_ticks":%d,"redis_cpu_ticks":%d,"clk_tck":%d,"gw_rss_kb":%d,"gw_hwm_kb":%d}\n' \
+    "$1" "$2" "$4" $((t1 - t0)) $((m1 - m0)) $((r1 - r0)) "$(getconf CLK_TCK)" \
     "$(mem_kb "$gw" VmRSS)" "$(mem_kb "$gw" VmHWM)" >"${7%.json}.meta.json"
 }
 
@@ -291,6 +328,14 @@ for rep in $(seq 1 "$REPS"); do
   for t in direct switchboard; do
     log "rep $rep: 50 ms upstream, sequential stream TTFB x$SLOW_TTFB_N $t"; probe d50-ttfb "$t" slow-stream "$SLOW_TTFB_N" "$SLOW_PORT" "$R/raw/d50-ttfb-$t-r$rep.json"
   done
+  if [ "$USE_FLEET" = 1 ]; then
+    for payload in fast fast-stream; do
+      name=$([ "$payload" = fast ] && echo fleet-ns-c32 || echo fleet-st-c32)
+      for t in switchboard fleet; do   # back to back: the single binary, then the fleet gateway
+        log "rep $rep: $name $t"; load "$name" "$t" "$payload" 32 "$DUR" "$MOCK_PORT" "$R/raw/$name-$t-r$rep.json"
+      done
+    done
+  fi
   if [ "$USE_CACHE" = 1 ]; then
     log "rep $rep: cache hits c=32 switchboard"
     load cache-c32 switchboard cached 32 "$DUR" "$MOCK_PORT" "$R/raw/cache-c32-switchboard-r$rep.json"
@@ -305,7 +350,7 @@ if [ -f "$R/switchboard.db" ]; then
   echo "usage log: $(du -k "$R/switchboard.db" | cut -f1) KiB, $rows rows in usage tables" >>"$R/env.txt"
 fi
 echo "switchboard log: $(wc -l <"$R/switchboard.log") lines, $(grep -c 'row DROPPED' "$R/switchboard.log" || true) dropped usage rows" >>"$R/env.txt"
-rm -f "$R"/switchboard.db "$R"/switchboard.db-wal "$R"/switchboard.db-shm
+rm -f "$R"/switchboard.db "$R"/switchboard.db-wal "$R"/switchboard.db-shm "$R"/fleet.db "$R"/fleet.db-wal "$R"/fleet.db-shm
 
 python3 "$BENCH/report.py" "$R" >"$R/summary.md" || die "report failed"
 cat "$R/summary.md"

@@ -2,17 +2,22 @@
 # The whole test suite, exactly as CI runs it: Rust unit and integration tests, the
 # official Python SDKs against the real release binary, then the benchmark's smoke run.
 # Installs what it needs: Python packages go into ./.venv from PyPI, the OpenRouter SDK into
-# tests/node/node_modules from npm (pinned by its package-lock.json), wrk and postgresql
-# (the tests start their own Postgres on a free loopback port) from apt.
+# tests/node/node_modules from npm (pinned by its package-lock.json), and from apt: wrk,
+# postgresql and redis-server (the tests start their own on free loopback ports), and
+# chromium (Playwright drives it for the dashboard's browser test).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-echo "== system packages the tests start themselves (Postgres for the fleet-mode usage log)"
-if ! ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1; then
+echo "== system packages: Postgres and Redis (fleet mode), chromium (the dashboard's browser test)"
+missing=()
+ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1 || missing+=(postgresql)
+command -v redis-server >/dev/null || missing+=(redis-server)
+command -v chromium >/dev/null || missing+=(chromium)
+if [ ${#missing[@]} -gt 0 ]; then
   sudo=""
   if [ "$(id -u)" != 0 ]; then sudo="sudo"; fi
   $sudo apt-get update
-  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y --no-install-recommends postgresql
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y --no-install-recommends "${missing[@]}"
 fi
 
 echo "== cargo build --release"
@@ -23,13 +28,6 @@ cargo test --locked
 
 echo "== node: the OpenRouter SDK's response schemas (used by the python tests)"
 (cd tests/node && npm ci --no-audit --no-fund --ignore-scripts)
-
-echo "== chromium for the dashboard's browser test (Debian's package; Playwright drives it)"
-if ! command -v chromium >/dev/null 2>&1; then
-  SUDO=""
-  if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
-  $SUDO apt-get update && $SUDO apt-get install -y chromium
-fi
 
 echo "== python real-client tests (dashboard screenshots: target/screenshots/)"
 if [ ! -x .venv/bin/python ]; then

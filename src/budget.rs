@@ -325,6 +325,17 @@ impl BudgetLedger {
         settled
     }
 
+    /// Settled spend of every key and team this ledger knows, as of `now_ms`:
+    /// (name, is a team, spend).
+    pub fn all_spend(&self, now_ms: i64) -> Vec<(String, bool, Spend)> {
+        let today = utc::day_of(now_ms);
+        let mut accounts = self.lock();
+        let Accounts { keys, teams } = &mut *accounts;
+        let keys = keys.iter_mut().map(|(n, a)| (n.clone(), false, a.spend(today)));
+        let teams = teams.iter_mut().map(|(n, a)| (n.clone(), true, a.spend(today)));
+        keys.chain(teams).collect()
+    }
+
     /// Settled spend of a key (or, with `team`, of a team) as of `now_ms`.
     pub fn spend(&self, name: &str, team: bool, now_ms: i64) -> Spend {
         let mut accounts = self.lock();

@@ -120,7 +120,23 @@ pub fn check(config_path: &Path) -> ExitCode {
     match config::load(config_path) {
         Ok(config) => {
             print!("{}", routing_table(&config));
-            check_database(&config)
+            let database = check_database(&config);
+            let redis = match crate::fleet::check_redis(&config) {
+                Some(Err(line)) => {
+                    println!("{line}");
+                    ExitCode::FAILURE
+                }
+                Some(Ok(line)) => {
+                    println!("{line}");
+                    ExitCode::SUCCESS
+                }
+                None => ExitCode::SUCCESS,
+            };
+            if database == ExitCode::SUCCESS {
+                redis
+            } else {
+                database
+            }
         }
         Err(errors) => {
             eprintln!("{errors}");

@@ -12,6 +12,7 @@ pub mod commands;
 pub mod config;
 pub mod config_view;
 pub mod error;
+pub mod fleet;
 pub mod gemini_skin;
 pub mod guardrails;
 pub mod http;

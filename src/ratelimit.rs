@@ -34,6 +34,27 @@ pub struct Throttled {
     pub retry_after_ms: u64,
 }
 
+impl Throttled {
+    /// A refusal by `subject`'s limit of `per_minute` `what` ("requests" or "tokens"),
+    /// admitted again in `wait_ns`.
+    pub fn new(subject: &Subject<'_>, what: &str, per_minute: u64, wait_ns: i64) -> Throttled {
+        let holder = match subject.holder {
+            Holder::Key => "key",
+            Holder::Team => "team",
+        };
+        let retry_after_ms = (wait_ns.max(1) as u64).div_ceil(1_000_000);
+        Throttled {
+            message: format!(
+                "rate limit reached for {holder} `{}`: {per_minute} {what} per minute; retry in {:.1}s",
+                subject.name,
+                retry_after_ms as f64 / 1000.0
+            ),
+            limit: per_minute,
+            retry_after_ms,
+        }
+    }
+}
+
 #[derive(Debug, Default, Clone, Copy)]
 struct Cells {
     /// Theoretical arrival times, in ns since the limiter's epoch.
@@ -116,22 +137,7 @@ impl RateLimiter {
                 };
                 match gcra(*tat, n, per_minute, now) {
                     Ok(new_tat) => *tat = new_tat,
-                    Err(wait_ns) => {
-                        let holder = match s.holder {
-                            Holder::Key => "key",
-                            Holder::Team => "team",
-                        };
-                        let retry_after_ms = (wait_ns as u64).div_ceil(1_000_000);
-                        return Err(Throttled {
-                            message: format!(
-                                "rate limit reached for {holder} `{}`: {per_minute} {what} per minute; retry in {:.1}s",
-                                s.name,
-                                retry_after_ms as f64 / 1000.0
-                            ),
-                            limit: per_minute,
-                            retry_after_ms,
-                        });
-                    }
+                    Err(wait_ns) => return Err(Throttled::new(s, what, per_minute, wait_ns)),
                 }
             }
             updates.push((i, cells));

@@ -11,7 +11,6 @@ use crate::guardrails::Policies;
 use crate::metrics::Metrics;
 use crate::ratelimit::RateLimiter;
 use crate::routing::health::{Availability, BreakerSettings, EndpointStats, HealthRegistry};
-use crate::routing::sticky::SessionPins;
 use crate::usage::SpendSums;
 use crate::usage_store::UsageStore;
 use arc_swap::ArcSwap;
@@ -100,15 +99,19 @@ fn config_fingerprint(endpoint: &Endpoint) -> u64 {
 pub struct AppState {
     live: ArcSwap<Runtime>,
     http: reqwest::Client,
-    health: HealthRegistry,
+    health: Arc<HealthRegistry>,
     /// session id -> endpoint identity that served it (sticky routing).
-    sessions: SessionPins,
+    sessions: Arc<dyn crate::fleet::sessions::SessionStore>,
     /// The usage log: SQLite, or Postgres with `database.url`.
     usage: Box<dyn UsageStore>,
     /// Stored Responses API answers (`store: true`), in the usage log's database.
     responses: Arc<dyn crate::responses_store::ResponseStore>,
-    budgets: BudgetLedger,
-    limits: RateLimiter,
+    /// This replica's own budgets and limits (what admission uses outside a fleet).
+    local: Arc<crate::fleet::LocalAdmission>,
+    /// Rate limits and budget holds: `local`, or shared through Redis (`cluster`).
+    admission: Arc<dyn crate::fleet::Admission>,
+    /// The response cache's second tier (Redis in a fleet; nothing otherwise).
+    shared_cache: Arc<dyn crate::fleet::cache_tier::SharedCache>,
     /// Sized once at start from `cache.max_bytes`; entries survive config reloads.
     cache: ResponseCache,
     metrics: Metrics,
@@ -146,7 +149,7 @@ impl AppState {
             .connect_timeout(Duration::from_secs(10))
             .build()
             .map_err(std::io::Error::other)?;
-        let health = HealthRegistry::default();
+        let health = Arc::new(HealthRegistry::default());
         let now = crate::utc::now_ms();
         let (usage, restored) = crate::usage_store::open(&config.database, now).map_err(std::io::Error::other)?;
         tracing::info!(
@@ -157,6 +160,11 @@ impl AppState {
         );
         let spend = |s: SpendSums| (s.name, Spend { total: s.total, daily: s.daily, weekly: s.weekly, monthly: s.monthly });
         let budgets = BudgetLedger::restore(restored.keys.into_iter().map(spend), restored.teams.into_iter().map(spend), now);
+        let local = Arc::new(crate::fleet::LocalAdmission::new(budgets));
+        let seams = crate::fleet::admission_for(&config, local.clone()).map_err(std::io::Error::other)?;
+        if let Some(link) = &seams.link {
+            crate::fleet::health_sync::start(link, Arc::downgrade(&health));
+        }
         let cache = ResponseCache::new(config.cache.max_bytes);
         let alerts = crate::alerts::Alerts::new(&config);
         let spans = crate::otel::sink_for(&config);
@@ -165,9 +173,9 @@ impl AppState {
         let (key_store, insights) = match (usage.runtime_key_store(), usage.insights()) {
             (Ok(keys), Ok(insights)) => (keys, insights),
             _ => {
-                let (local, _) = crate::usage::UsageLog::open(&config.database.path, 1, now).map_err(std::io::Error::other)?;
-                let pair = (local.runtime_key_store(), local.insights());
-                local.close();
+                let (file, _) = crate::usage::UsageLog::open(&config.database.path, 1, now).map_err(std::io::Error::other)?;
+                let pair = (file.runtime_key_store(), file.insights());
+                file.close();
                 (pair.0.map_err(std::io::Error::other)?, pair.1.map_err(std::io::Error::other)?)
             }
         };
@@ -182,11 +190,12 @@ impl AppState {
             live: ArcSwap::from_pointee(Runtime::new(config, &health)),
             http,
             health,
-            sessions: SessionPins::default(),
+            sessions: seams.sessions,
             responses: usage.responses(),
             usage,
-            budgets,
-            limits: RateLimiter::default(),
+            local,
+            admission: seams.admission,
+            shared_cache: seams.cache,
             stream_cut: Default::default(),
         })
     }
@@ -205,8 +214,8 @@ impl AppState {
         &self.http
     }
 
-    pub fn pinned_endpoint(&self, session: &str) -> Option<String> {
-        self.sessions.pinned(session)
+    pub async fn pinned_endpoint(&self, session: &str) -> Option<String> {
+        self.sessions.pinned(session).await
     }
 
     pub fn pin_session(&self, session: &str, endpoint_identity: String) {
@@ -222,12 +231,29 @@ impl AppState {
         &*self.usage
     }
 
+    /// This replica's own budget ledger (the fleet's spend is in `admission`).
     pub fn budgets(&self) -> &BudgetLedger {
-        &self.budgets
+        &self.local.budgets
     }
 
     pub fn limits(&self) -> &RateLimiter {
-        &self.limits
+        &self.local.limits
+    }
+
+    pub fn admission(&self) -> &dyn crate::fleet::Admission {
+        &*self.admission
+    }
+
+    /// Stores a finished answer in both cache tiers.
+    pub fn cache_answer(&self, key: [u8; 32], answer: crate::cache::CachedAnswer) {
+        self.shared_cache.store(&key, &answer);
+        self.cache.insert(key, answer);
+    }
+
+    /// Drops an answer from both cache tiers.
+    pub fn forget_answer(&self, key: &[u8; 32]) {
+        self.shared_cache.forget(key);
+        self.cache.remove(key);
     }
 
     pub fn cache(&self) -> &ResponseCache {

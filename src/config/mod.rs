@@ -18,6 +18,7 @@ mod units;
 mod validate;
 mod validate_allowed_ips;
 mod validate_cache;
+mod validate_cluster;
 mod validate_database;
 mod validate_extensions;
 mod validate_guardrails;
@@ -36,6 +37,7 @@ pub use ip_allowlist::{canonical_ip, IpAllowlist, IpNet, IpNetError};
 pub use media_price::{search_units, MediaPrice};
 pub use model::*;
 pub use units::{parse_duration, usd_amount_to_nano};
+pub use validate_cluster::{ClusterConfig, OnRedisDown, DEFAULT_REDIS_TIMEOUT};
 pub use validate_guardrails::glob_matches;
 pub use validate_keys::decode_sha256_hex;
 

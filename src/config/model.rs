@@ -57,6 +57,8 @@ pub struct Config {
     /// Routers by slug (`routers:`).
     pub routers: HashMap<String, Arc<super::Router>>,
     pub server_tools: Arc<super::ServerToolsConfig>,
+    /// Fleet mode (`cluster`); `None` runs on this process's memory alone.
+    pub cluster: Option<super::ClusterConfig>,
     /// Non-fatal findings (disabled providers and keys), shown at start and by `check`.
     pub warnings: Vec<String>,
     /// Every configured secret (admin key, provider keys and credential headers, plain-text

@@ -24,6 +24,7 @@ pub struct RawFile {
     pub presets: Option<Value>,
     pub routers: Option<Value>,
     pub server_tools: Option<Value>,
+    pub cluster: Option<Value>,
 }
 
 #[derive(Debug, Default, Deserialize)]

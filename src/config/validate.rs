@@ -84,6 +84,7 @@ impl<'a> Validator<'a> {
         let cache = self.cache(raw.cache);
         let alerts = self.alerts(raw.alerts);
         let observability = self.observability(raw.observability);
+        let cluster = self.cluster(raw.cluster);
         let keys_given = matches!(&raw.keys, Some(Value::Sequence(items)) if !items.is_empty());
         let guardrails = self.guardrail_sets(raw.guardrails, &providers, &models);
         let keys = self.keys(raw.keys, &guardrails);
@@ -103,6 +104,7 @@ impl<'a> Validator<'a> {
         secrets.extend(observability.secrets());
         secrets.extend(database.postgres.iter().map(|p| p.url.clone()));
         secrets.extend(server_tools.web_search.iter().filter_map(|w| w.api_key.clone()));
+        secrets.extend(cluster.iter().map(|c| c.redis.clone()));
         Some(Config {
             source: source.to_string(),
             server,
@@ -120,6 +122,7 @@ impl<'a> Validator<'a> {
             presets,
             routers,
             server_tools,
+            cluster,
             warnings: std::mem::take(&mut self.warnings),
             secrets,
         })

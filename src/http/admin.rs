@@ -57,6 +57,20 @@ pub async fn metrics(req: HttpRequest, state: web::Data<AppState>) -> HttpRespon
             value: crate::telemetry::connection_errors() as f64,
         },
         Sample {
+            name: "switchboard_redis_fallbacks_total",
+            help: "Requests admitted from this replica's memory because Redis (cluster.redis) was unreachable.",
+            kind: "counter",
+            labels: vec![],
+            value: state.admission().fallbacks() as f64,
+        },
+        Sample {
+            name: "switchboard_redis_degraded",
+            help: "1 while shared state (cluster.redis) is unreachable, else 0.",
+            kind: "gauge",
+            labels: vec![],
+            value: if state.admission().degraded().is_some() { 1.0 } else { 0.0 },
+        },
+        Sample {
             name: "switchboard_cache_bytes",
             help: "Bytes held by the response cache.",
             kind: "gauge",

@@ -244,16 +244,34 @@ pub async fn health() -> HttpResponse {
 pub async fn ready(state: web::Data<AppState>) -> HttpResponse {
     let runtime = state.runtime();
     let models = runtime.config.models.len();
-    match state.usage().health() {
-        StoreHealth::Ok => HttpResponse::Ok().json(serde_json::json!({ "status": "ready", "models": models, "database": "ok" })),
+    let redis = state.admission().degraded();
+    let database = match state.usage().health() {
+        StoreHealth::Ok => None,
         // Rows are safe in the local spool: keep serving, and say why.
-        StoreHealth::Degraded(reason) => HttpResponse::Ok().json(
-            serde_json::json!({ "status": "degraded", "models": models, "database": "degraded", "reasons": [format!("database: {reason}")] }),
-        ),
+        StoreHealth::Degraded(reason) => Some(reason),
         StoreHealth::Failed(reason) => {
-            HttpResponse::ServiceUnavailable().json(serde_json::json!({ "status": "not ready", "models": models, "database": reason }))
+            return HttpResponse::ServiceUnavailable()
+                .json(serde_json::json!({ "status": "not ready", "models": models, "database": reason }));
         }
+    };
+    let mut body = serde_json::json!({ "status": "ready", "models": models, "database": "ok" });
+    // Still 200 when degraded: the replica serves (rows spooled, limits and cache from
+    // memory); a 503 would take every replica out of the load balancer at once when a
+    // shared engine goes away.
+    if database.is_some() || redis.is_some() {
+        body["status"] = "degraded".into();
+        let mut reasons = Vec::new();
+        if let Some(reason) = database {
+            body["database"] = "degraded".into();
+            reasons.push(format!("database: {reason}"));
+        }
+        if let Some(reason) = redis {
+            reasons.push(format!("redis: {reason}"));
+            body["redis"] = reason.into();
+        }
+        body["reasons"] = reasons.into();
     }
+    HttpResponse::Ok().json(body)
 }
 
 /// A slot for one more request of the key, or 429 past `server.max_in_flight_per_key`.

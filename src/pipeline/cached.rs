@@ -5,11 +5,13 @@
 //! pass-through) is only ever replayed to clients of that protocol.
 
 use super::frame::{AnswerEvent, Framing};
+use super::recorder::Recorder;
 use super::stamp::Stamp;
 use super::{ReplyBody, RequestCtx};
 use crate::api::usage::Usage;
 use crate::cache::{cache_key, CachedAnswer, CachedBody};
 use crate::config::ModelConfig;
+use crate::error::GatewayError;
 use crate::providers::native::NativeEvent;
 use crate::state::AppState;
 use bytes::Bytes;
@@ -39,9 +41,34 @@ pub fn plan(state: &AppState, ctx: &RequestCtx, model: &ModelConfig, stream: boo
     let scope = format!("{}\0{}", ctx.key.name, ctx.api.as_str());
     let key = cache_key(&scope, &model.slug, stream, body);
     if ctx.client.cache.clear {
-        state.cache().remove(&key);
+        state.forget_answer(&key);
     }
     Some(CachePlan { key, ttl })
+}
+
+/// Admits the request (rate limits, budget hold); with a fleet, a cacheable request's
+/// answer may come from the shared tier instead (kept in this replica's tier too).
+pub async fn admit(
+    state: &AppState,
+    ctx: &RequestCtx,
+    recorder: &mut Recorder,
+    prompt_tokens: u64,
+    worst_case_nano: u64,
+    plan: Option<CachePlan>,
+) -> Result<Option<Arc<CachedAnswer>>, GatewayError> {
+    // A request that clears its entry must not read it back from the shared tier.
+    let shared_key = plan.filter(|_| !ctx.client.cache.clear).map(|p| p.key);
+    let Some(entry) = recorder.admit(prompt_tokens, worst_case_nano, shared_key.as_ref()).await? else {
+        return Ok(None);
+    };
+    match (shared_key, crate::fleet::cache_tier::decode(&entry)) {
+        (Some(key), Some(answer)) => {
+            state.cache().insert(key, answer);
+            Ok(state.cache().get(&key))
+        }
+        // Unreadable (another version's entry): admitted as a miss.
+        _ => recorder.admit(prompt_tokens, worst_case_nano, None).await.map(|_| None),
+    }
 }
 
 /// A stored answer replayed under this request's id: usage as recorded, cost 0.
@@ -80,7 +107,7 @@ pub fn store_native(state: &AppState, plan: CachePlan, stamp: &Stamp, usage: Usa
 
 fn store(state: &AppState, plan: CachePlan, stamp: &Stamp, usage: Usage, body: CachedBody) {
     let answer = CachedAnswer::new(plan.ttl, stamp.model.clone(), stamp.provider.clone(), usage, stamp.id.clone(), body);
-    state.cache().insert(plan.key, answer);
+    state.cache_answer(plan.key, answer);
 }
 
 /// Collects a stream's chunks (or a native stream's events); stored only when the stream

@@ -105,6 +105,19 @@ pub(super) fn attempt_loop<'a, P: Phases>(
     dispatch::dispatch_with(candidates, phases.model(), &ctx.runtime, deadline, failed, move |c: &'a Candidate| phases.attempt(client, c))
 }
 
+/// A cache hit (either tier) as the endpoint's reply; `None` when the entry is not usable here.
+fn answer_hit<P: Phases>(
+    phases: &mut P,
+    ctx: &RequestCtx,
+    hit: &CachedAnswer,
+    recorder: &mut Recorder,
+) -> Result<Option<ChatReply>, GatewayError> {
+    let Some(body) = phases.replay(ctx, hit)? else { return Ok(None) };
+    recorder.cache_hit(hit.usage, &hit.model, &hit.provider);
+    let cache = CacheStatus::Hit { age: hit.age(), ttl_left: hit.remaining() };
+    Ok(Some(ChatReply { provider: hit.provider.clone(), attempts: 0, body, cache }))
+}
+
 /// Runs `phases` in the one order every endpoint follows.
 pub(super) async fn drive<P: Phases>(
     state: &Arc<AppState>,
@@ -126,16 +139,17 @@ pub(super) async fn drive<P: Phases>(
     // Look up.
     let cache_plan = cached::plan(state, ctx, &chain[0], phases.streams(), phases.cache_key_body());
     if let Some(hit) = cache_plan.and_then(|plan| state.cache().get(&plan.key)) {
-        if let Some(body) = phases.replay(ctx, &hit)? {
-            recorder.cache_hit(hit.usage, &hit.model, &hit.provider);
-            let cache = CacheStatus::Hit { age: hit.age(), ttl_left: hit.remaining() };
-            return Ok(ChatReply { provider: hit.provider.clone(), attempts: 0, body, cache });
+        if let Some(reply) = answer_hit(&mut phases, ctx, &hit, recorder)? {
+            return Ok(reply);
         }
     }
     let cache = cache_plan.map_or(CacheStatus::Bypass, |p| CacheStatus::Miss { ttl: p.ttl });
     // Route. `provider.order` disables sticky routing, as on OpenRouter.
-    let session = phases.session(ctx);
-    let pinned = session.filter(|_| prefs.order.is_empty()).and_then(|s| state.pinned_endpoint(s));
+    let session = phases.session(ctx).map(str::to_owned);
+    let pinned = match session.as_deref().filter(|_| prefs.order.is_empty()) {
+        Some(s) => state.pinned_endpoint(s).await,
+        None => None,
+    };
     let fields = phases.route_fields();
     let input = RouteInput {
         chain: &chain,
@@ -149,10 +163,18 @@ pub(super) async fn drive<P: Phases>(
         rand01: rand::random::<f64>(),
     };
     let candidates = routing::route(&input, &|e| ctx.runtime.stats(e))?;
-    // Admit, reserve.
-    recorder.admit(phases.prompt_estimate())?;
+    // Admit and reserve: one step (one round trip in a fleet, where a cacheable request's
+    // answer may come from the shared tier instead).
     let worst_output = phases.worst_output_tokens(&chain);
-    recorder.reserve(phases.worst_case_nano(ctx, budget::prompt_token_bound(phases.body_len()), worst_output, &candidates))?;
+    let prompt_estimate = phases.prompt_estimate();
+    let worst_case = phases.worst_case_nano(ctx, budget::prompt_token_bound(phases.body_len()), worst_output, &candidates);
+    if let Some(hit) = cached::admit(state, ctx, recorder, prompt_estimate, worst_case, cache_plan).await? {
+        if let Some(reply) = answer_hit(&mut phases, ctx, &hit, recorder)? {
+            return Ok(reply);
+        }
+        // Not usable here (another endpoint's entry): admitted as a miss.
+        recorder.admit(prompt_estimate, worst_case, None).await?;
+    }
     // Dispatch.
     let deadline = Instant::now() + ctx.runtime.config.server.request_timeout;
     let mut failed = Vec::new();
@@ -164,7 +186,7 @@ pub(super) async fn drive<P: Phases>(
     }
     recorder.note_attempts(&failed, dispatched.as_ref().ok().map(|d| &d.candidate));
     let dispatched = dispatched?;
-    if let Some(session) = session {
+    if let Some(session) = &session {
         state.pin_session(session, dispatched.candidate.endpoint.identity());
     }
     // Respond.

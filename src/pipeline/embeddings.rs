@@ -170,7 +170,7 @@ impl Phases for EmbeddingPhases {
             let body = Map::from_iter([("vectors".to_string(), Value::Array(stored))]);
             let (model, provider) = (target.model.slug.clone(), target.endpoint.provider.name.clone());
             let entry = CachedAnswer::new(plan.ttl, model, provider, usage, ctx.generation_id.clone(), CachedBody::Json(body));
-            state.cache().insert(plan.key, entry);
+            state.cache_answer(plan.key, entry);
         }
         Ok(ReplyBody::Json(bytes.into()))
     }

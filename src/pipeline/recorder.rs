@@ -155,14 +155,18 @@ impl Recorder {
         self.with(|p| p.subcalls.add(record, usage, cost_nano));
     }
 
-    /// Rate limits of the key and its team (see `Gate::admit`).
-    pub fn admit(&mut self, prompt_tokens: u64) -> Result<(), GatewayError> {
-        self.pending.as_deref_mut().map_or(Ok(()), |p| p.gate.admit(prompt_tokens))
-    }
-
-    /// The request's worst-case cost held against the budgets (see `Gate::reserve`).
-    pub fn reserve(&mut self, worst_case_nano: u64) -> Result<(), GatewayError> {
-        self.pending.as_deref_mut().map_or(Ok(()), |p| p.gate.reserve(worst_case_nano))
+    /// Rate limits, then the worst-case cost held against the budgets (see `Gate::admit`);
+    /// `Ok(Some(entry))`: a shared cache entry answers instead.
+    pub async fn admit(
+        &mut self,
+        prompt_tokens: u64,
+        worst_case_nano: u64,
+        cache_key: Option<&[u8; 32]>,
+    ) -> Result<Option<Vec<u8>>, GatewayError> {
+        match self.pending.as_deref_mut() {
+            Some(p) => p.gate.admit(prompt_tokens, worst_case_nano, cache_key).await,
+            None => Ok(None),
+        }
     }
 
     /// Records the upstream attempts made and, when one answered, who served.

@@ -1,6 +1,7 @@
 //! Unit tests of `recorder`.
 use super::*;
 use crate::api::chat::ChatRequest;
+use futures_util::FutureExt;
 use std::time::Instant;
 
 fn setup() -> (Arc<AppState>, RequestCtx) {
@@ -30,7 +31,7 @@ fn setup() -> (Arc<AppState>, RequestCtx) {
 fn a_dropped_request_is_logged_once_as_cancelled_and_releases_its_reservation() {
     let (state, ctx) = setup();
     let mut recorder = Recorder::start(&state, &ctx);
-    recorder.reserve(999_000_000_000_000).unwrap();
+    recorder.admit(0, 999_000_000_000_000, None).now_or_never().expect("local admission is immediate").unwrap();
     let mut moved = recorder.take();
     drop(recorder);
     moved.fail(&GatewayError::invalid("x"));
@@ -38,7 +39,7 @@ fn a_dropped_request_is_logged_once_as_cancelled_and_releases_its_reservation() 
     let row = state.usage().fetch(&ctx.generation_id, "alice").unwrap().unwrap();
     assert_eq!((row.status, row.cancelled), (400, false), "emitted once, by the first finish");
     let mut recorder = Recorder::start(&state, &RequestCtx { generation_id: "gen-dropped".into(), ..ctx });
-    recorder.reserve(999_000_000_000_000).unwrap();
+    recorder.admit(0, 999_000_000_000_000, None).now_or_never().expect("local admission is immediate").unwrap();
     drop(recorder);
     let row = state.usage().fetch("gen-dropped", "alice").unwrap().unwrap();
     assert_eq!((row.status, row.cancelled, row.cost_nano), (499, true, 0));
@@ -75,8 +76,8 @@ fn accounting_overhead() {
         let mut recorder = Recorder::start(&state, ctx);
         recorder.note_request(&request, body);
         recorder.note_model("demo/echo");
-        recorder.admit(request.estimate_prompt_tokens()).unwrap();
-        recorder.reserve(crate::budget::worst_case_nano(crate::budget::prompt_token_bound(body.len()), 64, [&Price::default()])).unwrap();
+        let worst = crate::budget::worst_case_nano(crate::budget::prompt_token_bound(body.len()), 64, [&Price::default()]);
+        recorder.admit(request.estimate_prompt_tokens(), worst, None).now_or_never().expect("local admission is immediate").unwrap();
         recorder.note_attempts(&[], None);
         let usage = Usage { prompt_tokens: 12, completion_tokens: 30, ..Usage::default() };
         recorder.complete(usage, 72_000, Some("stop".into()), b"");

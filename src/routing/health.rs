@@ -120,6 +120,16 @@ impl EndpointStats {
         self.probe_started_ms.store(0, Ordering::Relaxed);
     }
 
+    /// Until when (on `now_ms`'s clock) the circuit is open; 0 when it is not.
+    pub fn open_until(&self) -> u64 {
+        self.open_until_ms.load(Ordering::Relaxed)
+    }
+
+    /// Another replica opened this endpoint's circuit: skip it for `for_ms` from `now`.
+    pub fn open_for(&self, for_ms: u64, now: u64) {
+        self.open_until_ms.fetch_max(now.saturating_add(for_ms), Ordering::Relaxed);
+    }
+
     pub fn record_ttft(&self, ttft: Duration) {
         let mut s = self.samples.lock().unwrap_or_else(|p| p.into_inner());
         let v = ttft.as_millis().min(u32::MAX as u128) as u32;
@@ -188,6 +198,12 @@ impl HealthRegistry {
             *entry = (config_fingerprint, Arc::default());
         }
         entry.1.clone()
+    }
+
+    /// Every endpoint's identity and stats (for sharing breakers with a fleet).
+    pub fn all(&self) -> Vec<(String, Arc<EndpointStats>)> {
+        let map = self.by_identity.lock().unwrap_or_else(|p| p.into_inner());
+        map.iter().map(|(id, (_, stats))| (id.clone(), stats.clone())).collect()
     }
 }
 

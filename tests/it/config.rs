@@ -64,7 +64,7 @@ fn a_base_url_that_does_not_parse_is_a_config_error() {
 fn unknown_sections_are_never_silently_accepted() {
     assert_eq!(
         errors("providrs: {}\n"),
-        "switchboard.yaml:1:1: providrs: unknown field `providrs`, expected one of `server`, `database`, `cache`, `providers`, `models`, `aliases`, `guardrails`, `teams`, `keys`, `alerts`, `observability`, `presets`, `routers`, `server_tools`\n  hint: did you mean `providers`?\nswitchboard.yaml:1:1: keys: no keys configured: the gateway would serve anyone who can reach it, on your provider keys\n  hint: add a key (run `switchboard keys new`) or set server.allow_unauthenticated: true",
+        "switchboard.yaml:1:1: providrs: unknown field `providrs`, expected one of `server`, `database`, `cache`, `providers`, `models`, `aliases`, `guardrails`, `teams`, `keys`, `alerts`, `observability`, `presets`, `routers`, `server_tools`, `cluster`\n  hint: did you mean `providers`?\nswitchboard.yaml:1:1: keys: no keys configured: the gateway would serve anyone who can reach it, on your provider keys\n  hint: add a key (run `switchboard keys new`) or set server.allow_unauthenticated: true",
         "the unknown section is reported and the rest of the file is still checked"
     );
 }

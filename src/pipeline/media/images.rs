@@ -92,7 +92,7 @@ async fn serve(
     fin: &mut Recorder,
 ) -> Result<ChatReply, GatewayError> {
     let each = |p: &crate::config::MediaPrice| p.image_nano(ask.size.as_deref(), ask.quality.as_deref());
-    admit_and_reserve(candidates, |p| each(p).saturating_mul(ask.n), fin)?;
+    admit_and_reserve(candidates, |p| each(p).saturating_mul(ask.n), fin).await?;
     let dispatched = dispatch_media(state, ctx, candidates, call, body, false, fin).await?;
     let MediaAnswer::Whole { body, .. } = dispatched.served else {
         return Err(GatewayError::Internal("an image answer was streamed".into()));

@@ -134,9 +134,9 @@ fn guard(state: &AppState, ctx: &RequestCtx, texts: &mut [&mut String], fin: &mu
 
 /// Rate limits, then the worst case of `cost` over every candidate held against the budgets
 /// — before any byte goes upstream.
-fn admit_and_reserve(candidates: &[Candidate], cost: impl Fn(&MediaPrice) -> u64, fin: &mut Recorder) -> Result<(), GatewayError> {
-    fin.admit(0)?;
-    fin.reserve(candidates.iter().map(|c| cost(&c.endpoint.media_price)).max().unwrap_or(0))
+async fn admit_and_reserve(candidates: &[Candidate], cost: impl Fn(&MediaPrice) -> u64, fin: &mut Recorder) -> Result<(), GatewayError> {
+    let worst_case = candidates.iter().map(|c| cost(&c.endpoint.media_price)).max().unwrap_or(0);
+    fin.admit(0, worst_case, None).await.map(|_| ())
 }
 
 /// The attempt loop over `candidates`, each sent `body` afresh (an upload re-streamed from

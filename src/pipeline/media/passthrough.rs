@@ -49,7 +49,7 @@ impl AudioCache {
         body.insert("audio".into(), Value::String(base64::engine::general_purpose::STANDARD.encode(&self.kept)));
         body.insert("content_type".into(), Value::String(self.content_type));
         let entry = CachedAnswer::new(self.plan.ttl, self.model, self.provider, Usage::default(), self.source_id, CachedBody::Json(body));
-        self.state.cache().insert(self.plan.key, entry);
+        self.state.cache_answer(self.plan.key, entry);
     }
 }
 

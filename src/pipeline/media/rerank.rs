@@ -46,7 +46,7 @@ pub async fn run(state: &Arc<AppState>, ctx: &RequestCtx, raw: &[u8], fin: &mut 
             return Ok(ChatReply { provider: hit.provider.clone(), attempts: 0, body: ReplyBody::Json(answer.into()), cache });
         }
     }
-    admit_and_reserve(&candidates, |p| p.rerank_nano(count, search_units(count)), fin)?;
+    admit_and_reserve(&candidates, |p| p.rerank_nano(count, search_units(count)), fin).await?;
     let dispatched = dispatch_media(state, ctx, &candidates, MediaCall::Rerank, MediaBody::Json(&body), false, fin).await?;
     let MediaAnswer::Whole { body: upstream, .. } = dispatched.served else {
         return Err(GatewayError::Internal("a rerank answer was streamed".into()));
@@ -71,7 +71,7 @@ pub async fn run(state: &Arc<AppState>, ctx: &RequestCtx, raw: &[u8], fin: &mut 
                 ctx.generation_id.clone(),
                 CachedBody::Json(results),
             );
-            state.cache().insert(plan.key, entry);
+            state.cache_answer(plan.key, entry);
             CacheStatus::Miss { ttl: plan.ttl }
         }
         None => CacheStatus::Bypass,

@@ -51,7 +51,7 @@ pub async fn run(state: &Arc<AppState>, ctx: &RequestCtx, raw: &[u8], fin: &mut 
         }
     }
     let characters = input.chars().count() as u64;
-    admit_and_reserve(&candidates, |p| p.speech_nano(characters), fin)?;
+    admit_and_reserve(&candidates, |p| p.speech_nano(characters), fin).await?;
     let dispatched = dispatch_media(state, ctx, &candidates, MediaCall::Speech, MediaBody::Json(&body), false, fin).await?;
     let target = &dispatched.candidate;
     let cost = fin.bill_units(characters, "characters", target.endpoint.media_price.speech_nano(characters));

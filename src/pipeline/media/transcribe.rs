@@ -57,7 +57,7 @@ pub async fn run(
         }
     }
     let estimate = worst_case_seconds(&upload);
-    admit_and_reserve(&candidates, |p| p.audio_nano(estimate), fin)?;
+    admit_and_reserve(&candidates, |p| p.audio_nano(estimate), fin).await?;
     let dispatched = dispatch_media(state, ctx, &candidates, call, MediaBody::Upload(&upload), stream, fin).await?;
     let price = &dispatched.candidate.endpoint.media_price;
     let provider = dispatched.candidate.endpoint.provider.name.clone();

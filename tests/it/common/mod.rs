@@ -7,6 +7,7 @@ pub mod native;
 pub mod openai;
 pub mod postgres;
 pub mod process;
+pub mod redis_server;
 pub mod responses;
 pub mod upstream;
 
