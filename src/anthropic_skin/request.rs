@@ -241,10 +241,9 @@ fn tools(body: &Map<String, Value>, names: &mut ToolNames, out: &mut Map<String,
     let Some(Value::Array(tools)) = body.get("tools") else { return };
     // The gateway's own server tools (`openrouter:advisor`, …) pass as they are: the
     // pipeline runs them whatever the upstream.
-    let gateway_tool = |t: &&Value| t["type"].as_str().is_some_and(|k| k.starts_with("openrouter:") || k.starts_with("switchboard:"));
     let declared: Vec<Value> = tools
         .iter()
-        .filter(gateway_tool)
+        .filter(|t| crate::server_tools::is_server_tool(t))
         .cloned()
         .chain(tools.iter().filter(|t| t["type"].is_null() || t["type"] == "custom").filter_map(|t| {
             let mut function = json!({

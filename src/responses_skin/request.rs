@@ -104,7 +104,8 @@ fn reasoning(body: &Map<String, Value>) -> Result<Option<&Map<String, Value>>, I
     }
 }
 
-/// Function tools as chat tools, and `tool_choice`. Built-in tools run only on OpenAI.
+/// Function tools as chat tools (the gateway's server tools as they are), and
+/// `tool_choice`. Built-in tools run only on OpenAI.
 fn tools(body: &Map<String, Value>, chat: &mut Map<String, Value>) -> Result<(), Invalid> {
     let declared = match body.get("tools") {
         None | Some(Value::Null) => &Vec::new(),
@@ -113,6 +114,12 @@ fn tools(body: &Map<String, Value>, chat: &mut Map<String, Value>) -> Result<(),
     };
     let mut out = Vec::with_capacity(declared.len());
     for (i, tool) in declared.iter().enumerate() {
+        // The gateway's own server tools (`openrouter:advisor`, …) pass as they are: the
+        // pipeline runs them whatever the upstream.
+        if crate::server_tools::is_server_tool(tool) {
+            out.push(tool.clone());
+            continue;
+        }
         if tool["type"] != "function" {
             let kind = tool["type"].as_str().unwrap_or("(none)");
             return Err((

@@ -56,13 +56,19 @@ pub struct ServerTool {
     pub parameters: Map<String, Value>,
 }
 
+/// Whether `tool` names one of the gateway's own tools (`openrouter:…` or `switchboard:…`):
+/// every client protocol passes these to the pipeline as they are.
+pub fn is_server_tool(tool: &Value) -> bool {
+    tool.get("type").and_then(Value::as_str).is_some_and(|k| k.starts_with("openrouter:") || k.starts_with("switchboard:"))
+}
+
 /// Splits a request's `tools` into server tools and the client's own; `Err` is a message
 /// for a 400 (an unknown server tool, or a client function named like a server tool).
 pub fn split(tools: &[Value]) -> Result<(Vec<ServerTool>, Vec<Value>), String> {
     let (mut server, mut client) = (Vec::new(), Vec::new());
     for tool in tools {
-        let kind = tool.get("type").and_then(Value::as_str).unwrap_or("function");
-        if kind.starts_with("openrouter:") || kind.starts_with("switchboard:") {
+        if is_server_tool(tool) {
+            let kind = tool["type"].as_str().unwrap_or_default();
             let kind = ToolKind::from_type(kind).ok_or_else(|| {
                 format!("unknown server tool `{kind}`; this gateway runs openrouter:advisor, openrouter:datetime, openrouter:web_fetch and openrouter:web_search")
             })?;

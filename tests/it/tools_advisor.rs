@@ -157,3 +157,28 @@ async fn the_loop_runs_on_the_messages_api_too() {
     assert_eq!(message["content"].as_array().unwrap().len(), 1, "no tool_use block reaches the client");
     assert_the_loop_ran(&exec, &advisor);
 }
+
+#[tokio::test]
+async fn the_loop_runs_on_the_responses_api_too() {
+    for stream in [false, true] {
+        let (exec, advisor, gw) = setup("").await;
+        script(&exec, &advisor);
+        let body = json!({"model": "cheap/exec", "input": "Sort my list of 10 million records", "stream": stream,
+                          "tools": [{"type": "openrouter:advisor", "parameters": {"model": "big/advisor"}}]});
+        let resp = crate::common::responses::create(&gw, &body).await;
+        assert_eq!(resp.status(), 200);
+        let id = generation_id(&resp);
+        let response = if stream {
+            let events = crate::common::responses::events(&resp.text().await.unwrap());
+            crate::common::responses::final_response(&events)
+        } else {
+            resp.json::<Value>().await.unwrap()
+        };
+        let output = response["output"].as_array().unwrap();
+        assert_eq!(output.len(), 1, "only the final message reaches the client: {response}");
+        assert_eq!(output[0]["content"][0]["text"], "Use an external mergesort, as advised.");
+        assert_eq!(response["usage"]["input_tokens"], 60, "usage counts every call");
+        assert_the_loop_ran(&exec, &advisor);
+        assert_the_row(gw, &id, stream).await;
+    }
+}
