@@ -79,6 +79,10 @@ fn tool_plan(request: &mut ChatRequest) -> Result<Option<ToolPlan>, GatewayError
         extra.push(ServerTool { kind: ToolKind::WebSearch, parameters: Map::new() });
     }
     let tools = request.body.get("tools").and_then(Value::as_array).map(Vec::as_slice).unwrap_or_default();
+    // The common case, no server tool: nothing to split (and no tool cloned).
+    if extra.is_empty() && !tools.iter().any(server_tools::is_server_tool) {
+        return Ok(None);
+    }
     let (mut server, client) =
         server_tools::split(tools).map_err(|message| GatewayError::InvalidRequest { message, param: Some("tools") })?;
     for tool in extra {
@@ -106,11 +110,11 @@ impl Plan {
     /// The budget reservation of the whole request, from one call's prompt bound and output
     /// bound at the prices of `candidates`: that one call for a plain request.
     pub fn worst_case(&self, ctx: &RequestCtx, prompt_tokens: u64, worst_output: u64, candidates: &[Candidate]) -> u64 {
-        let prices: Vec<_> = candidates.iter().map(|c| c.endpoint.price).collect();
+        let prices = || candidates.iter().map(|c| c.endpoint.price).collect::<Vec<_>>();
         match (&self.tools, &self.fusion) {
-            (_, Some(fusion)) => fusion.worst_case(&ctx.runtime, prompt_tokens, worst_output, &prices),
-            (Some(tools), None) => tools.worst_case(&ctx.runtime, prompt_tokens, worst_output, &prices),
-            (None, None) => crate::budget::worst_case_nano(prompt_tokens, worst_output, &prices),
+            (_, Some(fusion)) => fusion.worst_case(&ctx.runtime, prompt_tokens, worst_output, &prices()),
+            (Some(tools), None) => tools.worst_case(&ctx.runtime, prompt_tokens, worst_output, &prices()),
+            (None, None) => crate::budget::worst_case_nano(prompt_tokens, worst_output, candidates.iter().map(|c| &c.endpoint.price)),
         }
     }
 
