@@ -196,3 +196,29 @@ async fn the_migration_backfills_the_rollups_the_writer_would_have_built() {
     assert_eq!(dump("usage_daily"), daily);
     again.stop().await;
 }
+
+#[tokio::test]
+async fn while_postgres_is_down_runtime_keys_keep_working_and_the_admin_api_fails_cleanly_until_it_returns() {
+    let mut pg = Postgres::start();
+    let dir = temp_dir();
+    let gw = Gateway::start(&fleet(&pg.url(), &dir.join("a.spool"))).await;
+    let (_, made) = call(&gw, Method::POST, "/keys", Some(ADMIN), Some(json!({"name": "steady"}))).await;
+    let secret = made["key"].as_str().unwrap().to_string();
+    pg.stop();
+    // A few failed polls later, the key read before the outage still works.
+    tokio::time::sleep(Duration::from_millis(1200)).await;
+    assert_eq!(chat(&gw, &secret, "demo/echo").await.status(), 200);
+    let (status, body) = call(&gw, Method::GET, "/overview?range=1h", Some(ADMIN), None).await;
+    assert_eq!((status.as_u16(), body["error"]["metadata"]["error_type"].as_str()), (500, Some("internal")), "{body}");
+    let (status, _) = call(&gw, Method::POST, "/keys/steady/revoke", Some(ADMIN), None).await;
+    assert_eq!(status, 500);
+    assert_eq!(chat(&gw, &secret, "demo/echo").await.status(), 200, "a failed revoke changes nothing");
+
+    pg.resume();
+    let (status, _) = call(&gw, Method::POST, "/keys/steady/revoke", Some(ADMIN), None).await;
+    assert_eq!(status, 200);
+    assert_eq!(chat(&gw, &secret, "demo/echo").await.status(), 401);
+    let (status, overview) = call(&gw, Method::GET, "/overview?range=1h", Some(ADMIN), None).await;
+    assert_eq!(status, 200, "{overview}");
+    gw.stop().await;
+}
