@@ -14,6 +14,12 @@ pub struct Range {
 }
 
 impl Range {
+    /// The range rounded out to whole hours, as hours since the epoch: `[from, to)`.
+    pub fn hours(self) -> (i64, i64) {
+        let hour = crate::usage::rollup::MS_PER_HOUR;
+        (self.from_ms.div_euclid(hour), (self.to_ms + hour - 1).div_euclid(hour))
+    }
+
     /// The range rounded out to whole UTC days: what a daily series shows, and what the
     /// daily rollup answers alone (no hourly edges to add).
     pub fn whole_days(self) -> Range {

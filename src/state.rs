@@ -168,17 +168,8 @@ impl AppState {
         let cache = ResponseCache::new(config.cache.max_bytes);
         let alerts = crate::alerts::Alerts::new(&config);
         let spans = crate::otel::sink_for(&config);
-        // Until the Postgres store has its own, a fleet replica keeps these in the SQLite
-        // file at `database.path`: per replica.
-        let (key_store, insights) = match (usage.runtime_key_store(), usage.insights()) {
-            (Ok(keys), Ok(insights)) => (keys, insights),
-            _ => {
-                let (file, _) = crate::usage::UsageLog::open(&config.database.path, 1, now).map_err(std::io::Error::other)?;
-                let pair = (file.runtime_key_store(), file.insights());
-                file.close();
-                (pair.0.map_err(std::io::Error::other)?, pair.1.map_err(std::io::Error::other)?)
-            }
-        };
+        let key_store = usage.runtime_key_store().map_err(std::io::Error::other)?;
+        let insights = usage.insights().map_err(std::io::Error::other)?;
         Ok(AppState {
             runtime_keys: crate::runtime_keys::RuntimeKeys::new(key_store),
             insights,

@@ -2,10 +2,10 @@
 //! the request log and one generation read from the rows (through their indexes).
 
 use super::queries::{fetch_any, read_row, COLUMNS};
+use super::request_filter::{self, Arg};
 use super::rollup::{self, RollupSums, MS_PER_HOUR};
 use super::row::UsageRow;
 use crate::insights::{EndpointUsage, GroupedTotals, Range, RequestFilter, Totals, UsageInsights};
-use crate::utc;
 use rusqlite::types::Value;
 use rusqlite::{params_from_iter, Connection, OpenFlags};
 use std::collections::HashMap;
@@ -33,11 +33,6 @@ impl SqliteInsights {
     }
 }
 
-/// The range rounded out to whole hours.
-fn hours(range: Range) -> (i64, i64) {
-    (range.from_ms.div_euclid(MS_PER_HOUR), (range.to_ms + MS_PER_HOUR - 1).div_euclid(MS_PER_HOUR))
-}
-
 fn u(r: &rusqlite::Row<'_>, i: usize) -> rusqlite::Result<u64> {
     Ok(r.get::<_, Option<i64>>(i)?.unwrap_or(0).max(0) as u64)
 }
@@ -53,7 +48,7 @@ impl SqliteInsights {
         select: &str,
         mut read: impl FnMut(&rusqlite::Row<'_>) -> rusqlite::Result<T>,
     ) -> Result<Vec<T>, String> {
-        let (from, to) = hours(range);
+        let (from, to) = range.hours();
         self.with(|c| {
             let mut out = Vec::new();
             for (table, a, b) in rollup::pieces(from, to, days) {
@@ -138,45 +133,16 @@ impl UsageInsights for SqliteInsights {
     }
 
     fn requests(&self, f: &RequestFilter) -> Result<Vec<UsageRow>, String> {
-        let mut wheres: Vec<String> = Vec::new();
         let mut args: Vec<Value> = Vec::new();
-        let arg = |v: Value, args: &mut Vec<Value>| {
-            args.push(v);
+        let wheres = request_filter::conditions(f, |a| {
+            args.push(match a {
+                Arg::Text(t) => Value::Text(t),
+                Arg::Int(n) => n.into(),
+                Arg::Bool(b) => i64::from(b).into(),
+            });
             format!("?{}", args.len())
-        };
-        for (column, value) in [("key_name", &f.key), ("provider", &f.provider)] {
-            if let Some(v) = value {
-                wheres.push(format!("{column} = {}", arg(Value::Text(v.clone()), &mut args)));
-            }
-        }
-        if let Some(model) = &f.model {
-            let p = arg(Value::Text(model.clone()), &mut args);
-            wheres.push(format!("COALESCE(model, model_requested) = {p}"));
-        }
-        match f.status.as_deref() {
-            None | Some("") => {}
-            Some("ok") => wheres.push("status BETWEEN 200 AND 299".into()),
-            Some("error") => wheres.push("(status < 200 OR status > 299)".into()),
-            Some(code) => {
-                let code: i64 = code.parse().map_err(|_| format!("status `{code}`: use ok, error or an HTTP status code"))?;
-                wheres.push(format!("status = {}", arg(code.into(), &mut args)));
-            }
-        }
-        if let Some(hit) = f.cache_hit {
-            wheres.push(format!("cache_hit = {}", arg(i64::from(hit).into(), &mut args)));
-        }
-        if let Some(range) = f.range {
-            wheres.push(format!("created_at >= {}", arg(Value::Text(utc::iso_ms(range.from_ms)), &mut args)));
-            wheres.push(format!("created_at < {}", arg(Value::Text(utc::iso_ms(range.to_ms)), &mut args)));
-        }
-        if let Some((at, id)) = &f.before {
-            let at = arg(Value::Text(utc::iso_ms(*at)), &mut args);
-            let id = arg(Value::Text(id.clone()), &mut args);
-            wheres.push(format!("(created_at < {at} OR (created_at = {at} AND id < {id}))"));
-        }
-        let filter = if wheres.is_empty() { String::new() } else { format!(" WHERE {}", wheres.join(" AND ")) };
-        let limit = f.limit.clamp(1, MAX_PAGE);
-        let sql = format!("SELECT {COLUMNS} FROM usage{filter} ORDER BY created_at DESC, id DESC LIMIT {limit}");
+        })?;
+        let sql = request_filter::page_sql(COLUMNS, &wheres, f.limit);
         self.with(|c| {
             let mut stmt = c.prepare(&sql)?;
             let rows = stmt.query_map(params_from_iter(args), read_row)?;

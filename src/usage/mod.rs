@@ -7,6 +7,7 @@ pub mod access_log;
 mod insights_sqlite;
 mod queries;
 mod report;
+pub(crate) mod request_filter;
 mod responses;
 pub mod rollup;
 mod row;

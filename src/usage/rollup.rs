@@ -151,25 +151,75 @@ pub fn sum_expressions() -> String {
 
 /// Reads measures written by `sum_expressions` starting at column `first`.
 pub fn read_sums(r: &rusqlite::Row<'_>, first: usize) -> rusqlite::Result<RollupSums> {
-    let get = |i: usize| -> rusqlite::Result<u64> { Ok(r.get::<_, Option<i64>>(first + i)?.unwrap_or(0).max(0) as u64) };
-    let mut s = RollupSums {
-        requests: get(0)?,
-        errors: get(1)?,
-        cancelled: get(2)?,
-        prompt_tokens: get(3)?,
-        completion_tokens: get(4)?,
-        cached_tokens: get(5)?,
-        cost_nano: get(6)?,
-        latency_sum_ms: get(7)?,
-        ttft_count: get(8)?,
-        ttft_sum_ms: get(9)?,
-        ..RollupSums::default()
-    };
-    for i in 0..BUCKETS {
-        s.latency_hist[i] = get(SCALAR_COLUMNS.len() + i)?;
-        s.ttft_hist[i] = get(SCALAR_COLUMNS.len() + BUCKETS + i)?;
+    let mut values = [0u64; MEASURES];
+    for (i, v) in values.iter_mut().enumerate() {
+        *v = r.get::<_, Option<i64>>(first + i)?.unwrap_or(0).max(0) as u64;
     }
-    Ok(s)
+    Ok(RollupSums::from_measures(&values))
+}
+
+/// How many measure columns a rollup row has.
+pub const MEASURES: usize = SCALAR_COLUMNS.len() + 2 * BUCKETS;
+
+impl RollupSums {
+    /// From measure values in `measure_columns` order.
+    pub fn from_measures(v: &[u64; MEASURES]) -> RollupSums {
+        let mut s = RollupSums {
+            requests: v[0],
+            errors: v[1],
+            cancelled: v[2],
+            prompt_tokens: v[3],
+            completion_tokens: v[4],
+            cached_tokens: v[5],
+            cost_nano: v[6],
+            latency_sum_ms: v[7],
+            ttft_count: v[8],
+            ttft_sum_ms: v[9],
+            ..RollupSums::default()
+        };
+        let hists = &v[SCALAR_COLUMNS.len()..];
+        s.latency_hist.copy_from_slice(&hists[..BUCKETS]);
+        s.ttft_hist.copy_from_slice(&hists[BUCKETS..]);
+        s
+    }
+
+    /// The measure values in `measure_columns` order.
+    pub fn measures(&self) -> impl Iterator<Item = u64> + '_ {
+        [
+            self.requests,
+            self.errors,
+            self.cancelled,
+            self.prompt_tokens,
+            self.completion_tokens,
+            self.cached_tokens,
+            self.cost_nano,
+            self.latency_sum_ms,
+            self.ttft_count,
+            self.ttft_sum_ms,
+        ]
+        .into_iter()
+        .chain(self.latency_hist)
+        .chain(self.ttft_hist)
+    }
+}
+
+/// `CASE WHEN col <= 25 THEN 0 … ELSE 17 END`: the histogram bucket of a column, in SQL
+/// that SQLite and Postgres both read.
+pub fn bucket_case(column: &str) -> String {
+    let mut case = String::from("CASE");
+    for (i, bound) in BUCKET_BOUNDS_MS.iter().enumerate() {
+        case.push_str(&format!(" WHEN {column} <= {bound} THEN {i}"));
+    }
+    format!("{case} ELSE {} END", BUCKET_BOUNDS_MS.len())
+}
+
+/// Adds hourly sums up into days (the `usage_daily` grain).
+pub fn by_day(hours: &HashMap<RollupKey, RollupSums>) -> HashMap<RollupKey, RollupSums> {
+    let mut days: HashMap<RollupKey, RollupSums> = HashMap::new();
+    for (k, s) in hours {
+        days.entry(RollupKey { hour: k.hour.div_euclid(24) * 24, ..k.clone() }).or_default().merge(s);
+    }
+    days
 }
 
 /// The migration creating the rollup tables and backfilling them from the rows.
@@ -189,13 +239,6 @@ pub fn create_and_backfill(conn: &Connection) -> rusqlite::Result<()> {
     }
     // The row's time in ms, from its fixed-width ISO text.
     let ms = "(CAST(strftime('%s', substr(created_at, 1, 19)) AS INTEGER) * 1000 + CAST(substr(created_at, 21, 3) AS INTEGER))";
-    let bucket = |col: &str| {
-        let mut case = String::from("CASE");
-        for (i, bound) in BUCKET_BOUNDS_MS.iter().enumerate() {
-            case.push_str(&format!(" WHEN {col} <= {bound} THEN {i}"));
-        }
-        format!("{case} ELSE {} END", BUCKET_BOUNDS_MS.len())
-    };
     let mut sums = vec![
         "COUNT(*)".to_string(),
         "SUM(error_type IS NOT NULL)".into(),
@@ -222,8 +265,8 @@ pub fn create_and_backfill(conn: &Connection) -> rusqlite::Result<()> {
          GROUP BY h, key_name, t, m, p, sc, cache_hit",
         cols = measure_columns().join(", "),
         sums = sums.join(", "),
-        lb = bucket("latency_ms"),
-        tb = bucket("ttft_ms"),
+        lb = bucket_case("latency_ms"),
+        tb = bucket_case("ttft_ms"),
     ))?;
     conn.execute_batch(&format!(
         "INSERT INTO usage_daily ({KEY_COLUMNS}, {cols}) SELECT (hour / 24) * 24, key_name, team, model, provider, status_class, cache_hit, {sums} \
@@ -244,12 +287,8 @@ pub fn summarize<'a>(rows: impl IntoIterator<Item = &'a UsageRow>) -> HashMap<Ro
 
 /// Adds summed rows (by hour) into both rollup tables (inside the caller's transaction).
 pub fn add(conn: &Connection, sums: &HashMap<RollupKey, RollupSums>) -> rusqlite::Result<()> {
-    let mut days: HashMap<RollupKey, RollupSums> = HashMap::new();
-    for (k, s) in sums {
-        days.entry(RollupKey { hour: k.hour.div_euclid(24) * 24, ..k.clone() }).or_default().merge(s);
-    }
     upsert(conn, 0, sums)?;
-    upsert(conn, 1, &days)
+    upsert(conn, 1, &by_day(sums))
 }
 
 fn upsert(conn: &Connection, table: usize, sums: &HashMap<RollupKey, RollupSums>) -> rusqlite::Result<()> {
@@ -265,24 +304,7 @@ fn upsert(conn: &Connection, table: usize, sums: &HashMap<RollupKey, RollupSums>
             i64::from(k.cache_hit).into(),
         ];
         let clamp = |n: u64| rusqlite::types::Value::Integer(n.min(i64::MAX as u64) as i64);
-        values.extend(
-            [
-                s.requests,
-                s.errors,
-                s.cancelled,
-                s.prompt_tokens,
-                s.completion_tokens,
-                s.cached_tokens,
-                s.cost_nano,
-                s.latency_sum_ms,
-                s.ttft_count,
-                s.ttft_sum_ms,
-            ]
-            .into_iter()
-            .chain(s.latency_hist)
-            .chain(s.ttft_hist)
-            .map(clamp),
-        );
+        values.extend(s.measures().map(clamp));
         stmt.execute(params_from_iter(values))?;
     }
     Ok(())

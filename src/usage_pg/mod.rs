@@ -2,10 +2,13 @@
 //! Postgres driver: the usage store seam's shared implementation for a fleet. A writer task
 //! on a runtime of its own batches rows into Postgres off the request path and spools them
 //! to a local file while Postgres is unreachable; reads (`/generation`, budgets at start,
-//! `switchboard usage`, `switchboard check`) query it directly.
+//! `switchboard usage`, `switchboard check`, the admin API) and runtime keys query it directly.
 
+mod insights;
+mod keys;
 mod queries;
 mod responses;
+mod rollup;
 mod schema;
 mod spool;
 mod writer;
@@ -41,6 +44,10 @@ pub struct PgUsageStore {
     writer: Mutex<Option<tokio::task::JoinHandle<()>>>,
     /// Stored Responses API answers, on the same pool and runtime.
     responses: Arc<responses::PgResponses>,
+    /// Runtime keys, shared by the fleet, on the same pool and runtime.
+    keys: Arc<keys::PgKeyStore>,
+    /// What the admin API reads, on the same pool and runtime.
+    insights: Arc<insights::PgInsights>,
 }
 
 impl PgUsageStore {
@@ -89,9 +96,14 @@ impl PgUsageStore {
         };
         let (queue, inbox) = tokio::sync::mpsc::channel(DEFAULT_QUEUE_CAPACITY);
         let task = runtime.spawn(writer.run(inbox));
-        let responses = Arc::new(responses::PgResponses { pool, runtime: runtime.handle().clone(), last_purge_ms: Default::default() });
+        let handle = runtime.handle().clone();
+        let keys = Arc::new(keys::PgKeyStore { pool: pool.clone(), runtime: handle.clone() });
+        let insights = Arc::new(insights::PgInsights { pool: pool.clone(), runtime: handle.clone() });
+        let responses = Arc::new(responses::PgResponses { pool, runtime: handle, last_purge_ms: Default::default() });
         let store = PgUsageStore {
             responses,
+            keys,
+            insights,
             queue,
             counters,
             spool_path: config.spool_path.clone(),
@@ -125,6 +137,16 @@ fn run_on<T: Send + 'static>(runtime: &tokio::runtime::Runtime, fut: impl Future
         let _ = tx.send(fut.await);
     });
     rx.recv().expect("the usage database task ran to completion")
+}
+
+/// Runs `fut` on the store's runtime (by `handle`) and waits for it, from a thread that is
+/// not one of that runtime's own; `Err` once the store is closed.
+fn wait_on<T: Send + 'static>(handle: &tokio::runtime::Handle, fut: impl Future<Output = T> + Send + 'static) -> Result<T, String> {
+    let (tx, rx) = std::sync::mpsc::channel();
+    handle.spawn(async move {
+        let _ = tx.send(fut.await);
+    });
+    rx.recv().map_err(|_| "the usage database has been closed".to_string())
 }
 
 /// Runs `fut` on a short-lived runtime of its own (the CLI's reads).
@@ -281,11 +303,11 @@ impl UsageStore for PgUsageStore {
     }
 
     fn runtime_key_store(&self) -> Result<Arc<dyn crate::runtime_keys::RuntimeKeyStore>, String> {
-        Err("runtime keys are not kept in Postgres yet".into())
+        Ok(self.keys.clone())
     }
 
     fn insights(&self) -> Result<Arc<dyn crate::insights::UsageInsights>, String> {
-        Err("the dashboard does not read Postgres yet".into())
+        Ok(self.insights.clone())
     }
 
     fn spool(&self) -> Option<SpoolStats> {

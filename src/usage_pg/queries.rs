@@ -1,5 +1,5 @@
 //! Every SQL statement on the Postgres usage table: multi-row inserts that skip ids already
-//! there (so replaying the spool twice is harmless), one row back, spend per key and team
+//! there (so replaying the spool twice is harmless) and say which rows were new, one row back, spend per key and team
 //! for the budget ledger, and the aggregates behind `switchboard usage`.
 
 use crate::api::usage::{nano_to_usd, Usage};
@@ -8,7 +8,7 @@ use crate::utc;
 use tokio_postgres::types::ToSql;
 use tokio_postgres::{GenericClient, Row};
 
-const COLUMNS: &str = "id, created_at, key_name, team, model_requested, model, provider, upstream_model, endpoint, streamed, \
+pub(super) const COLUMNS: &str = "id, created_at, key_name, team, model_requested, model, provider, upstream_model, endpoint, streamed, \
      status, error_type, attempts, prompt_tokens, completion_tokens, cached_tokens, reasoning_tokens, cost_nano, cost_usd, \
      latency_ms, ttft_ms, cache_hit, cancelled, finish_reason, session_id, \"user\", app_referer, app_title, user_agent, \
      request_body, response_body, guardrails, usage_note, preset, router, route_reason, billed_units, billed_unit";
@@ -20,10 +20,10 @@ pub const ROWS_PER_STATEMENT: usize = 500;
 type Param = Box<dyn ToSql + Sync + Send>;
 
 /// Inserts `rows` (at most `ROWS_PER_STATEMENT`) in one statement; an id already present is
-/// skipped. Returns how many rows were new.
-pub async fn insert(client: &impl GenericClient, rows: &[UsageRow]) -> Result<u64, tokio_postgres::Error> {
+/// skipped. Returns the ids that were new.
+pub async fn insert(client: &impl GenericClient, rows: &[UsageRow]) -> Result<Vec<String>, tokio_postgres::Error> {
     if rows.is_empty() {
-        return Ok(0);
+        return Ok(Vec::new());
     }
     let mut sql = format!("INSERT INTO usage ({COLUMNS}) VALUES ");
     let mut params: Vec<Param> = Vec::with_capacity(rows.len() * COLUMN_COUNT);
@@ -38,9 +38,9 @@ pub async fn insert(client: &impl GenericClient, rows: &[UsageRow]) -> Result<u6
         sql.push(')');
         params.extend(row_params(row));
     }
-    sql.push_str(" ON CONFLICT (id) DO NOTHING");
+    sql.push_str(" ON CONFLICT (id) DO NOTHING RETURNING id");
     let refs: Vec<&(dyn ToSql + Sync)> = params.iter().map(|p| p.as_ref() as &(dyn ToSql + Sync)).collect();
-    client.execute(sql.as_str(), &refs).await
+    Ok(client.query(sql.as_str(), &refs).await?.iter().map(|r| r.get(0)).collect())
 }
 
 fn row_params(r: &UsageRow) -> Vec<Param> {
@@ -96,7 +96,13 @@ pub async fn fetch(client: &impl GenericClient, id: &str, key_name: &str) -> Res
     Ok(client.query_opt(sql.as_str(), &[&id, &key_name]).await?.map(|r| read_row(&r)))
 }
 
-fn read_row(r: &Row) -> UsageRow {
+/// The row of generation `id`, whoever made it (the admin API's drill-down).
+pub async fn fetch_any(client: &impl GenericClient, id: &str) -> Result<Option<UsageRow>, tokio_postgres::Error> {
+    let sql = format!("SELECT {COLUMNS} FROM usage WHERE id = $1");
+    Ok(client.query_opt(sql.as_str(), &[&id]).await?.map(|r| read_row(&r)))
+}
+
+pub(super) fn read_row(r: &Row) -> UsageRow {
     let n = |i: usize| r.get::<_, i64>(i).max(0) as u64;
     let created: String = r.get(1);
     UsageRow {

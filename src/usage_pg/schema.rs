@@ -4,10 +4,17 @@
 
 use tokio_postgres::Client;
 
+/// One schema change: SQL text, or SQL built by code (the rollups' many columns).
+enum Migration {
+    Sql(&'static str),
+    Built(fn() -> String),
+}
+
 /// Migration `i` brings the schema from version `i` to `i + 1`. Append only, in step with
 /// the SQLite migrations.
-const MIGRATIONS: &[&str] = &[
-    r#"
+const MIGRATIONS: &[Migration] = &[
+    Migration::Sql(
+        r#"
 CREATE TABLE usage (
     id                TEXT PRIMARY KEY,
     created_at        TEXT NOT NULL,          -- ISO-8601 UTC, fixed width: text order is time order
@@ -45,9 +52,11 @@ CREATE INDEX usage_created_at ON usage (created_at);
 CREATE INDEX usage_key_created_at ON usage (key_name, created_at);
 CREATE INDEX usage_team_created_at ON usage (team, created_at);
 "#,
-    "ALTER TABLE usage ADD COLUMN guardrails TEXT;",
-    "ALTER TABLE usage ADD COLUMN usage_note TEXT;",
-    r#"
+    ),
+    Migration::Sql("ALTER TABLE usage ADD COLUMN guardrails TEXT;"),
+    Migration::Sql("ALTER TABLE usage ADD COLUMN usage_note TEXT;"),
+    Migration::Sql(
+        r#"
 CREATE TABLE responses (
     id          TEXT PRIMARY KEY,
     key_name    TEXT NOT NULL,
@@ -58,8 +67,15 @@ CREATE TABLE responses (
 );
 CREATE INDEX responses_expires_at ON responses (expires_at);
 "#,
-    "ALTER TABLE usage ADD COLUMN preset TEXT; ALTER TABLE usage ADD COLUMN router TEXT; ALTER TABLE usage ADD COLUMN route_reason TEXT;",
-    "ALTER TABLE usage ADD COLUMN billed_units BIGINT; ALTER TABLE usage ADD COLUMN billed_unit TEXT;",
+    ),
+    Migration::Sql(
+        "ALTER TABLE usage ADD COLUMN preset TEXT; ALTER TABLE usage ADD COLUMN router TEXT; ALTER TABLE usage ADD COLUMN route_reason TEXT;",
+    ),
+    // Hourly and daily rollups, backfilled from the rows already written.
+    Migration::Built(super::rollup::create_and_backfill),
+    // Runtime keys (created through the admin API) and their change counter.
+    Migration::Sql(super::keys::SCHEMA),
+    Migration::Sql("ALTER TABLE usage ADD COLUMN billed_units BIGINT; ALTER TABLE usage ADD COLUMN billed_unit TEXT;"),
 ];
 
 /// Any number that fits in an i64; the same for every switchboard.
@@ -93,8 +109,12 @@ pub async fn migrate(client: &mut Client) -> Result<(), String> {
             MIGRATIONS.len()
         ));
     }
-    for (i, sql) in MIGRATIONS.iter().enumerate().skip(version) {
-        tx.batch_execute(sql).await.map_err(|e| format!("migrating the usage database to version {}: {}", i + 1, super::explain(&e)))?;
+    for (i, migration) in MIGRATIONS.iter().enumerate().skip(version) {
+        let sql = match migration {
+            Migration::Sql(sql) => std::borrow::Cow::Borrowed(*sql),
+            Migration::Built(build) => std::borrow::Cow::Owned(build()),
+        };
+        tx.batch_execute(&sql).await.map_err(|e| format!("migrating the usage database to version {}: {}", i + 1, super::explain(&e)))?;
         tx.execute("INSERT INTO switchboard_schema (version) VALUES ($1)", &[&((i + 1) as i32)]).await.map_err(|e| super::explain(&e))?;
     }
     tx.commit().await.map_err(|e| super::explain(&e))

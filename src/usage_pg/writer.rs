@@ -1,12 +1,15 @@
 //! The Postgres writer task: the only code that writes usage rows to Postgres. It takes
 //! rows from the bounded queue and writes each batch as multi-row INSERTs in one
-//! transaction. While Postgres is unreachable, batches go to the spool instead; once it
-//! answers again the spool is replayed in order, before any newer row is written.
+//! transaction, with the rollups of the rows that were new. While Postgres is unreachable,
+//! batches go to the spool instead; once it answers again the spool is replayed in order,
+//! before any newer row is written.
 
 use super::queries;
+use super::rollup;
 use super::spool::{ReplayError, Spool};
 use crate::usage::{access_log, UsageRow};
 use deadpool_postgres::Pool;
+use std::collections::HashSet;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -259,9 +262,13 @@ impl Writer {
     async fn write_batch(&self, rows: &[UsageRow]) -> Result<(), WriteError> {
         let mut client = self.pool.get().await.map_err(|e| WriteError::Unreachable(super::explain(&e)))?;
         let tx = client.transaction().await.map_err(classify)?;
+        let mut new_ids = HashSet::new();
         for chunk in rows.chunks(queries::ROWS_PER_STATEMENT) {
-            queries::insert(&*tx, chunk).await.map_err(classify)?;
+            new_ids.extend(queries::insert(&*tx, chunk).await.map_err(classify)?);
         }
+        // Only rows inserted now count in the rollups: a replayed row already there does not.
+        let inserted: Vec<&UsageRow> = rows.iter().filter(|r| new_ids.remove(&r.id)).collect();
+        rollup::add(&*tx, &inserted).await.map_err(classify)?;
         tx.commit().await.map_err(classify)
     }
 

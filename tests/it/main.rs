@@ -9,6 +9,7 @@ mod usage_support;
 
 mod admin_api;
 mod admin_keys;
+mod admin_postgres;
 mod allowed_ips;
 mod anthropic_upstream;
 mod cache;

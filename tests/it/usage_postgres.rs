@@ -208,7 +208,7 @@ async fn a_gateway_stopped_during_an_outage_keeps_its_spool_and_the_next_start_r
         "key,requests,errors,cancelled,prompt_tokens,completion_tokens,cost_usd\nalice,5,0,0,10,20,0.02\n"
     );
     let check = String::from_utf8(cli(&path, &["check"]).stdout).unwrap();
-    assert!(check.contains("; schema version 6 (current); "), "{check}");
+    assert!(check.contains("; schema version 8 (current); "), "{check}");
     gateway.signal("TERM");
     assert!(gateway.wait().await.0.success());
 }
