@@ -126,6 +126,9 @@ def test_dashboard_end_to_end(dashboard_gateway, browser):
     # Keys: create one, use it through the API, revoke it.
     page.click("a[data-page=keys]")
     page.wait_for_selector("[data-key=alice]")
+    # Which key is near its budget: bob has spent most of his weekly budget, and says so.
+    assert page.locator("[data-key=bob] .bar.warn, [data-key=bob] .bar.bad").count() == 1
+    assert page.locator("[data-key=alice] .bar.warn, [data-key=alice] .bar.bad").count() == 0
     page.click("#new-key-toggle")
     page.fill("#nk-name", "browser-made")
     page.fill("#nk-budget", "5")
