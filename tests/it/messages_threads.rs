@@ -79,6 +79,7 @@ fn assistant_turn(sent: &Value) -> &Value {
 async fn a_tool_round_trip_continues_on_an_openai_upstream() {
     let up = MockUpstream::start().await;
     up.push(Reply::json(200, tool_call_completion())).push(Reply::json(200, completion("Sunny in Paris.", 40, 5)));
+    up.push(Reply::json(200, completion("You're welcome.", 50, 3)));
     let gw = Gateway::start(&config_for(&[&up], "")).await;
 
     let first = ok_json(post(&gw, "/v1/messages", &create_turn(false), &[BETA]).await).await;
@@ -95,6 +96,15 @@ async fn a_tool_round_trip_continues_on_an_openai_upstream() {
     assert_eq!(sent["messages"], expected_openai_messages());
     assert_eq!(sent["tools"][0]["function"]["name"], "get_weather", "the thread's tools");
     assert!(up.requests().iter().all(|r| r.json().get("thread").is_none()), "never forwarded");
+
+    // A thread goes on from any of its answers: turn 3 continues from turn 2's.
+    let third = json!({"model": "test/model", "max_tokens": 50, "thread": {"type": "continue", "previous_message_id": second["id"]},
+        "messages": [{"role": "user", "content": "Thanks!"}]});
+    ok_json(post(&gw, "/v1/messages", &third, &[BETA]).await).await;
+    let mut expected = expected_openai_messages().as_array().unwrap().clone();
+    expected.push(json!({"role": "assistant", "content": "Sunny in Paris."}));
+    expected.push(json!({"role": "user", "content": "Thanks!"}));
+    assert_eq!(up.requests()[2].json()["messages"], Value::Array(expected));
 }
 
 #[tokio::test]
