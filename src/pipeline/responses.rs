@@ -9,7 +9,7 @@
 use super::frame::{AnswerEvent, Framing};
 use super::recorder::Recorder;
 use super::stamp::{Stamp, Stamped};
-use super::stored::{self, Keeper};
+use super::stored::{self, Keeper, Kind};
 use super::{chain, run, ChatReply, RequestCtx};
 use crate::anthropic_skin::tokens::estimate_tokens;
 use crate::api::routing_request::split_variant;
@@ -45,7 +45,7 @@ async fn translated(state: &Arc<AppState>, ctx: &RequestCtx, raw: &[u8], fin: &m
     } else {
         raw.to_vec()
     };
-    let saver = translated.store.then(|| Saver { keeper: Keeper::new(state, ctx), input });
+    let saver = translated.store.then(|| Saver { keeper: Keeper::new(Kind::Response, state, ctx), input });
     let framing = ResponsesFraming { writer: EventWriter::new(translated.echo), saver };
     run(state, ctx, translated.request, &sent, Box::new(framing), fin).await
 }
@@ -69,7 +69,7 @@ async fn conversation(state: &AppState, ctx: &RequestCtx, body: &Map<String, Val
 
 /// Stored response `id` of the calling key, or 404.
 async fn find(state: &AppState, ctx: &RequestCtx, id: &str) -> Result<StoredResponse, GatewayError> {
-    stored::find(state, ctx, id).await?.ok_or_else(|| {
+    stored::find(state, ctx, Kind::Response, id).await?.ok_or_else(|| {
         GatewayError::GenerationNotFound(format!(
             "no stored response `{id}` for this key: it was made by another key, with `store: false`, deleted, or expired (server.response_ttl)"
         ))
@@ -83,7 +83,7 @@ pub async fn stored_response(state: &AppState, ctx: &RequestCtx, id: &str) -> Re
 
 /// `DELETE /v1/responses/{id}`.
 pub async fn delete_response(state: &AppState, ctx: &RequestCtx, id: &str) -> Result<Bytes, GatewayError> {
-    if !state.responses().delete(id, &ctx.key.name).await.map_err(GatewayError::Internal)? {
+    if !stored::delete(state, ctx, Kind::Response, id).await? {
         return Err(GatewayError::GenerationNotFound(format!("no stored response `{id}` for this key")));
     }
     Ok(json!({ "id": id, "object": "response.deleted", "deleted": true }).to_string().into())
@@ -118,8 +118,7 @@ struct Saver {
 
 impl Saver {
     fn save(&self, answer: &Value) {
-        let id = answer["id"].as_str().unwrap_or_default().to_string();
-        self.keeper.keep(id, answer.to_string(), self.input.clone());
+        self.keeper.keep(answer["id"].as_str().unwrap_or_default(), answer.to_string(), self.input.clone());
     }
 }
 

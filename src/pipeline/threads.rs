@@ -4,7 +4,7 @@
 //! request; after a successful answer the conversation so far is kept under the answer's
 //! `id`, which the client sends back as `thread.previous_message_id`.
 
-use super::stored::{self, Keeper};
+use super::stored::{self, Keeper, Kind};
 use super::RequestCtx;
 use crate::anthropic_skin::thread::{self, Thread};
 use crate::error::GatewayError;
@@ -23,7 +23,7 @@ impl ThreadKeeper {
     /// Keeps `message`, the answer as the client got it, as the thread's latest turn.
     pub fn keep(&self, message: &Value) {
         if let Some(id) = message["id"].as_str() {
-            self.keeper.keep(entry_id(id), message.to_string(), self.conversation.clone());
+            self.keeper.keep(id, message.to_string(), self.conversation.clone());
         }
     }
 }
@@ -35,7 +35,7 @@ pub async fn open(state: &Arc<AppState>, ctx: &RequestCtx, body: &mut Map<String
         return Ok(None);
     };
     if let Thread::Continue { previous_message_id: id } = thread {
-        let Some(stored) = stored::find(state, ctx, &entry_id(&id)).await? else {
+        let Some(stored) = stored::find(state, ctx, Kind::Thread, &id).await? else {
             let ttl = ctx.runtime.config.server.response_ttl.as_secs();
             return Err(GatewayError::ThreadNotFound(format!(
                 "`thread.previous_message_id`: no thread of this key ends at message `{id}`: it was answered for another key, \
@@ -45,12 +45,7 @@ pub async fn open(state: &Arc<AppState>, ctx: &RequestCtx, body: &mut Map<String
         };
         thread::expand(body, &stored.input, &stored.response).map_err(invalid)?;
     }
-    Ok(Some(ThreadKeeper { keeper: Keeper::new(state, ctx), conversation: thread::conversation(body) }))
-}
-
-/// A thread's entry in the store shared with the Responses API, apart from its answers.
-fn entry_id(message_id: &str) -> String {
-    format!("thread:{message_id}")
+    Ok(Some(ThreadKeeper { keeper: Keeper::new(Kind::Thread, state, ctx), conversation: thread::conversation(body) }))
 }
 
 fn invalid((message, param): (String, Option<&'static str>)) -> GatewayError {

@@ -287,3 +287,22 @@ async fn a_thread_expires_after_the_response_ttl() {
     let resp = post(&gw, "/v1/messages", &continue_turn(first["id"].as_str().unwrap(), "call_1"), &[BETA]).await;
     assert_eq!(resp.status(), 404, "expired");
 }
+
+#[tokio::test]
+async fn thread_entries_are_not_responses_api_answers() {
+    let up = MockUpstream::start().await;
+    up.always(Reply::json(200, tool_call_completion()));
+    let gw = Gateway::start(&config_for(&[&up], "")).await;
+    let first = ok_json(post(&gw, "/v1/messages", &create_turn(false), &[BETA]).await).await;
+    let id = first["id"].as_str().unwrap();
+    for stored_id in [id.to_string(), format!("thread:{id}")] {
+        let got = gw.client.get(gw.url(&format!("/v1/responses/{stored_id}"))).bearer_auth(crate::common::KEY).send().await.unwrap();
+        assert_eq!(got.status(), 404, "GET /v1/responses/{stored_id}");
+        let del = gw.client.delete(gw.url(&format!("/v1/responses/{stored_id}"))).bearer_auth(crate::common::KEY).send().await.unwrap();
+        assert_eq!(del.status(), 404, "DELETE /v1/responses/{stored_id}");
+        let resp = gw.post("/v1/responses", &json!({"model": "test/model", "input": "more", "previous_response_id": stored_id})).await;
+        assert_eq!(resp.status(), 404, "previous_response_id {stored_id}");
+    }
+    let resp = post(&gw, "/v1/messages", &continue_turn(id, "call_1"), &[BETA]).await;
+    assert_eq!(resp.status(), 200, "the thread is still there");
+}
