@@ -64,6 +64,10 @@ pub enum GatewayError {
     /// `/api/v1/generation` for an id this key did not make (or that does not exist).
     #[error("{0}")]
     GenerationNotFound(String),
+    /// A message thread's `continue` names no stored answer of this key (Anthropic's
+    /// `thread_not_found`, on which its SDKs replay the whole thread).
+    #[error("{0}")]
+    ThreadNotFound(String),
     /// Every upstream was rate-limited.
     #[error("{message}")]
     RateLimited { message: String, retry_after_secs: Option<u64> },
@@ -130,6 +134,7 @@ impl GatewayError {
             GatewayError::BudgetExceeded(_) => (402, "insufficient_quota", "budget_exceeded", Some(false)),
             GatewayError::KeyRateLimited { .. } => (429, "rate_limit_error", "rate_limited", None),
             GatewayError::GenerationNotFound(_) => (404, "not_found_error", "not_found", Some(false)),
+            GatewayError::ThreadNotFound(_) => (404, "not_found_error", "thread_not_found", Some(false)),
             GatewayError::RateLimited { .. } => (429, "rate_limit_error", "rate_limited", None),
             GatewayError::UpstreamRejected { status, .. } => (*status, "invalid_request_error", "invalid_request", Some(false)),
             GatewayError::ProviderUnavailable { .. } => (502, "server_error", "provider_unavailable", Some(false)),
@@ -201,6 +206,9 @@ impl GatewayError {
         let error = &wire.body["error"];
         let mut inner = json!({ "type": anthropic_error_type(wire.status), "message": error["message"] });
         inner["error_type"] = error["metadata"]["error_type"].clone();
+        if let GatewayError::ThreadNotFound(_) = self {
+            inner["details"] = json!({ "error_code": "thread_not_found" });
+        }
         wire.body = json!({ "type": "error", "error": inner, "request_id": request_id });
         wire
     }

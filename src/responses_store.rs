@@ -1,13 +1,14 @@
-//! The seam for stored Responses API answers (`store: true`): one small trait, scoped to
-//! the key that created each answer, so `previous_response_id` and `GET`/`DELETE
-//! /v1/responses/{id}` work the same whichever store the gateway runs with. The SQLite
-//! implementation is `usage::SqliteResponses` (the usage database, written by its writer
-//! thread); the request path only ever sees `dyn ResponseStore`.
+//! The seam for stored Responses API answers (`store: true`) and Anthropic message threads:
+//! one small trait, scoped to the key that created each answer, so `previous_response_id`,
+//! `GET`/`DELETE /v1/responses/{id}` and `thread.previous_message_id` work the same
+//! whichever store the gateway runs with. The SQLite implementation is
+//! `usage::SqliteResponses` (the usage database, written by its writer thread); the request
+//! path only ever sees `dyn ResponseStore`.
 
 use futures_util::future::BoxFuture;
 
-/// One stored answer: the `response` object as the client saw it, and the conversation
-/// that led to it (the input items, previous turns expanded), both as JSON text.
+/// One stored answer: the `response` object (a thread's `message`) as the client saw it,
+/// and the conversation that led to it (previous turns expanded), both as JSON text.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StoredResponse {
     pub id: String,
@@ -16,9 +17,11 @@ pub struct StoredResponse {
     pub created_at_ms: i64,
     /// After this (ms since the Unix epoch) it is gone: reads miss, and a purge deletes it.
     pub expires_at_ms: i64,
-    /// The `response` object, JSON.
+    /// The `response` object (a thread's `message`), JSON.
     pub response: String,
-    /// The input items the answer was generated from, a JSON array.
+    /// What the answer was generated from: for a Responses answer its input items (a JSON
+    /// array); for a message thread's answer (stored as `thread:<message id>`) the
+    /// conversation, `{"system", "tools", "messages"}`.
     pub input: String,
 }
 

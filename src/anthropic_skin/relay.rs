@@ -70,16 +70,17 @@ fn stamp_message(message: &mut Map<String, Value>, stamp: &Stamp) {
 }
 
 /// An upstream's whole `message`, as the client gets it.
-pub fn native_message(stamp: &Stamp, body: &Map<String, Value>) -> Vec<u8> {
+pub fn native_message(stamp: &Stamp, body: &Map<String, Value>) -> Map<String, Value> {
     let mut message = body.clone();
     stamp_message(&mut message, stamp);
     complete_message(&mut message);
-    serde_json::to_vec(&message).expect("a JSON map always serializes")
+    message
 }
 
 /// One upstream event, relayed: `message_start` stamped and completed, `message_delta`
-/// and a text block's `content_block_start` completed, every other event byte for byte. The writer learns the stream has started
-/// (and, at `message_stop`, ended), so the gateway's own events fit around the upstream's.
+/// and a text block's `content_block_start` completed, every other event byte for byte. The
+/// writer learns the stream has started (and, at `message_stop`, ended), so the gateway's own
+/// events fit around the upstream's, and adds the event up when it keeps a transcript.
 pub fn native_event(writer: &mut EventWriter, stamp: &Stamp, event: &NativeEvent, out: &mut Vec<u8>) {
     let kind = event.name.as_deref().unwrap_or("");
     let parsed = || serde_json::from_str::<Map<String, Value>>(&event.data).ok();
@@ -108,6 +109,7 @@ pub fn native_event(writer: &mut EventWriter, stamp: &Stamp, event: &NativeEvent
         return;
     }
     writer.relayed(kind == "message_stop");
+    writer.transcribe(|| rewritten.clone().or_else(parsed));
     match rewritten {
         Some(data) => relay_into(out, event.name.as_deref(), &serde_json::to_string(&data).expect("a JSON map always serializes")),
         None => relay_into(out, event.name.as_deref(), &event.data),

@@ -7,6 +7,7 @@
 
 use super::response::{delta_usage_json, stop_reason, usage_json};
 use super::tool_names::ToolNames;
+use super::transcript::Transcript;
 use crate::api::usage::Usage;
 use crate::error::anthropic_error_type;
 use crate::pipeline::delta::{parts, DeltaPart, ReasoningKind, ReasoningPart, ToolCallPart};
@@ -45,6 +46,8 @@ pub struct EventWriter {
     finish: Option<String>,
     native_finish: Option<String>,
     usage: Option<Usage>,
+    /// What the client was sent, added up (only for a thread, which keeps the answer).
+    transcript: Option<Transcript>,
 }
 
 impl EventWriter {
@@ -61,7 +64,34 @@ impl EventWriter {
             finish: None,
             native_finish: None,
             usage: None,
+            transcript: None,
         }
+    }
+
+    /// Adds up every event the client is sent from now on, for `take_transcript`.
+    pub fn keep_transcript(&mut self) {
+        self.transcript = Some(Transcript::default());
+    }
+
+    /// The message the client's events added up to (None unless kept).
+    pub fn take_transcript(&mut self, id: &str, model: &str) -> Option<Value> {
+        self.transcript.take().map(|t| t.message(id, model))
+    }
+
+    /// An upstream event relayed as is (`data`, when it is a JSON object), added up.
+    pub fn transcribe(&mut self, data: impl FnOnce() -> Option<Map<String, Value>>) {
+        if let Some(transcript) = self.transcript.as_mut() {
+            if let Some(event) = data() {
+                transcript.event(&event);
+            }
+        }
+    }
+
+    fn emit(&mut self, out: &mut Vec<u8>, event: Value) {
+        if let (Some(transcript), Some(map)) = (self.transcript.as_mut(), event.as_object()) {
+            transcript.event(map);
+        }
+        write_event(out, &event);
     }
 
     /// The usage the closing `message_delta` reports.
@@ -106,14 +136,14 @@ impl EventWriter {
     pub fn fail(&mut self, error: &Value, out: &mut Vec<u8>) {
         let status = error["code"].as_u64().and_then(|c| u16::try_from(c).ok()).unwrap_or(502);
         let message = error["message"].as_str().unwrap_or("the provider's stream failed");
-        emit(out, json!({ "type": "error", "error": { "type": anthropic_error_type(status), "message": message } }));
+        self.emit(out, json!({ "type": "error", "error": { "type": anthropic_error_type(status), "message": message } }));
         self.ended = true;
     }
 
     /// The upstream is quiet: keep the connection alive.
     pub fn keep_alive(&mut self, out: &mut Vec<u8>) {
         if !self.ended {
-            emit(out, json!({ "type": "ping" }));
+            self.emit(out, json!({ "type": "ping" }));
         }
     }
 
@@ -136,9 +166,9 @@ impl EventWriter {
             let usage = self.usage.unwrap_or_default();
             let stop = stop_reason(self.finish.as_deref(), self.native_finish.as_deref(), !self.tools.is_empty());
             let delta = json!({ "stop_reason": stop, "stop_sequence": null, "stop_details": null, "container": null });
-            emit(out, json!({ "type": "message_delta", "delta": delta, "usage": delta_usage_json(&usage) }));
+            self.emit(out, json!({ "type": "message_delta", "delta": delta, "usage": delta_usage_json(&usage) }));
         }
-        emit(out, json!({ "type": "message_stop" }));
+        self.emit(out, json!({ "type": "message_stop" }));
     }
 
     /// `message_start` (and a `ping`), once, before anything else.
@@ -153,8 +183,8 @@ impl EventWriter {
             "stop_reason": null, "stop_sequence": null, "stop_details": null, "container": null,
             "usage": usage_json(&usage),
         });
-        emit(out, json!({ "type": "message_start", "message": message }));
-        emit(out, json!({ "type": "ping" }));
+        self.emit(out, json!({ "type": "message_start", "message": message }));
+        self.emit(out, json!({ "type": "ping" }));
     }
 
     /// Anthropic thinking arrives as reasoning fragments sharing an `index`; only the
@@ -204,7 +234,7 @@ impl EventWriter {
         };
         if !call.arguments.is_empty() {
             let delta = json!({ "type": "input_json_delta", "partial_json": call.arguments });
-            emit(out, json!({ "type": "content_block_delta", "index": block, "delta": delta }));
+            self.emit(out, json!({ "type": "content_block_delta", "index": block, "delta": delta }));
         }
     }
 
@@ -213,7 +243,7 @@ impl EventWriter {
         self.close(out);
         let index = self.next_block;
         self.next_block += 1;
-        emit(out, json!({ "type": "content_block_start", "index": index, "content_block": content_block }));
+        self.emit(out, json!({ "type": "content_block_start", "index": index, "content_block": content_block }));
         index
     }
 
@@ -223,7 +253,7 @@ impl EventWriter {
             Open::Text(b) | Open::Thinking { block: b, .. } | Open::Tool { block: b } => b,
             Open::Redacted(_) | Open::None => return,
         };
-        emit(out, json!({ "type": "content_block_delta", "index": index, "delta": delta }));
+        self.emit(out, json!({ "type": "content_block_delta", "index": index, "delta": delta }));
     }
 
     fn close(&mut self, out: &mut Vec<u8>) {
@@ -231,16 +261,16 @@ impl EventWriter {
             Open::Text(b) | Open::Thinking { block: b, .. } | Open::Tool { block: b } | Open::Redacted(b) => b,
             Open::None => return,
         };
-        emit(out, json!({ "type": "content_block_stop", "index": index }));
+        self.emit(out, json!({ "type": "content_block_stop", "index": index }));
     }
 }
 
 /// `event: <type>` and `data: <json>`: Anthropic's SDKs dispatch on the event name.
-fn emit(out: &mut Vec<u8>, event: Value) {
+fn write_event(out: &mut Vec<u8>, event: &Value) {
     out.extend_from_slice(b"event: ");
     out.extend_from_slice(event["type"].as_str().unwrap_or("unknown").as_bytes());
     out.extend_from_slice(b"\ndata: ");
-    serde_json::to_writer(&mut *out, &event).expect("a JSON value always serializes");
+    serde_json::to_writer(&mut *out, event).expect("a JSON value always serializes");
     out.extend_from_slice(b"\n\n");
 }
 

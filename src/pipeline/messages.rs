@@ -4,14 +4,18 @@
 //! Anthropic-typed upstream receives natively. The answer is in Anthropic's framing: the
 //! whole answer as a `message`, a stream as Anthropic's named events, each written once
 //! from the pipeline's own answer, or relayed from the upstream's (schema-complete and
-//! stamped either way). `/v1/messages/count_tokens` answers from an estimate.
+//! stamped either way). A request in a message thread is expanded into the thread's whole
+//! conversation first, and its answer kept for the next turn (`threads`).
+//! `/v1/messages/count_tokens` answers from an estimate.
 
 use super::frame::{AnswerEvent, Framing};
 use super::native::Inbound;
 use super::recorder::Recorder;
 use super::stamp::{Stamp, Stamped};
+use super::threads::{self, ThreadKeeper};
 use super::{chain, run, ChatReply, RequestCtx};
 use crate::anthropic_skin::stream::EventWriter;
+use crate::anthropic_skin::thread::without_threads_beta;
 use crate::anthropic_skin::{relay, request, response, tokens};
 use crate::api::routing_request::split_variant;
 use crate::error::GatewayError;
@@ -44,7 +48,11 @@ async fn translated(
     headers: Vec<(&'static str, String)>,
     recorder: &mut Recorder,
 ) -> Result<ChatReply, GatewayError> {
-    let body = decode(raw)?;
+    let mut body = decode(raw)?;
+    let thread = threads::open(state, ctx, &mut body).await?;
+    let headers = without_threads_beta(headers);
+    // The budget's prompt bound and the logged body cover the whole conversation.
+    let expanded = thread.is_some().then(|| serde_json::to_vec(&body).unwrap_or_default());
     let model_max_output = body
         .get("model")
         .and_then(Value::as_str)
@@ -53,9 +61,13 @@ async fn translated(
     let estimated_input = tokens::estimate_input_tokens(&body);
     let translated =
         request::translate(body, headers, model_max_output).map_err(|(message, param)| GatewayError::InvalidRequest { message, param })?;
-    let framing = AnthropicFraming(EventWriter::new(translated.tool_names, estimated_input));
+    let mut writer = EventWriter::new(translated.tool_names, estimated_input);
+    if thread.is_some() {
+        writer.keep_transcript();
+    }
+    let framing = AnthropicFraming { writer, thread };
     let inbound = Inbound { chat: translated.request, native: Some(translated.native) };
-    run(state, ctx, inbound, raw, Box::new(framing), recorder).await
+    run(state, ctx, inbound, expanded.as_deref().unwrap_or(raw), Box::new(framing), recorder).await
 }
 
 /// `{"input_tokens": n}` for a Messages request body; the model must exist.
@@ -76,18 +88,21 @@ fn decode(body: &[u8]) -> Result<Map<String, Value>, GatewayError> {
     serde_json::from_slice(body).map_err(|e| GatewayError::invalid(format!("request body is not a JSON object: {e}")))
 }
 
-/// Anthropic's Messages framing.
-struct AnthropicFraming(EventWriter);
+/// Anthropic's Messages framing; in a thread, each successful answer is kept for the next turn.
+struct AnthropicFraming {
+    writer: EventWriter,
+    thread: Option<ThreadKeeper>,
+}
 
-impl Framing for AnthropicFraming {
-    /// The whole answer as an Anthropic `message`.
-    fn answer(&self, completion: &Stamped<'_>) -> Vec<u8> {
-        let completion = serde_json::to_value(completion).expect("a stamped JSON map always serializes");
-        serde_json::to_vec(&response::message(&completion, self.0.names())).expect("a JSON value always serializes")
+impl AnthropicFraming {
+    fn keep(&self, message: &Value) {
+        if let Some(thread) = &self.thread {
+            thread.keep(message);
+        }
     }
 
-    fn event(&mut self, stamp: &Stamp, event: AnswerEvent<'_>, out: &mut Vec<u8>) {
-        let writer = &mut self.0;
+    fn write_event(&mut self, stamp: &Stamp, event: AnswerEvent<'_>, out: &mut Vec<u8>) {
+        let writer = &mut self.writer;
         if writer.is_ended() {
             return;
         }
@@ -105,13 +120,37 @@ impl Framing for AnthropicFraming {
             AnswerEvent::KeepAlive => {}
         }
     }
+}
+
+impl Framing for AnthropicFraming {
+    /// The whole answer as an Anthropic `message`.
+    fn answer(&self, completion: &Stamped<'_>) -> Vec<u8> {
+        let completion = serde_json::to_value(completion).expect("a stamped JSON map always serializes");
+        let message = response::message(&completion, self.writer.names());
+        self.keep(&message);
+        serde_json::to_vec(&message).expect("a JSON value always serializes")
+    }
+
+    /// A stream that finished (not one that failed or was cut) is kept as the client
+    /// added it up.
+    fn event(&mut self, stamp: &Stamp, event: AnswerEvent<'_>, out: &mut Vec<u8>) {
+        let finished = matches!(event, AnswerEvent::Finished(_));
+        self.write_event(stamp, event, out);
+        if finished {
+            if let Some(message) = self.writer.take_transcript(&stamp.id, &stamp.model) {
+                self.keep(&message);
+            }
+        }
+    }
 
     /// An Anthropic upstream's own `message`, stamped and schema-complete.
     fn native_answer(&self, stamp: &Stamp, body: &Map<String, Value>) -> Vec<u8> {
-        relay::native_message(stamp, body)
+        let message = Value::Object(relay::native_message(stamp, body));
+        self.keep(&message);
+        serde_json::to_vec(&message).expect("a JSON value always serializes")
     }
 
     fn native_event(&mut self, stamp: &Stamp, event: &NativeEvent, out: &mut Vec<u8>) {
-        relay::native_event(&mut self.0, stamp, event, out);
+        relay::native_event(&mut self.writer, stamp, event, out);
     }
 }

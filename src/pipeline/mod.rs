@@ -27,8 +27,10 @@ mod observe;
 mod recorder;
 mod responses;
 pub mod stamp;
+mod stored;
 mod stream;
 mod subcalls;
+mod threads;
 mod tool_loop;
 
 pub use embeddings::embeddings;

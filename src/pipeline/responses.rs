@@ -9,6 +9,7 @@
 use super::frame::{AnswerEvent, Framing};
 use super::recorder::Recorder;
 use super::stamp::{Stamp, Stamped};
+use super::stored::{self, Keeper, Kind};
 use super::{chain, run, ChatReply, RequestCtx};
 use crate::anthropic_skin::tokens::estimate_tokens;
 use crate::api::routing_request::split_variant;
@@ -44,12 +45,7 @@ async fn translated(state: &Arc<AppState>, ctx: &RequestCtx, raw: &[u8], fin: &m
     } else {
         raw.to_vec()
     };
-    let saver = translated.store.then(|| Saver {
-        state: state.clone(),
-        key: ctx.key.name.clone(),
-        ttl_ms: i64::try_from(ctx.runtime.config.server.response_ttl.as_millis()).unwrap_or(i64::MAX),
-        input,
-    });
+    let saver = translated.store.then(|| Saver { keeper: Keeper::new(Kind::Response, state, ctx), input });
     let framing = ResponsesFraming { writer: EventWriter::new(translated.echo), saver };
     run(state, ctx, translated.request, &sent, Box::new(framing), fin).await
 }
@@ -73,8 +69,7 @@ async fn conversation(state: &AppState, ctx: &RequestCtx, body: &Map<String, Val
 
 /// Stored response `id` of the calling key, or 404.
 async fn find(state: &AppState, ctx: &RequestCtx, id: &str) -> Result<StoredResponse, GatewayError> {
-    let found = state.responses().get(id, &ctx.key.name, crate::utc::now_ms()).await.map_err(GatewayError::Internal)?;
-    found.ok_or_else(|| {
+    stored::find(state, ctx, Kind::Response, id).await?.ok_or_else(|| {
         GatewayError::GenerationNotFound(format!(
             "no stored response `{id}` for this key: it was made by another key, with `store: false`, deleted, or expired (server.response_ttl)"
         ))
@@ -88,7 +83,7 @@ pub async fn stored_response(state: &AppState, ctx: &RequestCtx, id: &str) -> Re
 
 /// `DELETE /v1/responses/{id}`.
 pub async fn delete_response(state: &AppState, ctx: &RequestCtx, id: &str) -> Result<Bytes, GatewayError> {
-    if !state.responses().delete(id, &ctx.key.name).await.map_err(GatewayError::Internal)? {
+    if !stored::delete(state, ctx, Kind::Response, id).await? {
         return Err(GatewayError::GenerationNotFound(format!("no stored response `{id}` for this key")));
     }
     Ok(json!({ "id": id, "object": "response.deleted", "deleted": true }).to_string().into())
@@ -117,23 +112,13 @@ fn invalid((message, param): (String, Option<&'static str>)) -> GatewayError {
 
 /// Keeps a finished answer, with the conversation it answered, for the calling key.
 struct Saver {
-    state: Arc<AppState>,
-    key: String,
-    ttl_ms: i64,
+    keeper: Keeper,
     input: String,
 }
 
 impl Saver {
     fn save(&self, answer: &Value) {
-        let now = crate::utc::now_ms();
-        self.state.responses().put(StoredResponse {
-            id: answer["id"].as_str().unwrap_or_default().to_string(),
-            key: self.key.clone(),
-            created_at_ms: now,
-            expires_at_ms: now.saturating_add(self.ttl_ms),
-            response: answer.to_string(),
-            input: self.input.clone(),
-        });
+        self.keeper.keep(answer["id"].as_str().unwrap_or_default(), answer.to_string(), self.input.clone());
     }
 }
 

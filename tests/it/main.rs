@@ -39,6 +39,7 @@ mod messages_anthropic_upstream;
 mod messages_native;
 mod messages_openai_upstream;
 mod messages_schema;
+mod messages_threads;
 mod messages_usage;
 mod observe_alerts;
 mod observe_metrics;
