@@ -8,6 +8,8 @@
 #   total           both; start-up work on the main thread is left out
 #
 #   bench/instructions.sh BIN [BIN ...]       N=1000 CASES="fast fast-stream"
+#   KEEP=DIR bench/instructions.sh ...        also keeps callgrind's files in DIR/<n>-<case>/
+#                                             for callgrind_annotate (n: the build's position)
 #
 # Sequential requests commit the usage log one row per transaction; under concurrent load the
 # writer batches rows, so "other threads" is an upper bound.
@@ -45,6 +47,7 @@ for _ in range(n):
     assert response.status == 200, response.status
 EOF
   kill -TERM "$pid"; wait "$pid" 2>/dev/null || true
+  if [ -n "${KEEP:-}" ]; then mkdir -p "$KEEP" && cp -r "$W/cg" "$KEEP/$3-$2"; fi
   # One file per thread; thread 1 (main) only starts things up. The busiest of the others
   # is the request thread.
   for f in "$W"/cg/out-*; do
@@ -56,8 +59,9 @@ EOF
 echo "| case | build | request thread | other threads | total |"
 echo "|---|---|---:|---:|---:|"
 for case in $CASES; do
-  for bin in "${BINS[@]}"; do
-    read -r req rest < <(count "$bin" "$case")
+  for i in "${!BINS[@]}"; do
+    bin=${BINS[$i]}
+    read -r req rest < <(count "$bin" "$case" "$((i + 1))")
     printf '| %s | %s | %s | %s | %s |\n' "$case" "$bin" "$req" "$rest" "$((req + rest))"
   done
 done
