@@ -28,10 +28,10 @@ PIDS+=("$!")
 count() {  # $1 binary, $2 payload -> "request_thread other_threads" instructions per request
   local port out pid
   port=$(free_ports 1)
-  config_for cg "$port"
+  config_for "cg-$3-$2" "$port"  # a database per build and case: builds may differ in schema
   rm -rf "$W/cg" && mkdir "$W/cg"
   valgrind --tool=callgrind --separate-threads=yes --callgrind-out-file="$W/cg/out" \
-    "$1" serve --config "$W/cg.yaml" >"$W/cg.log" 2>&1 &
+    "$1" serve --config "$W/cg-$3-$2.yaml" >"$W/cg.log" 2>&1 &
   pid=$!
   for _ in $(seq 1 300); do curl -s -o /dev/null "http://127.0.0.1:$port/health" && break; sleep 0.2; done
   python3 - "$port" "$W/setup/payloads/$2.json" "$KEY" "$N" <<'EOF'

@@ -107,23 +107,23 @@ pub(super) async fn serve_with(
         };
         let state = state.into_inner();
         let trace = state.spans().begin(req.headers().get("traceparent").and_then(|v| v.to_str().ok()));
-        let run = async {
-            match api {
-                ClientApi::Chat => pipeline::chat(&state, &ctx, body.json()).await,
-                ClientApi::Messages => pipeline::messages(&state, &ctx, body.json(), anthropic_headers(&req)).await,
-                ClientApi::Embeddings => pipeline::embeddings(&state, &ctx, body.json()).await,
-                ClientApi::Responses => pipeline::responses(&state, &ctx, body.json()).await,
-                ClientApi::Gemini => match &gemini {
-                    Some(call) => pipeline::gemini(&state, &ctx, body.json(), call).await,
-                    None => Err(GatewayError::Internal("a Gemini request without its call".into())),
-                },
-                ClientApi::Speech
-                | ClientApi::Transcriptions
-                | ClientApi::Translations
-                | ClientApi::ImageGenerations
-                | ClientApi::ImageEdits
-                | ClientApi::Rerank => pipeline::media(&state, &ctx, body).await,
-            }
+        // Each API's pipeline future on the heap, sized for that API alone: held inline, this
+        // future would be as large as the largest pipeline's, and actix moves it whole.
+        let run: std::pin::Pin<Box<dyn std::future::Future<Output = Result<pipeline::ChatReply, GatewayError>> + '_>> = match api {
+            ClientApi::Chat => Box::pin(pipeline::chat(&state, &ctx, body.json())),
+            ClientApi::Messages => Box::pin(pipeline::messages(&state, &ctx, body.json(), anthropic_headers(&req))),
+            ClientApi::Embeddings => Box::pin(pipeline::embeddings(&state, &ctx, body.json())),
+            ClientApi::Responses => Box::pin(pipeline::responses(&state, &ctx, body.json())),
+            ClientApi::Gemini => match &gemini {
+                Some(call) => Box::pin(pipeline::gemini(&state, &ctx, body.json(), call)),
+                None => Box::pin(std::future::ready(Err(GatewayError::Internal("a Gemini request without its call".into())))),
+            },
+            ClientApi::Speech
+            | ClientApi::Transcriptions
+            | ClientApi::Translations
+            | ClientApi::ImageGenerations
+            | ClientApi::ImageEdits
+            | ClientApi::Rerank => Box::pin(pipeline::media(&state, &ctx, body)),
         };
         let result = match trace {
             Some(trace) => crate::otel::context::traced(trace, run).await,

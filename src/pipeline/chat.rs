@@ -150,7 +150,9 @@ impl Phases for ChatPhases {
         if self.plan.is_plain() {
             return super::driver::attempt_loop(self, state, ctx, candidates, deadline, failed).await;
         }
-        self.plan.dispatch(state, ctx, candidates, &self.inbound.chat, deadline, failed, recorder).await
+        // On the heap: the server-tool loop and fusion are large futures that a plain
+        // request's future would otherwise carry.
+        Box::pin(self.plan.dispatch(state, ctx, candidates, &self.inbound.chat, deadline, failed, recorder)).await
     }
 
     fn respond(

@@ -20,6 +20,7 @@ mod fidelity_contract;
 mod fidelity_system_messages;
 mod fleet_config;
 mod fleet_health;
+mod fleet_processes;
 mod fleet_redis;
 mod fleet_scripts;
 mod gemini_skin;
