@@ -54,7 +54,7 @@ async fn translated(
     let translated =
         request::translate(body, headers, model_max_output).map_err(|(message, param)| GatewayError::InvalidRequest { message, param })?;
     let framing = AnthropicFraming(EventWriter::new(translated.tool_names, estimated_input));
-    let inbound = Inbound { chat: translated.request, native: Some(translated.native) };
+    let inbound = Inbound { chat: translated.request, native: Some(translated.native), untranslatable: None };
     run(state, ctx, inbound, raw, Box::new(framing), recorder).await
 }
 
