@@ -135,6 +135,23 @@ async fn native_stream_relays_the_upstreams_events_in_order_under_the_gateways_i
 }
 
 #[tokio::test]
+async fn a_native_stream_cut_midway_ends_in_response_failed_continuing_the_numbering() {
+    let up = MockUpstream::start().await;
+    let events_sent = stream()[..10].to_vec();
+    up.always(Reply::Sse { events: events_sent.clone(), delay: Duration::ZERO, first_delay: Duration::ZERO, then_drop: true });
+    let gw = Gateway::start(&native_config(RESPONSES_API, &up, "o4-mini", None, "")).await;
+    let resp = create(&gw, &client_request(true)).await;
+    assert_eq!(resp.status(), 200);
+    let id = generation_id(&resp);
+    let relayed = events(&resp.text().await.unwrap());
+    assert_eq!(relayed.len(), events_sent.len() + 1, "what the upstream sent, then the failure");
+    let (name, failed) = relayed.last().unwrap();
+    assert_eq!((name.as_str(), failed["sequence_number"].as_u64()), ("response.failed", Some(10)));
+    assert_eq!((failed["response"]["id"].as_str(), failed["response"]["status"].as_str()), (Some(id.as_str()), Some("failed")));
+    assert_eq!(failed["response"]["error"]["code"], "server_error");
+}
+
+#[tokio::test]
 async fn previous_response_id_is_expanded_by_the_gateway_and_never_forwarded() {
     let up = MockUpstream::start().await;
     up.always(Reply::json(200, answer()));
