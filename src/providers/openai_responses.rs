@@ -88,11 +88,20 @@ pub async fn responses(
     if stream {
         return Ok(NativeOutcome::Stream(translated_stream(response, provider.timeout, Tap::default())));
     }
-    let body = read_json(response, provider.timeout).await?;
+    complete(read_json(response, provider.timeout).await?).map(NativeOutcome::Complete)
+}
+
+/// A whole answer: a `response` object that did not fail (a failed one is the upstream's
+/// failure, so the next endpoint may serve the request and nothing is cached).
+fn complete(body: Map<String, Value>) -> Result<NativeAnswer, UpstreamError> {
     if body.get("object").and_then(Value::as_str) != Some("response") {
         return Err(UpstreamError::Protocol("response is not a Responses API `response` object".into()));
     }
-    Ok(NativeOutcome::Complete(answer(body)))
+    if body.get("status").and_then(Value::as_str) == Some("failed") {
+        let message = body.get("error").and_then(|e| e.get("message")).and_then(Value::as_str).unwrap_or("no message");
+        return Err(UpstreamError::Protocol(format!("the response failed: {message}")));
+    }
+    Ok(answer(body))
 }
 
 /// A whole `response`, with what the pipeline reads of it.

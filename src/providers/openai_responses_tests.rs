@@ -53,6 +53,17 @@ fn a_whole_answer_reads_usage_finish_and_output_size() {
 }
 
 #[test]
+fn a_failed_or_foreign_answer_is_the_upstreams_failure() {
+    let failed = json!({"object": "response", "status": "failed", "error": {"code": "server_error", "message": "boom"}, "output": []});
+    let err = complete(failed.as_object().unwrap().clone()).unwrap_err();
+    assert!(matches!(&err, UpstreamError::Protocol(m) if m.contains("boom")), "{err}");
+    let chat = json!({"object": "chat.completion", "choices": []});
+    assert!(complete(chat.as_object().unwrap().clone()).is_err());
+    let done = json!({"object": "response", "status": "completed", "output": []});
+    assert_eq!(complete(done.as_object().unwrap().clone()).unwrap().finish_reason, Some("stop"));
+}
+
+#[test]
 fn tap_relays_events_unchanged_and_reads_output_and_the_final_usage() {
     let mut tap = Tap::default();
     let created = json!({"type": "response.created", "sequence_number": 0, "response": {"id": "resp_1", "status": "in_progress"}});
