@@ -175,7 +175,8 @@ pub fn routing_table(config: &Config) -> String {
     for p in providers {
         let state = p.disabled.as_ref().map(|r| format!("  DISABLED: {r}")).unwrap_or_default();
         let url = if p.base_url.is_empty() { "(built-in)" } else { &p.base_url };
-        out.push_str(&format!("  {:<16} {:<9} {url}{state}\n", p.name, p.kind.as_str()));
+        let api = if p.responses_url.is_some() { "  api: responses" } else { "" };
+        out.push_str(&format!("  {:<16} {:<9} {url}{api}{state}\n", p.name, p.kind.as_str()));
     }
     out.push_str("\nmodels (endpoints cheapest first, with their chance of being tried first; then fallbacks):\n");
     for slug in &config.model_order {

@@ -53,6 +53,7 @@ pub fn masked(config: &Config) -> Value {
             "name": p.name,
             "type": p.kind.as_str(),
             "base_url": p.base_url,
+            "api": (p.kind == crate::config::ProviderKind::OpenAi).then(|| if p.responses_url.is_some() { "responses" } else { "chat" }),
             "api_key": masked_if(p.api_key.is_some()),
             "disabled": p.disabled,
             "timeout_ms": p.timeout.as_millis() as u64,

@@ -66,7 +66,7 @@ fn claude_code_shaped_request_becomes_a_chat_request() {
                 {"type": "text", "text": "Now explain."}]}
         ])
     );
-    let NativeRequest::Anthropic(native) = &t.native;
+    let NativeRequest::Anthropic(native) = &t.native else { panic!("an Anthropic body") };
     assert_eq!(native.body()["thinking"]["budget_tokens"], 4000, "the client's body rides along");
     assert_eq!(native.headers, vec![("anthropic-beta", "b1".to_string())]);
 }

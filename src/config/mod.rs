@@ -27,6 +27,7 @@ mod validate_limits;
 mod validate_media;
 mod validate_model_kind;
 mod validate_observability;
+mod validate_provider_api;
 mod validate_provider_keys;
 mod validate_responses;
 mod validate_server_tools;

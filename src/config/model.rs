@@ -225,6 +225,9 @@ pub struct ProviderConfig {
     /// chat (`/chat/completions`, Anthropic's `/messages`) and `/embeddings` (openai type).
     pub chat_url: Option<url::Url>,
     pub embeddings_url: Option<url::Url>,
+    /// `{base_url}/responses` of a `type: openai` provider declaring `api: responses`:
+    /// Responses API requests pass through to it natively. None for every other provider.
+    pub responses_url: Option<url::Url>,
     pub api_key: Option<Secret>,
     /// Why the provider cannot be used (its key variable is unset), if it cannot.
     pub disabled: Option<String>,

@@ -99,6 +99,8 @@ pub struct RawProvider {
     pub headers: Option<BTreeMap<String, String>>,
     pub data_collection: Option<String>,
     pub zdr: Option<bool>,
+    /// openai only: `chat` (default) or `responses` (Responses clients pass through natively).
+    pub api: Option<String>,
     /// mock only: fixed reply instead of echoing the last user message.
     pub reply: Option<String>,
     /// mock only: delay before the first byte, e.g. `50ms`.

@@ -245,6 +245,7 @@ impl<'a> Validator<'a> {
             ProviderKind::Gemini | ProviderKind::Mock => (None, None),
         };
         self.require_api_key(path, kind, raw.api_key.as_deref());
+        let responses_url = self.responses_url(path, kind, raw.api.as_deref(), &base_url);
         let key_path = join(path, "api_key");
         let disabled = self.unset_var(&key_path).map(|var| format!("environment variable `{var}` is not set"));
         if let Some(reason) = &disabled {
@@ -270,6 +271,7 @@ impl<'a> Validator<'a> {
             base_url,
             chat_url,
             embeddings_url,
+            responses_url,
             api_key: raw.api_key.filter(|k| !k.is_empty()).map(Secret::new),
             disabled,
             headers: raw.headers.unwrap_or_default().into_iter().collect(),

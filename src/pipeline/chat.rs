@@ -75,7 +75,7 @@ impl Phases for ChatPhases {
     }
 
     fn guard(&mut self, state: &AppState, ctx: &RequestCtx, policy: &Policy, recorder: &mut Recorder) -> Result<(), GatewayError> {
-        let Inbound { chat, native } = &mut self.inbound;
+        let Inbound { chat, native, .. } = &mut self.inbound;
         let findings = apply_guardrails(state, ctx, policy, &mut guardrails::chat_slots(&mut chat.body), true, recorder)?;
         if !findings.redacted.is_empty() {
             recorder.note_redacted_body(|| serde_json::to_string(&chat.body).unwrap_or_default());

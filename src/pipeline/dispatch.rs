@@ -146,7 +146,12 @@ where
 
 /// One attempt at `candidate` for a chat-like request: the client's own request when the
 /// candidate speaks its protocol, else the chat translation.
+/// A chat form that is not the whole request is refused by endpoints that would get it.
 pub async fn attempt(client: &reqwest::Client, candidate: &Candidate, request: &Inbound) -> Result<Served, UpstreamError> {
+    let native = request.native.as_ref().filter(|native| native.serves(&candidate.endpoint));
+    if let (None, Some(reason)) = (native, &request.untranslatable) {
+        return Err(UpstreamError::Untranslatable(reason.clone()));
+    }
     attempt_as(client, candidate, &request.chat, request.native.as_ref()).await
 }
 

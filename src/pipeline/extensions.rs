@@ -53,13 +53,29 @@ pub fn resolve(ctx: &RequestCtx, inbound: &mut Inbound, fin: &mut Recorder) -> R
     if let Some(fusion) = FusionPlan::from_request(&ctx.runtime, request)? {
         request.model = fusion.judge.clone();
         inbound.native = None;
+        still_sendable(inbound)?;
         return Ok(Plan { tools: None, fusion: Some(fusion) });
     }
     let tools = tool_plan(request)?;
     if tools.is_some() {
         inbound.native = None;
     }
+    still_sendable(inbound)?;
     Ok(Plan { tools, fusion: None })
+}
+
+/// Refuses a request whose native form was dropped (by a preset, router, fusion or server
+/// tools, which send chat completions) when it holds what chat cannot carry.
+fn still_sendable(inbound: &Inbound) -> Result<(), GatewayError> {
+    match (&inbound.native, &inbound.untranslatable) {
+        (None, Some(reason)) => Err(GatewayError::InvalidRequest {
+            message: format!(
+                "presets, routers, fusion and server tools send the request as chat completions, which cannot carry it: {reason}"
+            ),
+            param: Some("tools"),
+        }),
+        _ => Ok(()),
+    }
 }
 
 /// The server tools the request asks for (in `tools`, a `web` plugin or the `:online`

@@ -66,7 +66,7 @@ async fn translated(
         writer.keep_transcript();
     }
     let framing = AnthropicFraming { writer, thread };
-    let inbound = Inbound { chat: translated.request, native: Some(translated.native) };
+    let inbound = Inbound { chat: translated.request, native: Some(translated.native), untranslatable: None };
     run(state, ctx, inbound, expanded.as_deref().unwrap_or(raw), Box::new(framing), recorder).await
 }
 

@@ -1,12 +1,15 @@
 //! `/v1/responses`: the Responses request (its `previous_response_id` expanded into the
 //! stored conversation first, so guardrails and the budget see all of it) is translated to
-//! a chat request and run through the chat pipeline, answering in the Responses framing:
-//! a `response` object, or the Responses event stream. With `store` (the default) the
+//! a chat request and run through the chat pipeline, with the client's own body beside it,
+//! which an OpenAI provider with `api: responses` receives natively. The answer is in the
+//! Responses framing: a `response` object, or the Responses event stream (written from the
+//! pipeline's answer, or relayed from the upstream's under the gateway's identity). With `store` (the default) the
 //! answer and its input are kept in the `ResponseStore` for `server.response_ttl`, for
 //! `GET`/`DELETE /v1/responses/{id}` and later turns. `/v1/responses/input_tokens` answers
 //! from the same estimate as `/v1/messages/count_tokens`.
 
 use super::frame::{AnswerEvent, Framing};
+use super::native::Inbound;
 use super::recorder::Recorder;
 use super::stamp::{Stamp, Stamped};
 use super::stored::{self, Keeper, Kind};
@@ -14,9 +17,12 @@ use super::{chain, run, ChatReply, RequestCtx};
 use crate::anthropic_skin::tokens::estimate_tokens;
 use crate::api::routing_request::split_variant;
 use crate::error::GatewayError;
+use crate::providers::native::{NativeEvent, NativeRequest};
+use crate::providers::openai_responses::ResponsesBody;
+use crate::responses_skin::native_only::translate_beside_native;
 use crate::responses_skin::request::{translate, Echo};
 use crate::responses_skin::stream::EventWriter;
-use crate::responses_skin::{items, response};
+use crate::responses_skin::{items, relay, response};
 use crate::responses_store::StoredResponse;
 use crate::state::AppState;
 use bytes::Bytes;
@@ -36,9 +42,14 @@ pub async fn responses(state: &Arc<AppState>, ctx: &RequestCtx, body: Result<Byt
 async fn translated(state: &Arc<AppState>, ctx: &RequestCtx, raw: &[u8], fin: &mut Recorder) -> Result<ChatReply, GatewayError> {
     let mut body = decode(raw)?;
     let (conversation, expanded) = conversation(state, ctx, &body).await?;
-    let translated = translate(&body, &conversation).map_err(invalid)?;
+    let (translated, untranslatable) = if serves_natively(ctx, &body) {
+        translate_beside_native(&body, &conversation).map_err(invalid)?
+    } else {
+        (translate(&body, &conversation).map_err(invalid)?, None)
+    };
     let input = serde_json::to_string(&conversation).unwrap_or_default();
-    // The budget's prompt bound and the logged body cover the whole conversation.
+    // The budget's prompt bound and the logged body cover the whole conversation, and a
+    // native upstream gets all of it (it never sees `previous_response_id`).
     let sent: Vec<u8> = if expanded {
         body.insert("input".into(), Value::Array(conversation));
         serde_json::to_vec(&body).unwrap_or_default()
@@ -47,7 +58,16 @@ async fn translated(state: &Arc<AppState>, ctx: &RequestCtx, raw: &[u8], fin: &m
     };
     let saver = translated.store.then(|| Saver { keeper: Keeper::new(Kind::Response, state, ctx), input });
     let framing = ResponsesFraming { writer: EventWriter::new(translated.echo), saver };
-    run(state, ctx, translated.request, &sent, Box::new(framing), fin).await
+    let native = Some(NativeRequest::Responses(ResponsesBody::new(body)));
+    let inbound = Inbound { chat: translated.request, native, untranslatable };
+    run(state, ctx, inbound, &sent, Box::new(framing), fin).await
+}
+
+/// Whether the requested model has an endpoint that takes Responses requests natively
+/// (then what only they can serve is not refused up front).
+fn serves_natively(ctx: &RequestCtx, body: &Map<String, Value>) -> bool {
+    let Some(slug) = body.get("model").and_then(Value::as_str) else { return false };
+    chain::resolve_model(&ctx.runtime, split_variant(slug).0).is_ok_and(|m| m.endpoints.iter().any(|e| e.provider.responses_url.is_some()))
 }
 
 /// The request's input items, after the stored conversation `previous_response_id` names
@@ -163,6 +183,22 @@ impl Framing for ResponsesFraming {
             AnswerEvent::Failed(chunk) => writer.fail(chunk.get("error").unwrap_or(&Value::Null), out),
             AnswerEvent::KeepAlive => None,
         };
+        if let (Some(answer), Some(saver)) = (finished, &self.saver) {
+            saver.save(&answer);
+        }
+    }
+
+    /// An upstream's own `response`, under the gateway's identity.
+    fn native_answer(&self, stamp: &Stamp, body: &Map<String, Value>) -> Vec<u8> {
+        let answer = relay::native_response(stamp, self.echo(), body);
+        if let Some(saver) = &self.saver {
+            saver.save(&answer);
+        }
+        serde_json::to_vec(&answer).expect("a JSON value always serializes")
+    }
+
+    fn native_event(&mut self, stamp: &Stamp, event: &NativeEvent, out: &mut Vec<u8>) {
+        let finished = relay::native_event(&mut self.writer, stamp, event, out);
         if let (Some(answer), Some(saver)) = (finished, &self.saver) {
             saver.save(&answer);
         }

@@ -14,6 +14,8 @@ mod mock_media;
 pub mod native;
 mod openai;
 mod openai_object;
+pub mod openai_responses;
+mod openai_responses_slots;
 pub(crate) mod openai_shape;
 #[cfg(test)]
 mod properties;

@@ -1,11 +1,11 @@
 //! Native pass-through as a provider capability: a client request kept in its own protocol
-//! (today an Anthropic Messages body), which an upstream speaking that protocol receives
-//! as is, answering in that protocol too. The answer comes back unparsed but for a usage
+//! (an Anthropic Messages body, or a Responses API body), which an upstream speaking that
+//! protocol receives as is, answering in that protocol too. The answer comes back unparsed but for a usage
 //! tap: a whole body with the usage it reports, or a stream of the upstream's own events,
 //! each with what the pipeline meters (output size, text, finish) and usage items.
-//! A Responses body for OpenAI upstreams with `api: responses` is the next variant.
 
 use super::anthropic::native::MessagesBody;
+use super::openai_responses::ResponsesBody;
 use super::{ChunkStream, UpstreamError};
 use crate::api::usage::Usage;
 use crate::config::{Endpoint, ProviderKind};
@@ -16,6 +16,8 @@ use serde_json::{Map, Value};
 pub enum NativeRequest {
     /// `/v1/messages`: the client's Anthropic body and `anthropic-*` headers.
     Anthropic(MessagesBody),
+    /// `/v1/responses`: the client's Responses body, for OpenAI providers with `api: responses`.
+    Responses(ResponsesBody),
 }
 
 impl NativeRequest {
@@ -23,6 +25,7 @@ impl NativeRequest {
     pub fn serves(&self, endpoint: &Endpoint) -> bool {
         match self {
             NativeRequest::Anthropic(_) => endpoint.provider.kind == ProviderKind::Anthropic,
+            NativeRequest::Responses(_) => endpoint.provider.responses_url.is_some(),
         }
     }
 
@@ -30,6 +33,7 @@ impl NativeRequest {
     pub fn body(&self) -> &Map<String, Value> {
         match self {
             NativeRequest::Anthropic(m) => m.body(),
+            NativeRequest::Responses(r) => r.body(),
         }
     }
 
@@ -37,6 +41,7 @@ impl NativeRequest {
     pub fn clamp_output_tokens(&mut self, limit: u64) {
         match self {
             NativeRequest::Anthropic(m) => m.clamp_max_tokens(limit),
+            NativeRequest::Responses(r) => r.clamp_max_output_tokens(limit),
         }
     }
 
@@ -44,6 +49,7 @@ impl NativeRequest {
     pub fn slots(&mut self) -> Vec<crate::guardrails::Slot<'_>> {
         match self {
             NativeRequest::Anthropic(m) => super::anthropic::native::slots(m.body_mut()),
+            NativeRequest::Responses(r) => super::openai_responses::slots(r.body_mut()),
         }
     }
 }
@@ -97,5 +103,6 @@ pub async fn send(
 ) -> Result<NativeOutcome, UpstreamError> {
     match request {
         NativeRequest::Anthropic(body) => super::anthropic::native::messages(client, endpoint, body, stream).await,
+        NativeRequest::Responses(body) => super::openai_responses::responses(client, endpoint, body, stream).await,
     }
 }

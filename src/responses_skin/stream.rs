@@ -85,6 +85,20 @@ impl EventWriter {
         self.emit(out, "response.in_progress", json!({ "response": r }));
     }
 
+    /// An upstream event went out in place of the writer's own (native pass-through): the
+    /// stream has started under this identity, an event of the writer's own (a failure)
+    /// continues after the upstream's `sequence`, and a `terminal` event ends the stream.
+    pub fn relayed(&mut self, id: &str, model: &str, created_at: u64, sequence: Option<u64>, terminal: bool) {
+        if !self.started {
+            self.started = true;
+            (self.id, self.model, self.created_at) = (id.to_string(), model.to_string(), created_at);
+        }
+        if let Some(n) = sequence {
+            self.sequence = self.sequence.max(n.saturating_add(1));
+        }
+        self.ended |= terminal;
+    }
+
     pub fn keep_alive(&self, out: &mut Vec<u8>) {
         if !self.ended {
             out.extend_from_slice(KEEP_ALIVE_COMMENT);

@@ -15,6 +15,7 @@ fn provider(name: &str) -> Arc<ProviderConfig> {
         base_url: "http://x".into(),
         chat_url: None,
         embeddings_url: None,
+        responses_url: None,
         api_key: None,
         disabled: None,
         timeout: Duration::from_secs(1),

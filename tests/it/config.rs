@@ -37,7 +37,7 @@ keys:
     let expected = "\
 switchboard.yaml:2:3: server.listen: `nowhere` is not an address
   hint: write IP:PORT, e.g. 0.0.0.0:8080
-switchboard.yaml:6:5: providers.openai.api_kye: unknown field `api_kye`, expected one of `type`, `base_url`, `api_key`, `timeout`, `headers`, `data_collection`, `zdr`, `reply`, `latency`, `chunk_delay`
+switchboard.yaml:6:5: providers.openai.api_kye: unknown field `api_kye`, expected one of `type`, `base_url`, `api_key`, `timeout`, `headers`, `data_collection`, `zdr`, `api`, `reply`, `latency`, `chunk_delay`
   hint: did you mean `api_key`?
 switchboard.yaml:11:11: models.a/b.endpoints[0].provider: unknown provider `missing`
   hint: known providers: demo

@@ -46,6 +46,7 @@ mod observe_alerts;
 mod observe_metrics;
 mod observe_otlp;
 mod ops;
+mod responses_native;
 mod responses_native_upstreams;
 mod responses_openai_upstream;
 mod responses_stored;

@@ -2,7 +2,9 @@
 binary: on the built-in mock provider, on a scripted OpenAI-compatible upstream, and on
 Anthropic- and Gemini-typed mock upstreams. create, stream (text and function-call
 events), a two-turn function call, previous_response_id, retrieve/delete, json_schema via
-responses.parse, and errors mapped to the SDK's exception classes."""
+responses.parse, and errors mapped to the SDK's exception classes. Also passed through
+natively to an OpenAI provider with `api: responses`: create and stream keep the
+upstream's reasoning items and built-in tools, under the gateway's id."""
 
 import json
 
@@ -12,6 +14,7 @@ import pytest
 
 from conftest import KEY, Gateway
 from mock_native_upstreams import start_native_upstreams
+from mock_openai_responses_api import ENCRYPTED, TEXT, start_openai_responses_api
 from mock_responses_upstream import GREETING, start_responses_upstream
 
 TOOLS = [{"type": "function", "name": "get_weather", "description": "Weather for a city", "strict": True,
@@ -165,3 +168,61 @@ def test_native_upstreams_stream_a_two_turn_function_call(client, model):
             pass
         second = stream.get_final_response()
     assert "Paris 22C" in second.output_text and second.status == "completed"
+
+
+@pytest.fixture(scope="module")
+def native_responses():
+    server, url, seen = start_openai_responses_api()
+    config = f"""
+server: {{ workers: 1 }}
+database: {{ path: "__DB__" }}
+providers:
+  openai: {{ type: openai, api: responses, base_url: "{url}", api_key: sk-upstream-responses }}
+models:
+  openai/o4-mini:
+    endpoints: [ {{ provider: openai, model: o4-mini, price: {{ prompt: 1.1, completion: 4.4 }} }} ]
+keys:
+  - {{ name: python, key: {KEY} }}
+"""
+    gw = Gateway(config)
+    yield openai.OpenAI(base_url=gw.base_url, api_key=KEY, max_retries=0), seen
+    gw.stop()
+    server.shutdown()
+
+
+def test_native_create_keeps_reasoning_and_built_in_tools(native_responses):
+    client, seen = native_responses
+    first = client.responses.create(
+        model="openai/o4-mini", input="Say hello.", reasoning={"effort": "low", "summary": "auto"},
+        include=["reasoning.encrypted_content"], tools=[{"type": "web_search_preview"}])
+    assert first.id.startswith("gen-") and first.model == "openai/o4-mini"
+    assert [item.type for item in first.output] == ["reasoning", "message"]
+    assert first.output[0].encrypted_content == ENCRYPTED
+    assert first.output_text == TEXT
+    assert (first.usage.input_tokens, first.usage.output_tokens_details.reasoning_tokens) == (42, 8)
+    path, sent = seen[-1]
+    assert path == "/v1/responses"
+    assert (sent["model"], sent["store"], sent["tools"]) == ("o4-mini", False, [{"type": "web_search_preview"}])
+    assert sent["include"] == ["reasoning.encrypted_content"] and sent["reasoning"]["summary"] == "auto"
+    assert client.responses.retrieve(first.id).output_text == TEXT
+
+    second = client.responses.create(model="openai/o4-mini", previous_response_id=first.id, input="Again.")
+    assert second.output_text == TEXT
+    _, sent = seen[-1]
+    assert "previous_response_id" not in sent
+    assert [item.get("type") for item in sent["input"]] == ["message", "reasoning", "message", "message"]
+    assert sent["input"][1]["encrypted_content"] == ENCRYPTED
+
+
+def test_native_stream_relays_the_upstreams_events(native_responses):
+    client, seen = native_responses
+    with client.responses.stream(model="openai/o4-mini", input="Say hello.", reasoning={"effort": "low"}) as stream:
+        events = list(stream)
+        final = stream.get_final_response()
+    kinds = [event.type for event in events]
+    assert kinds[:2] == ["response.created", "response.in_progress"] and kinds[-1] == "response.completed"
+    assert "response.reasoning_summary_text.delta" in kinds and "response.output_text.delta" in kinds
+    assert [event.sequence_number for event in events] == list(range(len(events)))
+    assert events[0].response.id == final.id and final.id.startswith("gen-")
+    assert final.output_text == TEXT and final.output[0].encrypted_content == ENCRYPTED
+    assert seen[-1][1]["stream"] is True and seen[-1][1]["store"] is False
