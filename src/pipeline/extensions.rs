@@ -17,7 +17,7 @@ use crate::error::{AttemptRecord, GatewayError};
 use crate::routing::Candidate;
 use crate::server_tools::{self, ServerTool, ToolKind};
 use crate::state::AppState;
-use serde_json::{Map, Value};
+use serde_json::Value;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -68,7 +68,7 @@ fn tool_plan(request: &mut ChatRequest) -> Result<Option<ToolPlan>, GatewayError
     let mut extra = Vec::new();
     if let Some(base) = request.model.strip_suffix(ONLINE_SUFFIX) {
         request.model = base.to_string();
-        extra.push(ServerTool { kind: ToolKind::WebSearch, parameters: Map::new() });
+        extra.push(ServerTool::plain(ToolKind::WebSearch));
     }
     let web_plugin = request
         .body
@@ -76,7 +76,7 @@ fn tool_plan(request: &mut ChatRequest) -> Result<Option<ToolPlan>, GatewayError
         .and_then(Value::as_array)
         .is_some_and(|p| p.iter().any(|p| p.get("id").and_then(Value::as_str) == Some("web")));
     if web_plugin && extra.is_empty() {
-        extra.push(ServerTool { kind: ToolKind::WebSearch, parameters: Map::new() });
+        extra.push(ServerTool::plain(ToolKind::WebSearch));
     }
     let tools = request.body.get("tools").and_then(Value::as_array).map(Vec::as_slice).unwrap_or_default();
     // The common case, no server tool: nothing to split (and no tool cloned).

@@ -6,6 +6,7 @@
 //! usage row.
 
 pub mod account;
+mod advisor;
 mod cached;
 mod chain;
 mod chat;

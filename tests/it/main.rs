@@ -49,6 +49,7 @@ mod responses_openai_upstream;
 mod responses_stored;
 mod routing;
 mod tools_advisor;
+mod tools_advisor_tools;
 mod tools_fusion;
 mod tools_presets;
 mod tools_routers;
