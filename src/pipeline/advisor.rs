@@ -4,8 +4,9 @@
 //! budget reserves for one consultation. The advisor's tools never include the advisor.
 
 use super::model_call::{self, completion_text, message};
+use super::progress::Progress;
 use super::recorder::Recorder;
-use super::tool_loop::{append_round, run_call, server_calls};
+use super::tool_loop::{append_round, run_call, server_calls, tool_names};
 use super::RequestCtx;
 use crate::budget;
 use crate::config::ServerToolsConfig;
@@ -87,6 +88,7 @@ pub(super) async fn advise(
     conversation: &[Value],
     deadline: Instant,
     fin: &mut Recorder,
+    progress: Option<&Progress>,
 ) -> String {
     let Choice { slug, tools } = match choose(config, tool, arguments.get("model").and_then(Value::as_str)) {
         Ok(choice) => choice,
@@ -124,6 +126,9 @@ pub(super) async fn advise(
         };
         if round > config.max_tool_rounds {
             break;
+        }
+        if let Some(progress) = progress {
+            progress.note(format!("advisor round {round}: {}", tool_names(&calls)));
         }
         let mut results = Vec::new();
         for (i, (id, tool, arguments)) in calls.into_iter().enumerate() {

@@ -9,6 +9,7 @@
 use super::dispatch::{self, Dispatched};
 use super::fusion::FusionPlan;
 use super::native::Inbound;
+use super::progress::Progress;
 use super::recorder::Recorder;
 use super::tool_loop::ToolPlan;
 use super::RequestCtx;
@@ -102,6 +103,11 @@ fn tool_plan(request: &mut ChatRequest) -> Result<Option<ToolPlan>, GatewayError
 }
 
 impl Plan {
+    /// Whether the request runs the server-tool loop.
+    pub fn has_tools(&self) -> bool {
+        self.tools.is_some() && self.fusion.is_none()
+    }
+
     /// Whether the request is one plain call: no server tools, no fusion.
     pub fn is_plain(&self) -> bool {
         self.tools.is_none() && self.fusion.is_none()
@@ -130,10 +136,11 @@ impl Plan {
         deadline: Instant,
         failed: &mut Vec<AttemptRecord>,
         fin: &mut Recorder,
+        progress: Option<&Progress>,
     ) -> Result<Dispatched, GatewayError> {
         match (&self.tools, &self.fusion) {
             (_, Some(fusion)) => fusion.run(state, ctx, candidates, request, deadline, failed, fin).await,
-            (Some(tools), None) => tools.run(state, ctx, candidates, request, deadline, failed, fin).await,
+            (Some(tools), None) => tools.run(state, ctx, candidates, request, deadline, failed, fin, progress).await,
             (None, None) => dispatch::dispatch_chat(state.http(), candidates, request, &ctx.runtime, deadline, failed).await,
         }
     }

@@ -3,12 +3,13 @@
 //! appends the results and calls it again, up to `server_tools.max_tool_rounds` rounds (then
 //! 422 `tool_rounds_exceeded`). An answer with text or a client tool call ends the loop and
 //! is the client's answer (server-tool calls in it are dropped). Rounds run non-streamed;
-//! a streamed request gets the final answer as a stream. Each round but the last, and each
-//! advisor consultation (`advisor`), is a sub-call: listed in the row's attempts, added to
-//! its cost.
+//! a streamed request gets the final answer as a stream, after a progress note per round
+//! (`progress`). Each round but the last, and each advisor consultation (`advisor`), is a
+//! sub-call: listed in the row's attempts, added to its cost.
 
 use super::dispatch::{Dispatched, Served};
 use super::model_call::{self, message};
+use super::progress::Progress;
 use super::recorder::Recorder;
 use super::RequestCtx;
 use crate::api::chat::ChatRequest;
@@ -54,6 +55,7 @@ impl ToolPlan {
         deadline: Instant,
         failed: &mut Vec<AttemptRecord>,
         fin: &mut Recorder,
+        progress: Option<&Progress>,
     ) -> Result<Dispatched, GatewayError> {
         let config = &ctx.runtime.config.server_tools;
         let mut body = request.body.clone();
@@ -74,15 +76,19 @@ impl ToolPlan {
             if round == config.max_tool_rounds {
                 return Err(GatewayError::ToolRoundsExceeded { limit: config.max_tool_rounds });
             }
+            let calls = calls.unwrap_or_default();
+            if let Some(progress) = progress {
+                progress.note(format!("tool round {}: {}", round + 1, tool_names(&calls)));
+            }
             let mut results = Vec::new();
-            for (i, (id, tool, arguments)) in calls.unwrap_or_default().into_iter().enumerate() {
+            for (i, (id, tool, arguments)) in calls.into_iter().enumerate() {
                 let result = if tool.kind == ToolKind::Advisor && i < MAX_CALLS_PER_ROUND {
                     if advice_left == 0 {
                         "error: no advisor consultations left in this request".to_string()
                     } else {
                         advice_left -= 1;
                         let conversation = body.get("messages").and_then(Value::as_array).map(Vec::as_slice).unwrap_or_default();
-                        super::advisor::advise(state, ctx, config, tool, &arguments, conversation, deadline, fin).await
+                        super::advisor::advise(state, ctx, config, tool, &arguments, conversation, deadline, fin, progress).await
                     }
                 } else {
                     run_call(i, tool, &arguments, state, config).await
@@ -135,6 +141,17 @@ pub(super) fn server_calls<'t>(tools: &'t [ServerTool], body: &Map<String, Value
             Some((call.get("id").and_then(Value::as_str).unwrap_or_default().to_string(), tool, arguments))
         })
         .collect()
+}
+
+/// The distinct tools `calls` use, comma-separated, for a progress note.
+pub(super) fn tool_names(calls: &[ServerCall<'_>]) -> String {
+    let mut names: Vec<&str> = Vec::new();
+    for (_, tool, _) in calls {
+        if !names.contains(&tool.kind.function_name()) {
+            names.push(tool.kind.function_name());
+        }
+    }
+    names.join(", ")
 }
 
 /// Runs the `index`th call of an answer of a tool that needs no model (past

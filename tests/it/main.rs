@@ -52,6 +52,7 @@ mod tools_advisor;
 mod tools_advisor_tools;
 mod tools_fusion;
 mod tools_presets;
+mod tools_progress;
 mod tools_routers;
 mod tools_web;
 mod usage_budget;
