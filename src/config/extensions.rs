@@ -135,8 +135,16 @@ pub struct WebSearchConfig {
 pub struct AdvisorConfig {
     /// Models the executor may name (specialists' models included).
     pub models: Vec<String>,
-    pub specialists: HashMap<String, String>,
+    pub specialists: HashMap<String, Specialist>,
     pub default: Option<String>,
+}
+
+/// A named advisor from `server_tools.advisor.specialists`: its model and its own server
+/// tools (`tools`, empty for the plain `name: model` form).
+#[derive(Debug, Clone)]
+pub struct Specialist {
+    pub model: String,
+    pub tools: Vec<crate::server_tools::ServerTool>,
 }
 
 #[derive(Debug, Clone)]

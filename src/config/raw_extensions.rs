@@ -98,8 +98,8 @@ pub struct RawWebSearch {
 pub struct RawAdvisor {
     /// Models an executor may name as its advisor.
     pub models: Option<Vec<String>>,
-    /// Named specialists: name -> model slug.
-    pub specialists: Option<BTreeMap<String, String>>,
+    /// Named specialists: name -> model slug, or `{ model, tools }` (read by the validator).
+    pub specialists: Option<BTreeMap<String, serde_yaml::Value>>,
     /// The advisor used when neither the request nor the executor names one.
     pub default: Option<String>,
 }

@@ -1,6 +1,6 @@
 //! Validation of `server_tools:`: the tool-round limit, web_fetch's allowlist and caps,
-//! the web_search backend (its URL and key), the advisor's allowed models and specialists,
-//! and the default fusion panel.
+//! the web_search backend (its URL and key), the advisor's allowed models and specialists
+//! (with their own server tools), and the default fusion panel.
 
 use super::extensions::*;
 use super::model::Secret;
@@ -10,7 +10,9 @@ use super::units::parse_bytes;
 use super::validate::Validator;
 use super::validate_extensions::ModelNames;
 use super::IpNet;
+use crate::server_tools::advisor_tools;
 use serde_yaml::Value;
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -126,13 +128,80 @@ impl Validator<'_> {
         for (i, m) in models.iter().enumerate() {
             self.model_ref(&join_index(&join(path, "models"), i), m, names);
         }
-        let specialists = raw.specialists.unwrap_or_default();
-        for (name, m) in &specialists {
-            self.model_ref(&join(&join(path, "specialists"), name), m, names);
+        let mut specialists = HashMap::new();
+        for (name, entry) in raw.specialists.unwrap_or_default() {
+            let at = join(&join(path, "specialists"), &name);
+            if let Some(specialist) = self.specialist(&at, entry) {
+                self.model_ref(&at, &specialist.model, names);
+                specialists.insert(name, specialist);
+            }
         }
         if let Some(d) = &raw.default {
             self.model_ref(&join(path, "default"), d, names);
         }
-        AdvisorConfig { models, specialists: specialists.into_iter().collect(), default: raw.default }
+        AdvisorConfig { models, specialists, default: raw.default }
+    }
+
+    /// A specialist: `name: model`, or `name: { model, tools: [{type: openrouter:…}] }`.
+    fn specialist(&mut self, path: &str, entry: Value) -> Option<Specialist> {
+        #[derive(serde::Deserialize)]
+        #[serde(deny_unknown_fields)]
+        struct Full {
+            model: String,
+            #[serde(default)]
+            tools: Option<Value>,
+        }
+        let full = match entry {
+            Value::String(model) => return Some(Specialist { model, tools: Vec::new() }),
+            other => self.entry::<Full>(path, other)?,
+        };
+        let tools_path = join(path, "tools");
+        let tools = match full.tools.map(|t| serde_json::to_value(t).map_err(|e| e.to_string())) {
+            None => Vec::new(),
+            Some(Ok(list)) => match advisor_tools::parse(&list, &tools_path) {
+                Ok(tools) => tools,
+                Err(message) => {
+                    self.problem(&tools_path, message, Some("e.g. tools: [{ type: openrouter:web_search }]".into()));
+                    return None;
+                }
+            },
+            Some(Err(e)) => {
+                self.problem(&tools_path, e, None);
+                return None;
+            }
+        };
+        Some(Specialist { model: full.model, tools })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::config::Config;
+    use crate::server_tools::ToolKind;
+
+    fn load(advisor: &str) -> Result<Config, String> {
+        let yaml = format!("server:\n  allow_unauthenticated: true\nproviders:\n  demo: {{ type: mock }}\nmodels:\n  a/b:\n    endpoints: [{{ provider: demo, model: x }}]\nserver_tools:\n  advisor:\n{advisor}");
+        crate::config::parse(&yaml, "test.yaml", &|_| None).map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn a_specialist_is_a_slug_or_a_model_with_its_own_tools() {
+        let c = load("    specialists:\n      plain: a/b\n      searcher: { model: a/b, tools: [{ type: openrouter:web_search }, { type: switchboard:datetime }] }\n").unwrap();
+        let specialists = &c.server_tools.advisor.specialists;
+        assert_eq!((specialists["plain"].model.as_str(), specialists["plain"].tools.len()), ("a/b", 0));
+        let kinds: Vec<ToolKind> = specialists["searcher"].tools.iter().map(|t| t.kind).collect();
+        assert_eq!(kinds, vec![ToolKind::WebSearch, ToolKind::Datetime]);
+    }
+
+    #[test]
+    fn a_specialist_cannot_get_the_advisor_or_an_unknown_model() {
+        let e = load("    specialists:\n      nested: { model: a/b, tools: [{ type: openrouter:advisor }] }\n").unwrap_err();
+        assert!(e.contains("server_tools.advisor.specialists.nested.tools") && e.contains("cannot consult another advisor"), "{e}");
+        let e = load("    specialists:\n      odd: { model: a/b, tools: openrouter:datetime }\n").unwrap_err();
+        assert!(e.contains("server_tools.advisor.specialists.odd.tools") && e.contains("must be a list"), "{e}");
+        let e = load("    specialists:\n      typo: { model: a/b, tool: [] }\n").unwrap_err();
+        assert!(e.contains("server_tools.advisor.specialists.typo") && e.contains("tool"), "{e}");
+        let e = load("    specialists:\n      ghost: { model: nope/x }\n").unwrap_err();
+        assert!(e.contains("server_tools.advisor.specialists.ghost") && e.contains("unknown model `nope/x`"), "{e}");
     }
 }

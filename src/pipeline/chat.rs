@@ -6,10 +6,11 @@ use super::cached::{self, CachePlan};
 use super::dispatch::{self, Dispatched, Served};
 use super::driver::Phases;
 use super::extensions::Plan;
-use super::frame::Framing;
+use super::frame::{AnswerEvent, Framing};
 use super::native::Inbound;
+use super::progress::{self, Notes, Progress};
 use super::recorder::Recorder;
-use super::stamp::Stamp;
+use super::stamp::{error_chunk, Stamp};
 use super::{apply_guardrails, stream, ReplyBody, RequestCtx};
 use crate::api::chat::ChatRequest;
 use crate::budget;
@@ -33,6 +34,8 @@ pub(super) struct ChatPhases {
     pub body_len: usize,
     /// The client protocol's wire format.
     pub framing: Box<dyn Framing>,
+    /// Where the server-tool loop of a streamed request reports its rounds.
+    pub progress: Option<Progress>,
 }
 
 impl ChatPhases {
@@ -152,7 +155,24 @@ impl Phases for ChatPhases {
         }
         // On the heap: the server-tool loop and fusion are large futures that a plain
         // request's future would otherwise carry.
-        Box::pin(self.plan.dispatch(state, ctx, candidates, &self.inbound.chat, deadline, failed, recorder)).await
+        Box::pin(self.plan.dispatch(state, ctx, candidates, &self.inbound.chat, deadline, failed, recorder, self.progress.as_ref())).await
+    }
+
+    fn progress(&mut self) -> Option<Notes> {
+        if !self.inbound.chat.stream || !self.plan.has_tools() || !self.framing.takes_comments() {
+            return None;
+        }
+        let (progress, notes) = progress::channel();
+        self.progress = Some(progress);
+        Some(notes)
+    }
+
+    fn failure_event(&mut self, ctx: &RequestCtx, error: &GatewayError) -> Vec<u8> {
+        let stamp = Self::stamp(ctx, &self.inbound.chat.model, "");
+        let chunk = error_chunk(error.status(), &error.to_string(), error.error_type());
+        let mut out = Vec::new();
+        self.framing.event(&stamp, AnswerEvent::Failed(&chunk), &mut out);
+        out
     }
 
     fn respond(

@@ -7,7 +7,7 @@
 use super::cached::{self, CachePlan, CacheStatus};
 use super::dispatch::{self, Dispatched};
 use super::recorder::Recorder;
-use super::{chain, ChatReply, ReplyBody, RequestCtx};
+use super::{chain, progress, ChatReply, ReplyBody, RequestCtx, SseBody};
 use crate::api::routing_request::{split_variant, ProviderPrefs};
 use crate::budget;
 use crate::cache::CachedAnswer;
@@ -81,6 +81,15 @@ pub(super) trait Phases: Sized {
     ) -> impl Future<Output = Result<Dispatched<Self::Served>, GatewayError>> + 'a {
         attempt_loop(self, state, ctx, candidates, deadline, failed)
     }
+    /// Dispatch: where a streamed request's server-tool loop reports its rounds; `None`
+    /// (the default) when it has nothing to report or the framing takes no comments.
+    fn progress(&mut self) -> Option<progress::Notes> {
+        None
+    }
+    /// A failure after the response was committed, as the stream's last event.
+    fn failure_event(&mut self, _ctx: &RequestCtx, _error: &GatewayError) -> Vec<u8> {
+        Vec::new()
+    }
     /// Respond: bill, store in the cache under `plan`, and shape the answer.
     fn respond(
         self,
@@ -119,7 +128,7 @@ fn answer_hit<P: Phases>(
 }
 
 /// Runs `phases` in the one order every endpoint follows.
-pub(super) async fn drive<P: Phases>(
+pub(super) async fn drive<P: Phases + 'static>(
     state: &Arc<AppState>,
     ctx: &RequestCtx,
     mut phases: P,
@@ -175,23 +184,78 @@ pub(super) async fn drive<P: Phases>(
         // Not usable here (another endpoint's entry): admitted as a miss.
         recorder.admit(prompt_estimate, worst_case, None).await?;
     }
-    // Dispatch.
+    // Dispatch and respond. A streamed request whose server-tool loop reports progress is
+    // committed at its first note (`progress`): a later failure is the stream's last event.
+    let Some(notes) = phases.progress() else {
+        return dispatch_and_respond(state, ctx, phases, &candidates, session, cache_plan, cache, recorder).await.map_err(|(e, _)| e);
+    };
+    let provider = candidates.first().map(|c| c.endpoint.provider.name.clone()).unwrap_or_default();
+    let mut owned = recorder.take();
+    let (state, work_ctx) = (state.clone(), ctx.clone());
+    let work = Box::pin(async move {
+        let result = dispatch_and_respond(&state, &work_ctx, phases, &candidates, session, cache_plan, cache, &mut owned).await;
+        let result = result.map_err(|(e, phases)| {
+            let event = phases.map(|mut p| p.failure_event(&work_ctx, &e)).unwrap_or_default();
+            (e, event)
+        });
+        (result, owned)
+    });
+    match progress::settle_or_commit(work, notes, committed_body).await {
+        Ok((result, back)) => {
+            *recorder = back;
+            result.map_err(|(e, _)| e)
+        }
+        Err(body) => Ok(ChatReply { provider, attempts: 1, body: ReplyBody::Sse(body), cache }),
+    }
+}
+
+/// Dispatch, then respond; a dispatch failure gives `phases` back (to frame it).
+#[allow(clippy::too_many_arguments)]
+async fn dispatch_and_respond<P: Phases>(
+    state: &Arc<AppState>,
+    ctx: &RequestCtx,
+    phases: P,
+    candidates: &[Candidate],
+    session: Option<String>,
+    cache_plan: Option<CachePlan>,
+    cache: CacheStatus,
+    recorder: &mut Recorder,
+) -> Result<ChatReply, (GatewayError, Option<P>)> {
     let deadline = Instant::now() + ctx.runtime.config.server.request_timeout;
     let mut failed = Vec::new();
     let upstream_started = Instant::now();
-    let dispatching = phases.dispatch(state, ctx, &candidates, deadline, &mut failed, recorder);
+    let dispatching = phases.dispatch(state, ctx, candidates, deadline, &mut failed, recorder);
     let dispatched = crate::shutdown::before_cut(state.stream_cut(), dispatching).await.unwrap_or(Err(GatewayError::ShuttingDown));
     if P::TIMES_UPSTREAM {
         recorder.note_upstream_time(upstream_started.elapsed());
     }
     recorder.note_attempts(&failed, dispatched.as_ref().ok().map(|d| &d.candidate));
-    let dispatched = dispatched?;
+    let dispatched = match dispatched {
+        Ok(d) => d,
+        Err(e) => return Err((e, Some(phases))),
+    };
     if let Some(session) = &session {
         state.pin_session(session, dispatched.candidate.endpoint.identity());
     }
     // Respond.
     let provider = dispatched.candidate.endpoint.provider.name.clone();
     let attempts = dispatched.attempts;
-    let body = phases.respond(state, ctx, dispatched, cache_plan, recorder)?;
+    let body = phases.respond(state, ctx, dispatched, cache_plan, recorder).map_err(|e| (e, None))?;
     Ok(ChatReply { provider, attempts, body, cache })
+}
+
+/// What a committed stream sends once the work is done: the answer's stream, or the
+/// failure's event (the row records the failure).
+fn committed_body((result, mut recorder): (Result<ChatReply, (GatewayError, Vec<u8>)>, Recorder)) -> SseBody {
+    let once = |bytes: bytes::Bytes| -> SseBody { Box::pin(futures_util::stream::once(async move { Ok(bytes) })) };
+    match result {
+        Ok(reply) => match reply.body {
+            ReplyBody::Sse(body) | ReplyBody::Raw { body, .. } => body,
+            ReplyBody::Json(bytes) => once(bytes),
+        },
+        Err((error, event)) => {
+            recorder.fail(&error);
+            once(event.into())
+        }
+    }
 }

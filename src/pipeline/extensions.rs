@@ -9,6 +9,7 @@
 use super::dispatch::{self, Dispatched};
 use super::fusion::FusionPlan;
 use super::native::Inbound;
+use super::progress::Progress;
 use super::recorder::Recorder;
 use super::tool_loop::ToolPlan;
 use super::RequestCtx;
@@ -17,7 +18,7 @@ use crate::error::{AttemptRecord, GatewayError};
 use crate::routing::Candidate;
 use crate::server_tools::{self, ServerTool, ToolKind};
 use crate::state::AppState;
-use serde_json::{Map, Value};
+use serde_json::Value;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -84,7 +85,7 @@ fn tool_plan(request: &mut ChatRequest) -> Result<Option<ToolPlan>, GatewayError
     let mut extra = Vec::new();
     if let Some(base) = request.model.strip_suffix(ONLINE_SUFFIX) {
         request.model = base.to_string();
-        extra.push(ServerTool { kind: ToolKind::WebSearch, parameters: Map::new() });
+        extra.push(ServerTool::plain(ToolKind::WebSearch));
     }
     let web_plugin = request
         .body
@@ -92,7 +93,7 @@ fn tool_plan(request: &mut ChatRequest) -> Result<Option<ToolPlan>, GatewayError
         .and_then(Value::as_array)
         .is_some_and(|p| p.iter().any(|p| p.get("id").and_then(Value::as_str) == Some("web")));
     if web_plugin && extra.is_empty() {
-        extra.push(ServerTool { kind: ToolKind::WebSearch, parameters: Map::new() });
+        extra.push(ServerTool::plain(ToolKind::WebSearch));
     }
     let tools = request.body.get("tools").and_then(Value::as_array).map(Vec::as_slice).unwrap_or_default();
     // The common case, no server tool: nothing to split (and no tool cloned).
@@ -118,6 +119,11 @@ fn tool_plan(request: &mut ChatRequest) -> Result<Option<ToolPlan>, GatewayError
 }
 
 impl Plan {
+    /// Whether the request runs the server-tool loop.
+    pub fn has_tools(&self) -> bool {
+        self.tools.is_some() && self.fusion.is_none()
+    }
+
     /// Whether the request is one plain call: no server tools, no fusion.
     pub fn is_plain(&self) -> bool {
         self.tools.is_none() && self.fusion.is_none()
@@ -146,10 +152,11 @@ impl Plan {
         deadline: Instant,
         failed: &mut Vec<AttemptRecord>,
         fin: &mut Recorder,
+        progress: Option<&Progress>,
     ) -> Result<Dispatched, GatewayError> {
         match (&self.tools, &self.fusion) {
             (_, Some(fusion)) => fusion.run(state, ctx, candidates, request, deadline, failed, fin).await,
-            (Some(tools), None) => tools.run(state, ctx, candidates, request, deadline, failed, fin).await,
+            (Some(tools), None) => tools.run(state, ctx, candidates, request, deadline, failed, fin, progress).await,
             (None, None) => dispatch::dispatch_chat(state.http(), candidates, request, &ctx.runtime, deadline, failed).await,
         }
     }

@@ -44,6 +44,12 @@ pub trait Framing: Send + 'static {
         serde_json::to_vec(body).expect("a JSON map always serializes")
     }
 
+    /// Whether a stream may carry SSE comment lines (`: …`) before its events: the
+    /// server-tool loop's progress. False for a framing that is not SSE.
+    fn takes_comments(&self) -> bool {
+        true
+    }
+
     /// One upstream event of a native stream, appended to `out`; by default as it came.
     fn native_event(&mut self, _stamp: &Stamp, event: &NativeEvent, out: &mut Vec<u8>) {
         relay_into(out, event.name.as_deref(), &event.data);

@@ -86,4 +86,9 @@ impl Framing for GeminiFraming {
             AnswerEvent::KeepAlive => writer.keep_alive(out),
         }
     }
+
+    /// Gemini's JSON-array stream is not SSE, and its SSE stream stays as Gemini writes it.
+    fn takes_comments(&self) -> bool {
+        false
+    }
 }

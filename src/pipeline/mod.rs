@@ -6,6 +6,7 @@
 //! usage row.
 
 pub mod account;
+mod advisor;
 mod cached;
 mod chain;
 mod chat;
@@ -24,6 +25,7 @@ pub(crate) mod meter;
 mod model_call;
 pub mod native;
 mod observe;
+mod progress;
 mod recorder;
 mod responses;
 pub mod stamp;
@@ -75,6 +77,7 @@ pub struct ChatReply {
 pub use cached::CacheStatus;
 
 /// Everything known about a request before its body is read.
+#[derive(Clone)]
 pub struct RequestCtx {
     pub generation_id: String,
     pub runtime: Arc<Runtime>,
@@ -172,7 +175,7 @@ async fn run(
     let mut inbound = request.into();
     recorder.note_request(&inbound.chat, body);
     let plan = extensions::resolve(ctx, &mut inbound, recorder)?;
-    let phases = chat::ChatPhases { inbound, plan, body_len: body.len(), framing };
+    let phases = chat::ChatPhases { inbound, plan, body_len: body.len(), framing, progress: None };
     driver::drive(state, ctx, phases, recorder).await
 }
 

@@ -37,7 +37,9 @@ pub fn route_model(ctx: &RequestCtx, slug: &str) -> Result<Vec<Candidate>, Gatew
 }
 
 /// Sends `body` (a chat request, sent non-streamed) to `candidates`, records it as a
-/// sub-call labelled `label` with its cost, and returns the answer and who gave it.
+/// sub-call with its cost, labelled by what it answered (`label`; failed attempts by
+/// `failure_label`), and returns the answer and who gave it.
+#[allow(clippy::too_many_arguments)]
 pub async fn call(
     state: &AppState,
     ctx: &RequestCtx,
@@ -45,16 +47,17 @@ pub async fn call(
     body: Map<String, Value>,
     deadline: Instant,
     fin: &mut Recorder,
-    label: &str,
+    failure_label: &str,
+    label: impl FnOnce(&Completion) -> String,
 ) -> Result<(Completion, Candidate), GatewayError> {
     let request = unstreamed(body)?;
     let mut failed = Vec::new();
     let result = send(state, ctx, candidates, &request, deadline, &mut failed).await;
     for record in failed {
-        fin.add_subcall(AttemptRecord { reason: format!("{label}: {}", record.reason), ..record }, Usage::default(), 0);
+        fin.add_subcall(AttemptRecord { reason: format!("{failure_label}: {}", record.reason), ..record }, Usage::default(), 0);
     }
     let (completion, candidate) = result?;
-    record(fin, &request, &completion, &candidate, label);
+    record(fin, &request, &completion, &candidate, &label(&completion));
     Ok((completion, candidate))
 }
 

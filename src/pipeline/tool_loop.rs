@@ -3,11 +3,13 @@
 //! appends the results and calls it again, up to `server_tools.max_tool_rounds` rounds (then
 //! 422 `tool_rounds_exceeded`). An answer with text or a client tool call ends the loop and
 //! is the client's answer (server-tool calls in it are dropped). Rounds run non-streamed;
-//! a streamed request gets the final answer as a stream. Each round but the last, and each
-//! advisor consultation, is a sub-call: listed in the row's attempts, added to its cost.
+//! a streamed request gets the final answer as a stream, after a progress note per round
+//! (`progress`). Each round but the last, and each advisor consultation (`advisor`), is a
+//! sub-call: listed in the row's attempts, added to its cost.
 
 use super::dispatch::{Dispatched, Served};
 use super::model_call::{self, message};
+use super::progress::Progress;
 use super::recorder::Recorder;
 use super::RequestCtx;
 use crate::api::chat::ChatRequest;
@@ -33,34 +35,14 @@ pub struct ToolPlan {
 
 impl ToolPlan {
     /// The loop's worst case: every round at the executor's worst price, each round's prompt
-    /// grown by the rounds before (their output and `MAX_CALLS_PER_ROUND` full tool results),
-    /// plus one advisor consultation per round at the dearest allowed advisor.
+    /// grown by the rounds before (`grown_prompt`), plus one advisor consultation per round
+    /// at the dearest advisor it may reach (with that advisor's own rounds, if it has tools).
     pub fn worst_case(&self, runtime: &Runtime, prompt_tokens: u64, worst_output: u64, executor: &[Price]) -> u64 {
-        let config = &runtime.config.server_tools;
-        let rounds = u64::from(config.max_tool_rounds);
-        let per_round = (MAX_CALLS_PER_ROUND * TOOL_RESULT_MAX_CHARS) as u64 / 3 + worst_output + 64;
-        let prompt = prompt_tokens.saturating_add(rounds.saturating_mul(per_round));
+        let rounds = u64::from(runtime.config.server_tools.max_tool_rounds);
+        let prompt = grown_prompt(prompt_tokens, worst_output, rounds);
         let calls = budget::worst_case_nano(prompt, worst_output, executor).saturating_mul(rounds + 1);
         let Some(advisor) = self.tools.iter().find(|t| t.kind == ToolKind::Advisor) else { return calls };
-        let models: Vec<String> = match advisor.parameters.get("model").and_then(Value::as_str) {
-            Some(pinned) => vec![pinned.to_string()],
-            None => {
-                config.advisor.models.iter().chain(config.advisor.specialists.values()).chain(&config.advisor.default).cloned().collect()
-            }
-        };
-        let per_advice = models
-            .iter()
-            .filter_map(|slug| runtime.config.models.get(runtime.resolve_alias(slug)))
-            .map(|m| {
-                budget::worst_case_nano(
-                    prompt,
-                    m.max_output_tokens.unwrap_or(budget::DEFAULT_MAX_OUTPUT_TOKENS),
-                    m.endpoints.iter().map(|e| &e.price),
-                )
-            })
-            .max()
-            .unwrap_or(0);
-        calls.saturating_add(per_advice.saturating_mul(rounds))
+        calls.saturating_add(super::advisor::worst_case(runtime, advisor, prompt).saturating_mul(rounds))
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -73,6 +55,7 @@ impl ToolPlan {
         deadline: Instant,
         failed: &mut Vec<AttemptRecord>,
         fin: &mut Recorder,
+        progress: Option<&Progress>,
     ) -> Result<Dispatched, GatewayError> {
         let config = &ctx.runtime.config.server_tools;
         let mut body = request.body.clone();
@@ -93,44 +76,33 @@ impl ToolPlan {
             if round == config.max_tool_rounds {
                 return Err(GatewayError::ToolRoundsExceeded { limit: config.max_tool_rounds });
             }
-            let assistant = message(&completion.body).cloned().unwrap_or_default();
+            let calls = calls.unwrap_or_default();
+            if let Some(progress) = progress {
+                progress.note(format!("tool round {}: {}", round + 1, tool_names(&calls)));
+            }
             let mut results = Vec::new();
-            for (i, (id, tool, arguments)) in calls.unwrap_or_default().into_iter().enumerate() {
-                let result = if i >= MAX_CALLS_PER_ROUND {
-                    format!("error: at most {MAX_CALLS_PER_ROUND} server-tool calls are run per answer; call again")
-                } else if tool.kind == ToolKind::Advisor && advice_left == 0 {
-                    "error: no advisor consultations left in this request".to_string()
-                } else if tool.kind == ToolKind::Advisor {
-                    advice_left -= 1;
-                    let conversation = body.get("messages").and_then(Value::as_array).map(Vec::as_slice).unwrap_or_default();
-                    advise(state, ctx, config, tool, &arguments, conversation, deadline, fin).await
+            for (i, (id, tool, arguments)) in calls.into_iter().enumerate() {
+                let result = if tool.kind == ToolKind::Advisor && i < MAX_CALLS_PER_ROUND {
+                    if advice_left == 0 {
+                        "error: no advisor consultations left in this request".to_string()
+                    } else {
+                        advice_left -= 1;
+                        let conversation = body.get("messages").and_then(Value::as_array).map(Vec::as_slice).unwrap_or_default();
+                        super::advisor::advise(state, ctx, config, tool, &arguments, conversation, deadline, fin, progress).await
+                    }
                 } else {
-                    server_tools::run(tool, &arguments, state.http(), config).await
+                    run_call(i, tool, &arguments, state, config).await
                 };
-                results.push(json!({ "role": "tool", "tool_call_id": id, "content": result }));
+                results.push((id, result));
             }
-            if let Some(Value::Array(messages)) = body.get_mut("messages") {
-                messages.push(Value::Object(assistant));
-                messages.extend(results);
-            }
+            append_round(&mut body, message(&completion.body).cloned().unwrap_or_default(), results);
         }
         Err(GatewayError::ToolRoundsExceeded { limit: config.max_tool_rounds })
     }
 
-    /// The server-tool calls of an answer `(id, tool, arguments)`; `None` when the answer
-    /// ends the loop (no tool calls, or any call of a client tool).
-    fn server_calls(&self, body: &Map<String, Value>) -> Option<Vec<(String, &ServerTool, Value)>> {
-        let calls = message(body)?.get("tool_calls")?.as_array().filter(|c| !c.is_empty())?;
-        calls
-            .iter()
-            .map(|call| {
-                let name = call.pointer("/function/name").and_then(Value::as_str)?;
-                let tool = self.tools.iter().find(|t| t.kind.function_name() == name)?;
-                let text = call.pointer("/function/arguments").and_then(Value::as_str).unwrap_or("{}");
-                let arguments = serde_json::from_str(text).unwrap_or_else(|_| json!({}));
-                Some((call.get("id").and_then(Value::as_str).unwrap_or_default().to_string(), tool, arguments))
-            })
-            .collect()
+    /// The server-tool calls of an answer; `None` when the answer ends the loop.
+    fn server_calls(&self, body: &Map<String, Value>) -> Option<Vec<ServerCall<'_>>> {
+        server_calls(&self.tools, body)
     }
 
     /// The answer without calls of server tools (when the model mixed them with its client's).
@@ -145,69 +117,58 @@ impl ToolPlan {
     }
 }
 
-/// Asks the advisor (pinned by the tool's `parameters.model`, else named by the executor
-/// from the allowed list, else the configured default) the executor's question, with the
-/// conversation so far; its answer, or why there is none, is the tool result.
-#[allow(clippy::too_many_arguments)]
-async fn advise(
-    state: &AppState,
-    ctx: &RequestCtx,
-    config: &ServerToolsConfig,
-    tool: &ServerTool,
-    arguments: &Value,
-    conversation: &[Value],
-    deadline: Instant,
-    fin: &mut Recorder,
-) -> String {
-    let advisors = &config.advisor;
-    let named = arguments.get("model").and_then(Value::as_str);
-    let slug = match (tool.parameters.get("model").and_then(Value::as_str), named) {
-        (Some(pinned), _) => pinned.to_string(),
-        (None, Some(name)) => match advisors.specialists.get(name) {
-            Some(model) => model.clone(),
-            None if advisors.models.iter().any(|m| m == name) => name.to_string(),
-            None => return format!("error: advisor `{name}` is not allowed here; choose one of: {}", allowed(config)),
-        },
-        (None, None) => match advisors.default.clone().or_else(|| advisors.models.first().cloned()) {
-            Some(model) => model,
-            None => return "error: no advisor model is set; the request's advisor tool needs parameters.model".into(),
-        },
-    };
-    let question = arguments.get("question").and_then(Value::as_str).unwrap_or("(no question given)");
-    let mut messages = vec![
-        json!({ "role": "system", "content": "You are an advisor. Another model working on the conversation below asks for your guidance. Answer its question directly and concisely; your answer goes back to it, not to the user." }),
-    ];
-    messages.extend(conversation.iter().filter_map(plain_message));
-    messages.push(json!({ "role": "user", "content": format!("Question from the model working on this conversation:\n\n{question}") }));
-    let candidates = match model_call::route_model(ctx, &slug) {
-        Ok(c) => c,
-        Err(e) => return format!("error: advisor `{slug}` cannot be used: {e}"),
-    };
-    let max_tokens = candidates.first().and_then(|c| c.model.max_output_tokens).unwrap_or(budget::DEFAULT_MAX_OUTPUT_TOKENS);
-    let body = json!({ "model": slug, "messages": messages, "max_tokens": max_tokens });
-    let Value::Object(body) = body else { unreachable!("a JSON object literal") };
-    match model_call::call(state, ctx, &candidates, body, deadline, fin, "advisor").await {
-        Ok((completion, _)) => server_tools::cut(model_call::completion_text(&completion.body)),
-        Err(e) => format!("error: advisor `{slug}` failed: {e}"),
-    }
+/// One server-tool call of an answer: its id, the tool, its arguments.
+pub(super) type ServerCall<'t> = (String, &'t ServerTool, Value);
+
+/// A tool loop's prompt after `rounds` rounds: each round adds its answer (`worst_output`)
+/// and `MAX_CALLS_PER_ROUND` full tool results.
+pub(super) fn grown_prompt(prompt_tokens: u64, worst_output: u64, rounds: u64) -> u64 {
+    let per_round = (MAX_CALLS_PER_ROUND * TOOL_RESULT_MAX_CHARS) as u64 / 3 + worst_output + 64;
+    prompt_tokens.saturating_add(rounds.saturating_mul(per_round))
 }
 
-fn allowed(config: &ServerToolsConfig) -> String {
-    let mut names: Vec<&str> = config.advisor.models.iter().map(String::as_str).collect();
-    names.extend(config.advisor.specialists.keys().map(String::as_str));
+/// The calls of `tools` in an answer; `None` when the answer ends the loop (no tool calls,
+/// or any call of another function).
+pub(super) fn server_calls<'t>(tools: &'t [ServerTool], body: &Map<String, Value>) -> Option<Vec<ServerCall<'t>>> {
+    let calls = message(body)?.get("tool_calls")?.as_array().filter(|c| !c.is_empty())?;
+    calls
+        .iter()
+        .map(|call| {
+            let name = call.pointer("/function/name").and_then(Value::as_str)?;
+            let tool = tools.iter().find(|t| t.kind.function_name() == name)?;
+            let text = call.pointer("/function/arguments").and_then(Value::as_str).unwrap_or("{}");
+            let arguments = serde_json::from_str(text).unwrap_or_else(|_| json!({}));
+            Some((call.get("id").and_then(Value::as_str).unwrap_or_default().to_string(), tool, arguments))
+        })
+        .collect()
+}
+
+/// The distinct tools `calls` use, comma-separated, for a progress note.
+pub(super) fn tool_names(calls: &[ServerCall<'_>]) -> String {
+    let mut names: Vec<&str> = Vec::new();
+    for (_, tool, _) in calls {
+        if !names.contains(&tool.kind.function_name()) {
+            names.push(tool.kind.function_name());
+        }
+    }
     names.join(", ")
 }
 
-/// A conversation message as the advisor reads it: text only, no tool plumbing.
-fn plain_message(m: &Value) -> Option<Value> {
-    let role = m.get("role").and_then(Value::as_str)?;
-    let text = crate::api::chat::content_text(m.get("content").unwrap_or(&Value::Null));
-    match role {
-        "system" | "developer" | "user" | "assistant" if !text.is_empty() => {
-            Some(json!({ "role": if role == "developer" { "system" } else { role }, "content": text }))
-        }
-        "tool" => Some(json!({ "role": "user", "content": format!("[tool result]\n{text}") })),
-        _ => None,
+/// Runs the `index`th call of an answer of a tool that needs no model (past
+/// `MAX_CALLS_PER_ROUND`, an error result instead).
+pub(super) async fn run_call(index: usize, tool: &ServerTool, arguments: &Value, state: &AppState, config: &ServerToolsConfig) -> String {
+    if index >= MAX_CALLS_PER_ROUND {
+        return format!("error: at most {MAX_CALLS_PER_ROUND} server-tool calls are run per answer; call again");
+    }
+    server_tools::run(tool, arguments, state.http(), config).await
+}
+
+/// Appends a round to a tool loop's request: the answer that called the tools, then one
+/// `tool` message per `(call id, result)`.
+pub(super) fn append_round(body: &mut Map<String, Value>, assistant: Map<String, Value>, results: Vec<(String, String)>) {
+    if let Some(Value::Array(messages)) = body.get_mut("messages") {
+        messages.push(Value::Object(assistant));
+        messages.extend(results.into_iter().map(|(id, result)| json!({ "role": "tool", "tool_call_id": id, "content": result })));
     }
 }
 

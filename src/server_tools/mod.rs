@@ -4,6 +4,7 @@
 //! web_fetch, web_search); the advisor, which calls a model, runs in the pipeline.
 
 mod address_guard;
+pub mod advisor_tools;
 mod datetime;
 mod html_text;
 mod web_fetch;
@@ -54,6 +55,15 @@ impl ToolKind {
 pub struct ServerTool {
     pub kind: ToolKind,
     pub parameters: Map<String, Value>,
+    /// The advisor's own server tools (`parameters.tools`); empty for every other tool.
+    pub advisor_tools: Vec<ServerTool>,
+}
+
+impl ServerTool {
+    /// A server tool with no parameters.
+    pub fn plain(kind: ToolKind) -> ServerTool {
+        ServerTool { kind, parameters: Map::new(), advisor_tools: Vec::new() }
+    }
 }
 
 /// Whether `tool` names one of the gateway's own tools (`openrouter:…` or `switchboard:…`):
@@ -66,7 +76,7 @@ pub fn is_server_tool(tool: &Value) -> bool {
 /// for a 400 (an unknown server tool, or a client function named like a server tool).
 pub fn split(tools: &[Value]) -> Result<(Vec<ServerTool>, Vec<Value>), String> {
     let (mut server, mut client) = (Vec::new(), Vec::new());
-    for tool in tools {
+    for (i, tool) in tools.iter().enumerate() {
         if is_server_tool(tool) {
             let kind = tool["type"].as_str().unwrap_or_default();
             let kind = ToolKind::from_type(kind).ok_or_else(|| {
@@ -74,7 +84,11 @@ pub fn split(tools: &[Value]) -> Result<(Vec<ServerTool>, Vec<Value>), String> {
             })?;
             if !server.iter().any(|s: &ServerTool| s.kind == kind) {
                 let parameters = tool.get("parameters").and_then(Value::as_object).cloned().unwrap_or_default();
-                server.push(ServerTool { kind, parameters });
+                let advisor_tools = match parameters.get("tools") {
+                    Some(list) if kind == ToolKind::Advisor => advisor_tools::parse(list, &format!("tools[{i}].parameters.tools"))?,
+                    _ => Vec::new(),
+                };
+                server.push(ServerTool { kind, parameters, advisor_tools });
             }
         } else {
             client.push(tool.clone());
