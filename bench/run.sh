@@ -313,6 +313,9 @@ for rep in $(seq 1 "$REPS"); do
   for t in direct switchboard; do   # back to back: direct, then the same through switchboard
     log "rep $rep: non-stream c=32 $t"; load ns-c32 "$t" fast 32 "$DUR" "$MOCK_PORT" "$R/raw/ns-c32-$t-r$rep.json"
   done
+  for t in direct switchboard; do   # one request at a time: what the gateway adds to each (On the Bench's c=1)
+    log "rep $rep: non-stream c=1 $t"; load ns-c1 "$t" fast 1 "$DUR" "$MOCK_PORT" "$R/raw/ns-c1-$t-r$rep.json"
+  done
   for t in direct switchboard; do
     log "rep $rep: non-stream c=128 $t"; load ns-c128 "$t" fast 128 "$DUR" "$MOCK_PORT" "$R/raw/ns-c128-$t-r$rep.json"
   done
