@@ -94,6 +94,11 @@ fn routes(cfg: &mut web::ServiceConfig, prefix: &str) {
             .service(post("/responses", handlers::responses))
             .service(post("/responses/input_tokens", responses::input_tokens))
             .service(
+                web::resource("/responses/{id}/input_items")
+                    .route(web::get().to(responses::input_items))
+                    .default_service(web::to(|req: actix_web::HttpRequest| rejections::method_not_allowed(req, "GET"))),
+            )
+            .service(
                 web::resource("/responses/{id}")
                     .route(web::get().to(responses::get))
                     .route(web::delete().to(responses::delete))

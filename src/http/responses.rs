@@ -1,5 +1,6 @@
 //! Thin handlers for the stored-response routes of the Responses API: `GET` and `DELETE
-//! /v1/responses/{id}` (the calling key's own answers only) and `POST
+//! /v1/responses/{id}` and `GET /v1/responses/{id}/input_items` (the calling key's own
+//! answers only) and `POST
 //! /v1/responses/input_tokens`. `POST /v1/responses` itself is served like chat
 //! (`handlers::responses`).
 
@@ -14,6 +15,20 @@ use actix_web::{web, HttpRequest, HttpResponse};
 pub async fn get(req: HttpRequest, id: web::Path<String>, state: web::Data<AppState>) -> HttpResponse {
     let answer = match authenticate(&req, &state, String::new()) {
         Ok(ctx) => pipeline::stored_response(&state, &ctx, &id).await,
+        Err(e) => Err(e),
+    };
+    json_or_error(answer)
+}
+
+/// `GET /v1/responses/{id}/input_items`.
+pub async fn input_items(
+    req: HttpRequest,
+    id: web::Path<String>,
+    query: web::Query<crate::responses_skin::input_items::PageQuery>,
+    state: web::Data<AppState>,
+) -> HttpResponse {
+    let answer = match authenticate(&req, &state, String::new()) {
+        Ok(ctx) => pipeline::response_input_items(&state, &ctx, &id, &query).await,
         Err(e) => Err(e),
     };
     json_or_error(answer)

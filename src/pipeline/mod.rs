@@ -39,7 +39,7 @@ pub use embeddings::embeddings;
 pub use gemini::{count_tokens as gemini_count_tokens, gemini};
 pub use media::{media, Incoming};
 pub use messages::{count_tokens, messages};
-pub use responses::{delete_response, input_tokens, responses, stored_response};
+pub use responses::{delete_response, input_tokens, response_input_items, responses, stored_response};
 
 use crate::api::chat::ChatRequest;
 use crate::config::KeyConfig;

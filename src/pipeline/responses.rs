@@ -101,6 +101,21 @@ pub async fn stored_response(state: &AppState, ctx: &RequestCtx, id: &str) -> Re
     Ok(find(state, ctx, id).await?.response.into())
 }
 
+/// `GET /v1/responses/{id}/input_items`: one page of the items the stored answer was
+/// generated from.
+pub async fn response_input_items(
+    state: &AppState,
+    ctx: &RequestCtx,
+    id: &str,
+    query: &crate::responses_skin::input_items::PageQuery,
+) -> Result<Bytes, GatewayError> {
+    let stored = find(state, ctx, id).await?;
+    let items: Vec<Value> =
+        serde_json::from_str(&stored.input).map_err(|e| GatewayError::Internal(format!("stored input of `{id}`: {e}")))?;
+    let page = crate::responses_skin::input_items::page(id, &items, query).map_err(invalid)?;
+    Ok(page.to_string().into())
+}
+
 /// `DELETE /v1/responses/{id}`.
 pub async fn delete_response(state: &AppState, ctx: &RequestCtx, id: &str) -> Result<Bytes, GatewayError> {
     if !stored::delete(state, ctx, Kind::Response, id).await? {

@@ -5,6 +5,7 @@
 //! native upstream can serve (`native_only`), and the relay of answers an OpenAI upstream
 //! with `api: responses` wrote itself (`relay`). No IO.
 
+pub mod input_items;
 pub mod items;
 pub mod native_only;
 pub mod relay;

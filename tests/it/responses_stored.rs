@@ -133,3 +133,35 @@ async fn guardrails_see_the_expanded_conversation_and_the_cache_replays_in_the_r
     assert_eq!(b["usage"]["cost"], 0.0);
     assert_eq!(up.calls(), 2);
 }
+
+#[tokio::test]
+async fn input_items_lists_the_conversation_newest_first_paged_and_scoped_to_the_key() {
+    let up = MockUpstream::start().await;
+    up.push(Reply::json(200, completion("Nice to meet you, Ada.", 10, 6))).push(Reply::json(200, completion("Ada.", 30, 5)));
+    let gw = Gateway::start(&config_for(&[&up], OTHER_KEY)).await;
+    let first: Value = create(&gw, &json!({"model": "test/model", "input": "I am Ada."})).await.json().await.unwrap();
+    let first_id = first["id"].as_str().unwrap();
+    let second: Value =
+        create(&gw, &json!({"model": "test/model", "input": "Who am I?", "previous_response_id": first_id})).await.json().await.unwrap();
+    let id = second["id"].as_str().unwrap();
+    let list = |key: &'static str, query: &'static str| {
+        let req = gw.client.get(gw.url(&format!("/v1/responses/{id}/input_items{query}"))).bearer_auth(key);
+        async move {
+            let resp = req.send().await.unwrap();
+            (resp.status().as_u16(), resp.json::<Value>().await.unwrap())
+        }
+    };
+    let (status, page) = list(KEY, "").await;
+    assert_eq!(status, 200, "{page}");
+    assert_eq!(page["object"], "list");
+    let texts: Vec<&str> = page["data"].as_array().unwrap().iter().map(|i| i["content"][0]["text"].as_str().unwrap()).collect();
+    assert_eq!(texts, ["Who am I?", "Nice to meet you, Ada.", "I am Ada."], "newest first, earlier turns expanded");
+    assert!(page["data"].as_array().unwrap().iter().all(|i| i["id"].is_string() && i["type"] == "message"));
+    assert_eq!(page["has_more"], false);
+
+    let (_, first_page) = list(KEY, "?order=asc&limit=2").await;
+    assert_eq!((first_page["data"].as_array().unwrap().len(), first_page["has_more"].as_bool()), (2, Some(true)));
+    assert_eq!(first_page["data"][0]["content"][0]["text"], "I am Ada.");
+    assert_eq!(list(KEY, "?limit=500").await.0, 400);
+    assert_eq!(list("sk-other", "").await.0, 404, "another key's response");
+}

@@ -114,6 +114,11 @@ def test_previous_response_id_and_stored_responses(client, upstreams):
     assert sent[0] == {"role": "user", "content": "My name is Ada."}
     assert sent[-1] == {"role": "user", "content": "What is my name?"}
     assert client.responses.retrieve(first.id).output_text == first.output_text
+    # The SDK's input_items.list pages the items the second answer was generated from.
+    items = list(client.responses.input_items.list(second.id, order="asc"))
+    assert [item.role for item in items] == ["user", "assistant", "user"]
+    assert items[0].content[0].text == "My name is Ada."
+    assert items[-1].content[0].text == "What is my name?"
     other = openai.OpenAI(base_url=upstreams[0].base_url, api_key="sk-python-other", max_retries=0)
     with pytest.raises(openai.NotFoundError):
         other.responses.retrieve(first.id)
