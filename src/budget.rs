@@ -70,6 +70,15 @@ impl Spend {
             BudgetPeriod::Monthly => self.monthly,
         }
     }
+
+    /// Replaces the spend of `period` (the fleet's figure for it, say).
+    pub fn set_in_period(&mut self, period: BudgetPeriod, spent: u64) {
+        *match period {
+            BudgetPeriod::Daily => &mut self.daily,
+            BudgetPeriod::Weekly => &mut self.weekly,
+            BudgetPeriod::Monthly => &mut self.monthly,
+        } = spent;
+    }
 }
 
 #[derive(Debug, Default, Clone, Copy)]

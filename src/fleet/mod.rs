@@ -14,6 +14,7 @@ pub use local::LocalAdmission;
 pub use shared::SharedAdmission;
 
 use crate::budget::{BudgetDenied, Payer, Reservation, Settled};
+use crate::config::BudgetPeriod;
 use crate::ratelimit::{Holder, Subject, Throttled};
 use std::sync::Arc;
 
@@ -101,6 +102,13 @@ pub trait Admission: Send + Sync {
     /// Releases the hold, charges the actual cost and corrects the admitted tokens; never
     /// waits on the network (a shared settlement runs after the response).
     fn settle(&self, payer: Payer, hold: Hold, outcome: Outcome, then: OnSettled);
+
+    /// The whole fleet's spend of a key (or team, `team`) in `period` as of `now_ms`, for
+    /// `/api/v1/key`; `None` outside a fleet or while Redis is unreachable (this replica's
+    /// ledger is shown then).
+    async fn fleet_spend(&self, _team: bool, _name: &str, _period: BudgetPeriod, _now_ms: i64) -> Option<u64> {
+        None
+    }
 
     /// Why shared state is unavailable right now (`None`: fine, or not in a fleet).
     fn degraded(&self) -> Option<String> {

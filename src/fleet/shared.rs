@@ -109,6 +109,12 @@ impl SharedAdmission {
 
 #[async_trait::async_trait]
 impl Admission for SharedAdmission {
+    async fn fleet_spend(&self, team: bool, name: &str, period: BudgetPeriod, now_ms: i64) -> Option<u64> {
+        let counter = self.link.mget(vec![spend_key(team, name, period, utc::day_of(now_ms))]).await.ok()?;
+        let bytes = counter.into_iter().next().flatten();
+        Some(bytes.and_then(|b| std::str::from_utf8(&b).ok()?.parse().ok()).unwrap_or(0))
+    }
+
     async fn admit(&self, ask: Ask<'_>) -> Result<Admitted, Refusal> {
         let subjects = subjects(ask.payer);
         let budgets = budgets(ask.payer);

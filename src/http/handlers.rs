@@ -216,7 +216,7 @@ pub async fn models(req: HttpRequest, state: web::Data<AppState>) -> HttpRespons
 
 pub async fn key_info(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
     match authenticate(&req, &state, String::new()) {
-        Ok(ctx) => HttpResponse::Ok().json(pipeline::account::key_info(&state, &ctx)),
+        Ok(ctx) => HttpResponse::Ok().json(pipeline::account::key_info(&state, &ctx).await),
         Err(e) => error_response(&e, None),
     }
 }

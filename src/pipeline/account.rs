@@ -1,5 +1,5 @@
 //! The calling key's account routes: `GET /api/v1/key` (limits, spend and rate limit,
-//! from the in-memory ledger) and `GET /api/v1/generation?id=` (one usage row, read off
+//! from the in-memory ledger; in a fleet the budget period's spend is the fleet's) and `GET /api/v1/generation?id=` (one usage row, read off
 //! the async workers, visible only to the key that made the request).
 
 use super::RequestCtx;
@@ -18,11 +18,23 @@ const NO_LIMIT: i64 = -1;
 const RATE_LIMIT_NOTE: &str =
     "switchboard: requests and tokens per minute of this key (keys.rate_limit); requests -1 and tokens null mean no limit";
 
+/// A holder's spend as of `now`: this replica's ledger, with the budget period's figure
+/// replaced by the fleet's when shared admission knows it.
+async fn spend_of(state: &AppState, team: bool, name: &str, budget: Option<Budget>, now: i64) -> Spend {
+    let mut spend = state.budgets().spend(name, team, now);
+    if let Some(budget) = budget {
+        if let Some(fleet) = state.admission().fleet_spend(team, name, budget.period, now).await {
+            spend.set_in_period(budget.period, fleet);
+        }
+    }
+    spend
+}
+
 /// The `/api/v1/key` body.
-pub fn key_info(state: &AppState, ctx: &RequestCtx) -> Value {
+pub async fn key_info(state: &AppState, ctx: &RequestCtx) -> Value {
     let now = utc::now_ms();
     let key = &ctx.key;
-    let spend = state.budgets().spend(&key.name, false, now);
+    let spend = spend_of(state, false, &key.name, key.budget, now).await;
     let mut data = json!({
         "label": key.name,
         "include_byok_in_limit": true,
@@ -49,7 +61,7 @@ pub fn key_info(state: &AppState, ctx: &RequestCtx) -> Value {
         Some(team) => {
             let budget = ctx.runtime.config.teams.get(team).and_then(|t| t.budget);
             let mut t = json!({ "name": team });
-            spend_fields(&mut t, budget, state.budgets().spend(team, true, now), now, false);
+            spend_fields(&mut t, budget, spend_of(state, true, team, budget, now).await, now, false);
             t
         }
         None => Value::Null,

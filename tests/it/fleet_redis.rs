@@ -219,3 +219,25 @@ async fn a_flushed_redis_is_seeded_again_from_the_usage_log() {
     assert_eq!(redis.cli(&["GET", &spend_key()]).unwrap(), "8000000");
     assert_eq!(ask(&gw, "sk-alice", false).await.status(), 402, "the flush did not reset the budget");
 }
+
+#[tokio::test]
+async fn key_info_on_one_replica_shows_the_spend_served_by_the_other() {
+    let redis = RedisServer::start();
+    let keys = "  - { name: alice, key: sk-alice, budget: { limit_usd: 0.02, period: weekly } }\n";
+    let a = Gateway::start(&config(&redis, "0ms", keys, "reject_budgeted")).await;
+    let b = Gateway::start(&config(&redis, "0ms", keys, "reject_budgeted")).await;
+    for _ in 0..2 {
+        assert_eq!(ask(&a, "sk-alice", false).await.status(), 200);
+    }
+    // The settle script runs just after each response: allow it a moment.
+    let deadline = Instant::now() + Duration::from_secs(5);
+    let info = loop {
+        let info: Value = b.client.get(b.url("/api/v1/key")).bearer_auth("sk-alice").send().await.unwrap().json().await.unwrap();
+        if info["data"]["usage_weekly"] == 0.008 || Instant::now() > deadline {
+            break info;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert_eq!(info["data"]["usage_weekly"], 0.008, "B shows the fleet's spend, not its own (0): {info}");
+    assert_eq!(info["data"]["limit_remaining"], 0.012, "{info}");
+}
