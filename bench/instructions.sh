@@ -8,6 +8,7 @@
 #   total           both; start-up work on the main thread is left out
 #
 #   bench/instructions.sh BIN [BIN ...]       N=1000 CASES="fast fast-stream"
+#                                             (CASES may add `cached`: cache hits after the first)
 #   KEEP=DIR bench/instructions.sh ...        also keeps callgrind's files in DIR/<n>-<case>/
 #                                             for callgrind_annotate (n: the build's position)
 #
@@ -34,12 +35,14 @@ count() {  # $1 binary, $2 payload -> "request_thread other_threads" instruction
     "$1" serve --config "$W/cg-$3-$2.yaml" >"$W/cg.log" 2>&1 &
   pid=$!
   for _ in $(seq 1 300); do curl -s -o /dev/null "http://127.0.0.1:$port/health" && break; sleep 0.2; done
-  python3 - "$port" "$W/setup/payloads/$2.json" "$KEY" "$N" <<'EOF'
+  python3 - "$port" "$W/setup/payloads/$2.json" "$KEY" "$N" "$2" <<'EOF'
 import http.client, sys
-port, body_file, key, n = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
+port, body_file, key, n, case = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4]), sys.argv[5]
 body = open(body_file, "rb").read()
 conn = http.client.HTTPConnection("127.0.0.1", int(port))
-headers = {"Authorization": f"Bearer {key}", "Content-Type": "application/json", "X-Switchboard-Cache": "false"}
+headers = {"Authorization": f"Bearer {key}", "Content-Type": "application/json"}
+if case != "cached":  # the `cached` case is all hits after the first request
+    headers["X-Switchboard-Cache"] = "false"
 for _ in range(n):
     conn.request("POST", "/v1/chat/completions", body, headers)
     response = conn.getresponse()

@@ -180,9 +180,14 @@ pub fn cache_key(scope: &str, model: &str, stream: bool, body: &Map<String, Valu
     for part in [scope.as_bytes(), b"\0", model.as_bytes(), b"\0", if stream { b"s" } else { b"j" }, b"\0"] {
         hasher.update(part);
     }
-    // Streamed into the hash: no copy of the body, however large.
-    let mut ser = serde_json::Serializer::new(HashWriter(&mut hasher));
-    serde::Serialize::serialize(&KeyFields(body), &mut ser).expect("a JSON map serializes");
+    // Streamed into the hash through a small buffer: no copy of the body, however large,
+    // and one hash update per 4 KiB instead of one per JSON token.
+    {
+        let mut writer = std::io::BufWriter::with_capacity(4096, HashWriter(&mut hasher));
+        let mut ser = serde_json::Serializer::new(&mut writer);
+        serde::Serialize::serialize(&KeyFields(body), &mut ser).expect("a JSON map serializes");
+        std::io::Write::flush(&mut writer).expect("hashing never fails");
+    }
     hasher.finalize().into()
 }
 
