@@ -142,17 +142,17 @@ pub struct CacheDirective {
 
 impl CacheDirective {
     /// Reads `X-Switchboard-Cache`, `-Cache-TTL`, `-Cache-Clear` (or the `X-OpenRouter-` spellings).
-    pub fn from_headers<'a>(header: impl Fn(&str) -> Option<&'a str>) -> CacheDirective {
-        let get = |suffix: &str| header(&format!("x-switchboard-{suffix}")).or_else(|| header(&format!("x-openrouter-{suffix}")));
+    pub fn from_headers<'a>(header: impl Fn(&'static str) -> Option<&'a str>) -> CacheDirective {
+        let get = |[ours, openrouter]: [&'static str; 2]| header(ours).or_else(|| header(openrouter));
         let flag = |v: &str| match v.trim().to_ascii_lowercase().as_str() {
             "true" | "1" | "yes" => Some(true),
             "false" | "0" | "no" => Some(false),
             _ => None,
         };
         CacheDirective {
-            enabled: get("cache").and_then(flag),
-            ttl: get("cache-ttl").and_then(parse_ttl),
-            clear: get("cache-clear").and_then(flag).unwrap_or(false),
+            enabled: get(["x-switchboard-cache", "x-openrouter-cache"]).and_then(flag),
+            ttl: get(["x-switchboard-cache-ttl", "x-openrouter-cache-ttl"]).and_then(parse_ttl),
+            clear: get(["x-switchboard-cache-clear", "x-openrouter-cache-clear"]).and_then(flag).unwrap_or(false),
         }
     }
 

@@ -12,7 +12,7 @@ use crate::gemini_skin::{GeminiCall, Method, StreamFormat};
 use crate::pipeline::{self, ClientApi, ClientInfo, Incoming, RequestCtx};
 use crate::state::AppState;
 use crate::usage_store::StoreHealth;
-use actix_web::http::header::{HeaderName, HeaderValue, CONTENT_TYPE};
+use actix_web::http::header::{HeaderName, HeaderValue, CONTENT_TYPE, REFERER, USER_AGENT};
 use actix_web::{web, HttpRequest, HttpResponse};
 use std::sync::Arc;
 use tracing::Instrument;
@@ -347,7 +347,13 @@ pub(super) fn authenticate_as(
 }
 
 fn client_info(req: &HttpRequest) -> ClientInfo {
-    let header = |name: &str| {
+    // Header names as constants: looking one up by `&str` parses the name on every request.
+    const HTTP_REFERER: HeaderName = HeaderName::from_static("http-referer");
+    const X_OPENROUTER_TITLE: HeaderName = HeaderName::from_static("x-openrouter-title");
+    const X_TITLE: HeaderName = HeaderName::from_static("x-title");
+    const X_SESSION_ID: HeaderName = HeaderName::from_static("x-session-id");
+    const X_CLAUDE_CODE_SESSION_ID: HeaderName = HeaderName::from_static("x-claude-code-session-id");
+    let header = |name: &HeaderName| {
         req.headers()
             .get(name)
             .and_then(|v| v.to_str().ok())
@@ -355,12 +361,18 @@ fn client_info(req: &HttpRequest) -> ClientInfo {
             .filter(|v| !v.is_empty())
             .map(|v| v.chars().take(crate::api::limits::MAX_HEADER_CHARS).collect::<String>())
     };
+    // Rarely sent: skip the lookups of all six spellings unless some header says "cache".
+    let cache_headers = req.headers().keys().any(|name| name.as_str().contains("-cache"));
     ClientInfo {
-        app_referer: header("http-referer").or_else(|| header("referer")),
-        app_title: header("x-openrouter-title").or_else(|| header("x-title")),
-        user_agent: header("user-agent"),
+        app_referer: header(&HTTP_REFERER).or_else(|| header(&REFERER)),
+        app_title: header(&X_OPENROUTER_TITLE).or_else(|| header(&X_TITLE)),
+        user_agent: header(&USER_AGENT),
         // Claude Code names its session in a header of its own.
-        session_id: header("x-session-id").or_else(|| header("x-claude-code-session-id")),
-        cache: CacheDirective::from_headers(|name| req.headers().get(name).and_then(|v| v.to_str().ok())),
+        session_id: header(&X_SESSION_ID).or_else(|| header(&X_CLAUDE_CODE_SESSION_ID)),
+        cache: if cache_headers {
+            CacheDirective::from_headers(|name| req.headers().get(name).and_then(|v| v.to_str().ok()))
+        } else {
+            CacheDirective::default()
+        },
     }
 }
