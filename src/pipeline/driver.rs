@@ -15,8 +15,7 @@ use crate::config::ModelConfig;
 use crate::error::{AttemptRecord, GatewayError};
 use crate::guardrails::Policy;
 use crate::providers::UpstreamError;
-use crate::routing::health::now_ms;
-use crate::routing::{self, Candidate, RouteInput};
+use crate::routing::Candidate;
 use crate::state::AppState;
 use serde_json::{Map, Value};
 use std::future::Future;
@@ -160,18 +159,7 @@ pub(super) async fn drive<P: Phases + 'static>(
         None => None,
     };
     let fields = phases.route_fields();
-    let input = RouteInput {
-        chain: &chain,
-        prefs: &prefs,
-        variant_sort,
-        pinned: pinned.as_deref(),
-        request_fields: &fields,
-        key_excludes: &|p| policy.excludes_provider(p),
-        breaker: &ctx.runtime.breaker,
-        now_ms: now_ms(),
-        rand01: rand::random::<f64>(),
-    };
-    let candidates = routing::route(&input, &|e| ctx.runtime.stats(e))?;
+    let candidates = ctx.route(&chain, &prefs, variant_sort, pinned.as_deref(), &fields)?;
     // Admit and reserve: one step (one round trip in a fleet, where a cacheable request's
     // answer may come from the shared tier instead).
     let worst_output = phases.worst_output_tokens(&chain);

@@ -92,6 +92,32 @@ pub struct RequestCtx {
     pub api: ClientApi,
 }
 
+impl RequestCtx {
+    /// The candidates over `chain` for this request, in routing order: its key's
+    /// guardrails, the runtime's breaker and endpoint health, and a fresh random draw.
+    pub(crate) fn route(
+        &self,
+        chain: &[Arc<crate::config::ModelConfig>],
+        prefs: &crate::api::routing_request::ProviderPrefs,
+        variant_sort: Option<crate::api::routing_request::SortBy>,
+        pinned: Option<&str>,
+        request_fields: &[&str],
+    ) -> Result<Vec<crate::routing::Candidate>, GatewayError> {
+        let input = crate::routing::RouteInput {
+            chain,
+            prefs,
+            variant_sort,
+            pinned,
+            request_fields,
+            key_excludes: &|p| self.policy.excludes_provider(p),
+            breaker: &self.runtime.breaker,
+            now_ms: crate::routing::health::now_ms(),
+            rand01: rand::random::<f64>(),
+        };
+        crate::routing::route(&input, &|e| self.runtime.stats(e))
+    }
+}
+
 /// The API a request came in on (the usage row's `endpoint`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ClientApi {

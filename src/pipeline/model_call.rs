@@ -11,8 +11,7 @@ use crate::api::routing_request::ProviderPrefs;
 use crate::api::usage::Usage;
 use crate::error::{AttemptRecord, GatewayError};
 use crate::providers::Completion;
-use crate::routing::health::now_ms;
-use crate::routing::{self, Candidate, RouteInput};
+use crate::routing::Candidate;
 use crate::state::AppState;
 use serde_json::{Map, Value};
 use std::time::Instant;
@@ -21,19 +20,7 @@ use std::time::Instant;
 pub fn route_model(ctx: &RequestCtx, slug: &str) -> Result<Vec<Candidate>, GatewayError> {
     let policy = &ctx.policy;
     let models = chain::model_chain(&ctx.runtime, slug, &[], policy)?;
-    let prefs = ProviderPrefs::default();
-    let input = RouteInput {
-        chain: &models,
-        prefs: &prefs,
-        variant_sort: None,
-        pinned: None,
-        request_fields: &[],
-        key_excludes: &|p| policy.excludes_provider(p),
-        breaker: &ctx.runtime.breaker,
-        now_ms: now_ms(),
-        rand01: rand::random::<f64>(),
-    };
-    routing::route(&input, &|e| ctx.runtime.stats(e))
+    ctx.route(&models, &ProviderPrefs::default(), None, None, &[])
 }
 
 /// Sends `body` (a chat request, sent non-streamed) to `candidates`, records it as a

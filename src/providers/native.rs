@@ -9,6 +9,7 @@ use super::openai_responses::ResponsesBody;
 use super::{ChunkStream, UpstreamError};
 use crate::api::usage::Usage;
 use crate::config::{Endpoint, ProviderKind};
+use serde::ser::{Serialize, SerializeMap, Serializer};
 use serde_json::{Map, Value};
 
 /// A client request in the protocol the client spoke.
@@ -86,6 +87,35 @@ pub struct NativeEvent {
     pub text: String,
     /// The OpenAI finish reason, on the event that says why the answer stopped.
     pub finish_reason: Option<&'static str>,
+}
+
+/// The client's own body as a native upstream gets it, serialized without a copy: `model`
+/// the upstream's, the fields in `left_out` (and the client's `model` and `stream`)
+/// dropped, each of `pinned` written with its value, and `stream: true` when streaming.
+pub struct UpstreamBody<'a> {
+    pub body: &'a Map<String, Value>,
+    pub upstream_model: &'a str,
+    pub stream: bool,
+    pub left_out: &'a [&'a str],
+    pub pinned: &'a [(&'a str, bool)],
+}
+
+impl Serialize for UpstreamBody<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut map = s.serialize_map(None)?;
+        map.serialize_entry("model", self.upstream_model)?;
+        let set_here = |k: &str| k == "model" || k == "stream" || self.left_out.contains(&k) || self.pinned.iter().any(|(p, _)| *p == k);
+        for (k, v) in self.body.iter().filter(|(k, _)| !set_here(k)) {
+            map.serialize_entry(k, v)?;
+        }
+        for (k, v) in self.pinned {
+            map.serialize_entry(k, v)?;
+        }
+        if self.stream {
+            map.serialize_entry("stream", &true)?;
+        }
+        map.end()
+    }
 }
 
 pub enum NativeOutcome {

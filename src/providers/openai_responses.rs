@@ -5,14 +5,13 @@
 //! tap reads what the pipeline needs on the way: `response.usage`, the final status, and
 //! the size of the output for the budget meter.
 
-use super::native::{NativeAnswer, NativeEvent, NativeOutcome};
+use super::native::{NativeAnswer, NativeEvent, NativeOutcome, UpstreamBody};
 use super::openai::classify;
 use super::sse::SseEvent;
 use super::upstream_http::{endpoint_url, json_post, read_json, send, translated_stream, EventTranslator, KeyHeader};
 use super::{StreamItem, UpstreamError};
 use crate::api::usage::{reported_count, Usage};
 use crate::config::Endpoint;
-use serde::ser::{Serialize, SerializeMap, Serializer};
 use serde_json::{Map, Value};
 use std::collections::VecDeque;
 
@@ -42,33 +41,17 @@ impl ResponsesBody {
         &mut self.body
     }
 
+    /// The body as sent to `upstream_model`, serialized without a copy. The gateway stores
+    /// answers itself (and has expanded `previous_response_id` already).
+    fn for_upstream<'a>(&'a self, upstream_model: &'a str, stream: bool) -> UpstreamBody<'a> {
+        UpstreamBody { body: &self.body, upstream_model, stream, left_out: &GATEWAY_FIELDS, pinned: &[("store", false)] }
+    }
+
     /// Lowers `max_output_tokens` to `limit` where it asks for more.
     pub fn clamp_max_output_tokens(&mut self, limit: u64) {
         if let Some(v) = self.body.get_mut("max_output_tokens").filter(|v| v.as_u64().is_some_and(|n| n > limit)) {
             *v = Value::from(limit);
         }
-    }
-}
-
-/// Serializes the client's body as the upstream gets it, without a copy.
-struct UpstreamBody<'a> {
-    body: &'a Map<String, Value>,
-    upstream_model: &'a str,
-    stream: bool,
-}
-
-impl Serialize for UpstreamBody<'_> {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let mut map = s.serialize_map(None)?;
-        map.serialize_entry("model", self.upstream_model)?;
-        for (k, v) in self.body.iter().filter(|(k, _)| !GATEWAY_FIELDS.contains(&k.as_str())) {
-            map.serialize_entry(k, v)?;
-        }
-        map.serialize_entry("store", &false)?;
-        if self.stream {
-            map.serialize_entry("stream", &true)?;
-        }
-        map.end()
     }
 }
 
@@ -82,7 +65,7 @@ pub async fn responses(
 ) -> Result<NativeOutcome, UpstreamError> {
     let provider = &endpoint.provider;
     let url = endpoint_url(&provider.responses_url, provider)?;
-    let body = UpstreamBody { body: &request.body, upstream_model: &endpoint.upstream_model, stream };
+    let body = request.for_upstream(&endpoint.upstream_model, stream);
     let builder = json_post(client, provider, url, &body, KeyHeader::Bearer)?;
     let response = send(builder, provider.timeout, classify).await?;
     if stream {

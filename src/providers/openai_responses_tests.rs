@@ -17,13 +17,13 @@ fn the_upstream_body_is_the_clients_with_model_swapped_and_store_off() {
         "provider": {"order": ["x"]}, "models": ["c/d"], "session_id": "s", "reasoning": {"effort": "high"}, "include": ["reasoning.encrypted_content"],
         "tools": [{"type": "web_search_preview"}], "metadata": {"k": "v"}});
     let request = ResponsesBody::new(body.as_object().unwrap().clone());
-    let sent = serde_json::to_value(UpstreamBody { body: request.body(), upstream_model: "o4-mini", stream: false }).unwrap();
+    let sent = serde_json::to_value(request.for_upstream("o4-mini", false)).unwrap();
     assert_eq!(
         sent,
         json!({"model": "o4-mini", "input": "hi", "store": false, "reasoning": {"effort": "high"}, "include": ["reasoning.encrypted_content"],
             "tools": [{"type": "web_search_preview"}], "metadata": {"k": "v"}})
     );
-    let streamed = serde_json::to_value(UpstreamBody { body: request.body(), upstream_model: "o4-mini", stream: true }).unwrap();
+    let streamed = serde_json::to_value(request.for_upstream("o4-mini", true)).unwrap();
     assert_eq!(streamed["stream"], true);
 }
 

@@ -132,11 +132,7 @@ pub(crate) fn explain(e: &dyn std::error::Error) -> String {
 
 /// Runs `fut` on `runtime` and waits for it from any thread, inside an async context or not.
 fn run_on<T: Send + 'static>(runtime: &tokio::runtime::Runtime, fut: impl Future<Output = T> + Send + 'static) -> T {
-    let (tx, rx) = std::sync::mpsc::channel();
-    runtime.spawn(async move {
-        let _ = tx.send(fut.await);
-    });
-    rx.recv().expect("the usage database task ran to completion")
+    wait_on(runtime.handle(), fut).expect("the usage database task ran to completion")
 }
 
 /// Runs `fut` on the store's runtime (by `handle`) and waits for it, from a thread that is

@@ -30,18 +30,25 @@ impl PgResponses {
         op: impl FnOnce(deadpool_postgres::Object) -> F + Send + 'static,
     ) -> BoxFuture<'static, StoreResult<T>>
     where
-        F: Future<Output = Result<T, tokio_postgres::Error>> + Send,
+        F: Future<Output = Result<T, tokio_postgres::Error>> + Send + 'static,
     {
         let (reply, answer) = tokio::sync::oneshot::channel();
-        let pool = self.pool.clone();
+        let work = with_client(self.pool.clone(), op);
         self.runtime.spawn(async move {
-            let result = match pool.get().await {
-                Ok(client) => op(client).await.map_err(|e| explain(&e)),
-                Err(e) => Err(format!("cannot reach Postgres: {}", explain(&e))),
-            };
-            let _ = reply.send(result);
+            let _ = reply.send(work.await);
         });
         Box::pin(async move { answer.await.map_err(|_| "the usage database has stopped".to_string())? })
+    }
+}
+
+/// `op` with a connection from `pool`.
+async fn with_client<T, F>(pool: Pool, op: impl FnOnce(deadpool_postgres::Object) -> F) -> StoreResult<T>
+where
+    F: Future<Output = Result<T, tokio_postgres::Error>>,
+{
+    match pool.get().await {
+        Ok(client) => op(client).await.map_err(|e| explain(&e)),
+        Err(e) => Err(format!("cannot reach Postgres: {}", explain(&e))),
     }
 }
 
@@ -52,7 +59,8 @@ impl ResponseStore for PgResponses {
         let purge =
             now - last >= PURGE_EVERY_MS && self.last_purge_ms.compare_exchange(last, now, Ordering::Relaxed, Ordering::Relaxed).is_ok();
         let id = stored.id.clone();
-        let written = self.on_store(move |client| async move {
+        // Nobody waits for the write: one task on the store's runtime writes and logs.
+        let written = with_client(self.pool.clone(), move |client| async move {
             client
                 .execute(
                     "INSERT INTO responses (id, key_name, created_at, expires_at, response, input) VALUES ($1, $2, $3, $4, $5, $6)

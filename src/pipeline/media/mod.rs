@@ -18,8 +18,7 @@ use crate::config::{MediaPrice, ModelConfig, ModelKind};
 use crate::error::GatewayError;
 use crate::guardrails::Slot;
 use crate::providers::media::{self, MediaAnswer, MediaBody, MediaCall};
-use crate::routing::health::now_ms;
-use crate::routing::{self, Candidate, RouteInput};
+use crate::routing::Candidate;
 use crate::state::AppState;
 use crate::upload::Upload;
 use bytes::Bytes;
@@ -108,18 +107,7 @@ fn resolve_and_route(
     let chain = chain::model_chain(&ctx.runtime, slug, &[], policy)?;
     fin.note_model(&chain[0].slug);
     chain::require_kind(&chain[0], kind, route)?;
-    let input = RouteInput {
-        chain: &chain,
-        prefs: &prefs,
-        variant_sort,
-        pinned: None,
-        request_fields: &[],
-        key_excludes: &|p| policy.excludes_provider(p),
-        breaker: &ctx.runtime.breaker,
-        now_ms: now_ms(),
-        rand01: rand::random::<f64>(),
-    };
-    let candidates = routing::route(&input, &|e| ctx.runtime.stats(e))?;
+    let candidates = ctx.route(&chain, &prefs, variant_sort, None, &[])?;
     Ok((chain, candidates))
 }
 

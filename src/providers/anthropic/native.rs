@@ -8,11 +8,10 @@ use super::response::{finish_reason, AnthropicUsage};
 use super::{classify, versioned, API_KEY};
 use crate::config::Endpoint;
 use crate::guardrails::Slot;
-use crate::providers::native::{NativeAnswer, NativeEvent, NativeOutcome};
+use crate::providers::native::{NativeAnswer, NativeEvent, NativeOutcome, UpstreamBody};
 use crate::providers::sse::SseEvent;
 use crate::providers::upstream_http::{endpoint_url, json_post, read_json, send, translated_stream, EventTranslator};
 use crate::providers::{StreamItem, UpstreamError};
-use serde::ser::{Serialize, SerializeMap, Serializer};
 use serde_json::{Map, Value};
 use std::collections::VecDeque;
 
@@ -46,7 +45,7 @@ impl MessagesBody {
 
     /// The body as sent to `upstream_model`, serialized without a copy.
     fn for_upstream<'a>(&'a self, upstream_model: &'a str, stream: bool) -> UpstreamBody<'a> {
-        UpstreamBody { body: &self.body, upstream_model, stream }
+        UpstreamBody { body: &self.body, upstream_model, stream, left_out: &[], pinned: &[] }
     }
 }
 
@@ -95,29 +94,6 @@ fn content_slots<'a>(content: &'a mut Value, system: bool, slots: &mut Vec<Slot<
             }
         }
         _ => {}
-    }
-}
-
-/// Serializes the client's body with `model` and `stream` set.
-struct UpstreamBody<'a> {
-    body: &'a Map<String, Value>,
-    upstream_model: &'a str,
-    stream: bool,
-}
-
-impl Serialize for UpstreamBody<'_> {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let mut map = s.serialize_map(None)?;
-        map.serialize_entry("model", self.upstream_model)?;
-        for (k, v) in self.body {
-            if k != "model" && k != "stream" {
-                map.serialize_entry(k, v)?;
-            }
-        }
-        if self.stream {
-            map.serialize_entry("stream", &true)?;
-        }
-        map.end()
     }
 }
 
