@@ -206,7 +206,7 @@ accepts "$R/switchboard.yaml" || { cat "$R/switchboard.yaml.check" >&2; die "gen
 USE_FLEET=0
 if [ "$FLEET" != off ] && [ "$USE_LIMITS" = 1 ] && command -v redis-server >/dev/null && command -v redis-cli >/dev/null; then
   sed -e "s/127.0.0.1:$SB_PORT/127.0.0.1:$FLEET_PORT/" -e "s#$R/switchboard.db#$R/fleet.db#" "$R/switchboard.yaml" >"$R/fleet.yaml"
-  printf 'cluster:\n  redis: redis://127.0.0.1:%s/0\n' "$REDIS_PORT" >>"$R/fleet.yaml"
+  printf 'cluster:\n  redis: redis://127.0.0.1:%s/0\n  redis_timeout: 1s\n' "$REDIS_PORT" >>"$R/fleet.yaml"
   # `check` also connects to Redis, which is not started yet: only a config error (exit 2) rejects.
   "$SB_BIN" check --config "$R/fleet.yaml" >"$R/fleet.yaml.check" 2>&1 && USE_FLEET=1 || [ $? = 2 ] || USE_FLEET=1
   [ "$USE_FLEET" = 1 ] || log "note: this build rejects cluster.redis: no fleet case"

@@ -21,6 +21,14 @@ pub enum StoreOp {
     Delete { id: String, key: String, reply: tokio::sync::oneshot::Sender<StoreResult<bool>> },
 }
 
+impl StoreOp {
+    /// Whether a request is waiting on this operation's answer (so the writer should not
+    /// linger for more rows).
+    pub fn is_lookup(&self) -> bool {
+        !matches!(self, StoreOp::Put(_))
+    }
+}
+
 /// The SQLite store: a handle on the usage writer's queue.
 pub struct SqliteResponses {
     pub(super) queue: SyncSender<Msg>,

@@ -4,7 +4,7 @@
 
 use super::access_log;
 use super::queries;
-use super::responses;
+use super::responses::{self, StoreOp};
 use super::rollup;
 use super::row::UsageRow;
 use rusqlite::Connection;
@@ -16,10 +16,16 @@ use std::time::Duration;
 /// Rows per transaction at most.
 const MAX_BATCH: usize = 2048;
 
-/// After the first message of a batch, how long the writer lets more arrive before it
-/// writes. While it lingers it is not parked on the queue, so senders never pay for a
-/// wake-up (a futex call) under load; a lookup waits this long at most.
-const LINGER: Duration = Duration::from_millis(2);
+/// After the first row of a batch, how long the writer lets more rows arrive before it
+/// writes them as one transaction. While it lingers it sleeps instead of waiting on the
+/// queue, so senders never pay for a wake-up (a futex call); a longer linger means fewer,
+/// larger transactions, so fewer page writes per row and fewer times the writer takes the
+/// core from the request threads.
+const LINGER: Duration = Duration::from_millis(20);
+
+/// How often a lingering writer looks at the queue: a lookup (a generation fetch, a stored
+/// response read or delete) queued meanwhile ends the linger, so it waits this long at most.
+const LINGER_STEP: Duration = Duration::from_millis(2);
 
 pub enum Msg {
     Row(Box<UsageRow>),
@@ -64,24 +70,30 @@ pub fn run(mut conn: Connection, queue: Receiver<Msg>, counters: Arc<Counters>) 
     let mut last_purge: Option<std::time::Instant> = None;
     let mut closing = false;
     while !closing {
-        // Block for the first message, then take whatever else is already waiting.
+        // Block for the first message, then take whatever else arrives while lingering.
         let Ok(first) = queue.recv() else {
             break;
         };
-        if !matches!(first, Msg::Close) {
-            std::thread::sleep(LINGER);
-        }
+        let lingering_since = std::time::Instant::now();
         let mut next = Some(first);
-        while let Some(msg) = next.take() {
-            match msg {
-                Msg::Row(row) => rows.push(*row),
-                Msg::Fetch { id, key, reply } => fetches.push((id, key, reply)),
-                Msg::Store(op) => store_ops.push(op),
-                Msg::Close => closing = true,
+        loop {
+            while let Some(msg) = next.take() {
+                match msg {
+                    Msg::Row(row) => rows.push(*row),
+                    Msg::Fetch { id, key, reply } => fetches.push((id, key, reply)),
+                    Msg::Store(op) => store_ops.push(op),
+                    Msg::Close => closing = true,
+                }
+                if rows.len() < MAX_BATCH {
+                    next = queue.try_recv().ok();
+                }
             }
-            if rows.len() < MAX_BATCH {
-                next = queue.try_recv().ok();
+            let waiting = closing || !fetches.is_empty() || store_ops.iter().any(StoreOp::is_lookup);
+            if waiting || rows.len() >= MAX_BATCH || lingering_since.elapsed() >= LINGER {
+                break;
             }
+            std::thread::sleep(LINGER_STEP);
+            next = queue.try_recv().ok();
         }
         rows.iter().for_each(access_log::write);
         write_batch(&mut conn, &mut rows, &counters);

@@ -14,7 +14,7 @@ use serde_json::{json, Value};
 /// $0.02 a week (exactly five answers), and both shared engines.
 fn config(redis: &RedisServer, pg: &Postgres, spool: &str) -> String {
     format!(
-        "server: {{ workers: 2 }}\ndatabase:\n  url: {}\n  spool_path: \"{spool}\"\ncache: {{ default_ttl: 60s }}\nproviders:\n  demo: {{ type: mock, reply: \"a b c d\", latency: 300ms }}\nmodels:\n  demo/echo:\n    endpoints:\n      - {{ provider: demo, model: echo, price: {{ prompt: 0, completion: 1000 }} }}\nkeys:\n  - {{ name: alice, key: sk-alice, budget: {{ limit_usd: 0.02, period: weekly }} }}\n  - {{ name: bob, key: sk-bob }}\ncluster:\n  redis: {}\n",
+        "server: {{ workers: 2 }}\ndatabase:\n  url: {}\n  spool_path: \"{spool}\"\ncache: {{ default_ttl: 60s }}\nproviders:\n  demo: {{ type: mock, reply: \"a b c d\", latency: 300ms }}\nmodels:\n  demo/echo:\n    endpoints:\n      - {{ provider: demo, model: echo, price: {{ prompt: 0, completion: 1000 }} }}\nkeys:\n  - {{ name: alice, key: sk-alice, budget: {{ limit_usd: 0.02, period: weekly }} }}\n  - {{ name: bob, key: sk-bob }}\ncluster:\n  redis: {}\n  redis_timeout: 2s\n",
         pg.url(),
         redis.url()
     )

@@ -20,6 +20,9 @@ fn config(redis: &RedisServer, latency: &str, keys: &str, on_down: &str) -> Stri
     )
 }
 
+/// Appended to `config`: the exactness tests wait this long on Redis before falling back.
+const PATIENT: &str = "  redis_timeout: 2s\n";
+
 async fn ask(gw: &Gateway, key: &str, stream: bool) -> reqwest::Response {
     let body = json!({"model": "demo/echo", "messages": user("hi"), "max_tokens": 4, "stream": stream});
     gw.client.post(gw.url("/v1/chat/completions")).bearer_auth(key).json(&body).send().await.unwrap()
@@ -50,8 +53,11 @@ async fn two_replicas_together_never_spend_past_a_budget() {
     // $0.02 affords exactly five requests of $0.004; the mock answers after 300 ms, so all
     // 64 requests (half on each replica) are in flight together.
     let keys = "  - { name: alice, key: sk-alice, budget: { limit_usd: 0.02, period: weekly } }\n";
-    let a = Arc::new(Gateway::start(&config(&redis, "300ms", keys, "reject_budgeted")).await);
-    let b = Arc::new(Gateway::start(&config(&redis, "300ms", keys, "reject_budgeted")).await);
+    // A long Redis timeout: on a loaded machine a slow answer must not send a replica to
+    // its in-memory fallback, which is not what this test measures.
+    let conf = config(&redis, "300ms", keys, "reject_budgeted") + PATIENT;
+    let a = Arc::new(Gateway::start(&conf).await);
+    let b = Arc::new(Gateway::start(&conf).await);
     let tasks: Vec<_> = (0..64)
         .map(|i| {
             let gw = if i % 2 == 0 { a.clone() } else { b.clone() };
@@ -92,8 +98,9 @@ async fn two_replicas_together_never_spend_past_a_budget() {
 async fn a_rate_limit_is_exact_across_two_replicas() {
     let redis = RedisServer::start();
     let keys = "  - { name: carol, key: sk-carol, rate_limit: { requests_per_minute: 6 } }\n";
-    let a = Gateway::start(&config(&redis, "0ms", keys, "reject_budgeted")).await;
-    let b = Gateway::start(&config(&redis, "0ms", keys, "reject_budgeted")).await;
+    let conf = config(&redis, "0ms", keys, "reject_budgeted") + PATIENT;
+    let a = Gateway::start(&conf).await;
+    let b = Gateway::start(&conf).await;
     let mut statuses = Vec::new();
     for i in 0..12 {
         statuses.push(ask(if i % 2 == 0 { &a } else { &b }, "sk-carol", false).await.status().as_u16());
