@@ -53,32 +53,45 @@ fn wire_response(error: &GatewayError, wire: WireError, generation_id: Option<&s
     resp.content_type("application/json").body(wire.body.to_string())
 }
 
+// The headers of every answer, as constants: a name given as `&str` is parsed (and a
+// custom one allocated) on every response.
+const X_GENERATION_ID: HeaderName = HeaderName::from_static("x-generation-id");
+const X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+const X_SWITCHBOARD_PROVIDER: HeaderName = HeaderName::from_static("x-switchboard-provider");
+const X_SWITCHBOARD_ATTEMPTS: HeaderName = HeaderName::from_static("x-switchboard-attempts");
+const X_SWITCHBOARD_CACHE_STATUS: HeaderName = HeaderName::from_static("x-switchboard-cache-status");
+const X_SWITCHBOARD_CACHE_AGE: HeaderName = HeaderName::from_static("x-switchboard-cache-age");
+const X_SWITCHBOARD_CACHE_TTL: HeaderName = HeaderName::from_static("x-switchboard-cache-ttl");
+const X_ACCEL_BUFFERING: HeaderName = HeaderName::from_static("x-accel-buffering");
+
 pub fn chat_response(reply: ChatReply, generation_id: &str) -> HttpResponse {
     let mut resp = HttpResponse::Ok();
-    resp.insert_header(("x-generation-id", generation_id))
-        .insert_header(("x-request-id", generation_id))
-        .insert_header(("x-switchboard-provider", reply.provider))
-        .insert_header(("x-switchboard-attempts", reply.attempts.to_string()));
+    resp.insert_header((X_GENERATION_ID, generation_id))
+        .insert_header((X_REQUEST_ID, generation_id))
+        .insert_header((X_SWITCHBOARD_PROVIDER, reply.provider))
+        .insert_header((X_SWITCHBOARD_ATTEMPTS, HeaderValue::from(reply.attempts)));
     let (status, age, ttl) = match reply.cache {
         CacheStatus::Hit { age, ttl_left } => ("HIT", Some(age), Some(ttl_left)),
         CacheStatus::Miss { ttl } => ("MISS", None, Some(ttl)),
         CacheStatus::Bypass => ("BYPASS", None, None),
     };
-    resp.insert_header(("x-switchboard-cache-status", status));
+    resp.insert_header((X_SWITCHBOARD_CACHE_STATUS, HeaderValue::from_static(status)));
     if let Some(age) = age {
-        resp.insert_header(("x-switchboard-cache-age", age.as_secs().to_string()));
+        resp.insert_header((X_SWITCHBOARD_CACHE_AGE, HeaderValue::from(age.as_secs())));
     }
     if let Some(ttl) = ttl {
-        resp.insert_header(("x-switchboard-cache-ttl", ttl.as_secs().to_string()));
+        resp.insert_header((X_SWITCHBOARD_CACHE_TTL, HeaderValue::from(ttl.as_secs())));
     }
     match reply.body {
         ReplyBody::Json(bytes) => resp.content_type("application/json").body(bytes),
         ReplyBody::Sse(stream) => resp
             .content_type("text/event-stream")
-            .insert_header(("cache-control", "no-cache"))
-            .insert_header(("x-accel-buffering", "no"))
+            .insert_header((actix_web::http::header::CACHE_CONTROL, HeaderValue::from_static("no-cache")))
+            .insert_header((X_ACCEL_BUFFERING, HeaderValue::from_static("no")))
             .streaming(stream),
-        ReplyBody::Raw { content_type, body } => resp.content_type(content_type).insert_header(("x-accel-buffering", "no")).streaming(body),
+        ReplyBody::Raw { content_type, body } => {
+            resp.content_type(content_type).insert_header((X_ACCEL_BUFFERING, HeaderValue::from_static("no"))).streaming(body)
+        }
     }
 }
 
