@@ -18,7 +18,8 @@ pub async fn read_body(
 ) -> Result<web::BytesMut, GatewayError> {
     let limit = server.max_body_bytes;
     let limits = &server.limits;
-    let declared = req.headers().get("content-length").and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<usize>().ok());
+    let declared =
+        req.headers().get(actix_web::http::header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<usize>().ok());
     if let Some(size) = declared.filter(|s| *s > limit) {
         return Err(GatewayError::PayloadTooLarge { size, limit });
     }

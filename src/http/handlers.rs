@@ -12,10 +12,23 @@ use crate::gemini_skin::{GeminiCall, Method, StreamFormat};
 use crate::pipeline::{self, ClientApi, ClientInfo, Incoming, RequestCtx};
 use crate::state::AppState;
 use crate::usage_store::StoreHealth;
-use actix_web::http::header::{HeaderName, HeaderValue, CONTENT_TYPE, REFERER, USER_AGENT};
+use actix_web::http::header::{HeaderName, HeaderValue, AUTHORIZATION, CONTENT_TYPE, REFERER, USER_AGENT};
 use actix_web::{web, HttpRequest, HttpResponse};
 use std::sync::Arc;
 use tracing::Instrument;
+
+// Looked up on every request: by constant, since a `&str` name is parsed at each lookup.
+const TRACEPARENT: HeaderName = HeaderName::from_static("traceparent");
+const X_API_KEY: HeaderName = HeaderName::from_static("x-api-key");
+/// Every spelling `CacheDirective::from_headers` asks for.
+static CACHE_HEADERS: [HeaderName; 6] = [
+    HeaderName::from_static("x-switchboard-cache"),
+    HeaderName::from_static("x-openrouter-cache"),
+    HeaderName::from_static("x-switchboard-cache-ttl"),
+    HeaderName::from_static("x-openrouter-cache-ttl"),
+    HeaderName::from_static("x-switchboard-cache-clear"),
+    HeaderName::from_static("x-openrouter-cache-clear"),
+];
 
 pub async fn chat_completions(
     req: HttpRequest,
@@ -106,7 +119,7 @@ pub(super) async fn serve_with(
             Err(refused) => (None, Incoming::Json(Err(refused))),
         };
         let state = state.into_inner();
-        let trace = state.spans().begin(req.headers().get("traceparent").and_then(|v| v.to_str().ok()));
+        let trace = state.spans().begin(req.headers().get(TRACEPARENT).and_then(|v| v.to_str().ok()));
         // Each API's pipeline future on the heap, sized for that API alone: held inline, this
         // future would be as large as the largest pipeline's, and actix moves it whole.
         let run: std::pin::Pin<Box<dyn std::future::Future<Output = Result<pipeline::ChatReply, GatewayError>> + '_>> = match api {
@@ -294,11 +307,11 @@ pub(super) fn authenticate_as(
 ) -> Result<RequestCtx, GatewayError> {
     let runtime = state.runtime();
     let headers = req.headers();
-    let bearer = headers.get("authorization").and_then(|v| v.to_str().ok()).map(|v| {
+    let bearer = headers.get(AUTHORIZATION).and_then(|v| v.to_str().ok()).map(|v| {
         let v = v.trim();
         v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")).unwrap_or(v).trim()
     });
-    let presented = bearer.or_else(|| headers.get("x-api-key").and_then(|v| v.to_str().ok()).map(str::trim));
+    let presented = bearer.or_else(|| headers.get(X_API_KEY).and_then(|v| v.to_str().ok()).map(str::trim));
     let gemini_key = match api {
         ClientApi::Gemini if presented.is_none() => super::gemini::presented_key(req),
         _ => None,
@@ -370,7 +383,10 @@ fn client_info(req: &HttpRequest) -> ClientInfo {
         // Claude Code names its session in a header of its own.
         session_id: header(&X_SESSION_ID).or_else(|| header(&X_CLAUDE_CODE_SESSION_ID)),
         cache: if cache_headers {
-            CacheDirective::from_headers(|name| req.headers().get(name).and_then(|v| v.to_str().ok()))
+            CacheDirective::from_headers(|name| {
+                let name = CACHE_HEADERS.iter().find(|h| h.as_str() == name)?;
+                req.headers().get(name).and_then(|v| v.to_str().ok())
+            })
         } else {
             CacheDirective::default()
         },
