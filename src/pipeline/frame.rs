@@ -10,6 +10,7 @@
 use super::stamp::{Stamp, Stamped};
 use crate::api::usage::UsageReport;
 use crate::providers::native::NativeEvent;
+use crate::providers::openai_chunk::RawChunk;
 use serde::Serialize;
 use serde_json::{Map, Value};
 
@@ -48,6 +49,18 @@ pub trait Framing: Send + 'static {
     /// server-tool loop's progress. False for a framing that is not SSE.
     fn takes_comments(&self) -> bool {
         true
+    }
+
+    /// Whether `raw_delta` writes an upstream chunk's own bytes (else the pipeline hands
+    /// this framing every chunk as `AnswerEvent::Delta`).
+    fn splices_chunks(&self) -> bool {
+        false
+    }
+
+    /// A delta chunk as an OpenAI upstream wrote it, appended to `out`; by default through
+    /// its map.
+    fn raw_delta(&mut self, stamp: &Stamp, chunk: &RawChunk, out: &mut Vec<u8>) {
+        self.event(stamp, AnswerEvent::Delta(&chunk.to_map()), out);
     }
 
     /// One upstream event of a native stream, appended to `out`; by default as it came.
@@ -91,6 +104,21 @@ impl Framing for OpenAiFraming {
             }
             AnswerEvent::KeepAlive => out.extend_from_slice(KEEP_ALIVE_COMMENT),
         }
+    }
+
+    fn splices_chunks(&self) -> bool {
+        true
+    }
+
+    /// The identity, then the upstream's own fields as it wrote them.
+    fn raw_delta(&mut self, stamp: &Stamp, chunk: &RawChunk, out: &mut Vec<u8>) {
+        out.extend_from_slice(b"data: ");
+        stamp.write_identity(CHUNK, out);
+        for field in chunk.fields() {
+            out.push(b',');
+            out.extend_from_slice(field.as_bytes());
+        }
+        out.extend_from_slice(b"}\n\n");
     }
 }
 
