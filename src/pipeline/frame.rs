@@ -86,7 +86,13 @@ pub fn relay_into(out: &mut Vec<u8>, name: Option<&str>, data: &str) {
 }
 
 /// OpenAI's Chat Completions framing: JSON, or `data: <chunk>` SSE ending in `[DONE]`.
-pub struct OpenAiFraming;
+#[derive(Default)]
+pub struct OpenAiFraming {
+    /// The chunks' identity fields as last written, and the stamp they were written for: a
+    /// stream's chunks all share them.
+    identity: Vec<u8>,
+    identity_of: Option<Stamp>,
+}
 
 impl Framing for OpenAiFraming {
     fn answer(&self, completion: &Stamped<'_>) -> Vec<u8> {
@@ -112,8 +118,13 @@ impl Framing for OpenAiFraming {
 
     /// The identity, then the upstream's own fields as it wrote them.
     fn raw_delta(&mut self, stamp: &Stamp, chunk: &RawChunk, out: &mut Vec<u8>) {
+        if self.identity_of.as_ref() != Some(stamp) {
+            self.identity.clear();
+            stamp.write_identity(CHUNK, &mut self.identity);
+            self.identity_of = Some(stamp.clone());
+        }
         out.extend_from_slice(b"data: ");
-        stamp.write_identity(CHUNK, out);
+        out.extend_from_slice(&self.identity);
         for field in chunk.fields() {
             out.push(b',');
             out.extend_from_slice(field.as_bytes());

@@ -8,7 +8,7 @@ use crate::providers::STAMPED_FIELDS;
 use serde::ser::{Serialize, SerializeMap, Serializer};
 use serde_json::{Map, Value};
 
-#[derive(Clone)]
+#[derive(Clone, PartialEq, Eq)]
 pub struct Stamp {
     pub id: String,
     pub created: u64,

@@ -88,10 +88,13 @@ fn translate(data: &str, fast: bool) -> (Vec<Value>, Option<String>, bool) {
     (items, result.err().map(|e| e.to_string()), events.is_complete())
 }
 
+/// The event's JSON. Read and written once more, as the general path did: a number past
+/// `u64` the upstream wrote is passed on as written, not as the `f64` the general path made of it.
 fn wire(framing_out: &[u8]) -> Value {
     let text = std::str::from_utf8(framing_out).unwrap();
     let json = text.strip_prefix("data: ").and_then(|t| t.strip_suffix("\n\n")).unwrap();
-    serde_json::from_str(json).unwrap()
+    let value: Value = serde_json::from_str(json).unwrap();
+    serde_json::from_str(&value.to_string()).unwrap()
 }
 
 fn check(data: &str) {
@@ -108,8 +111,8 @@ fn check(data: &str) {
         ensure_role(&mut with_role);
         assert_eq!(raw.missing_role, with_role != map, "{data}");
         let (mut spliced, mut general) = (Vec::new(), Vec::new());
-        OpenAiFraming.raw_delta(&stamp, &raw, &mut spliced);
-        OpenAiFraming.event(&stamp, AnswerEvent::Delta(&map), &mut general);
+        OpenAiFraming::default().raw_delta(&stamp, &raw, &mut spliced);
+        OpenAiFraming::default().event(&stamp, AnswerEvent::Delta(&map), &mut general);
         assert_eq!(wire(&spliced), wire(&general), "{data}");
     }
 }
@@ -119,6 +122,16 @@ proptest! {
     #[test]
     fn the_fast_path_matches_the_general_one(chunk in chunk()) {
         check(&chunk.to_string());
+    }
+
+    #[test]
+    fn the_fast_path_matches_the_general_one_on_damaged_chunks(chunk in chunk(), at in any::<prop::sample::Index>(), byte in prop::sample::select(&b" \t\r\n\"\\,:{}[]01-.eEtfnu\x01x"[..]), cut in any::<bool>()) {
+        let mut bytes = chunk.to_string().into_bytes();
+        let at = at.index(bytes.len());
+        if cut { bytes.remove(at); } else { bytes.insert(at, byte); }
+        if let Ok(data) = String::from_utf8(bytes) {
+            check(&data);
+        }
     }
 }
 
@@ -130,5 +143,24 @@ fn the_fast_path_matches_the_general_one_on_written_chunks() {
         r#"{"choices":[{"delta":{"tool_calls":[{"index":0,"function":{"arguments":"{\"a\":1}"}}]},"finish_reason":"tool_calls"}],"usage":{"prompt_tokens":1}}"#,
     ] {
         check(data);
+    }
+}
+
+#[test]
+fn the_spliced_identity_follows_the_stamp() {
+    let mut items = VecDeque::new();
+    OpenAiEvents::default()
+        .owned_event(SseEvent { event: None, data: r#"{"id":"up","choices":[{"delta":{"content":"a"}}]}"#.into() }, &mut items)
+        .unwrap();
+    let Some(StreamItem::Raw(raw)) = items.pop_front() else { panic!("not the fast path") };
+    let mut framing = OpenAiFraming::default();
+    for id in ["gen-1", "gen-1", "gen-2"] {
+        let stamp = Stamp { id: id.into(), created: 7, model: "m".into(), provider: "p".into() };
+        let mut out = Vec::new();
+        framing.raw_delta(&stamp, &raw, &mut out);
+        assert_eq!(
+            wire(&out),
+            json!({"id": id, "object": "chat.completion.chunk", "created": 7, "model": "m", "provider": "p", "choices": [{"delta": {"content": "a"}}]})
+        );
     }
 }

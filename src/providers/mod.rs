@@ -8,6 +8,7 @@ pub(crate) mod chat_input;
 mod fixture_support;
 pub(crate) mod gemini;
 pub mod idle_timer;
+mod json_fields;
 pub mod media;
 mod mock;
 mod mock_media;

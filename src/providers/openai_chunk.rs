@@ -4,12 +4,12 @@
 //! instead of building a JSON tree and writing it out again. A chunk the fast scan does not
 //! fully understand is left to the general path (`UpstreamObject`), which handles anything.
 
+use super::json_fields::object_fields;
 use super::openai_object::UpstreamObject;
 use super::STAMPED_FIELDS;
 use crate::api::usage::Usage;
 use serde::de::{value::MapAccessDeserializer, Deserializer, IgnoredAny, MapAccess, Visitor};
 use serde::Deserialize;
-use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 use std::borrow::Cow;
 use std::fmt;
@@ -61,22 +61,19 @@ pub enum Scanned {
 
 /// Scans one event's data (taken, so the chunk keeps it without a copy).
 pub fn scan(data: String) -> Scanned {
-    let Ok(top) = serde_json::from_str::<TopLevel>(&data) else {
+    let Some(top) = top_level(&data) else {
         return Scanned::General(data);
     };
-    if top.general {
-        return Scanned::General(data);
-    }
-    let usage = match top.usage {
-        Some(raw) if raw.get().starts_with('{') => match serde_json::from_str::<Value>(raw.get()) {
+    let usage = match top.usage.filter(|raw| raw.starts_with('{')) {
+        None => None,
+        Some(raw) => match serde_json::from_str::<Value>(raw) {
             Ok(value) => Some(Usage::from_openai(&value)),
             Err(_) => return Scanned::General(data),
         },
-        _ => None,
     };
-    let choices = match top.choices.filter(|raw| raw.get().starts_with('[')) {
+    let choices = match top.choices.filter(|raw| raw.starts_with('[')) {
         None => Vec::new(),
-        Some(raw) => match serde_json::from_str::<Vec<Object<Choice>>>(raw.get()) {
+        Some(raw) => match serde_json::from_str::<Vec<Object<Choice>>>(raw) {
             Ok(choices) => choices,
             Err(_) => return Scanned::General(data),
         },
@@ -87,9 +84,9 @@ pub fn scan(data: String) -> Scanned {
             return Scanned::General(data);
         }
     }
-    let fields = top.fields.iter().map(|f| offset(&data, f.start)..offset(&data, f.end)).collect();
     let has_choices = !choices.is_empty();
     drop(choices);
+    let fields = top.passed;
     let chunk = has_choices.then(|| RawChunk {
         fields,
         output_chars: summary.output_chars,
@@ -101,8 +98,36 @@ pub fn scan(data: String) -> Scanned {
     Scanned::Chunk { usage, chunk, any_finish: summary.any_finish }
 }
 
-fn offset(data: &str, at: *const u8) -> usize {
-    at as usize - data.as_ptr() as usize
+/// The top level: spans of the fields to pass on, `usage` and `choices` as written.
+struct TopLevel<'a> {
+    passed: Vec<Range<usize>>,
+    usage: Option<&'a str>,
+    choices: Option<&'a str>,
+}
+
+/// None when the general path must read it: not an object, an escaped or repeated key, an
+/// `error` that is not null.
+fn top_level(data: &str) -> Option<TopLevel<'_>> {
+    let fields = object_fields(data)?;
+    let mut top = TopLevel { passed: Vec::with_capacity(fields.len()), usage: None, choices: None };
+    for (i, field) in fields.iter().enumerate() {
+        if fields[..i].iter().any(|f| f.key == field.key) {
+            return None;
+        }
+        let value = &data[field.value.clone()];
+        match field.key {
+            "usage" => top.usage = Some(value),
+            "error" if value != "null" => return None,
+            key if STAMPED_FIELDS.contains(&key) => {}
+            key => {
+                if key == "choices" {
+                    top.choices = Some(value);
+                }
+                top.passed.push(field.whole.clone());
+            }
+        }
+    }
+    Some(top)
 }
 
 #[derive(Default)]
@@ -138,59 +163,6 @@ impl Summary {
             }
         }
         true
-    }
-}
-
-/// The top level: spans of the fields to pass on, `usage` and `choices` kept raw.
-struct TopLevel<'a> {
-    fields: Vec<Range<*const u8>>,
-    usage: Option<&'a RawValue>,
-    choices: Option<&'a RawValue>,
-    /// Something only the general path handles.
-    general: bool,
-}
-
-impl<'de> Deserialize<'de> for TopLevel<'de> {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        deserializer.deserialize_map(TopLevelVisitor)
-    }
-}
-
-struct TopLevelVisitor;
-
-impl<'de> Visitor<'de> for TopLevelVisitor {
-    type Value = TopLevel<'de>;
-
-    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        f.write_str("a JSON object")
-    }
-
-    fn visit_map<A: MapAccess<'de>>(self, mut access: A) -> Result<TopLevel<'de>, A::Error> {
-        let mut top = TopLevel { fields: Vec::with_capacity(4), usage: None, choices: None, general: false };
-        let mut keys: Vec<&'de str> = Vec::with_capacity(8);
-        // A key with escapes is not a borrowed `&str`: the scan fails, the general path reads it.
-        while let Some(key) = access.next_key::<&'de str>()? {
-            let value: &'de RawValue = access.next_value()?;
-            if keys.contains(&key) {
-                top.general = true;
-            }
-            keys.push(key);
-            match key {
-                "usage" => top.usage = Some(value),
-                "error" if value.get() != "null" => top.general = true,
-                _ if STAMPED_FIELDS.contains(&key) => {}
-                _ => {
-                    if key == "choices" {
-                        top.choices = Some(value);
-                    }
-                    // From the key's opening quote to the value's end.
-                    let start = key.as_ptr().wrapping_sub(1);
-                    let end = value.get().as_ptr().wrapping_add(value.get().len());
-                    top.fields.push(start..end);
-                }
-            }
-        }
-        Ok(top)
     }
 }
 
