@@ -22,8 +22,18 @@ pub struct Field<'a> {
 /// The fields of `text`, a JSON object, in order; None when it is not one (or is one the
 /// scan does not vouch for).
 pub fn object_fields(text: &str) -> Option<Vec<Field<'_>>> {
-    let mut s = Scanner { b: text.as_bytes(), at: 0 };
     let mut fields = Vec::with_capacity(10);
+    for_each_field(text, |field| {
+        fields.push(field);
+        Some(())
+    })?;
+    Some(fields)
+}
+
+/// Calls `f` with each field of `text`, a JSON object; None when it is not one (or is one
+/// the scan does not vouch for, or `f` said None).
+pub fn for_each_field<'a>(text: &'a str, mut f: impl FnMut(Field<'a>) -> Option<()>) -> Option<()> {
+    let mut s = Scanner { b: text.as_bytes(), at: 0 };
     s.ws();
     s.eat(b'{')?;
     s.ws();
@@ -41,7 +51,7 @@ pub fn object_fields(text: &str) -> Option<Vec<Field<'_>>> {
             s.ws();
             let value_start = s.at;
             s.value(0)?;
-            fields.push(Field { key, whole: start..s.at, value: value_start..s.at });
+            f(Field { key, whole: start..s.at, value: value_start..s.at })?;
             s.ws();
             match s.next()? {
                 b',' => s.ws(),
@@ -51,7 +61,32 @@ pub fn object_fields(text: &str) -> Option<Vec<Field<'_>>> {
         }
     }
     s.ws();
-    (s.at == s.b.len()).then_some(fields)
+    (s.at == s.b.len()).then_some(())
+}
+
+/// Calls `f` with the span of each item of `text`, a JSON array; None as for `for_each_field`.
+pub fn for_each_item(text: &str, mut f: impl FnMut(Range<usize>) -> Option<()>) -> Option<()> {
+    let mut s = Scanner { b: text.as_bytes(), at: 0 };
+    s.ws();
+    s.eat(b'[')?;
+    s.ws();
+    if s.peek() == Some(b']') {
+        s.at += 1;
+    } else {
+        loop {
+            let start = s.at;
+            s.value(0)?;
+            f(start..s.at)?;
+            s.ws();
+            match s.next()? {
+                b',' => s.ws(),
+                b']' => break,
+                _ => return None,
+            }
+        }
+    }
+    s.ws();
+    (s.at == s.b.len()).then_some(())
 }
 
 struct Scanner<'a> {
@@ -173,17 +208,12 @@ impl Scanner<'_> {
         self.eat(b'"')?;
         let mut escaped = false;
         loop {
-            let rest = &self.b[self.at..];
-            let stop = memchr::memchr2(b'"', b'\\', rest)?;
-            // Control characters must be escaped in JSON.
-            if rest[..stop].iter().copied().min().is_some_and(|c| c < 0x20) {
-                return None;
+            self.at = stop_at(self.b, self.at);
+            match self.next()? {
+                b'"' => return Some(escaped),
+                b'\\' => escaped = true,
+                _ => return None, // a control character: JSON wants it escaped
             }
-            self.at += stop + 1;
-            if rest[stop] == b'"' {
-                return Some(escaped);
-            }
-            escaped = true;
             match self.next()? {
                 b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't' => {}
                 b'u' => {
@@ -198,6 +228,27 @@ impl Scanner<'_> {
             }
         }
     }
+}
+
+/// The first position from `at` holding a quote, a backslash or a control character (or
+/// the end), eight bytes at a time.
+fn stop_at(b: &[u8], mut at: usize) -> usize {
+    const ONES: u64 = u64::from_le_bytes([0x01; 8]);
+    const HIGH: u64 = u64::from_le_bytes([0x80; 8]);
+    let zero_byte = |v: u64| v.wrapping_sub(ONES) & !v & HIGH;
+    while let Some(word) = b.get(at..at + 8) {
+        let x = u64::from_le_bytes(word.try_into().expect("eight bytes"));
+        let hits = zero_byte(x ^ (ONES * b'"' as u64)) | zero_byte(x ^ (ONES * b'\\' as u64)) | (x.wrapping_sub(ONES * 0x20) & !x & HIGH);
+        if hits != 0 {
+            // The lowest flagged byte is exact (only bytes above a hit can be flagged falsely).
+            return at + (hits.trailing_zeros() / 8) as usize;
+        }
+        at += 8;
+    }
+    while b.get(at).is_some_and(|c| *c != b'"' && *c != b'\\' && *c >= 0x20) {
+        at += 1;
+    }
+    at
 }
 
 #[cfg(test)]
@@ -246,5 +297,31 @@ mod tests {
         }
         let deep = format!("{{\"a\":{}{}}}", "[".repeat(MAX_DEPTH + 1), "]".repeat(MAX_DEPTH + 1));
         assert!(object_fields(&deep).is_none());
+    }
+
+    #[test]
+    fn finds_the_first_quote_backslash_or_control_byte_at_any_offset() {
+        for len in 0..20 {
+            for at in 0..=len {
+                for stop in [b'"', b'\\', 0x01, 0x1f] {
+                    // UTF-8 bytes (over 0x7f) and 0x20 around it never stop the scan.
+                    let mut b: Vec<u8> = (0..len)
+                        .map(|i| {
+                            if i % 3 == 0 {
+                                0xc3
+                            } else if i % 3 == 1 {
+                                0xa9
+                            } else {
+                                b' '
+                            }
+                        })
+                        .collect();
+                    if at < len {
+                        b[at] = stop;
+                    }
+                    assert_eq!(stop_at(&b, 0), at, "len {len}, stop {stop:#x} at {at}");
+                }
+            }
+        }
     }
 }

@@ -4,16 +4,12 @@
 //! instead of building a JSON tree and writing it out again. A chunk the fast scan does not
 //! fully understand is left to the general path (`UpstreamObject`), which handles anything.
 
-use super::json_fields::object_fields;
+use super::json_fields::{for_each_field, for_each_item, object_fields};
 use super::openai_object::UpstreamObject;
 use super::STAMPED_FIELDS;
 use crate::api::usage::Usage;
-use serde::de::{value::MapAccessDeserializer, Deserializer, IgnoredAny, MapAccess, Visitor};
-use serde::Deserialize;
 use serde_json::{Map, Value};
 use std::borrow::Cow;
-use std::fmt;
-use std::marker::PhantomData;
 use std::ops::Range;
 
 /// A chunk with non-empty `choices`, as the upstream wrote it.
@@ -71,21 +67,13 @@ pub fn scan(data: String) -> Scanned {
             Err(_) => return Scanned::General(data),
         },
     };
-    let choices = match top.choices.filter(|raw| raw.starts_with('[')) {
-        None => Vec::new(),
-        Some(raw) => match serde_json::from_str::<Vec<Object<Choice>>>(raw) {
-            Ok(choices) => choices,
-            Err(_) => return Scanned::General(data),
-        },
-    };
     let mut summary = Summary::default();
-    for Object(choice) in &choices {
-        if !summary.add(choice) {
+    if let Some(choices) = top.choices.filter(|raw| raw.starts_with('[')) {
+        if for_each_item(choices, |span| summary.add_choice(&choices[span])).is_none() {
             return Scanned::General(data);
         }
     }
-    let has_choices = !choices.is_empty();
-    drop(choices);
+    let has_choices = summary.choices > 0;
     let fields = top.passed;
     let chunk = has_choices.then(|| RawChunk {
         fields,
@@ -132,6 +120,7 @@ fn top_level(data: &str) -> Option<TopLevel<'_>> {
 
 #[derive(Default)]
 struct Summary {
+    choices: usize,
     output_chars: u64,
     text: String,
     finish_reason: Option<String>,
@@ -139,128 +128,94 @@ struct Summary {
     missing_role: bool,
 }
 
+/// What the general path would also read the same way; None (the general path) for the rest:
+/// a field of an unexpected type or given twice, a tool call without `index`.
 impl Summary {
-    /// Adds one choice; false when it needs the general path (a tool call without `index`).
-    fn add(&mut self, choice: &Choice<'_>) -> bool {
-        if let Some(reason) = &choice.finish_reason {
+    fn add_choice(&mut self, choice: &str) -> Option<()> {
+        self.choices += 1;
+        let (mut delta, mut finish_reason) = (None, None);
+        for_each_field(choice, |field| match field.key {
+            "delta" => once(&mut delta, &choice[field.value]),
+            "finish_reason" => once(&mut finish_reason, &choice[field.value]),
+            _ => Some(()),
+        })?;
+        if let Some(reason) = text(finish_reason)? {
             self.any_finish = true;
-            self.finish_reason.get_or_insert_with(|| reason.to_string());
+            self.finish_reason.get_or_insert_with(|| reason.into_owned());
         }
-        let Some(Object(delta)) = &choice.delta else { return true };
-        self.missing_role |= !delta.role.0;
-        for text in [&delta.content, &delta.reasoning, &delta.refusal].into_iter().flatten() {
-            self.output_chars += text.len() as u64;
+        match delta {
+            None | Some("null") => Some(()),
+            Some(delta) => self.add_delta(delta),
         }
-        if let Some(content) = &delta.content {
-            self.text.push_str(content);
-        }
-        for Object(call) in delta.tool_calls.iter().flatten() {
-            if !call.index.0 {
-                return false;
+    }
+
+    fn add_delta(&mut self, delta: &str) -> Option<()> {
+        let (mut role, mut content, mut reasoning, mut refusal, mut tool_calls) = (None, None, None, None, None);
+        for_each_field(delta, |field| {
+            let value = &delta[field.value];
+            match field.key {
+                "role" => once(&mut role, value),
+                "content" => once(&mut content, value),
+                "reasoning" => once(&mut reasoning, value),
+                "refusal" => once(&mut refusal, value),
+                "tool_calls" => once(&mut tool_calls, value),
+                _ => Some(()),
             }
-            if let Some(arguments) = call.function.as_ref().and_then(|Object(f)| f.arguments.as_ref()) {
-                self.output_chars += arguments.len() as u64;
+        })?;
+        self.missing_role |= role.is_none();
+        for (i, raw) in [content, reasoning, refusal].into_iter().enumerate() {
+            if let Some(s) = text(raw)? {
+                self.output_chars += s.len() as u64;
+                if i == 0 {
+                    self.text.push_str(&s);
+                }
             }
         }
-        true
+        match tool_calls {
+            None | Some("null") => Some(()),
+            Some(calls) => for_each_item(calls, |span| self.add_tool_call(&calls[span])),
+        }
+    }
+
+    fn add_tool_call(&mut self, call: &str) -> Option<()> {
+        let (mut index, mut function) = (None, None);
+        for_each_field(call, |field| match field.key {
+            "index" => once(&mut index, &call[field.value]),
+            "function" => once(&mut function, &call[field.value]),
+            _ => Some(()),
+        })?;
+        index?;
+        let function = match function {
+            None | Some("null") => return Some(()),
+            Some(function) => function,
+        };
+        let mut arguments = None;
+        for_each_field(function, |field| match field.key {
+            "arguments" => once(&mut arguments, &function[field.value]),
+            _ => Some(()),
+        })?;
+        if let Some(arguments) = text(arguments)? {
+            self.output_chars += arguments.len() as u64;
+        }
+        Some(())
     }
 }
 
-/// A `T` read only from a JSON object (a derived struct would also take an array).
-struct Object<T>(T);
+/// Keeps a field's value; None when the field came twice.
+fn once<'a>(slot: &mut Option<&'a str>, value: &'a str) -> Option<()> {
+    slot.replace(value).is_none().then_some(())
+}
 
-impl<'de, T: Deserialize<'de>> Deserialize<'de> for Object<T> {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct ObjectVisitor<T>(PhantomData<T>);
-        impl<'de, T: Deserialize<'de>> Visitor<'de> for ObjectVisitor<T> {
-            type Value = Object<T>;
-            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                f.write_str("a JSON object")
-            }
-            fn visit_map<A: MapAccess<'de>>(self, access: A) -> Result<Object<T>, A::Error> {
-                T::deserialize(MapAccessDeserializer::new(access)).map(Object)
-            }
-        }
-        deserializer.deserialize_map(ObjectVisitor(PhantomData))
+/// A field's string value, unescaped: `Some(None)` when the field is absent or null, None
+/// when it has another type.
+fn text(raw: Option<&str>) -> Option<Option<Cow<'_, str>>> {
+    let Some(raw) = raw else { return Some(None) };
+    match raw.as_bytes().first()? {
+        b'n' => Some(None),
+        b'"' if !raw.contains('\\') => Some(Some(Cow::Borrowed(&raw[1..raw.len() - 1]))),
+        b'"' => serde_json::from_str::<String>(raw).ok().map(|s| Some(Cow::Owned(s))),
+        _ => None,
     }
-}
-
-/// Whether a field was there at all (any value, `null` included).
-#[derive(Default)]
-struct Present(bool);
-
-impl<'de> Deserialize<'de> for Present {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        IgnoredAny::deserialize(deserializer).map(|_| Present(true))
-    }
-}
-
-/// A string, borrowed from the input unless it had escapes.
-struct Text<'a>(Cow<'a, str>);
-
-impl std::ops::Deref for Text<'_> {
-    type Target = str;
-    fn deref(&self) -> &str {
-        &self.0
-    }
-}
-
-impl<'de: 'a, 'a> Deserialize<'de> for Text<'a> {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct TextVisitor<'a>(PhantomData<&'a ()>);
-        impl<'de: 'a, 'a> Visitor<'de> for TextVisitor<'a> {
-            type Value = Text<'a>;
-            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                f.write_str("a string")
-            }
-            fn visit_borrowed_str<E: serde::de::Error>(self, v: &'de str) -> Result<Text<'a>, E> {
-                Ok(Text(Cow::Borrowed(v)))
-            }
-            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Text<'a>, E> {
-                Ok(Text(Cow::Owned(v.to_owned())))
-            }
-            fn visit_string<E: serde::de::Error>(self, v: String) -> Result<Text<'a>, E> {
-                Ok(Text(Cow::Owned(v)))
-            }
-        }
-        deserializer.deserialize_str(TextVisitor(PhantomData))
-    }
-}
-
-#[derive(Deserialize)]
-struct Choice<'a> {
-    #[serde(borrow)]
-    delta: Option<Object<Delta<'a>>>,
-    #[serde(borrow)]
-    finish_reason: Option<Text<'a>>,
-}
-
-#[derive(Deserialize)]
-struct Delta<'a> {
-    #[serde(default)]
-    role: Present,
-    #[serde(borrow)]
-    content: Option<Text<'a>>,
-    #[serde(borrow)]
-    reasoning: Option<Text<'a>>,
-    #[serde(borrow)]
-    refusal: Option<Text<'a>>,
-    #[serde(borrow)]
-    tool_calls: Option<Vec<Object<ToolCall<'a>>>>,
-}
-
-#[derive(Deserialize)]
-struct ToolCall<'a> {
-    #[serde(default)]
-    index: Present,
-    #[serde(borrow)]
-    function: Option<Object<Function<'a>>>,
-}
-
-#[derive(Deserialize)]
-struct Function<'a> {
-    #[serde(borrow)]
-    arguments: Option<Text<'a>>,
 }
 
 #[cfg(test)]
