@@ -73,10 +73,8 @@ pub fn scan(data: String) -> Scanned {
             return Scanned::General(data);
         }
     }
-    let has_choices = summary.choices > 0;
-    let fields = top.passed;
-    let chunk = has_choices.then(|| RawChunk {
-        fields,
+    let chunk = (summary.choices > 0).then_some(RawChunk {
+        fields: top.passed,
         output_chars: summary.output_chars,
         text: summary.text,
         finish_reason: summary.finish_reason,
