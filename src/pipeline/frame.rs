@@ -10,6 +10,7 @@
 use super::stamp::{Stamp, Stamped};
 use crate::api::usage::UsageReport;
 use crate::providers::native::NativeEvent;
+use crate::providers::openai_chunk::RawChunk;
 use serde::Serialize;
 use serde_json::{Map, Value};
 
@@ -50,6 +51,18 @@ pub trait Framing: Send + 'static {
         true
     }
 
+    /// Whether `raw_delta` writes an upstream chunk's own bytes (else the pipeline hands
+    /// this framing every chunk as `AnswerEvent::Delta`).
+    fn splices_chunks(&self) -> bool {
+        false
+    }
+
+    /// A delta chunk as an OpenAI upstream wrote it, appended to `out`; by default through
+    /// its map.
+    fn raw_delta(&mut self, stamp: &Stamp, chunk: &RawChunk, out: &mut Vec<u8>) {
+        self.event(stamp, AnswerEvent::Delta(&chunk.to_map()), out);
+    }
+
     /// One upstream event of a native stream, appended to `out`; by default as it came.
     fn native_event(&mut self, _stamp: &Stamp, event: &NativeEvent, out: &mut Vec<u8>) {
         relay_into(out, event.name.as_deref(), &event.data);
@@ -73,7 +86,13 @@ pub fn relay_into(out: &mut Vec<u8>, name: Option<&str>, data: &str) {
 }
 
 /// OpenAI's Chat Completions framing: JSON, or `data: <chunk>` SSE ending in `[DONE]`.
-pub struct OpenAiFraming;
+#[derive(Default)]
+pub struct OpenAiFraming {
+    /// The chunks' identity fields as last written, and the stamp they were written for: a
+    /// stream's chunks all share them.
+    identity: Vec<u8>,
+    identity_of: Option<Stamp>,
+}
 
 impl Framing for OpenAiFraming {
     fn answer(&self, completion: &Stamped<'_>) -> Vec<u8> {
@@ -91,6 +110,26 @@ impl Framing for OpenAiFraming {
             }
             AnswerEvent::KeepAlive => out.extend_from_slice(KEEP_ALIVE_COMMENT),
         }
+    }
+
+    fn splices_chunks(&self) -> bool {
+        true
+    }
+
+    /// The identity, then the upstream's own fields as it wrote them.
+    fn raw_delta(&mut self, stamp: &Stamp, chunk: &RawChunk, out: &mut Vec<u8>) {
+        if self.identity_of.as_ref() != Some(stamp) {
+            self.identity.clear();
+            stamp.write_identity(CHUNK, &mut self.identity);
+            self.identity_of = Some(stamp.clone());
+        }
+        out.extend_from_slice(b"data: ");
+        out.extend_from_slice(&self.identity);
+        for field in chunk.fields() {
+            out.push(b',');
+            out.extend_from_slice(field.as_bytes());
+        }
+        out.extend_from_slice(b"}\n\n");
     }
 }
 

@@ -176,7 +176,7 @@ pub async fn chat(state: &Arc<AppState>, ctx: &RequestCtx, body: Result<Bytes, G
     let mut recorder = Recorder::start(state, ctx);
     let result = match body {
         Ok(body) => match ChatRequest::parse(&body) {
-            Ok(request) => run(state, ctx, request, &body, Box::new(frame::OpenAiFraming), &mut recorder).await,
+            Ok(request) => run(state, ctx, request, &body, Box::<frame::OpenAiFraming>::default(), &mut recorder).await,
             Err((message, param)) => Err(GatewayError::InvalidRequest { message, param }),
         },
         Err(e) => Err(e),

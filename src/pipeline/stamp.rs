@@ -8,7 +8,7 @@ use crate::providers::STAMPED_FIELDS;
 use serde::ser::{Serialize, SerializeMap, Serializer};
 use serde_json::{Map, Value};
 
-#[derive(Clone)]
+#[derive(Clone, PartialEq, Eq)]
 pub struct Stamp {
     pub id: String,
     pub created: u64,
@@ -21,6 +21,21 @@ impl Stamp {
     /// has), then the body's other fields, then `usage` when given (replacing the body's).
     pub fn stamped<'a>(&'a self, object: &'static str, body: &'a Map<String, Value>, usage: Option<UsageReport>) -> Stamped<'a> {
         Stamped { stamp: self, object, body, usage }
+    }
+
+    /// The identity fields as the start of a JSON object (`{"id":…,"provider":…`, no
+    /// closing brace), in the order `Stamped` writes them.
+    pub fn write_identity(&self, object: &'static str, out: &mut Vec<u8>) {
+        out.extend_from_slice(b"{\"id\":");
+        write_json(out, &self.id);
+        out.extend_from_slice(b",\"object\":");
+        write_json(out, object);
+        out.extend_from_slice(b",\"created\":");
+        write_json(out, &self.created);
+        out.extend_from_slice(b",\"model\":");
+        write_json(out, &self.model);
+        out.extend_from_slice(b",\"provider\":");
+        write_json(out, &self.provider);
     }
 }
 
@@ -54,6 +69,10 @@ impl Serialize for Stamped<'_> {
         }
         map.end()
     }
+}
+
+fn write_json(out: &mut Vec<u8>, value: &(impl Serialize + ?Sized)) {
+    serde_json::to_writer(out, value).expect("a string or a number always serializes");
 }
 
 /// The body of the chunk that ends a stream that failed after its first byte.

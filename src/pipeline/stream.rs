@@ -159,23 +159,27 @@ impl State {
                 }
                 self.spec.framing.native_event(&self.spec.stamp, &event, out);
             }
-            Some(Ok(StreamItem::Chunk(mut chunk))) => {
+            Some(Ok(StreamItem::Chunk(chunk))) => {
                 let (chars, text) = delta_output(&chunk);
-                if self.recorder.stream_delta(chars, &text).is_err() {
-                    let msg = "the budget ran out during this response; it was cut off here";
-                    return self.fail_into(out, 402, msg, "budget_exceeded");
+                if self.metered(chars, &text, out) {
+                    self.delta(chunk, out);
                 }
-                if !self.role_sent {
-                    ensure_role(&mut chunk);
-                    self.role_sent = true;
+            }
+            Some(Ok(StreamItem::Raw(chunk))) => {
+                if !self.metered(chunk.output_chars, &chunk.text, out) {
+                    return;
                 }
-                if let Some(reason) = finish_reason(&chunk) {
-                    self.finish_reason = Some(reason);
+                // Only the OpenAI framing writes the upstream's bytes; a chunk to change (or
+                // to keep in the cache) goes the general way.
+                let needs_map = (!self.role_sent && chunk.missing_role) || self.spec.cache.is_some();
+                if needs_map || !self.spec.framing.splices_chunks() {
+                    return self.delta(chunk.to_map(), out);
                 }
-                if let Some(cache) = self.spec.cache.as_mut() {
-                    cache.record(&chunk);
+                self.role_sent = true;
+                if let Some(reason) = &chunk.finish_reason {
+                    self.finish_reason = Some(reason.clone());
                 }
-                self.spec.framing.event(&self.spec.stamp, AnswerEvent::Delta(&chunk), out);
+                self.spec.framing.raw_delta(&self.spec.stamp, &chunk, out);
             }
             Some(Err(e)) => {
                 let e = self.spec.runtime.scrubber.upstream_error(e);
@@ -193,6 +197,32 @@ impl State {
                 self.spec.framing.event(&self.spec.stamp, AnswerEvent::Finished(usage.report(cost)), out);
             }
         }
+    }
+
+    /// Charges a chunk's output against the budget; false (the stream ended with an error
+    /// event) when the budget ran out.
+    fn metered(&mut self, chars: u64, text: &str, out: &mut Vec<u8>) -> bool {
+        if self.recorder.stream_delta(chars, text).is_err() {
+            let msg = "the budget ran out during this response; it was cut off here";
+            self.fail_into(out, 402, msg, "budget_exceeded");
+            return false;
+        }
+        true
+    }
+
+    /// Frames one metered delta chunk.
+    fn delta(&mut self, mut chunk: Map<String, Value>, out: &mut Vec<u8>) {
+        if !self.role_sent {
+            ensure_role(&mut chunk);
+            self.role_sent = true;
+        }
+        if let Some(reason) = finish_reason(&chunk) {
+            self.finish_reason = Some(reason);
+        }
+        if let Some(cache) = self.spec.cache.as_mut() {
+            cache.record(&chunk);
+        }
+        self.spec.framing.event(&self.spec.stamp, AnswerEvent::Delta(&chunk), out);
     }
 
     /// Ends the stream with one error chunk that also carries the usage charged (in
@@ -245,3 +275,7 @@ fn finish_reason(chunk: &Map<String, Value>) -> Option<String> {
     };
     choices.iter().find_map(|c| c.get("finish_reason").and_then(Value::as_str)).map(str::to_string)
 }
+
+#[cfg(test)]
+#[path = "stream_tests.rs"]
+mod tests;

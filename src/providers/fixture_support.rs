@@ -82,6 +82,7 @@ pub fn replay(sse: &str, translator: &mut dyn EventTranslator) -> Vec<Value> {
             let result = translator.event(&event, &mut items);
             out.extend(items.drain(..).map(|item| match item {
                 StreamItem::Chunk(c) => json!({ "chunk": c }),
+                StreamItem::Raw(c) => json!({ "chunk": c.to_map() }),
                 StreamItem::Usage(u) => json!({ "usage": usage_json(&u) }),
                 StreamItem::Native(e) => json!({ "native": e.data }),
             }));

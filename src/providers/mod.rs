@@ -8,11 +8,13 @@ pub(crate) mod chat_input;
 mod fixture_support;
 pub(crate) mod gemini;
 pub mod idle_timer;
+mod json_fields;
 pub mod media;
 mod mock;
 mod mock_media;
 pub mod native;
-mod openai;
+pub(crate) mod openai;
+pub mod openai_chunk;
 mod openai_object;
 pub mod openai_responses;
 mod openai_responses_slots;
@@ -20,7 +22,7 @@ pub(crate) mod openai_shape;
 #[cfg(test)]
 mod properties;
 pub mod sse;
-mod upstream_http;
+pub(crate) mod upstream_http;
 
 pub use gemini::unexpandable_tool as gemini_unexpandable_tool;
 
@@ -43,6 +45,9 @@ pub enum StreamItem {
     /// An OpenAI `chat.completion.chunk` with non-empty `choices`; identity fields
     /// (`id`, `created`, `model`) are stamped by the pipeline.
     Chunk(Map<String, Value>),
+    /// The same, as an OpenAI upstream wrote it (its bytes and a summary): the OpenAI
+    /// framing passes its fields on without building a `Map`.
+    Raw(openai_chunk::RawChunk),
     /// Usage for the whole request (the last report wins).
     Usage(Usage),
     /// An upstream event relayed as is (native pass-through, `native`).

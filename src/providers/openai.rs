@@ -1,6 +1,7 @@
 //! Adapter for OpenAI and every OpenAI-compatible server (`type: openai`): forwards the
 //! client's body (unknown fields included), and normalizes the JSON or SSE answer.
 
+use super::openai_chunk::{self, Scanned};
 use super::openai_object::UpstreamObject;
 use super::sse::SseEvent;
 use super::upstream_http::{endpoint_url, json_post, read_json, read_json_as, send, translated_stream, EventTranslator, KeyHeader};
@@ -63,7 +64,7 @@ pub(super) fn classify(status: u16, headers: &reqwest::header::HeaderMap, body: 
 /// OpenAI SSE chunks, passed through with usage split out. Done at `[DONE]`; complete
 /// once every choice has finished.
 #[derive(Default)]
-pub(super) struct OpenAiEvents {
+pub(crate) struct OpenAiEvents {
     saw_finish: bool,
     done: bool,
 }
@@ -78,11 +79,30 @@ impl EventTranslator for OpenAiEvents {
     }
 
     fn event(&mut self, ev: &SseEvent, out: &mut VecDeque<StreamItem>) -> Result<(), UpstreamError> {
+        self.owned_event(ev.clone(), out)
+    }
+
+    fn owned_event(&mut self, ev: SseEvent, out: &mut VecDeque<StreamItem>) -> Result<(), UpstreamError> {
         if ev.data.trim() == "[DONE]" {
             self.done = true;
             return Ok(());
         }
-        let UpstreamObject { body: mut chunk, usage } = UpstreamObject::parse(ev.data.as_bytes())
+        match openai_chunk::scan(ev.data) {
+            Scanned::Chunk { usage, chunk, any_finish } => {
+                out.extend(usage.map(StreamItem::Usage));
+                self.saw_finish |= any_finish;
+                out.extend(chunk.map(StreamItem::Raw));
+                Ok(())
+            }
+            Scanned::General(data) => self.general_event(&data, out),
+        }
+    }
+}
+
+impl OpenAiEvents {
+    /// Any chunk, through a JSON tree: an error, or one the fast scan leaves alone.
+    pub(crate) fn general_event(&mut self, data: &str, out: &mut VecDeque<StreamItem>) -> Result<(), UpstreamError> {
+        let UpstreamObject { body: mut chunk, usage } = UpstreamObject::parse(data.as_bytes())
             .map_err(|e| UpstreamError::Protocol(format!("stream event is not a JSON object: {e}")))?;
         if let Some(err) = chunk.get("error").filter(|e| !e.is_null()) {
             let message = err["message"].as_str().unwrap_or("upstream reported an error").to_string();

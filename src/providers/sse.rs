@@ -65,7 +65,7 @@ impl SseDecoder {
         // upstream flushes whole events); only a trailing partial line is copied.
         let mut input = bytes;
         if !self.buf.is_empty() {
-            let Some(nl) = bytes.iter().position(|b| *b == b'\n') else {
+            let Some(nl) = memchr::memchr(b'\n', bytes) else {
                 if self.buf.len() + bytes.len() <= self.max_event_bytes {
                     self.buf.extend_from_slice(bytes);
                 } else {
@@ -80,7 +80,7 @@ impl SseDecoder {
             self.buf = pending;
             input = &bytes[nl + 1..];
         }
-        while let Some(nl) = input.iter().position(|b| *b == b'\n') {
+        while let Some(nl) = memchr::memchr(b'\n', input) {
             if self.overflowed {
                 return;
             }
@@ -193,5 +193,22 @@ mod tests {
                 assert_eq!(out, whole, "split at {split} and {second}");
             }
         }
+    }
+
+    #[test]
+    fn multi_byte_text_split_across_reads_and_invalid_bytes() {
+        let stream = "data: {\"c\":\"a\u{1F600}b\u{e9}\"}\n\ndata: [DONE]\n\n".as_bytes();
+        for split in 0..stream.len() {
+            let mut d = SseDecoder::default();
+            let mut out = vec![];
+            d.feed(&stream[..split], &mut out);
+            d.feed(&stream[split..], &mut out);
+            assert_eq!(out.len(), 2, "split at {split}");
+            assert_eq!(out[0].data, "{\"c\":\"a\u{1F600}b\u{e9}\"}", "split at {split}");
+            assert_eq!(out[1].data, "[DONE]");
+        }
+        let mut out = vec![];
+        SseDecoder::default().feed(b"data: a\xffb\n\n", &mut out);
+        assert_eq!(out[0].data, "a\u{fffd}b", "invalid bytes are replaced, not dropped");
     }
 }

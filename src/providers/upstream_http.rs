@@ -135,6 +135,10 @@ async fn read_capped(response: reqwest::Response, cap: usize) -> reqwest::Result
 pub trait EventTranslator: Send + 'static {
     /// Translates one event, appending what it yields to `out`. An `Err` ends the stream.
     fn event(&mut self, event: &SseEvent, out: &mut VecDeque<StreamItem>) -> Result<(), UpstreamError>;
+    /// The same, given the event to keep (a translator that passes its data on overrides it).
+    fn owned_event(&mut self, event: SseEvent, out: &mut VecDeque<StreamItem>) -> Result<(), UpstreamError> {
+        self.event(&event, out)
+    }
     /// The answer is whole: the upstream closing the connection now is not an error.
     fn is_complete(&self) -> bool;
     /// The upstream signalled its last event; stop reading.
@@ -200,7 +204,7 @@ impl<T: EventTranslator> Driver<T> {
             if result.is_err() || self.translator.is_done() {
                 break;
             }
-            result = self.translator.event(&event, &mut self.ready);
+            result = self.translator.owned_event(event, &mut self.ready);
         }
         if result.is_ok() && self.decoder.overflowed() {
             let cap = self.decoder.max_event_bytes();
