@@ -12,6 +12,7 @@ mod dashboard;
 mod gemini;
 mod handlers;
 mod media;
+mod pump;
 mod rejections;
 mod reply;
 mod responses;

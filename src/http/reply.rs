@@ -1,6 +1,7 @@
 //! Gateway results -> HTTP: the JSON error body and headers from `GatewayError::to_wire`,
 //! and chat replies as JSON or an unbuffered SSE stream with the gateway's headers.
 
+use super::pump::pumped;
 use crate::error::{GatewayError, WireError};
 use crate::pipeline::{CacheStatus, ChatReply, ReplyBody, SseBody};
 use actix_web::http::header::{HeaderName, HeaderValue};
@@ -88,9 +89,9 @@ pub fn chat_response(reply: ChatReply, generation_id: &str) -> HttpResponse {
             .content_type("text/event-stream")
             .insert_header((actix_web::http::header::CACHE_CONTROL, HeaderValue::from_static("no-cache")))
             .insert_header((X_ACCEL_BUFFERING, HeaderValue::from_static("no")))
-            .streaming(stream),
+            .streaming(pumped(stream)),
         ReplyBody::Raw { content_type, body } => {
-            resp.content_type(content_type).insert_header((X_ACCEL_BUFFERING, HeaderValue::from_static("no"))).streaming(body)
+            resp.content_type(content_type).insert_header((X_ACCEL_BUFFERING, HeaderValue::from_static("no"))).streaming(pumped(body))
         }
     }
 }
