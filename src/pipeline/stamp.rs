@@ -1,9 +1,11 @@
 //! Gateway identity on every answer: our `gen-` id, the served model slug, the provider's
 //! name, one `created` time, `usage` with `cost`, and `system_fingerprint` (null when the
 //! upstream sent none) on a whole completion, written over the upstream's body as it is
-//! serialized (the body itself is never copied or changed).
+//! serialized (the body itself is never copied or changed; a raw body's fields are spliced
+//! in as the upstream wrote them).
 
 use crate::api::usage::UsageReport;
+use crate::providers::answer_body::{AnswerBody, RawFields};
 use crate::providers::STAMPED_FIELDS;
 use serde::ser::{Serialize, SerializeMap, Serializer};
 use serde_json::{Map, Value};
@@ -20,15 +22,37 @@ impl Stamp {
     /// `body` as the client sees it: the identity fields first (replacing any the body
     /// has), then the body's other fields, then `usage` when given (replacing the body's).
     pub fn stamped<'a>(&'a self, object: &'static str, body: &'a Map<String, Value>, usage: Option<UsageReport>) -> Stamped<'a> {
-        Stamped { stamp: self, object, body, usage }
+        Stamped { stamp: self, object, body: Fields::Tree(body), usage }
+    }
+
+    /// A whole answer as the client sees it (see `stamped`), `usage` replacing the body's.
+    pub fn stamped_answer<'a>(&'a self, body: &'a AnswerBody, usage: UsageReport) -> Stamped<'a> {
+        let body = match body {
+            AnswerBody::Raw(raw) => Fields::Raw(raw),
+            AnswerBody::Tree(tree) => Fields::Tree(tree),
+        };
+        Stamped { stamp: self, object: "chat.completion", body, usage: Some(usage) }
     }
 }
 
 pub struct Stamped<'a> {
     stamp: &'a Stamp,
     object: &'static str,
-    body: &'a Map<String, Value>,
+    body: Fields<'a>,
     usage: Option<UsageReport>,
+}
+
+/// The body's fields: a tree, or an upstream's raw JSON.
+enum Fields<'a> {
+    Tree(&'a Map<String, Value>),
+    Raw(&'a RawFields),
+}
+
+impl Stamped<'_> {
+    /// Whether the stamp writes `key` over the body's own.
+    fn replaces(&self, key: &str) -> bool {
+        STAMPED_FIELDS.contains(&key) || (self.usage.is_some() && key == "usage")
+    }
 }
 
 impl Serialize for Stamped<'_> {
@@ -39,17 +63,25 @@ impl Serialize for Stamped<'_> {
         map.serialize_entry("created", &self.stamp.created)?;
         map.serialize_entry("model", &self.stamp.model)?;
         map.serialize_entry("provider", &self.stamp.provider)?;
-        for (key, value) in self.body {
-            let replaced = STAMPED_FIELDS.contains(&key.as_str()) || (self.usage.is_some() && key == "usage");
-            if !replaced {
-                map.serialize_entry(key, value)?;
+        let has_fingerprint = match self.body {
+            Fields::Tree(tree) => {
+                for (key, value) in tree.iter().filter(|(key, _)| !self.replaces(key)) {
+                    map.serialize_entry(key, value)?;
+                }
+                tree.contains_key("system_fingerprint")
             }
-        }
+            Fields::Raw(raw) => {
+                for (key, value) in raw.iter().filter(|(key, _)| !self.replaces(key)) {
+                    map.serialize_entry(key, value)?;
+                }
+                raw.get("system_fingerprint").is_some()
+            }
+        };
         if let Some(usage) = &self.usage {
             map.serialize_entry("usage", usage)?;
         }
         // OpenRouter's ChatResult requires it, null when unknown (its stream chunks do not).
-        if self.object == "chat.completion" && !self.body.contains_key("system_fingerprint") {
+        if self.object == "chat.completion" && !has_fingerprint {
             map.serialize_entry("system_fingerprint", &Value::Null)?;
         }
         map.end()
@@ -94,6 +126,28 @@ mod tests {
             text,
             r#"{"id":"gen-1","object":"chat.completion.chunk","created":7,"model":"a/b","provider":"p","choices":[],"system_fingerprint":"fp"}"#
         );
+    }
+
+    #[test]
+    fn a_raw_answer_is_spliced_in_as_the_upstream_wrote_it() {
+        let mut fields = crate::providers::answer_body::RawFields::default();
+        for (key, value) in [("choices", r#"[ {"index": 0} ]"#), ("a\"b", "1.5e3"), ("service_tier", r#""default""#)] {
+            fields.push(key.to_string(), serde_json::value::RawValue::from_string(value.to_string()).unwrap());
+        }
+        let body = AnswerBody::Raw(fields);
+        let usage = Usage { prompt_tokens: 2, completion_tokens: 1, ..Usage::default() };
+        let text = serde_json::to_string(&stamp().stamped_answer(&body, usage.report(0))).unwrap();
+        let usage_json = serde_json::to_string(&usage.report(0)).unwrap();
+        assert_eq!(
+            text,
+            format!(
+                r#"{{"id":"gen-1","object":"chat.completion","created":7,"model":"a/b","provider":"p","choices":[ {{"index": 0}} ],"a\"b":1.5e3,"service_tier":"default","usage":{usage_json},"system_fingerprint":null}}"#
+            )
+        );
+        // The same answer as a tree (what translating skins read) matches the tree's own stamp.
+        let tree = AnswerBody::Tree(body.tree().clone());
+        let as_value = |b: &AnswerBody| serde_json::to_value(stamp().stamped_answer(b, usage.report(0))).unwrap();
+        assert_eq!(as_value(&body), as_value(&tree));
     }
 
     #[test]

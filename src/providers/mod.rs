@@ -2,6 +2,7 @@
 //! the normalized outcome they return (an OpenAI-shaped completion or chunk stream), and
 //! `UpstreamError` with the one retry classification the pipeline relies on.
 
+pub mod answer_body;
 pub(crate) mod anthropic;
 pub(crate) mod chat_input;
 #[cfg(test)]
@@ -22,6 +23,7 @@ mod properties;
 pub mod sse;
 mod upstream_http;
 
+pub use answer_body::AnswerBody;
 pub use gemini::unexpandable_tool as gemini_unexpandable_tool;
 
 use crate::api::chat::ChatRequest;
@@ -54,7 +56,7 @@ pub type ChunkStream = Pin<Box<dyn Stream<Item = Result<StreamItem, UpstreamErro
 /// A finished non-streaming answer: an OpenAI `chat.completion` object.
 #[derive(Debug)]
 pub struct Completion {
-    pub body: Map<String, Value>,
+    pub body: AnswerBody,
     pub usage: Option<Usage>,
 }
 

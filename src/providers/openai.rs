@@ -1,10 +1,10 @@
 //! Adapter for OpenAI and every OpenAI-compatible server (`type: openai`): forwards the
 //! client's body (unknown fields included), and normalizes the JSON or SSE answer.
 
-use super::openai_object::UpstreamObject;
+use super::openai_object::{UpstreamAnswer, UpstreamObject};
 use super::sse::SseEvent;
 use super::upstream_http::{endpoint_url, json_post, read_json, read_json_as, send, translated_stream, EventTranslator, KeyHeader};
-use super::{error_message, retry_after_secs, Completion, Embeddings, Outcome, StreamItem, UpstreamError};
+use super::{error_message, retry_after_secs, AnswerBody, Completion, Embeddings, Outcome, StreamItem, UpstreamError};
 use crate::api::chat::ChatRequest;
 use crate::api::embeddings::{decode_base64, EmbeddingRequest};
 use crate::api::usage::reported_count;
@@ -22,11 +22,11 @@ pub async fn chat(client: &reqwest::Client, endpoint: &Endpoint, request: &ChatR
     if request.stream {
         return Ok(Outcome::Stream(translated_stream(response, timeout, OpenAiEvents::default())));
     }
-    let UpstreamObject { body, usage } = read_json_as(response, timeout).await?;
-    if !body.get("choices").is_some_and(Value::is_array) {
+    let UpstreamAnswer { fields, usage } = read_json_as(response, timeout).await?;
+    if !fields.get("choices").is_some_and(|choices| choices.get().starts_with('[')) {
         return Err(UpstreamError::Protocol("response has no `choices`".into()));
     }
-    Ok(Outcome::Complete(Completion { body, usage }))
+    Ok(Outcome::Complete(Completion { body: AnswerBody::Raw(fields), usage }))
 }
 
 /// `POST /embeddings`, floats asked for; vectors put back in input order by `index`.

@@ -1,10 +1,13 @@
 //! An upstream's OpenAI-shaped JSON object (a `chat.completion` or one stream chunk) parsed
 //! for the pipeline in one pass: the identity fields the pipeline stamps over anyway are
-//! skipped unparsed, and `usage` is pulled out into a `Usage`.
+//! skipped unparsed, and `usage` is pulled out into a `Usage`. A whole completion keeps its
+//! other fields as raw JSON (`UpstreamAnswer`); a chunk gets a tree (`UpstreamObject`).
 
+use super::answer_body::RawFields;
 use super::STAMPED_FIELDS;
 use crate::api::usage::Usage;
 use serde::de::{self, Deserialize, Deserializer, IgnoredAny, MapAccess, Visitor};
+use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 use std::borrow::Cow;
 use std::fmt;
@@ -54,8 +57,48 @@ impl<'de> Visitor<'de> for ObjectVisitor {
     }
 }
 
+/// A whole `chat.completion`: every field but the stamped ones and `usage` kept as the
+/// upstream wrote it, unparsed.
+pub struct UpstreamAnswer {
+    pub fields: RawFields,
+    /// `usage`, when it was an object.
+    pub usage: Option<Usage>,
+}
+
+impl<'de> Deserialize<'de> for UpstreamAnswer {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_map(AnswerVisitor)
+    }
+}
+
+struct AnswerVisitor;
+
+impl<'de> Visitor<'de> for AnswerVisitor {
+    type Value = UpstreamAnswer;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a JSON object")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut access: A) -> Result<UpstreamAnswer, A::Error> {
+        let mut fields = RawFields::default();
+        let mut usage = None;
+        while let Some(Key(key)) = access.next_key()? {
+            if STAMPED_FIELDS.contains(&key.as_ref()) {
+                access.next_value::<IgnoredAny>()?;
+            } else if key == "usage" {
+                let value: Value = access.next_value()?;
+                usage = value.is_object().then(|| Usage::from_openai(&value));
+            } else {
+                fields.push(key.into_owned(), access.next_value::<Box<RawValue>>()?);
+            }
+        }
+        Ok(UpstreamAnswer { fields, usage })
+    }
+}
+
 /// An object key, borrowed from the input unless it had escapes.
-struct Key<'de>(Cow<'de, str>);
+pub(super) struct Key<'de>(pub Cow<'de, str>);
 
 impl<'de> Deserialize<'de> for Key<'de> {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
@@ -94,6 +137,33 @@ mod tests {
         assert_eq!(o.body["choices"][0]["index"], 0);
         let usage = o.usage.unwrap();
         assert_eq!((usage.prompt_tokens, usage.completion_tokens), (3, 2));
+    }
+
+    fn answer_fields(a: &UpstreamAnswer) -> Vec<(&str, &str)> {
+        a.fields.iter().map(|(k, v)| (k, v.get())).collect()
+    }
+
+    #[test]
+    fn an_answer_keeps_its_other_fields_raw_in_the_upstreams_order() {
+        let a: UpstreamAnswer = serde_json::from_slice(
+            br#"{"id":"x","choices": [ {"index":0,"finish_reason":"stop"} ] ,"a\"b":1,"model":"m","z":{"k": [1, 2.50]},"usage":{"prompt_tokens":3,"completion_tokens":2},"z":3,"provider":"p","created":1,"object":"o"}"#,
+        )
+        .unwrap();
+        assert_eq!(answer_fields(&a), [("choices", r#"[ {"index":0,"finish_reason":"stop"} ]"#), ("a\"b", "1"), ("z", "3")]);
+        let usage = a.usage.unwrap();
+        assert_eq!((usage.prompt_tokens, usage.completion_tokens), (3, 2));
+    }
+
+    #[test]
+    fn an_answers_null_or_odd_usage_is_none_and_non_objects_fail() {
+        for body in [&br#"{"usage":null,"choices":[]}"#[..], br#"{"usage":[1],"choices":[]}"#, br#"{"choices":[]}"#] {
+            let a: UpstreamAnswer = serde_json::from_slice(body).unwrap();
+            assert!(a.usage.is_none());
+            assert_eq!(answer_fields(&a), [("choices", "[]")]);
+        }
+        assert!(serde_json::from_slice::<UpstreamAnswer>(b"[1]").is_err());
+        assert!(serde_json::from_slice::<UpstreamAnswer>(br#"{"choices":[}"#).is_err());
+        assert!(serde_json::from_slice::<UpstreamAnswer>(br#"{"choices":[]} x"#).is_err());
     }
 
     #[test]
