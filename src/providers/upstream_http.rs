@@ -46,7 +46,10 @@ pub fn json_post(
     body: &impl serde::Serialize,
     key_header: KeyHeader,
 ) -> Result<reqwest::RequestBuilder, UpstreamError> {
-    let body = serde_json::to_vec(body).map_err(|e| UpstreamError::Protocol(format!("could not encode the request: {e}")))?;
+    // Room for a typical chat body up front, rather than growing from empty a doubling at a time.
+    let mut bytes = Vec::with_capacity(1024);
+    serde_json::to_writer(&mut bytes, body).map_err(|e| UpstreamError::Protocol(format!("could not encode the request: {e}")))?;
+    let body = bytes;
     let mut builder = client.post(url).header(reqwest::header::CONTENT_TYPE, "application/json").body(body);
     if let Some(key) = &provider.api_key {
         builder = match key_header {
