@@ -55,8 +55,11 @@ type LabelRefs<'a> = [(&'static str, &'a str)];
 struct Family<T> {
     name: &'static str,
     help: &'static str,
-    series: RwLock<HashMap<u64, Vec<(Labels, Arc<T>)>>>,
+    series: RwLock<HashMap<u64, Vec<Series<T>>>>,
 }
+
+/// One series: its labels and its value.
+type Series<T> = (Labels, Arc<T>);
 
 impl<T: Default> Family<T> {
     fn new(name: &'static str, help: &'static str) -> Self {
@@ -66,9 +69,8 @@ impl<T: Default> Family<T> {
     /// Runs `update` on the series with these labels, adding it on first use.
     fn with(&self, labels: &LabelRefs<'_>, update: impl FnOnce(&T)) {
         let hash = label_hash(labels);
-        let same = |(owned, _): &&(Labels, Arc<T>)| {
-            owned.len() == labels.len() && owned.iter().zip(labels).all(|((k, v), (k2, v2))| k == k2 && v == v2)
-        };
+        let same =
+            |(owned, _): &&Series<T>| owned.len() == labels.len() && owned.iter().zip(labels).all(|((k, v), (k2, v2))| k == k2 && v == v2);
         if let Some((_, series)) = self.series.read().unwrap_or_else(|p| p.into_inner()).get(&hash).and_then(|b| b.iter().find(same)) {
             return update(series);
         }
@@ -85,9 +87,9 @@ impl<T: Default> Family<T> {
     }
 
     /// Every series, ordered by its labels.
-    fn snapshot(&self) -> Vec<(Labels, Arc<T>)> {
+    fn snapshot(&self) -> Vec<Series<T>> {
         let all = self.series.read().unwrap_or_else(|p| p.into_inner());
-        let mut series: Vec<(Labels, Arc<T>)> = all.values().flatten().map(|(l, s)| (l.clone(), s.clone())).collect();
+        let mut series: Vec<Series<T>> = all.values().flatten().map(|(l, s)| (l.clone(), s.clone())).collect();
         series.sort_by(|a, b| a.0.cmp(&b.0));
         series
     }

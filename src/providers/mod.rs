@@ -18,6 +18,7 @@ mod openai_object;
 pub mod openai_responses;
 mod openai_responses_slots;
 pub(crate) mod openai_shape;
+mod openai_usage;
 #[cfg(test)]
 mod properties;
 pub mod sse;

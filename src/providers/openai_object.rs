@@ -4,6 +4,7 @@
 //! other fields as raw JSON (`UpstreamAnswer`); a chunk gets a tree (`UpstreamObject`).
 
 use super::answer_body::RawFields;
+use super::openai_usage::ReportedUsage;
 use super::STAMPED_FIELDS;
 use crate::api::usage::Usage;
 use serde::de::{self, Deserialize, Deserializer, IgnoredAny, MapAccess, Visitor};
@@ -87,8 +88,7 @@ impl<'de> Visitor<'de> for AnswerVisitor {
             if STAMPED_FIELDS.contains(&key.as_ref()) {
                 access.next_value::<IgnoredAny>()?;
             } else if key == "usage" {
-                let value: Value = access.next_value()?;
-                usage = value.is_object().then(|| Usage::from_openai(&value));
+                usage = access.next_value::<ReportedUsage>()?.0;
             } else {
                 fields.push(key.into_owned(), access.next_value::<Box<RawValue>>()?);
             }
