@@ -5,7 +5,7 @@
 //! in as the upstream wrote them).
 
 use crate::api::usage::UsageReport;
-use crate::providers::answer_body::{AnswerBody, RawFields};
+use crate::providers::answer_body::AnswerBody;
 use crate::providers::STAMPED_FIELDS;
 use serde::ser::{Serialize, SerializeMap, Serializer};
 use serde_json::{Map, Value};
@@ -27,11 +27,7 @@ impl Stamp {
 
     /// A whole answer as the client sees it (see `stamped`), `usage` replacing the body's.
     pub fn stamped_answer<'a>(&'a self, body: &'a AnswerBody, usage: UsageReport) -> Stamped<'a> {
-        let body = match body {
-            AnswerBody::Raw(raw) => Fields::Raw(raw),
-            AnswerBody::Tree(tree) => Fields::Tree(tree),
-        };
-        Stamped { stamp: self, object: "chat.completion", body, usage: Some(usage) }
+        Stamped { stamp: self, object: "chat.completion", body: Fields::Answer(body), usage: Some(usage) }
     }
 }
 
@@ -42,10 +38,11 @@ pub struct Stamped<'a> {
     usage: Option<UsageReport>,
 }
 
-/// The body's fields: a tree, or an upstream's raw JSON.
+/// The body's fields: a tree, or a whole answer (whose raw fields serialize through its
+/// tree, and are copied as written by `write_json`).
 enum Fields<'a> {
     Tree(&'a Map<String, Value>),
-    Raw(&'a RawFields),
+    Answer(&'a AnswerBody),
 }
 
 impl Stamped<'_> {
@@ -53,6 +50,42 @@ impl Stamped<'_> {
     fn replaces(&self, key: &str) -> bool {
         STAMPED_FIELDS.contains(&key) || (self.usage.is_some() && key == "usage")
     }
+
+    /// The stamped JSON text, appended to `out`: what `Serialize` writes, except that a raw
+    /// body's fields are copied as the upstream wrote them rather than re-serialized.
+    pub fn write_json(&self, out: &mut Vec<u8>) {
+        let Fields::Answer(AnswerBody::Raw(raw)) = self.body else {
+            return json_into(out, self);
+        };
+        out.extend_from_slice(b"{\"id\":");
+        json_into(out, &self.stamp.id);
+        out.extend_from_slice(b",\"object\":");
+        json_into(out, &self.object);
+        out.extend_from_slice(b",\"created\":");
+        json_into(out, &self.stamp.created);
+        out.extend_from_slice(b",\"model\":");
+        json_into(out, &self.stamp.model);
+        out.extend_from_slice(b",\"provider\":");
+        json_into(out, &self.stamp.provider);
+        for (_, key, value) in raw.iter().filter(|(name, ..)| !self.replaces(name)) {
+            out.push(b',');
+            out.extend_from_slice(key.as_bytes());
+            out.push(b':');
+            out.extend_from_slice(value.as_bytes());
+        }
+        if let Some(usage) = &self.usage {
+            out.extend_from_slice(b",\"usage\":");
+            json_into(out, usage);
+        }
+        if self.object == "chat.completion" && raw.get("system_fingerprint").is_none() {
+            out.extend_from_slice(b",\"system_fingerprint\":null");
+        }
+        out.push(b'}');
+    }
+}
+
+fn json_into(out: &mut Vec<u8>, value: &impl Serialize) {
+    serde_json::to_writer(out, value).expect("a stamped answer always serializes");
 }
 
 impl Serialize for Stamped<'_> {
@@ -63,25 +96,18 @@ impl Serialize for Stamped<'_> {
         map.serialize_entry("created", &self.stamp.created)?;
         map.serialize_entry("model", &self.stamp.model)?;
         map.serialize_entry("provider", &self.stamp.provider)?;
-        let has_fingerprint = match self.body {
-            Fields::Tree(tree) => {
-                for (key, value) in tree.iter().filter(|(key, _)| !self.replaces(key)) {
-                    map.serialize_entry(key, value)?;
-                }
-                tree.contains_key("system_fingerprint")
-            }
-            Fields::Raw(raw) => {
-                for (key, value) in raw.iter().filter(|(key, _)| !self.replaces(key)) {
-                    map.serialize_entry(key, value)?;
-                }
-                raw.get("system_fingerprint").is_some()
-            }
+        let tree = match self.body {
+            Fields::Tree(tree) => tree,
+            Fields::Answer(answer) => answer.tree(),
         };
+        for (key, value) in tree.iter().filter(|(key, _)| !self.replaces(key)) {
+            map.serialize_entry(key, value)?;
+        }
         if let Some(usage) = &self.usage {
             map.serialize_entry("usage", usage)?;
         }
         // OpenRouter's ChatResult requires it, null when unknown (its stream chunks do not).
-        if self.object == "chat.completion" && !has_fingerprint {
+        if self.object == "chat.completion" && !tree.contains_key("system_fingerprint") {
             map.serialize_entry("system_fingerprint", &Value::Null)?;
         }
         map.end()
@@ -130,24 +156,29 @@ mod tests {
 
     #[test]
     fn a_raw_answer_is_spliced_in_as_the_upstream_wrote_it() {
-        let mut fields = crate::providers::answer_body::RawFields::default();
-        for (key, value) in [("choices", r#"[ {"index": 0} ]"#), ("a\"b", "1.5e3"), ("service_tier", r#""default""#)] {
-            fields.push(key.to_string(), serde_json::value::RawValue::from_string(value.to_string()).unwrap());
-        }
-        let body = AnswerBody::Raw(fields);
+        let upstream = br#"{"id":"up","choices": [ {"index": 0} ],"a\"b":1.5e3,"provider":"theirs","service_tier":"default","usage":{"prompt_tokens":9}}"#;
+        let answer = crate::providers::openai_object::UpstreamAnswer::parse(upstream.to_vec()).unwrap();
+        let body = answer.body;
+        assert!(matches!(body, AnswerBody::Raw(_)));
         let usage = Usage { prompt_tokens: 2, completion_tokens: 1, ..Usage::default() };
-        let text = serde_json::to_string(&stamp().stamped_answer(&body, usage.report(0))).unwrap();
+        let stamp = stamp();
+        let stamped = stamp.stamped_answer(&body, usage.report(0));
+        let mut text = Vec::new();
+        stamped.write_json(&mut text);
         let usage_json = serde_json::to_string(&usage.report(0)).unwrap();
         assert_eq!(
-            text,
+            String::from_utf8(text.clone()).unwrap(),
             format!(
                 r#"{{"id":"gen-1","object":"chat.completion","created":7,"model":"a/b","provider":"p","choices":[ {{"index": 0}} ],"a\"b":1.5e3,"service_tier":"default","usage":{usage_json},"system_fingerprint":null}}"#
             )
         );
-        // The same answer as a tree (what translating skins read) matches the tree's own stamp.
+        // Serialized (what translating skins read), the same answer through its tree.
+        assert_eq!(serde_json::from_slice::<Value>(&text).unwrap(), serde_json::to_value(&stamped).unwrap());
+        // A tree body writes what it serializes.
         let tree = AnswerBody::Tree(body.tree().clone());
-        let as_value = |b: &AnswerBody| serde_json::to_value(stamp().stamped_answer(b, usage.report(0))).unwrap();
-        assert_eq!(as_value(&body), as_value(&tree));
+        let mut from_tree = Vec::new();
+        stamp.stamped_answer(&tree, usage.report(0)).write_json(&mut from_tree);
+        assert_eq!(from_tree, serde_json::to_vec(&stamp.stamped_answer(&tree, usage.report(0))).unwrap());
     }
 
     #[test]

@@ -7,9 +7,9 @@
 
 use super::openai_object::Key;
 use serde::de::{Deserialize, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
-use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 use std::fmt;
+use std::ops::Range;
 use std::sync::OnceLock;
 
 pub enum AnswerBody {
@@ -20,37 +20,66 @@ pub enum AnswerBody {
     Tree(Map<String, Value>),
 }
 
-#[derive(Default)]
+/// The fields of an upstream's JSON object, as places in its text (validated when read,
+/// see `openai_object::UpstreamAnswer`).
 pub struct RawFields {
-    fields: Vec<(String, Box<RawValue>)>,
+    text: String,
+    fields: Vec<RawField>,
     tree: OnceLock<Map<String, Value>>,
 }
 
+struct RawField {
+    /// The key as written, quotes included.
+    key: Range<usize>,
+    /// The key itself, when it had escapes (else it is the text between the quotes).
+    unescaped: Option<String>,
+    value: Range<usize>,
+}
+
 impl RawFields {
-    /// Adds a field; a key already there has its value replaced.
-    pub fn push(&mut self, key: String, value: Box<RawValue>) {
-        match self.fields.iter_mut().find(|(k, _)| *k == key) {
-            Some((_, slot)) => *slot = value,
-            None => self.fields.push((key, value)),
+    /// No fields yet, of the object `text`.
+    pub fn new(text: String) -> RawFields {
+        RawFields { text, fields: Vec::with_capacity(8), tree: OnceLock::new() }
+    }
+
+    /// Adds the field whose key is written at `key` (decoded: `unescaped`, when it had
+    /// escapes) and whose value is at `value`; a key already there has its value replaced.
+    pub fn push(&mut self, key: Range<usize>, unescaped: Option<String>, value: Range<usize>) {
+        let field = RawField { key, unescaped, value };
+        let name = self.name(&field);
+        match self.fields.iter().position(|f| self.name(f) == name) {
+            Some(i) => self.fields[i].value = field.value,
+            None => self.fields.push(field),
         }
     }
 
-    pub fn get(&self, key: &str) -> Option<&RawValue> {
-        self.fields.iter().find(|(k, _)| k == key).map(|(_, v)| &**v)
+    fn name<'a>(&'a self, field: &'a RawField) -> &'a str {
+        match &field.unescaped {
+            Some(name) => name,
+            None => &self.text[field.key.start + 1..field.key.end - 1],
+        }
     }
 
-    pub fn iter(&self) -> impl Iterator<Item = (&str, &RawValue)> {
-        self.fields.iter().map(|(k, v)| (k.as_str(), &**v))
+    /// The JSON text of the field named `key`.
+    pub fn get(&self, key: &str) -> Option<&str> {
+        self.fields.iter().find(|f| self.name(f) == key).map(|f| &self.text[f.value.clone()])
     }
 
+    /// Each field: its name, its key as written (a JSON string) and its value's JSON text.
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &str, &str)> {
+        self.fields.iter().map(|f| (self.name(f), &self.text[f.key.clone()], &self.text[f.value.clone()]))
+    }
+
+    /// The scan accepts only what a tree holds; were a value refused here anyway, it reads
+    /// as null rather than failing the request.
     fn build_tree(&self) -> Map<String, Value> {
-        self.iter().map(|(k, v)| (k.to_string(), serde_json::from_str(v.get()).expect("raw JSON was validated when read"))).collect()
+        self.iter().map(|(name, _, value)| (name.to_string(), serde_json::from_str(value).unwrap_or(Value::Null))).collect()
     }
 }
 
 impl fmt::Debug for RawFields {
     fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        f.debug_map().entries(self.iter()).finish()
+        f.debug_map().entries(self.iter().map(|(name, _, value)| (name, value))).finish()
     }
 }
 
@@ -94,6 +123,14 @@ impl AnswerBody {
         std::mem::take(self.tree_mut())
     }
 
+    /// Whether the field `key` is there and is an array.
+    pub fn has_array(&self, key: &str) -> bool {
+        match self {
+            AnswerBody::Raw(raw) => raw.get(key).is_some_and(|value| value.starts_with('[')),
+            AnswerBody::Tree(tree) => tree.get(key).is_some_and(Value::is_array),
+        }
+    }
+
     pub fn contains_key(&self, key: &str) -> bool {
         match self {
             AnswerBody::Raw(raw) => raw.get(key).is_some(),
@@ -107,7 +144,7 @@ impl AnswerBody {
         match self {
             AnswerBody::Raw(raw) => {
                 let choices = raw.get("choices")?;
-                let mut de = serde_json::Deserializer::from_str(choices.get());
+                let mut de = serde_json::Deserializer::from_str(choices);
                 de.deserialize_seq(FirstFinishReason).ok().flatten()
             }
             AnswerBody::Tree(tree) => tree.get("choices").and_then(|c| c.get(0)?.get("finish_reason")?.as_str()).map(str::to_string),
@@ -199,14 +236,15 @@ impl<'de> Visitor<'de> for FinishReasonVisitor {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::providers::openai_object::UpstreamAnswer;
     use serde_json::json;
 
     fn raw(fields: &[(&str, &str)]) -> AnswerBody {
-        let mut raw = RawFields::default();
-        for (key, value) in fields {
-            raw.push(key.to_string(), RawValue::from_string(value.to_string()).unwrap());
-        }
-        AnswerBody::Raw(raw)
+        let members: Vec<String> = fields.iter().map(|(k, v)| format!("{}:{v}", serde_json::to_string(k).unwrap())).collect();
+        let text = format!("{{{}}}", members.join(","));
+        let answer = UpstreamAnswer::parse(text.into_bytes()).unwrap();
+        assert!(matches!(answer.body, AnswerBody::Raw(_)));
+        answer.body
     }
 
     #[test]
@@ -232,8 +270,8 @@ mod tests {
 
     #[test]
     fn a_raw_body_gives_its_tree_and_becomes_one_when_changed() {
-        let mut body = raw(&[("choices", r#"[{"index": 0}]"#), ("a\"b", r#"{"n": [1, 2.5]}"#)]);
-        assert_eq!(Value::Object(body.tree().clone()), json!({"choices": [{"index": 0}], "a\"b": {"n": [1, 2.5]}}));
+        let mut body = raw(&[("choices", r#"[{"index": 0}]"#), ("a\"b", r#"{"n": [1, 2.5e-3]}"#)]);
+        assert_eq!(Value::Object(body.tree().clone()), json!({"choices": [{"index": 0}], "a\"b": {"n": [1, 0.0025]}}));
         assert!(body.contains_key("a\"b") && !body.contains_key("usage"));
         body.tree_mut().insert("usage".into(), json!(null));
         assert!(matches!(body, AnswerBody::Tree(_)));
@@ -243,8 +281,9 @@ mod tests {
 
     #[test]
     fn a_repeated_key_keeps_its_first_place_and_its_last_value() {
-        let AnswerBody::Raw(fields) = raw(&[("x", "1"), ("y", "2"), ("x", "3")]) else { unreachable!() };
-        let fields: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (k, v.get())).collect();
-        assert_eq!(fields, [("x", "3"), ("y", "2")]);
+        let answer = UpstreamAnswer::parse(br#"{"x":1,"y":2,"\u0078":3}"#.to_vec()).unwrap();
+        let AnswerBody::Raw(fields) = answer.body else { unreachable!() };
+        let fields: Vec<(&str, &str, &str)> = fields.iter().collect();
+        assert_eq!(fields, [("x", "\"x\"", "3"), ("y", "\"y\"", "2")]);
     }
 }

@@ -3,8 +3,8 @@
 
 use super::openai_object::{UpstreamAnswer, UpstreamObject};
 use super::sse::SseEvent;
-use super::upstream_http::{endpoint_url, json_post, read_json, read_json_as, send, translated_stream, EventTranslator, KeyHeader};
-use super::{error_message, retry_after_secs, AnswerBody, Completion, Embeddings, Outcome, StreamItem, UpstreamError};
+use super::upstream_http::{endpoint_url, json_post, not_json, read_body, read_json, send, translated_stream, EventTranslator, KeyHeader};
+use super::{error_message, retry_after_secs, Completion, Embeddings, Outcome, StreamItem, UpstreamError};
 use crate::api::chat::ChatRequest;
 use crate::api::embeddings::{decode_base64, EmbeddingRequest};
 use crate::api::usage::reported_count;
@@ -22,11 +22,11 @@ pub async fn chat(client: &reqwest::Client, endpoint: &Endpoint, request: &ChatR
     if request.stream {
         return Ok(Outcome::Stream(translated_stream(response, timeout, OpenAiEvents::default())));
     }
-    let UpstreamAnswer { fields, usage } = read_json_as(response, timeout).await?;
-    if !fields.get("choices").is_some_and(|choices| choices.get().starts_with('[')) {
+    let UpstreamAnswer { body, usage } = UpstreamAnswer::parse(read_body(response, timeout).await?).map_err(not_json)?;
+    if !body.has_array("choices") {
         return Err(UpstreamError::Protocol("response has no `choices`".into()));
     }
-    Ok(Outcome::Complete(Completion { body: AnswerBody::Raw(fields), usage }))
+    Ok(Outcome::Complete(Completion { body, usage }))
 }
 
 /// `POST /embeddings`, floats asked for; vectors put back in input order by `index`.
