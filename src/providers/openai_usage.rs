@@ -4,7 +4,7 @@
 //! non-negative integer is `u64::MAX`, see `reported_count`), and `None` when `usage` is
 //! not an object.
 
-use super::json_scan::{self, Member};
+use super::json_scan;
 use crate::api::usage::Usage;
 
 /// `usage` as an answer carries it (`text`: its JSON text): `Some` when it is an object.
@@ -13,7 +13,7 @@ pub fn reported_usage(text: &str) -> Option<Usage> {
     let mut usage = Usage::default();
     for member in &members {
         let value = &text[member.value.clone()];
-        match name(text, member).as_deref() {
+        match member.name(text).as_deref() {
             Some("prompt_tokens") => usage.prompt_tokens = count(value),
             Some("completion_tokens") => usage.completion_tokens = count(value),
             Some("prompt_tokens_details") => usage.cached_tokens = detail(value, "cached_tokens"),
@@ -24,23 +24,12 @@ pub fn reported_usage(text: &str) -> Option<Usage> {
     Some(usage)
 }
 
-/// A member's key (`None` for an escaped key that is no string, which the scan's caller
-/// has already refused).
-fn name<'a>(text: &'a str, member: &Member) -> Option<std::borrow::Cow<'a, str>> {
-    let written = &text[member.key.clone()];
-    if member.key_escaped {
-        serde_json::from_str::<String>(written).ok().map(std::borrow::Cow::Owned)
-    } else {
-        Some(std::borrow::Cow::Borrowed(&written[1..written.len() - 1]))
-    }
-}
-
 /// The count named `name` in a details object; 0 when the details are not an object.
 fn detail(text: &str, wanted: &str) -> u64 {
     let Ok(members) = json_scan::object_members(text) else {
         return 0;
     };
-    members.iter().rev().find(|m| name(text, m).as_deref() == Some(wanted)).map_or(0, |m| count(&text[m.value.clone()]))
+    members.iter().rev().find(|m| m.name(text).as_deref() == Some(wanted)).map_or(0, |m| count(&text[m.value.clone()]))
 }
 
 /// One count from its JSON text, as `reported_count` reads the value: null is 0, an
