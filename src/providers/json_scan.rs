@@ -90,6 +90,27 @@ pub fn object_members(text: &str) -> Result<Vec<Member>, NotAnObject> {
     Ok(members)
 }
 
+/// How many bytes of `bytes` come before the first `"`, `\\` or control character (all of
+/// them when there is none), eight at a time: the zero-byte test of each word XORed with
+/// the byte sought (and, for controls, of the word minus 0x20), whose lowest flag is exact.
+fn plain_len(bytes: &[u8]) -> usize {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGHS: u64 = 0x8080_8080_8080_8080;
+    let zero_byte = |word: u64| word.wrapping_sub(ONES) & !word & HIGHS;
+    let mut at = 0;
+    for chunk in bytes.chunks_exact(8) {
+        let word = u64::from_le_bytes(chunk.try_into().expect("eight bytes"));
+        let flags = zero_byte(word ^ (ONES * u64::from(b'"')))
+            | zero_byte(word ^ (ONES * u64::from(b'\\')))
+            | (word.wrapping_sub(ONES * 0x20) & !word & HIGHS);
+        if flags != 0 {
+            return at + (flags.trailing_zeros() / 8) as usize;
+        }
+        at += 8;
+    }
+    at + bytes[at..].iter().position(|b| matches!(b, b'"' | b'\\' | 0..=0x1f)).unwrap_or(bytes.len() - at)
+}
+
 struct Scan<'a> {
     bytes: &'a [u8],
     at: usize,
@@ -190,9 +211,7 @@ impl Scan<'_> {
         let mut escaped = false;
         loop {
             // Plain text (non-ASCII bytes are valid UTF-8: the caller holds a `str`).
-            let rest = &self.bytes[self.at..];
-            let plain = rest.iter().position(|b| matches!(b, b'"' | b'\\' | 0..=0x1f)).ok_or(NotAnObject)?;
-            self.at += plain;
+            self.at += plain_len(&self.bytes[self.at..]);
             match self.next()? {
                 b'"' => return Ok(escaped),
                 b'\\' => {

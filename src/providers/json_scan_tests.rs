@@ -100,6 +100,26 @@ fn nesting_past_the_limit_is_left_to_serde() {
     }
 }
 
+#[test]
+fn plain_text_ends_at_the_first_quote_backslash_or_control() {
+    let slow = |bytes: &[u8]| bytes.iter().position(|b| matches!(b, b'"' | b'\\' | 0..=0x1f)).unwrap_or(bytes.len());
+    let mut cases: Vec<Vec<u8>> = vec![b"".to_vec(), b"abc".to_vec(), "é ü 漢字 x".as_bytes().to_vec()];
+    for len in [1, 7, 8, 9, 15, 16, 17, 40] {
+        for stop in [b'"', b'\\', 0, 0x1f, b'\n'] {
+            for at in 0..len {
+                let mut text: Vec<u8> = "aé\u{7f} ~!".bytes().cycle().take(len).collect();
+                text[at] = stop;
+                cases.push(text);
+            }
+        }
+    }
+    cases.push(vec![0x20, 0x21, 0x1f, b'"']);
+    cases.push(vec![0xff, 0x80, 0x9f, 0xa0, 0x22]);
+    for bytes in cases {
+        assert_eq!(plain_len(&bytes), slow(&bytes), "{bytes:?}");
+    }
+}
+
 /// Pieces JSON-ish text is made of: enough to hit every rule, valid or not.
 fn piece() -> impl Strategy<Value = &'static str> {
     prop::sample::select(vec![
