@@ -5,9 +5,9 @@
 //! needs the tree of a raw body (the server-tool loop, fusion, translating skins, the
 //! cache) gets it built once, on first use.
 
-use super::json_scan;
+use super::openai_object::Key;
+use serde::de::{Deserialize, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde_json::{Map, Value};
-use std::borrow::Cow;
 use std::fmt;
 use std::ops::Range;
 use std::sync::OnceLock;
@@ -144,13 +144,92 @@ impl AnswerBody {
         match self {
             AnswerBody::Raw(raw) => {
                 let choices = raw.get("choices")?;
-                let first = &choices[json_scan::first_element(choices)?];
-                let members = json_scan::object_members(first).ok()?;
-                let reason = members.iter().rev().find(|m| m.name(first).as_deref() == Some("finish_reason"))?;
-                json_scan::string_value(&first[reason.value.clone()]).map(Cow::into_owned)
+                let mut de = serde_json::Deserializer::from_str(choices);
+                de.deserialize_seq(FirstFinishReason).ok().flatten()
             }
             AnswerBody::Tree(tree) => tree.get("choices").and_then(|c| c.get(0)?.get("finish_reason")?.as_str()).map(str::to_string),
         }
+    }
+}
+
+/// Reads the `finish_reason` of an array's first element and skips the rest.
+struct FirstFinishReason;
+
+impl<'de> Visitor<'de> for FirstFinishReason {
+    type Value = Option<String>;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("an array of choices")
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Option<String>, A::Error> {
+        let reason = seq.next_element::<FinishReasonOf>()?.and_then(|choice| choice.0);
+        while seq.next_element::<IgnoredAny>()?.is_some() {}
+        Ok(reason)
+    }
+}
+
+/// One choice's `finish_reason` when it is a string; `None` for anything else (as the
+/// tree's `as_str` reads it), the rest of the choice skipped unbuilt.
+struct FinishReasonOf(Option<String>);
+
+impl<'de> Deserialize<'de> for FinishReasonOf {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_any(FinishReasonVisitor).map(FinishReasonOf)
+    }
+}
+
+struct FinishReasonVisitor;
+
+impl<'de> Visitor<'de> for FinishReasonVisitor {
+    type Value = Option<String>;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a choice")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut access: A) -> Result<Option<String>, A::Error> {
+        let mut reason = None;
+        while let Some(Key(key)) = access.next_key()? {
+            if key == "finish_reason" {
+                reason = match access.next_value::<Value>()? {
+                    Value::String(s) => Some(s),
+                    _ => None,
+                };
+            } else {
+                access.next_value::<IgnoredAny>()?;
+            }
+        }
+        Ok(reason)
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Option<String>, A::Error> {
+        while seq.next_element::<IgnoredAny>()?.is_some() {}
+        Ok(None)
+    }
+
+    fn visit_bool<E: serde::de::Error>(self, _: bool) -> Result<Option<String>, E> {
+        Ok(None)
+    }
+
+    fn visit_i64<E: serde::de::Error>(self, _: i64) -> Result<Option<String>, E> {
+        Ok(None)
+    }
+
+    fn visit_u64<E: serde::de::Error>(self, _: u64) -> Result<Option<String>, E> {
+        Ok(None)
+    }
+
+    fn visit_f64<E: serde::de::Error>(self, _: f64) -> Result<Option<String>, E> {
+        Ok(None)
+    }
+
+    fn visit_str<E: serde::de::Error>(self, _: &str) -> Result<Option<String>, E> {
+        Ok(None)
+    }
+
+    fn visit_unit<E: serde::de::Error>(self) -> Result<Option<String>, E> {
+        Ok(None)
     }
 }
 

@@ -4,7 +4,6 @@
 //! surrogate escapes and number range are held to the tree's rules); whatever it refuses is
 //! handed back to `serde_json` by the caller, so its error is the one reported.
 
-use std::borrow::Cow;
 use std::ops::Range;
 
 /// Nesting deeper than this is refused, as `serde_json`'s recursion limit refuses it when
@@ -18,35 +17,6 @@ pub struct Member {
     pub value: Range<usize>,
     /// Whether the key has escapes (its text is then not the key itself).
     pub key_escaped: bool,
-}
-
-impl Member {
-    /// The key itself (`text`: the object's text); `None` for an escape that is no
-    /// character, which a caller reading the object refuses.
-    pub fn name<'a>(&self, text: &'a str) -> Option<Cow<'a, str>> {
-        string_value(&text[self.key.clone()])
-    }
-}
-
-/// The string a JSON string's text (quotes included) holds, read without `serde_json` when
-/// it has no escapes; `None` when `text` is no string.
-pub fn string_value(text: &str) -> Option<Cow<'_, str>> {
-    let inner = text.strip_prefix('"')?.strip_suffix('"')?;
-    match inner.contains('\\') {
-        false => Some(Cow::Borrowed(inner)),
-        true => serde_json::from_str::<String>(text).ok().map(Cow::Owned),
-    }
-}
-
-/// Where the first element of the (already scanned) JSON array `text` is; `None` for an
-/// empty array or a text that is no array.
-pub fn first_element(text: &str) -> Option<Range<usize>> {
-    let mut scan = Scan { bytes: text.as_bytes(), at: 0 };
-    scan.expect(b'[').ok()?;
-    scan.skip_whitespace();
-    let start = scan.at;
-    scan.value(1).ok()?;
-    Some(start..scan.at)
 }
 
 /// The text was not a JSON object (the caller asks `serde_json` why).

@@ -5,7 +5,7 @@
 
 use super::answer_body::{AnswerBody, RawFields};
 use super::json_scan;
-use super::openai_usage::reported_usage;
+use super::openai_usage::ReportedUsage;
 use super::STAMPED_FIELDS;
 use crate::api::usage::Usage;
 use serde::de::{self, Deserialize, Deserializer, IgnoredAny, MapAccess, Visitor};
@@ -101,7 +101,7 @@ impl UpstreamAnswer {
                 continue;
             }
             if name == "usage" {
-                usage = reported_usage(&text[member.value.clone()]);
+                usage = serde_json::from_str::<ReportedUsage>(&text[member.value.clone()]).map_or(None, |reported| reported.0);
                 continue;
             }
             fields.push((member.key, unescaped, member.value));
