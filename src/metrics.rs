@@ -1,11 +1,13 @@
 //! Prometheus metrics: counters, gauges and histograms keyed by small label sets, updated
-//! with atomics (a read lock finds an existing series; a write lock only adds a new one)
-//! and rendered in the Prometheus text format. Labels are bounded: model slugs, provider
-//! and key names, statuses — never secrets or request ids.
+//! with atomics (a read lock finds an existing series by its borrowed label values, with
+//! no allocation; a write lock only adds a new one) and rendered in the Prometheus text
+//! format. Labels are bounded: model slugs, provider and key names, statuses — never
+//! secrets or request ids.
 
 use crate::api::usage::Usage;
-use std::collections::BTreeMap;
+use std::collections::HashMap;
 use std::fmt::Write;
+use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 
@@ -43,28 +45,87 @@ impl Histogram {
     }
 }
 
-/// One metric family: a name, help, type, and its series by label values.
+/// A series' label values as an update names them (borrowed: nothing is allocated to
+/// find an existing series).
+type LabelRefs<'a> = [(&'static str, &'a str)];
+
+/// One metric family: a name, help, type, and its series, found by a hash of their label
+/// values (the few series that share a hash are told apart by comparing the labels).
 struct Family<T> {
     name: &'static str,
     help: &'static str,
-    series: RwLock<BTreeMap<Labels, Arc<T>>>,
+    series: RwLock<HashMap<u64, Vec<Series<T>>, BuildHasherDefault<AlreadyHashed>>>,
 }
 
+/// The map's keys are `label_hash`es already: used as they are.
+#[derive(Default)]
+struct AlreadyHashed(u64);
+
+impl Hasher for AlreadyHashed {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        self.0 = bytes.iter().fold(self.0, |h, b| h.rotate_left(8) ^ u64::from(*b));
+    }
+
+    fn write_u64(&mut self, n: u64) {
+        self.0 = n;
+    }
+}
+
+/// One series: its labels and its value.
+type Series<T> = (Labels, Arc<T>);
+
 impl<T: Default> Family<T> {
-    const fn new(name: &'static str, help: &'static str) -> Self {
-        Family { name, help, series: RwLock::new(BTreeMap::new()) }
+    fn new(name: &'static str, help: &'static str) -> Self {
+        Family { name, help, series: RwLock::new(HashMap::default()) }
     }
 
-    fn get(&self, labels: Labels) -> Arc<T> {
-        if let Some(s) = self.series.read().unwrap_or_else(|p| p.into_inner()).get(&labels) {
-            return s.clone();
+    /// Runs `update` on the series with these labels, adding it on first use.
+    fn with(&self, labels: &LabelRefs<'_>, update: impl FnOnce(&T)) {
+        let hash = label_hash(labels);
+        let same =
+            |(owned, _): &&Series<T>| owned.len() == labels.len() && owned.iter().zip(labels).all(|((k, v), (k2, v2))| k == k2 && v == v2);
+        if let Some((_, series)) = self.series.read().unwrap_or_else(|p| p.into_inner()).get(&hash).and_then(|b| b.iter().find(same)) {
+            return update(series);
         }
-        self.series.write().unwrap_or_else(|p| p.into_inner()).entry(labels).or_default().clone()
+        let mut all = self.series.write().unwrap_or_else(|p| p.into_inner());
+        let bucket = all.entry(hash).or_default();
+        match bucket.iter().find(same) {
+            Some((_, series)) => update(series),
+            None => {
+                let series = Arc::new(T::default());
+                update(&series);
+                bucket.push((labels.iter().map(|(k, v)| (*k, v.to_string())).collect(), series));
+            }
+        }
     }
 
-    fn snapshot(&self) -> Vec<(Labels, Arc<T>)> {
-        self.series.read().unwrap_or_else(|p| p.into_inner()).iter().map(|(l, s)| (l.clone(), s.clone())).collect()
+    /// Every series, ordered by its labels.
+    fn snapshot(&self) -> Vec<Series<T>> {
+        let all = self.series.read().unwrap_or_else(|p| p.into_inner());
+        let mut series: Vec<Series<T>> = all.values().flatten().map(|(l, s)| (l.clone(), s.clone())).collect();
+        series.sort_by(|a, b| a.0.cmp(&b.0));
+        series
     }
+}
+
+/// A cheap hash of label values, eight bytes at a time (FxHash's mixing step). Label
+/// values are bounded config names, and a collision only costs a comparison.
+fn label_hash(labels: &LabelRefs<'_>) -> u64 {
+    let mix = |h: u64, word: u64| (h.rotate_left(5) ^ word).wrapping_mul(0x517c_c1b7_2722_0a95);
+    let mut hash = 0;
+    for part in labels.iter().flat_map(|(name, value)| [name.as_bytes(), value.as_bytes()]) {
+        hash = mix(hash, part.len() as u64);
+        for chunk in part.chunks(8) {
+            let mut word = [0u8; 8];
+            word[..chunk.len()].copy_from_slice(chunk);
+            hash = mix(hash, u64::from_le_bytes(word));
+        }
+    }
+    hash
 }
 
 pub struct Metrics {
@@ -114,19 +175,15 @@ fn inc(c: &AtomicU64, by: u64) {
 
 impl Metrics {
     pub fn request(&self, model: &str, provider: &str, status: u16, cache: &str) {
-        let labels = vec![
-            ("model", model.to_string()),
-            ("provider", provider.to_string()),
-            ("status", status.to_string()),
-            ("cache", cache.to_string()),
-        ];
-        inc(&self.requests.get(labels), 1);
+        let mut digits = [0u8; 5];
+        let labels = [("model", model), ("provider", provider), ("status", status_text(status, &mut digits)), ("cache", cache)];
+        self.requests.with(&labels, |c| inc(c, 1));
     }
 
     pub fn usage(&self, model: &str, key: &str, prompt_tokens: u64, completion_tokens: u64, cost_nano: u64) {
-        inc(&self.tokens.get(vec![("model", model.to_string()), ("kind", "prompt".into())]), prompt_tokens);
-        inc(&self.tokens.get(vec![("model", model.to_string()), ("kind", "completion".into())]), completion_tokens);
-        inc(&self.cost_nano.get(vec![("model", model.to_string()), ("key", key.to_string())]), cost_nano);
+        self.tokens.with(&[("model", model), ("kind", "prompt")], |c| inc(c, prompt_tokens));
+        self.tokens.with(&[("model", model), ("kind", "completion")], |c| inc(c, completion_tokens));
+        self.cost_nano.with(&[("model", model), ("key", key)], |c| inc(c, cost_nano));
     }
 
     /// Counts one request's tokens by type (input, output, cached, reasoning).
@@ -138,34 +195,33 @@ impl Metrics {
             ("reasoning", usage.reasoning_tokens),
         ];
         for (kind, n) in counts {
-            let labels = vec![("model", model.to_string()), ("provider", provider.to_string()), ("type", kind.to_string())];
-            inc(&self.tokens_by_type.get(labels), n);
+            self.tokens_by_type.with(&[("model", model), ("provider", provider), ("type", kind)], |c| inc(c, n));
         }
     }
 
     pub fn time_per_output_token(&self, model: &str, provider: &str, seconds: f64) {
-        self.time_per_output_token.get(vec![("model", model.to_string()), ("provider", provider.to_string())]).observe(seconds);
+        self.time_per_output_token.with(&[("model", model), ("provider", provider)], |h| h.observe(seconds));
     }
 
     pub fn upstream_error(&self, provider: &str, kind: &str) {
-        inc(&self.upstream_errors.get(vec![("provider", provider.to_string()), ("kind", kind.to_string())]), 1);
+        self.upstream_errors.with(&[("provider", provider), ("kind", kind)], |c| inc(c, 1));
     }
 
     pub fn reload(&self, ok: bool) {
-        inc(&self.reloads.get(vec![("result", if ok { "ok" } else { "error" }.to_string())]), 1);
+        self.reloads.with(&[("result", if ok { "ok" } else { "error" })], |c| inc(c, 1));
     }
 
     pub fn guardrail_hit(&self, rule: &str, action: &str) {
-        inc(&self.guardrail_hits.get(vec![("rule", rule.to_string()), ("action", action.to_string())]), 1);
+        self.guardrail_hits.with(&[("rule", rule), ("action", action)], |c| inc(c, 1));
     }
 
     pub fn latencies(&self, model: &str, provider: &str, total: f64, upstream: Option<f64>, ttft: Option<f64>) {
-        self.gateway_latency.get(Vec::new()).observe((total - upstream.unwrap_or(0.0)).max(0.0));
+        self.gateway_latency.with(&[], |h| h.observe((total - upstream.unwrap_or(0.0)).max(0.0)));
         if let Some(u) = upstream {
-            self.upstream_latency.get(vec![("provider", provider.to_string())]).observe(u);
+            self.upstream_latency.with(&[("provider", provider)], |h| h.observe(u));
         }
         if let Some(t) = ttft {
-            self.ttft.get(vec![("model", model.to_string()), ("provider", provider.to_string())]).observe(t);
+            self.ttft.with(&[("model", model), ("provider", provider)], |h| h.observe(t));
         }
     }
 
@@ -208,6 +264,21 @@ impl Metrics {
         }
         out
     }
+}
+
+/// `status` in decimal, written into `digits` (a u16 has at most 5).
+fn status_text(status: u16, digits: &mut [u8; 5]) -> &str {
+    let mut n = status;
+    let mut start = digits.len();
+    loop {
+        start -= 1;
+        digits[start] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    std::str::from_utf8(&digits[start..]).expect("ASCII digits")
 }
 
 fn header(out: &mut String, name: &str, help: &str, kind: &str) {
@@ -264,6 +335,27 @@ mod tests {
         }
         assert!(text.contains("# TYPE switchboard_time_per_output_token_seconds histogram"), "{text}");
         assert!(text.contains("switchboard_time_per_output_token_seconds_bucket{model=\"a/b\",provider=\"p\",le=\"0.025\"} 1"), "{text}");
+    }
+
+    #[test]
+    fn series_are_found_by_their_labels_and_rendered_in_label_order() {
+        let m = Metrics::default();
+        for (model, status) in [("b/b", 200), ("a/a", 503), ("b/b", 200), ("a/a", 0), ("a/a", 503)] {
+            m.request(model, "p", status, "MISS");
+        }
+        let text = m.render(&[]);
+        let lines: Vec<&str> = text.lines().filter(|l| l.starts_with("switchboard_requests_total{")).collect();
+        assert_eq!(
+            lines,
+            [
+                "switchboard_requests_total{model=\"a/a\",provider=\"p\",status=\"0\",cache=\"MISS\"} 1",
+                "switchboard_requests_total{model=\"a/a\",provider=\"p\",status=\"503\",cache=\"MISS\"} 2",
+                "switchboard_requests_total{model=\"b/b\",provider=\"p\",status=\"200\",cache=\"MISS\"} 2",
+            ]
+        );
+        let mut digits = [0u8; 5];
+        assert_eq!(status_text(65535, &mut digits), "65535");
+        assert_eq!(status_text(7, &mut digits), "7");
     }
 
     #[test]

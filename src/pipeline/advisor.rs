@@ -113,7 +113,7 @@ pub(super) async fn advise(
         body.insert("tools".into(), tools.iter().map(|t| server_tools::function(t, config)).collect());
     }
     for round in 1..=config.max_tool_rounds + 1 {
-        let label = |c: &crate::providers::Completion| match server_calls(&tools, &c.body) {
+        let label = |c: &crate::providers::Completion| match server_calls(&tools, c.body.tree()) {
             Some(_) => format!("advisor round {round}"),
             None => "advisor".to_string(),
         };
@@ -121,8 +121,8 @@ pub(super) async fn advise(
             Ok((completion, _)) => completion,
             Err(e) => return format!("error: advisor `{slug}` failed: {e}"),
         };
-        let Some(calls) = server_calls(&tools, &completion.body) else {
-            return server_tools::cut(completion_text(&completion.body));
+        let Some(calls) = server_calls(&tools, completion.body.tree()) else {
+            return server_tools::cut(completion_text(completion.body.tree()));
         };
         if round > config.max_tool_rounds {
             break;
@@ -134,7 +134,7 @@ pub(super) async fn advise(
         for (i, (id, tool, arguments)) in calls.into_iter().enumerate() {
             results.push((id, run_call(i, tool, &arguments, state, config).await));
         }
-        append_round(&mut body, message(&completion.body).cloned().unwrap_or_default(), results);
+        append_round(&mut body, message(completion.body.tree()).cloned().unwrap_or_default(), results);
     }
     format!(
         "error: advisor `{slug}` was still calling tools after {} rounds (server_tools.max_tool_rounds); ask it a narrower question",

@@ -13,6 +13,7 @@ use crate::cache::{cache_key, CachedAnswer, CachedBody};
 use crate::config::ModelConfig;
 use crate::error::GatewayError;
 use crate::providers::native::NativeEvent;
+use crate::providers::AnswerBody;
 use crate::state::AppState;
 use bytes::Bytes;
 use serde_json::{Map, Value};
@@ -92,11 +93,11 @@ pub fn replay(hit: &CachedAnswer, stamp: &Stamp, framing: &mut dyn Framing) -> R
     }
 }
 
-/// Stores a finished JSON answer (the body before stamping), unless it ended in error.
-pub fn store_completion(state: &AppState, plan: CachePlan, stamp: &Stamp, usage: Usage, body: &Map<String, Value>) {
-    let failed = body.get("choices").and_then(|c| c.pointer("/0/finish_reason")).and_then(Value::as_str) == Some("error");
-    if !failed {
-        store(state, plan, stamp, usage, CachedBody::Json(body.clone()));
+/// Stores a finished JSON answer (the body before stamping), unless it ended in error
+/// (`finish_reason`: its first choice's).
+pub fn store_completion(state: &AppState, plan: CachePlan, stamp: &Stamp, usage: Usage, body: AnswerBody, finish_reason: Option<&str>) {
+    if finish_reason != Some("error") {
+        store(state, plan, stamp, usage, CachedBody::Json(body.into_tree()));
     }
 }
 

@@ -191,13 +191,12 @@ impl Phases for ChatPhases {
         let price = &target.endpoint.price;
         Ok(match dispatched.served {
             Served::Complete(completion) => {
-                let (usage, cost) = recorder.bill(completion.usage, || estimate_usage(request, &completion.body), price);
-                let finish_reason =
-                    completion.body.get("choices").and_then(|c| c.get(0)?.get("finish_reason")?.as_str()).map(str::to_string);
+                let (usage, cost) = recorder.bill(completion.usage, || estimate_usage(request, completion.body.tree()), price);
+                let finish_reason = completion.body.first_finish_reason();
+                let bytes = framing.answer(&stamp.stamped_answer(&completion.body, usage.report(cost)));
                 if let Some(plan) = plan {
-                    cached::store_completion(state, plan, &stamp, usage, &completion.body);
+                    cached::store_completion(state, plan, &stamp, usage, completion.body, finish_reason.as_deref());
                 }
-                let bytes = framing.answer(&stamp.stamped("chat.completion", &completion.body, Some(usage.report(cost))));
                 recorder.complete(usage, cost, finish_reason, &bytes);
                 ReplyBody::Json(bytes.into())
             }

@@ -97,7 +97,7 @@ pub struct OpenAiFraming {
 impl Framing for OpenAiFraming {
     fn answer(&self, completion: &Stamped<'_>) -> Vec<u8> {
         let mut bytes = Vec::with_capacity(1024);
-        serde_json::to_writer(&mut bytes, completion).expect("a stamped JSON map always serializes");
+        completion.write_json(&mut bytes);
         bytes
     }
 

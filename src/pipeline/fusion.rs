@@ -109,7 +109,7 @@ impl FusionPlan {
             match answer {
                 Ok((req, (completion, candidate))) => {
                     model_call::record(fin, &req, &completion, &candidate, "fusion panel");
-                    answers.push((slug, model_call::completion_text(&completion.body)));
+                    answers.push((slug, model_call::completion_text(completion.body.tree())));
                 }
                 Err(e) => tracing::warn!(model = %slug, "fusion panel member skipped: {e}"),
             }

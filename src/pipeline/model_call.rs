@@ -74,7 +74,7 @@ pub async fn send(
 
 /// Bills an answered sub-call at its endpoint's price and lists it in the row's attempts.
 pub fn record(fin: &mut Recorder, request: &ChatRequest, completion: &Completion, candidate: &Candidate, label: &str) {
-    let text_len = completion_text(&completion.body).len() as u64;
+    let text_len = completion_text(completion.body.tree()).len() as u64;
     let estimate =
         || Usage { prompt_tokens: request.estimate_prompt_tokens(), completion_tokens: text_len.div_ceil(4), ..Usage::default() };
     let bill = meter::bill(completion.usage, estimate, &candidate.endpoint.price, None);

@@ -44,6 +44,21 @@ struct Pending {
     subcalls: super::subcalls::Subcalls,
 }
 
+/// An `AttemptRecord` as the row lists it, borrowed (the answering one is not built).
+#[derive(serde::Serialize)]
+struct AttemptView<'a> {
+    provider: &'a str,
+    model: &'a str,
+    status: Option<u16>,
+    reason: &'a str,
+}
+
+impl<'a> AttemptView<'a> {
+    fn of(record: &'a AttemptRecord) -> AttemptView<'a> {
+        AttemptView { provider: &record.provider, model: &record.model, status: record.status, reason: &record.reason }
+    }
+}
+
 /// A stream ran past what its budget allows.
 pub struct OverBudget;
 
@@ -175,14 +190,13 @@ impl Recorder {
             if let Some(trace) = p.trace.as_deref_mut() {
                 trace.attempts = crate::otel::context::take_attempts();
             }
-            let mut all: Vec<&AttemptRecord> = p.subcalls.records().iter().chain(failed).collect();
-            let ok = served.map(|t| AttemptRecord {
-                provider: t.endpoint.provider.name.clone(),
-                model: t.model.slug.clone(),
+            let mut all: Vec<AttemptView<'_>> = p.subcalls.records().iter().chain(failed).map(AttemptView::of).collect();
+            all.extend(served.map(|t| AttemptView {
+                provider: &t.endpoint.provider.name,
+                model: &t.model.slug,
                 status: Some(200),
-                reason: "ok".into(),
-            });
-            all.extend(ok.as_ref());
+                reason: "ok",
+            }));
             p.row.attempts = serde_json::to_string(&all).unwrap_or_else(|_| "[]".into());
             if let Some(t) = served {
                 p.row.model = Some(t.model.slug.clone());

@@ -88,3 +88,11 @@ fn accounting_overhead() {
     assert_eq!(state.usage().written(), n as u64);
     println!("accounting_overhead: {per:.0} ns per request wall, {per_cpu:.0} ns of CPU (rate limit + budget reserve/settle + row queued)");
 }
+
+#[test]
+fn an_attempt_is_listed_as_its_record_serializes() {
+    for status in [Some(502), None] {
+        let record = AttemptRecord { provider: "p\"1".into(), model: "a/b".into(), status, reason: "HTTP 502: down".into() };
+        assert_eq!(serde_json::to_string(&AttemptView::of(&record)).unwrap(), serde_json::to_string(&record).unwrap());
+    }
+}

@@ -66,7 +66,7 @@ impl ToolPlan {
         for round in 0..=config.max_tool_rounds {
             let round_request = model_call::unstreamed(body.clone())?;
             let (completion, candidate) = model_call::send(state, ctx, candidates, &round_request, deadline, failed).await?;
-            let calls = self.server_calls(&completion.body);
+            let calls = self.server_calls(completion.body.tree());
             if calls.is_none() {
                 let answer = self.without_server_calls(completion);
                 let served = if request.stream { as_stream(answer) } else { Served::Complete(answer) };
@@ -95,7 +95,7 @@ impl ToolPlan {
                 };
                 results.push((id, result));
             }
-            append_round(&mut body, message(&completion.body).cloned().unwrap_or_default(), results);
+            append_round(&mut body, message(completion.body.tree()).cloned().unwrap_or_default(), results);
         }
         Err(GatewayError::ToolRoundsExceeded { limit: config.max_tool_rounds })
     }
@@ -110,7 +110,9 @@ impl ToolPlan {
         let is_server = |call: &Value| {
             call.pointer("/function/name").and_then(Value::as_str).is_some_and(|n| self.tools.iter().any(|t| t.kind.function_name() == n))
         };
-        if let Some(Value::Array(calls)) = completion.body.get_mut("choices").and_then(|c| c.pointer_mut("/0/message/tool_calls")) {
+        if let Some(Value::Array(calls)) =
+            completion.body.tree_mut().get_mut("choices").and_then(|c| c.pointer_mut("/0/message/tool_calls"))
+        {
             calls.retain(|c| !is_server(c));
         }
         completion
@@ -175,7 +177,7 @@ pub(super) fn append_round(body: &mut Map<String, Value>, assistant: Map<String,
 /// A finished answer as a stream: its text and tool calls in one delta each, the finish
 /// reason, then the usage.
 pub fn as_stream(completion: Completion) -> Served {
-    let choice = completion.body.get("choices").and_then(|c| c.get(0)).cloned().unwrap_or_default();
+    let choice = completion.body.tree().get("choices").and_then(|c| c.get(0)).cloned().unwrap_or_default();
     let message = choice.get("message").cloned().unwrap_or_default();
     let chunk = |delta: Value, finish: Value| {
         let mut map = Map::new();

@@ -91,7 +91,7 @@ fn complete(answer: Answer, usage: Usage) -> Completion {
         "object": "chat.completion",
         "choices": [{ "index": 0, "message": message, "logprobs": null, "finish_reason": finish }],
     });
-    Completion { body: into_map(body), usage: Some(usage) }
+    Completion { body: into_map(body).into(), usage: Some(usage) }
 }
 
 fn delta(delta: Value, finish: Option<&str>) -> StreamItem {

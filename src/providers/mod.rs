@@ -2,6 +2,7 @@
 //! the normalized outcome they return (an OpenAI-shaped completion or chunk stream), and
 //! `UpstreamError` with the one retry classification the pipeline relies on.
 
+pub mod answer_body;
 pub(crate) mod anthropic;
 pub(crate) mod chat_input;
 #[cfg(test)]
@@ -9,21 +10,24 @@ mod fixture_support;
 pub(crate) mod gemini;
 pub mod idle_timer;
 mod json_fields;
+mod json_scan;
 pub mod media;
 mod mock;
 mod mock_media;
 pub mod native;
 pub(crate) mod openai;
 pub mod openai_chunk;
-mod openai_object;
+pub(crate) mod openai_object;
 pub mod openai_responses;
 mod openai_responses_slots;
 pub(crate) mod openai_shape;
+mod openai_usage;
 #[cfg(test)]
 mod properties;
 pub mod sse;
 pub(crate) mod upstream_http;
 
+pub use answer_body::AnswerBody;
 pub use gemini::unexpandable_tool as gemini_unexpandable_tool;
 
 use crate::api::chat::ChatRequest;
@@ -59,7 +63,7 @@ pub type ChunkStream = Pin<Box<dyn Stream<Item = Result<StreamItem, UpstreamErro
 /// A finished non-streaming answer: an OpenAI `chat.completion` object.
 #[derive(Debug)]
 pub struct Completion {
-    pub body: Map<String, Value>,
+    pub body: AnswerBody,
     pub usage: Option<Usage>,
 }
 

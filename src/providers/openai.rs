@@ -2,9 +2,9 @@
 //! client's body (unknown fields included), and normalizes the JSON or SSE answer.
 
 use super::openai_chunk::{self, Scanned};
-use super::openai_object::UpstreamObject;
+use super::openai_object::{UpstreamAnswer, UpstreamObject};
 use super::sse::SseEvent;
-use super::upstream_http::{endpoint_url, json_post, read_json, read_json_as, send, translated_stream, EventTranslator, KeyHeader};
+use super::upstream_http::{endpoint_url, json_post, not_json, read_body, read_json, send, translated_stream, EventTranslator, KeyHeader};
 use super::{error_message, retry_after_secs, Completion, Embeddings, Outcome, StreamItem, UpstreamError};
 use crate::api::chat::ChatRequest;
 use crate::api::embeddings::{decode_base64, EmbeddingRequest};
@@ -23,8 +23,8 @@ pub async fn chat(client: &reqwest::Client, endpoint: &Endpoint, request: &ChatR
     if request.stream {
         return Ok(Outcome::Stream(translated_stream(response, timeout, OpenAiEvents::default())));
     }
-    let UpstreamObject { body, usage } = read_json_as(response, timeout).await?;
-    if !body.get("choices").is_some_and(Value::is_array) {
+    let UpstreamAnswer { body, usage } = UpstreamAnswer::parse(read_body(response, timeout).await?).map_err(not_json)?;
+    if !body.has_array("choices") {
         return Err(UpstreamError::Protocol("response has no `choices`".into()));
     }
     Ok(Outcome::Complete(Completion { body, usage }))

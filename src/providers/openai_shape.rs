@@ -23,7 +23,7 @@ pub fn chunk(index: usize, delta: Value, finish: Option<&str>) -> StreamItem {
 
 /// A `chat.completion` body from its choices.
 pub fn completion(choices: Vec<Value>, usage: Option<Usage>) -> Completion {
-    Completion { body: into_map(json!({ "object": "chat.completion", "choices": choices })), usage }
+    Completion { body: into_map(json!({ "object": "chat.completion", "choices": choices })).into(), usage }
 }
 
 /// One non-streamed choice; `native` is the upstream's own finish reason.

@@ -46,7 +46,10 @@ pub fn json_post(
     body: &impl serde::Serialize,
     key_header: KeyHeader,
 ) -> Result<reqwest::RequestBuilder, UpstreamError> {
-    let body = serde_json::to_vec(body).map_err(|e| UpstreamError::Protocol(format!("could not encode the request: {e}")))?;
+    // Room for a typical chat body up front, rather than growing from empty a doubling at a time.
+    let mut bytes = Vec::with_capacity(1024);
+    serde_json::to_writer(&mut bytes, body).map_err(|e| UpstreamError::Protocol(format!("could not encode the request: {e}")))?;
+    let body = bytes;
     let mut builder = client.post(url).header(reqwest::header::CONTENT_TYPE, "application/json").body(body);
     if let Some(key) = &provider.api_key {
         builder = match key_header {
@@ -91,16 +94,24 @@ pub async fn read_json(response: reqwest::Response, timeout: Duration) -> Result
 
 /// Reads a whole JSON-object body into `T`.
 pub async fn read_json_as<T: serde::de::DeserializeOwned>(response: reqwest::Response, timeout: Duration) -> Result<T, UpstreamError> {
-    let bytes = match within(timeout, read_capped(response, MAX_BODY_BYTES)).await? {
-        Ok(Capped::Whole(bytes)) => bytes,
-        Ok(Capped::Truncated(_)) => {
-            return Err(UpstreamError::Protocol(format!(
-                "the answer is over {MAX_BODY_BYTES} bytes, the most the gateway reads of one upstream answer"
-            )))
-        }
-        Err(e) => return Err(UpstreamError::Connect(e.to_string())),
-    };
-    serde_json::from_slice(&bytes).map_err(|e| UpstreamError::Protocol(format!("body is not a JSON object: {e}")))
+    let bytes = read_body(response, timeout).await?;
+    serde_json::from_slice(&bytes).map_err(not_json)
+}
+
+/// Why a body is refused as JSON, for `UpstreamError::Protocol`.
+pub fn not_json(e: serde_json::Error) -> UpstreamError {
+    UpstreamError::Protocol(format!("body is not a JSON object: {e}"))
+}
+
+/// Reads a whole 2xx body (at most `MAX_BODY_BYTES`).
+pub async fn read_body(response: reqwest::Response, timeout: Duration) -> Result<Vec<u8>, UpstreamError> {
+    match within(timeout, read_capped(response, MAX_BODY_BYTES)).await? {
+        Ok(Capped::Whole(bytes)) => Ok(bytes),
+        Ok(Capped::Truncated(_)) => Err(UpstreamError::Protocol(format!(
+            "the answer is over {MAX_BODY_BYTES} bytes, the most the gateway reads of one upstream answer"
+        ))),
+        Err(e) => Err(UpstreamError::Connect(e.to_string())),
+    }
 }
 
 /// A body read up to a cap.

@@ -14,6 +14,7 @@ mod allowed_ips;
 mod anthropic_upstream;
 mod cache;
 mod chat;
+mod chat_answers;
 mod config;
 mod embeddings;
 mod fidelity_contract;

@@ -26,7 +26,7 @@ fn responses_translate_to_the_recorded_completions() {
         let include_reasoning = f["include_reasoning"].as_bool().unwrap_or(true);
         let body = f["anthropic_response"].as_object().cloned().expect("anthropic_response");
         let completion = response::completion_from(&body, include_reasoning);
-        expect(&path, &mut f, "openai_completion", Value::Object(completion.body));
+        expect(&path, &mut f, "openai_completion", Value::Object(completion.body.into_tree()));
         let usage = completion.usage.as_ref().map(usage_json).unwrap_or(Value::Null);
         expect(&path, &mut f, "usage", usage);
     }
