@@ -6,7 +6,8 @@
 #
 #   bench/compare.sh BEFORE_BIN AFTER_BIN
 #
-# Knobs: ROUNDS=3, DUR=5 (seconds per wrk run), CONNS=32, NICE=-20, CASES="fast fast-stream",
+# Knobs: ROUNDS=3, DUR=5 (seconds per wrk run), CONNS=32, NICE=-20, CASES="fast fast-stream"
+# (`cached` adds cache hits: the same request without X-Switchboard-Cache: false),
 # AFTER_EXTRA (YAML appended to the AFTER config only).
 # The config (auth, usage log, budget and rate limit on the key) and the request bodies are
 # the ones bench/run.sh writes; a smoke run of it generates them first. Both builds get
@@ -47,10 +48,11 @@ start after "$AFTER" "$PORT_AFTER"; PID_AFTER=${PIDS[-1]}
 
 ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 measure() {  # $1 pid, $2 port, $3 payload -> "rps cpu_us_per_request"
-  local t0 t1 out
+  local t0 t1 out headers="Authorization: Bearer $KEY|X-Switchboard-Cache: false"
+  [ "$3" = cached ] && headers="Authorization: Bearer $KEY"  # all hits after the first
   t0=$(ticks "$1")
   # shellcheck disable=SC2046
-  out=$(WRK_BODY_FILE="$W/setup/payloads/$3.json" WRK_HEADERS="Authorization: Bearer $KEY|X-Switchboard-Cache: false" \
+  out=$(WRK_BODY_FILE="$W/setup/payloads/$3.json" WRK_HEADERS="$headers" \
     WRK_REPORT="$W/wrk.json" $(pin "$LOAD_CPU") wrk -t1 -c"$CONNS" -d"${DUR}s" --timeout 10s \
     -s "$ROOT/bench/wrk_post.lua" "http://127.0.0.1:$2/v1/chat/completions" 2>&1)
   t1=$(ticks "$1")
