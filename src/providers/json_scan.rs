@@ -2,7 +2,9 @@
 //! member's key and value are. It accepts only what `serde_json` reads into a tree (the
 //! text must be valid UTF-8, checked beforehand by the caller holding it as `str`; nesting,
 //! surrogate escapes and number range are held to the tree's rules); whatever it refuses is
-//! handed back to `serde_json` by the caller, so its error is the one reported.
+//! handed back to `serde_json` by the caller, so its error is the one reported. Two views:
+//! `Member`s (any key, as written) for the non-streamed answer, and callback walks over
+//! `Field`s (unescaped keys only, no `Vec` per nested object) for stream chunks.
 
 use std::ops::Range;
 
@@ -19,45 +21,65 @@ pub struct Member {
     pub key_escaped: bool,
 }
 
-/// The text was not a JSON object (the caller asks `serde_json` why).
+/// The text was not a JSON object (the caller asks `serde_json` why), or a walk's callback
+/// stopped it.
 #[derive(Debug, PartialEq, Eq)]
 pub struct NotAnObject;
 
 /// The members of the JSON object `text`, in order (repeated keys included).
 pub fn object_members(text: &str) -> Result<Vec<Member>, NotAnObject> {
-    let mut scan = Scan { bytes: text.as_bytes(), at: 0 };
     let mut members = Vec::with_capacity(8);
-    scan.skip_whitespace();
-    scan.expect(b'{')?;
-    scan.skip_whitespace();
-    if scan.peek() == Some(b'}') {
-        scan.at += 1;
-    } else {
-        loop {
-            scan.skip_whitespace();
-            let key_start = scan.at;
-            scan.expect(b'"')?;
-            let key_escaped = scan.string_rest()?;
-            let key = key_start..scan.at;
-            scan.skip_whitespace();
-            scan.expect(b':')?;
-            scan.skip_whitespace();
-            let value_start = scan.at;
-            scan.value(1)?;
-            members.push(Member { key, value: value_start..scan.at, key_escaped });
-            scan.skip_whitespace();
-            match scan.next()? {
-                b',' => continue,
-                b'}' => break,
-                _ => return Err(NotAnObject),
-            }
-        }
-    }
-    scan.skip_whitespace();
-    if scan.at != scan.bytes.len() {
-        return Err(NotAnObject);
-    }
+    for_each_member(text, |member| {
+        members.push(member);
+        Ok(())
+    })?;
     Ok(members)
+}
+
+/// Calls `f` with each member of the JSON object `text`, in order, building nothing; an
+/// error when it is not one or when `f` returned one.
+pub fn for_each_member(text: &str, f: impl FnMut(Member) -> Result<(), NotAnObject>) -> Result<(), NotAnObject> {
+    Scan::whole(text, b'{', |scan| scan.object_rest(1, f))
+}
+
+/// One top-level member whose key has no escapes (so it is borrowed as it is): the view
+/// of the walks over stream chunks, which leave escaped keys to their general path.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Field<'a> {
+    pub key: &'a str,
+    /// From the key's opening quote to the value's end.
+    pub whole: Range<usize>,
+    pub value: Range<usize>,
+}
+
+/// The fields of the JSON object `text`, in order; None when it is not one or has an
+/// escaped key.
+pub fn object_fields(text: &str) -> Option<Vec<Field<'_>>> {
+    let mut fields = Vec::with_capacity(10);
+    for_each_field(text, |field| {
+        fields.push(field);
+        Some(())
+    })?;
+    Some(fields)
+}
+
+/// Calls `f` with each field of the JSON object `text`; None when it is not one, has an
+/// escaped key, or `f` said None.
+pub fn for_each_field<'a>(text: &'a str, mut f: impl FnMut(Field<'a>) -> Option<()>) -> Option<()> {
+    for_each_member(text, |Member { key, value, key_escaped }| {
+        if key_escaped {
+            return Err(NotAnObject);
+        }
+        let field = Field { key: &text[key.start + 1..key.end - 1], whole: key.start..value.end, value };
+        f(field).ok_or(NotAnObject)
+    })
+    .ok()
+}
+
+/// Calls `f` with the span of each item of the JSON array `text`, in order; None when it is
+/// not one or `f` said None.
+pub fn for_each_item(text: &str, mut f: impl FnMut(Range<usize>) -> Option<()>) -> Option<()> {
+    Scan::whole(text, b'[', |scan| scan.array_rest(1, |span| f(span).ok_or(NotAnObject))).ok()
 }
 
 /// How many bytes of `bytes` come before the first `"`, `\\` or control character (all of
@@ -115,8 +137,8 @@ impl Scan<'_> {
     fn value(&mut self, depth: usize) -> Result<(), NotAnObject> {
         match self.next()? {
             b'"' => self.string_rest().map(|_| ()),
-            b'{' => self.object_rest(depth + 1),
-            b'[' => self.array_rest(depth + 1),
+            b'{' => self.object_rest(depth + 1, |_| Ok(())),
+            b'[' => self.array_rest(depth + 1, |_| Ok(())),
             b't' => self.literal_rest(b"rue"),
             b'f' => self.literal_rest(b"alse"),
             b'n' => self.literal_rest(b"ull"),
@@ -129,7 +151,22 @@ impl Scan<'_> {
         }
     }
 
-    fn object_rest(&mut self, depth: usize) -> Result<(), NotAnObject> {
+    /// Scans `text`, which must be one object or array (opened by `open`) and nothing else,
+    /// with `rest` reading it after its opening byte.
+    fn whole(text: &str, open: u8, rest: impl FnOnce(&mut Scan) -> Result<(), NotAnObject>) -> Result<(), NotAnObject> {
+        let mut scan = Scan { bytes: text.as_bytes(), at: 0 };
+        scan.skip_whitespace();
+        scan.expect(open)?;
+        rest(&mut scan)?;
+        scan.skip_whitespace();
+        if scan.at != scan.bytes.len() {
+            return Err(NotAnObject);
+        }
+        Ok(())
+    }
+
+    /// The rest of an object at nesting `depth` after its `{`, calling `f` with each member.
+    fn object_rest(&mut self, depth: usize, mut f: impl FnMut(Member) -> Result<(), NotAnObject>) -> Result<(), NotAnObject> {
         if depth > MAX_DEPTH {
             return Err(NotAnObject);
         }
@@ -140,12 +177,16 @@ impl Scan<'_> {
         }
         loop {
             self.skip_whitespace();
+            let key_start = self.at;
             self.expect(b'"')?;
-            self.string_rest()?;
+            let key_escaped = self.string_rest()?;
+            let key = key_start..self.at;
             self.skip_whitespace();
             self.expect(b':')?;
             self.skip_whitespace();
+            let value_start = self.at;
             self.value(depth)?;
+            f(Member { key, value: value_start..self.at, key_escaped })?;
             self.skip_whitespace();
             match self.next()? {
                 b',' => continue,
@@ -155,7 +196,9 @@ impl Scan<'_> {
         }
     }
 
-    fn array_rest(&mut self, depth: usize) -> Result<(), NotAnObject> {
+    /// The rest of an array at nesting `depth` after its `[`, calling `f` with each item's
+    /// span.
+    fn array_rest(&mut self, depth: usize, mut f: impl FnMut(Range<usize>) -> Result<(), NotAnObject>) -> Result<(), NotAnObject> {
         if depth > MAX_DEPTH {
             return Err(NotAnObject);
         }
@@ -166,7 +209,9 @@ impl Scan<'_> {
         }
         loop {
             self.skip_whitespace();
+            let start = self.at;
             self.value(depth)?;
+            f(start..self.at)?;
             self.skip_whitespace();
             match self.next()? {
                 b',' => continue,

@@ -9,7 +9,6 @@ pub(crate) mod chat_input;
 mod fixture_support;
 pub(crate) mod gemini;
 pub mod idle_timer;
-mod json_fields;
 mod json_scan;
 pub mod media;
 mod mock;

@@ -4,7 +4,7 @@
 //! instead of building a JSON tree and writing it out again. A chunk the fast scan does not
 //! fully understand is left to the general path (`UpstreamObject`), which handles anything.
 
-use super::json_fields::{for_each_field, for_each_item, object_fields};
+use super::json_scan::{for_each_field, for_each_item, object_fields};
 use super::openai_object::UpstreamObject;
 use super::STAMPED_FIELDS;
 use crate::api::usage::Usage;
