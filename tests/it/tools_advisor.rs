@@ -5,21 +5,9 @@
 
 use crate::common::openai::{completion, user};
 use crate::common::{sse_chunks, Gateway, MockUpstream, Reply};
-use crate::tools_support::{generation, generation_id, models_config, sent_messages, tool_call};
+use crate::tools_support::{advisor_pair, generation, generation_id, sent_messages, tool_call};
 use crate::usage_support::{nano, row};
 use serde_json::{json, Value};
-
-/// Executor $1/$2 per 1M tokens, advisor $10/$20.
-async fn setup(extra: &str) -> (MockUpstream, MockUpstream, Gateway) {
-    setup_with_keys(extra, "").await
-}
-
-async fn setup_with_keys(extra: &str, keys: &str) -> (MockUpstream, MockUpstream, Gateway) {
-    let (exec, advisor) = (MockUpstream::start().await, MockUpstream::start().await);
-    let yaml = models_config(&[("cheap/exec", &exec, 1.0, 2.0), ("big/advisor", &advisor, 10.0, 20.0)], extra)
-        .replace("keys:\n", &format!("keys:\n{keys}"));
-    (exec, advisor, Gateway::start(&yaml).await)
-}
 
 fn ask(stream: bool) -> Value {
     json!({"model": "cheap/exec", "messages": user("Sort my list of 10 million records"), "stream": stream,
@@ -69,7 +57,7 @@ async fn assert_the_row(gw: Gateway, id: &str, streamed: bool) {
 
 #[tokio::test]
 async fn the_executor_consults_the_advisor_and_answers_once() {
-    let (exec, advisor, gw) = setup("").await;
+    let (exec, advisor, gw) = advisor_pair("", "").await;
     script(&exec, &advisor);
     let resp = gw.chat(ask(false)).await;
     assert_eq!(resp.status(), 200);
@@ -88,7 +76,7 @@ async fn the_executor_consults_the_advisor_and_answers_once() {
 
 #[tokio::test]
 async fn streamed_the_loop_is_invisible() {
-    let (exec, advisor, gw) = setup("").await;
+    let (exec, advisor, gw) = advisor_pair("", "").await;
     script(&exec, &advisor);
     let resp = gw.chat(ask(true)).await;
     assert_eq!(resp.status(), 200);
@@ -107,7 +95,7 @@ async fn streamed_the_loop_is_invisible() {
 
 #[tokio::test]
 async fn past_max_tool_rounds_the_request_fails_clearly() {
-    let (exec, _advisor, gw) = setup("server_tools: { max_tool_rounds: 2 }\n").await;
+    let (exec, _advisor, gw) = advisor_pair("server_tools: { max_tool_rounds: 2 }\n", "").await;
     exec.always(Reply::json(200, tool_call("datetime", json!({}), 5, 5)));
     let resp =
         gw.chat(json!({"model": "cheap/exec", "messages": user("what time is it?"), "tools": [{"type": "switchboard:datetime"}]})).await;
@@ -132,7 +120,7 @@ async fn past_max_tool_rounds_the_request_fails_clearly() {
 async fn a_budget_too_small_for_the_loop_is_402_before_anything_is_sent() {
     // One plain call's worst case fits $0.05; the loop's (6 executor rounds + 5 advisor calls) does not.
     let keys = "  - { name: small, key: sk-small, budget: { limit_usd: 0.05, period: daily } }\n";
-    let (exec, advisor, gw) = setup_with_keys("", keys).await;
+    let (exec, advisor, gw) = advisor_pair("", keys).await;
     exec.always(Reply::json(200, completion("plain", 1, 1)));
     let plain = json!({"model": "cheap/exec", "messages": user("hi"), "max_tokens": 1000});
     let resp = gw.client.post(gw.url("/v1/chat/completions")).bearer_auth("sk-small").json(&plain).send().await.unwrap();
@@ -146,7 +134,7 @@ async fn a_budget_too_small_for_the_loop_is_402_before_anything_is_sent() {
 
 #[tokio::test]
 async fn the_loop_runs_on_the_messages_api_too() {
-    let (exec, advisor, gw) = setup("").await;
+    let (exec, advisor, gw) = advisor_pair("", "").await;
     script(&exec, &advisor);
     let body = json!({"model": "cheap/exec", "max_tokens": 500, "messages": [{"role": "user", "content": "Sort my list of 10 million records"}],
                       "tools": [{"type": "openrouter:advisor", "parameters": {"model": "big/advisor"}}]});
@@ -161,7 +149,7 @@ async fn the_loop_runs_on_the_messages_api_too() {
 #[tokio::test]
 async fn the_loop_runs_on_the_responses_api_too() {
     for stream in [false, true] {
-        let (exec, advisor, gw) = setup("").await;
+        let (exec, advisor, gw) = advisor_pair("", "").await;
         script(&exec, &advisor);
         let body = json!({"model": "cheap/exec", "input": "Sort my list of 10 million records", "stream": stream,
                           "tools": [{"type": "openrouter:advisor", "parameters": {"model": "big/advisor"}}]});

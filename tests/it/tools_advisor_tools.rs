@@ -4,17 +4,9 @@
 
 use crate::common::openai::{completion, user};
 use crate::common::{Gateway, MockUpstream, Reply};
-use crate::tools_support::{generation_id, models_config, sent_messages, tool_call};
+use crate::tools_support::{advisor_pair, generation_id, sent_messages, tool_call};
 use crate::usage_support::{nano, row};
 use serde_json::{json, Value};
-
-/// Executor $1/$2 per 1M tokens, advisor $10/$20; `extra` YAML and `keys` lines added.
-async fn setup(extra: &str, keys: &str) -> (MockUpstream, MockUpstream, Gateway) {
-    let (exec, advisor) = (MockUpstream::start().await, MockUpstream::start().await);
-    let yaml = models_config(&[("cheap/exec", &exec, 1.0, 2.0), ("big/advisor", &advisor, 10.0, 20.0)], extra)
-        .replace("keys:\n", &format!("keys:\n{keys}"));
-    (exec, advisor, Gateway::start(&yaml).await)
-}
 
 fn ask(advisor_parameters: Value) -> Value {
     json!({"model": "cheap/exec", "messages": user("When is the next leap day?"), "max_tokens": 1000,
@@ -66,7 +58,7 @@ async fn assert_the_advisor_used_its_tool(gw: Gateway, exec: &MockUpstream, advi
 
 #[tokio::test]
 async fn the_advisor_calls_its_own_datetime_tool_then_advises() {
-    let (exec, advisor, gw) = setup("", "").await;
+    let (exec, advisor, gw) = advisor_pair("", "").await;
     script(&exec, &advisor, None);
     let resp = gw.chat(ask(json!({"model": "big/advisor", "tools": [{"type": "openrouter:datetime"}]}))).await;
     assert_eq!(resp.status(), 200);
@@ -81,7 +73,7 @@ async fn the_advisor_calls_its_own_datetime_tool_then_advises() {
 async fn a_specialist_gets_its_tools_from_the_yaml() {
     let extra =
         "server_tools:\n  advisor:\n    specialists:\n      clock: { model: big/advisor, tools: [{ type: switchboard:datetime }] }\n";
-    let (exec, advisor, gw) = setup(extra, "").await;
+    let (exec, advisor, gw) = advisor_pair(extra, "").await;
     script(&exec, &advisor, Some("clock"));
     let resp = gw.chat(ask(json!({}))).await;
     assert_eq!(resp.status(), 200);
@@ -91,7 +83,7 @@ async fn a_specialist_gets_its_tools_from_the_yaml() {
 
 #[tokio::test]
 async fn an_advisor_out_of_rounds_reports_it_to_the_executor() {
-    let (exec, advisor, gw) = setup("server_tools: { max_tool_rounds: 1 }\n", "").await;
+    let (exec, advisor, gw) = advisor_pair("server_tools: { max_tool_rounds: 1 }\n", "").await;
     exec.push(Reply::json(200, tool_call("advisor", json!({"question": "date?"}), 10, 5)));
     exec.push(Reply::json(200, completion("I could not get advice.", 30, 6)));
     advisor.always(Reply::json(200, tool_call("datetime", json!({}), 20, 4)));
@@ -113,7 +105,7 @@ async fn a_budget_too_small_for_the_advisors_rounds_is_402_before_anything_is_se
     // With max_tool_rounds 5 and max_tokens 1000 the loop reserves about $8.2 with a plain
     // advisor and about $91 when the advisor may run its own five rounds.
     let keys = "  - { name: small, key: sk-small, budget: { limit_usd: 20, period: daily } }\n";
-    let (exec, advisor, gw) = setup("", keys).await;
+    let (exec, advisor, gw) = advisor_pair("", keys).await;
     let post = |body: Value| gw.client.post(gw.url("/v1/chat/completions")).bearer_auth("sk-small").json(&body).send();
     exec.push(Reply::json(200, completion("no advice needed", 10, 5)));
     let resp = post(ask(json!({"model": "big/advisor"}))).await.unwrap();
@@ -127,7 +119,7 @@ async fn a_budget_too_small_for_the_advisors_rounds_is_402_before_anything_is_se
 
 #[tokio::test]
 async fn an_advisor_inside_the_advisors_tools_is_400_naming_the_field() {
-    let (exec, advisor, gw) = setup("", "").await;
+    let (exec, advisor, gw) = advisor_pair("", "").await;
     let nested = json!({"model": "big/advisor", "tools": [{"type": "openrouter:datetime"}, {"type": "switchboard:advisor"}]});
     let resp = gw.chat(ask(nested)).await;
     assert_eq!(resp.status(), 400);

@@ -4,16 +4,10 @@
 //! without them. A failure after the first comment is the stream's error event.
 
 use crate::common::openai::{completion, user};
-use crate::common::{sse_chunks, Gateway, MockUpstream, Reply};
-use crate::tools_support::{generation_id, models_config, tool_call};
+use crate::common::{sse_chunks, MockUpstream, Reply};
+use crate::tools_support::{advisor_pair, generation_id, tool_call};
 use crate::usage_support::row;
 use serde_json::{json, Value};
-
-async fn setup(extra: &str) -> (MockUpstream, MockUpstream, Gateway) {
-    let (exec, advisor) = (MockUpstream::start().await, MockUpstream::start().await);
-    let yaml = models_config(&[("cheap/exec", &exec, 1.0, 2.0), ("big/advisor", &advisor, 10.0, 20.0)], extra);
-    (exec, advisor, Gateway::start(&yaml).await)
-}
 
 fn advisor_with_datetime() -> Value {
     json!([{"type": "openrouter:advisor", "parameters": {"model": "big/advisor", "tools": [{"type": "openrouter:datetime"}]}}])
@@ -36,7 +30,7 @@ fn split_comments(text: &str) -> (Vec<&str>, String) {
 
 #[tokio::test]
 async fn a_streamed_loop_sends_progress_comments_before_the_first_data_event() {
-    let (exec, advisor, gw) = setup("").await;
+    let (exec, advisor, gw) = advisor_pair("", "").await;
     script(&exec, &advisor);
     let ask =
         json!({"model": "cheap/exec", "messages": user("When is the next leap day?"), "stream": true, "tools": advisor_with_datetime()});
@@ -64,7 +58,7 @@ async fn a_streamed_loop_sends_progress_comments_before_the_first_data_event() {
 
 #[tokio::test]
 async fn a_stream_without_a_tool_round_gets_no_comment() {
-    let (exec, _advisor, gw) = setup("").await;
+    let (exec, _advisor, gw) = advisor_pair("", "").await;
     exec.push(Reply::json(200, completion("no advice needed", 10, 5)));
     let ask = json!({"model": "cheap/exec", "messages": user("hi"), "stream": true, "tools": advisor_with_datetime()});
     let text = gw.chat(ask).await.text().await.unwrap();
@@ -74,7 +68,7 @@ async fn a_stream_without_a_tool_round_gets_no_comment() {
 
 #[tokio::test]
 async fn a_failure_after_the_first_comment_is_the_streams_error_event() {
-    let (exec, _advisor, gw) = setup("server_tools: { max_tool_rounds: 2 }\n").await;
+    let (exec, _advisor, gw) = advisor_pair("server_tools: { max_tool_rounds: 2 }\n", "").await;
     exec.always(Reply::json(200, tool_call("datetime", json!({}), 5, 5)));
     let ask = json!({"model": "cheap/exec", "messages": user("time?"), "stream": true, "tools": [{"type": "openrouter:datetime"}]});
     let resp = gw.chat(ask).await;
@@ -97,7 +91,7 @@ async fn a_failure_after_the_first_comment_is_the_streams_error_event() {
 
 #[tokio::test]
 async fn the_messages_and_responses_streams_get_the_comments_too() {
-    let (exec, advisor, gw) = setup("").await;
+    let (exec, advisor, gw) = advisor_pair("", "").await;
     script(&exec, &advisor);
     let body = json!({"model": "cheap/exec", "max_tokens": 500, "stream": true, "tools": advisor_with_datetime(),
                       "messages": [{"role": "user", "content": "When is the next leap day?"}]});

@@ -50,6 +50,15 @@ pub fn models_config(models: &[(&str, &MockUpstream, f64, f64)], extra: &str) ->
     yaml
 }
 
+/// The advisor tests' gateway: executor `cheap/exec` at $1/$2 per 1M tokens and advisor
+/// `big/advisor` at $10/$20, each on its own mock; `extra` YAML and `keys` lines added.
+pub async fn advisor_pair(extra: &str, keys: &str) -> (MockUpstream, MockUpstream, Gateway) {
+    let (exec, advisor) = (MockUpstream::start().await, MockUpstream::start().await);
+    let yaml = models_config(&[("cheap/exec", &exec, 1.0, 2.0), ("big/advisor", &advisor, 10.0, 20.0)], extra)
+        .replace("keys:\n", &format!("keys:\n{keys}"));
+    (exec, advisor, Gateway::start(&yaml).await)
+}
+
 /// The messages the upstream received in its `n`th request.
 pub fn sent_messages(up: &MockUpstream, n: usize) -> Vec<Value> {
     up.requests()[n].json()["messages"].as_array().cloned().unwrap_or_default()
